@@ -1,0 +1,36 @@
+# digigov: `make run` builds the dataset, `make test` runs the tests. `make help` lists targets.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
+RAW    ?= raw
+OUT    ?= curated
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run test test-slow validate release bench clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --no-deps -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip check
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP) ## Create .venv from the pinned requirements.lock (done by run and test)
+
+run: $(STAMP) ## Build the dataset from raw/ into curated/ (RAW=… OUT=… to change)
+	$(VENV)/bin/digigov run --raw $(RAW) --out $(OUT)
+
+test: $(STAMP) ## Run the test suite (everything but tests marked slow)
+	$(PY) -m pytest -q -m "not slow"
+
+test-slow: $(STAMP) ## Run the slow tests too (long property runs)
+	$(PY) -m pytest -q -m slow
+
+clean: ## Remove generated tables (curated/) and caches, keep .venv
+	rm -rf $(OUT)/*.parquet $(OUT)/.builds $(OUT)/.current $(OUT)/_build.json .pytest_cache

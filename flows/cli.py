@@ -1,0 +1,53 @@
+"""The ``digigov`` command line: run, validate, release, serve, bench.
+
+Flags and default paths (``--raw raw/``, ``--out curated/``) are a public interface: keep them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _quiet_prefect_defaults() -> None:
+    # Offline by default: no analytics calls home; the embedded server needs no configuration.
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from flows.build import RunLocked, ValidationFailed, build_dataset
+
+    try:
+        summary = build_dataset(raw_dir=str(args.raw), out_dir=str(args.out))
+    except (RunLocked, ValidationFailed, FileNotFoundError) as exc:
+        print(f"digigov run failed: {exc}", file=sys.stderr)
+        return 1
+    rows = ", ".join(f"{k} {v}" for k, v in summary["rows"].items())
+    print(
+        f"digigov run: {summary['documents']} documents read, {summary['rejected']} rejected; "
+        f"rows: {rows}; {summary['seconds']:.1f} s → {summary['out_dir']}"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="digigov", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="build the dataset from a raw folder into an output folder")
+    run.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder (default raw/)")
+    run.add_argument("--out", type=Path, default=Path("curated"), help="output folder (default curated/)")
+    run.set_defaults(func=cmd_run)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    _quiet_prefect_defaults()
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""Extraction stage: goals, metrics, bandwidth targets, tasks and keywords from a sectioned text.
+
+Each extractor is a plain function ``extract_<table>(doc_id, text, sections) -> list[row]``;
+``extract_all`` runs them all and returns rows per table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flows.extract.bandwidth import extract_bandwidth_targets
+from flows.extract.goals import extract_goals
+from flows.extract.keywords import extract_keywords
+from flows.extract.metrics import extract_metrics
+from flows.extract.tasks import extract_tasks
+
+EXTRACTORS = {
+    "goals": extract_goals,
+    "metrics": extract_metrics,
+    "bandwidth_targets": extract_bandwidth_targets,
+    "tasks": extract_tasks,
+    "keywords": extract_keywords,
+}
+
+
+def extract_all(doc_id: str, text: str, sections: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    return {table: fn(doc_id, text, sections) for table, fn in EXTRACTORS.items()}

@@ -1,0 +1,9 @@
+"""Extraction of bandwidth_targets (filled in by the extraction issue)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def extract_bandwidth_targets(doc_id: str, text: str, sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return []

@@ -1,0 +1,9 @@
+"""Extraction of metrics (filled in by the extraction issue)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def extract_metrics(doc_id: str, text: str, sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return []

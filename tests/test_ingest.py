@@ -1,0 +1,54 @@
+import os
+
+import pytest
+
+from flows.ingest import Rejected, discover, read_raw
+
+
+def test_discover_finds_text_suffixes_recursively_in_stable_order(tmp_path):
+    for name in ["b.txt", "a.md", "sub/c.html", "sub/d.htm", "e.markdown", "f.pdf", ".hidden.txt", "g.TXT"]:
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("x")
+    names = [p.relative_to(tmp_path).as_posix() for p in discover(tmp_path)]
+    assert names == ["a.md", "b.txt", "e.markdown", "g.TXT", "sub/c.html", "sub/d.htm"]
+
+
+def test_read_raw_ids_by_content(tmp_path):
+    (tmp_path / "a.txt").write_bytes("一、总体要求".encode())
+    (tmp_path / "b 副本 (1).txt").write_bytes("一、总体要求".encode())
+    a, b = read_raw(tmp_path, tmp_path / "a.txt"), read_raw(tmp_path, tmp_path / "b 副本 (1).txt")
+    assert a.doc_id == b.doc_id and len(a.sha256) == 64
+    assert b.source_file == "b 副本 (1).txt"
+
+
+@pytest.mark.parametrize("content,reason", [(b"", "empty"), (b" \n\t\n", "empty")])
+def test_empty_files_are_rejected(tmp_path, content, reason):
+    (tmp_path / "e.txt").write_bytes(content)
+    with pytest.raises(Rejected) as err:
+        read_raw(tmp_path, tmp_path / "e.txt")
+    assert err.value.reason == reason
+
+
+def test_symlink_outside_raw_is_refused(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (tmp_path / "secret.txt").write_text("secret")
+    os.symlink(tmp_path / "secret.txt", raw / "link.txt")
+    with pytest.raises(Rejected) as err:
+        read_raw(raw, raw / "link.txt")
+    assert err.value.reason == "symlink_outside_raw"
+
+
+def test_raw_manifest_matches_the_files():
+    import csv
+    import hashlib
+
+    from tests.conftest import RAW, SEEDS
+
+    with open(RAW / "manifest.csv", encoding="utf-8") as f:
+        manifest = {r["file"]: r for r in csv.DictReader(f)}
+    assert set(manifest) == {p.name for p in SEEDS}
+    for p in SEEDS:
+        assert manifest[p.name]["sha256"] == hashlib.sha256(p.read_bytes()).hexdigest()
+        assert manifest[p.name]["origin"] and manifest[p.name]["date_added"]

@@ -1,0 +1,45 @@
+from flows.ingest import RawDoc
+from flows.pipeline import mark_duplicates, merge, process_document
+
+PLAN = "关于加强数字政府建设的实施方案\n一、总体要求\n（一）发展目标\n到2025年，政务服务事项全程网办。\n".encode()
+
+
+def _raw(data: bytes, name: str = "a.txt") -> RawDoc:
+    import hashlib
+
+    return RawDoc(source_file=name, sha256=hashlib.sha256(data).hexdigest(), data=data)
+
+
+def test_process_document_gives_a_document_and_sections():
+    rows = process_document(_raw(PLAN))
+    (doc,) = rows["documents"]
+    assert doc["doc_id"] == doc["source_sha256"][:16] and doc["script"] == "simplified"
+    assert [s["level"] for s in rows["sections"]] == [0, 1, 2]
+    assert not rows["rejects"]
+
+
+def test_a_crashing_stage_becomes_a_reject_not_an_exception(monkeypatch):
+    import flows.pipeline as pipeline
+
+    def boom(*a, **k):
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr(pipeline, "parse_sections", boom)
+    rows = process_document(_raw(PLAN))
+    assert rows["documents"] == [] and rows["rejects"][0]["reason"] == "error"
+    assert "parser bug" in rows["rejects"][0]["detail"]
+
+
+def test_byte_identical_copies_count_once():
+    rows = mark_duplicates(merge([process_document(_raw(PLAN, "a.txt")), process_document(_raw(PLAN, "b.txt"))]))
+    assert [d["source_file"] for d in rows["documents"]] == ["a.txt"]
+    assert rows["rejects"][0]["reason"] == "duplicate" and rows["rejects"][0]["source_file"] == "b.txt"
+    assert len({s["section_id"] for s in rows["sections"]}) == len(rows["sections"]) == 3
+
+
+def test_same_text_in_another_script_is_marked_duplicate_of():
+    trad = "關於加強數字政府建設的實施方案\n一、總體要求\n（一）發展目標\n到2025年，政務服務事項全程網辦。\n".encode()
+    rows = mark_duplicates(merge([process_document(_raw(PLAN, "a.txt")), process_document(_raw(trad, "b.txt"))]))
+    a, b = sorted(rows["documents"], key=lambda d: d["source_file"])
+    assert a["duplicate_of"] is None and b["duplicate_of"] == a["doc_id"]
+    assert {s["doc_id"] for s in rows["sections"]} == {a["doc_id"]}

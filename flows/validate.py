@@ -1,15 +1,30 @@
-"""Validate: check staged tables against the contract before they are published.
+"""Validate: the gate between a run's staged tables and the published ones.
 
-The Great Expectations suites (issue 6) build on this; ``check_contract`` is the minimal gate.
+``validate_tables`` runs every suite of ``flows.expectations`` with Great Expectations (one
+ephemeral context per validation, one pandas data asset and validation definition per frame),
+writes the Data Docs site when given a directory, and returns a ``ValidationResult`` whose
+failures name the rule, the table and column, and a few offending values, e.g.
+``metrics.value = 150.0 for unit %``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import shutil
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
-from flows.schema import schema
+from flows.expectations import Suite, build_frames, build_suites
+from flows.schema import TableSchema, load_schemas
+
+DOCS_DIR = "validation"  # Data Docs live in OUT/validation/
+SHOWN_VALUES = 3  # offending values quoted per failed expectation
+_SNIPPET = 12  # characters of context around a regex match in a long text
 
 
 @dataclass
@@ -17,14 +32,174 @@ class ValidationResult:
     success: bool
     failures: list[str] = field(default_factory=list)
     expectations: int = 0
+    suites: dict[str, int] = field(default_factory=dict)  # expectations per suite
+    failed: dict[str, int] = field(default_factory=dict)  # failed expectations per suite
+    seconds: float = 0.0
+    docs_index: Path | None = None
+
+    def markdown(self) -> str:
+        """A summary for a Prefect artifact: suites, expectations, failures."""
+        verdict = "passed" if self.success else f"**FAILED** ({len(self.failures)} expectations)"
+        lines = [f"# Validation {verdict}", "",
+                 f"{len(self.suites)} suites, {self.expectations} expectations, {self.seconds:.1f} s.", "",
+                 "| suite | expectations | failed |", "|---|---:|---:|"]
+        lines += [f"| {name} | {n} | {self.failed.get(name, 0)} |" for name, n in self.suites.items()]
+        if self.failures:
+            lines += ["", "## Failures", ""] + [f"- {f.replace('|', '/')}" for f in self.failures]
+        if self.docs_index:
+            lines += ["", f"Data Docs: `{self.docs_index}`"]
+        return "\n".join(lines)
+
+
+def validate_tables(tables: dict[str, pa.Table], docs_dir: Path | None = None, *,
+                    schemas: dict[str, TableSchema] | None = None,
+                    today: dt.date | None = None) -> ValidationResult:
+    """Run every suite on ``tables`` (the curated tables by name); Data Docs go to ``docs_dir``."""
+    started = time.perf_counter()
+    schemas = schemas or load_schemas()
+    failures = [f"{name}: table missing (schemas/{name}.yaml defines it)" for name in schemas if name not in tables]
+    failures += [f"{name}: table has no schema in schemas/" for name in tables if name not in schemas]
+    present = {n: t for n, t in tables.items() if n in schemas}
+    suites = build_suites(schemas, today)
+    frames = build_frames(schemas, present, suites)
+    context = _context(docs_dir)
+    source = context.data_sources.add_pandas("digigov")
+    failed: dict[str, int] = {}
+    for name, frame in frames.items():
+        suite = suites[name]
+        results = _run_suite(context, source, suite, frame)
+        bad = [r for r in results.results if not r.success]
+        failed[name] = len(bad)
+        failures += [describe_failure(suite, r.expectation_config, r.result, r.exception_info) for r in bad]
+    docs_index = _build_docs(context, docs_dir) if docs_dir is not None else None
+    counts = {name: len(suites[name].expectations) for name in frames}
+    return ValidationResult(
+        success=not failures, failures=failures, expectations=sum(counts.values()), suites=counts,
+        failed=failed, seconds=time.perf_counter() - started, docs_index=docs_index,
+    )
 
 
 def check_contract(tables: dict[str, pa.Table]) -> ValidationResult:
-    failures = []
-    n = 0
-    for name, table in tables.items():
-        expected = schema(name).arrow_schema()
-        n += 1
-        if not table.schema.equals(expected, check_metadata=False):
-            failures.append(f"{name}: schema differs from schemas/{name}.yaml")
-    return ValidationResult(success=not failures, failures=failures, expectations=n)
+    """The gate without Data Docs (kept for callers of the first, minimal gate)."""
+    return validate_tables(tables)
+
+
+# ---------------------------------------------------------------------------------------------
+# Great Expectations plumbing
+
+
+def _context(docs_dir: Path | None):
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    # GX chatters at INFO and draws progress bars per metric; a scheduled run wants neither
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    sites = {}
+    if docs_dir is not None:
+        sites["digigov"] = {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+    # In memory: suites are regenerated from schemas/ on every validation, so nothing on disk
+    # can go stale; only the rendered Data Docs are written.
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        data_docs_sites=sites, analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _run_suite(context, source, suite: Suite, frame):
+    import great_expectations as gx
+
+    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name, expectations=suite.expectations))
+    batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("staged")
+    # One validation definition per frame, run on its own dataframe: a Checkpoint passes the same
+    # batch parameters (one dataframe) to all its definitions, so it cannot serve many frames.
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite))
+    index = [c for c in suite.index_columns if c in frame.columns]
+    result_format = {"result_format": "SUMMARY", "partial_unexpected_count": SHOWN_VALUES,
+                     "unexpected_index_column_names": index}
+    return definition.run(batch_parameters={"dataframe": frame}, result_format=result_format)
+
+
+def _build_docs(context, docs_dir: Path) -> Path:
+    docs_dir = Path(docs_dir)
+    # one site per validation: pages of earlier runs would list suites that no longer exist
+    shutil.rmtree(docs_dir, ignore_errors=True)
+    docs_dir.mkdir(parents=True)
+    context.build_data_docs(site_names=["digigov"])
+    return docs_dir / "index.html"
+
+
+# ---------------------------------------------------------------------------------------------
+# Messages
+
+
+def describe_failure(suite: Suite, config: Any, result: dict, exception: dict | None = None) -> str:
+    """``<suite>: <rule> failed (<expectation>, <table>.<column>) on n of m rows: e.g. …``."""
+    meta = config.meta or {}
+    table, column, rule = meta.get("table", suite.table), meta.get("column"), meta.get("rule", config.type)
+    where = f"{table}.{column}" if column else table
+    head = f"{suite.name}: {rule} failed ({config.type}, {where})"
+    if exception and exception.get("raised_exception"):
+        return f"{head}: error {exception.get('exception_message')}"
+    if "unexpected_count" in result and result.get("element_count") is not None:
+        head += f" on {result['unexpected_count']} of {result['element_count']} rows"
+    examples = _examples(table, meta, config, result, suite.key)
+    if examples:
+        return f"{head}: e.g. " + "; ".join(examples)
+    observed = result.get("observed_value", result.get("details"))
+    return f"{head}: observed {_short(observed)}" if observed is not None else head
+
+
+def _examples(table: str, meta: dict, config: Any, result: dict, key: list[str]) -> list[str]:
+    show = meta.get("show") or []
+    regex = config.kwargs.get("regex")
+    rows = result.get("partial_unexpected_index_list") or []
+    out = []
+    for row in rows[:SHOWN_VALUES]:
+        if not isinstance(row, dict):
+            continue
+        shown = [c for c in show if c in row] or [c for c in row if c not in key][:1]
+        if not shown:
+            continue
+        first, rest = shown[0], shown[1:]
+        text = f"{table}.{first} = {_value(row[first], regex)}"
+        # a conditional rule reads "value = 150.0 for unit %"; others list the related columns
+        if config.kwargs.get("row_condition") is not None:
+            text += "".join(f" for {c} {_value(row[c], None)}" for c in rest)
+        else:
+            text += "".join(f", {c} = {_value(row[c], None)}" for c in rest)
+        ids = [f"{c}={row[c]}" for c in key if c in row and c not in shown]
+        out.append(text + (f" [{', '.join(ids)}]" if ids else ""))
+    if not out:  # table-level and multi-column expectations list the offending values themselves
+        out = [f"{table} {_short(v)}" for v in (result.get("partial_unexpected_list") or [])[:SHOWN_VALUES]]
+    return out
+
+
+def _value(value: Any, regex: str | None) -> str:
+    """A value as quoted in a message; a long text shows the offending part with some context."""
+    if isinstance(value, str) and regex:
+        import re
+
+        m = re.search(regex, value)
+        if m and len(value) > 2 * _SNIPPET + len(m.group(0)):
+            s, e = max(m.start() - _SNIPPET, 0), m.end() + _SNIPPET
+            context = " ".join(value[s:e].split())
+            return f"{m.group(0)!r} at offset {m.start()} in …{context}…"
+    return _short(value)
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    if hasattr(value, "item"):  # numpy scalars print as their Python value
+        value = value.item()
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"

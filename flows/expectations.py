@@ -1,0 +1,453 @@
+"""Expectation suites: what every curated table must satisfy before it is published.
+
+Suites are generated, never written by hand: ``schemas/`` gives the contract part (columns
+present and typed, non-null, unique, primary keys, allowed values, patterns, foreign keys) and
+the rules below add the semantic part (what a plan's numbers, years and texts can plausibly be).
+
+A suite validates a *frame*. Every table is a frame of its own; rules that need two tables
+(referential integrity, offsets into documents.text, rows per document) are computed here once,
+vectorised or in one linear pass, into derived frames with one boolean column per rule
+(``<table>.integrity``, ``documents.row_counts``), and the suite expects those columns true.
+So every rule is a Great Expectations expectation and shows up in the Data Docs.
+
+Each expectation carries ``meta``: the ``rule`` name, the ``table`` and ``column`` it guards and
+the columns to ``show`` from an offending row; ``flows.validate`` builds its messages from them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import great_expectations.expectations as gxe
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from great_expectations.expectations.row_conditions import Column as Col
+
+from flows.schema import TableSchema
+
+# GX type names for our column types, as the frames below hold them (``to_frame``): pandas 3
+# keeps strings as its `str` dtype; nullable ints and bools use pandas' masked dtypes so a null
+# does not turn an int column into float; lists are Python lists.
+GX_TYPES = {
+    "string": "str",
+    "json": "str",
+    "int32": "int32",
+    "int64": "int64",
+    "float64": "float64",
+    "bool": "bool",
+    "date": "datetime64",
+    "timestamp": "Timestamp",
+    "list<string>": "list",
+}
+_MASKED = {pa.int32(): pd.Int32Dtype(), pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+
+# The People's Republic's first documents date from 1949; a plan horizon beyond 2100 is a misread
+# number (a count or a document number taken as a year), not a plan.
+FIRST_YEAR, LAST_YEAR = 1949, 2100
+
+# Network speeds a plan can state, in Mbit/s: Ethernet rates (10M … 400G) and the broadband
+# access tiers Chinese plans use (4M, 8M, 12M, 20M, 50M, 200M, 300M, 500M). Anything else is
+# almost always a misread unit or multiplier (万兆 read as 万 × 兆, 10G read as 10).
+BANDWIDTH_LADDER_MBPS = (
+    2, 4, 8, 10, 12, 20, 50, 100, 200, 300, 500, 1000, 2500, 5000, 10000, 25000, 40000, 50000,
+    100000, 200000, 400000,
+)
+
+# Per-document row bounds. A preamble row always exists, so every document has a section; more
+# than these many rows of one kind in one document means a parser is splitting every line.
+MAX_ROWS_PER_DOCUMENT = {"sections": 3000, "goals": 1000, "metrics": 2000, "bandwidth_targets": 500,
+                         "tasks": 2000, "keywords": 200, "attachments": 200, "repairs": 100}
+
+# Columns holding normalized prose that is not already proven to be a slice of documents.text
+# (slices are covered by the documents.text check plus source_text_matches): metadata read
+# from wrappers, and extracted names that an extractor may have rebuilt.
+NORMALIZED_TEXT_COLUMNS = {
+    "documents": ("text", "title", "notice_title", "province", "issuer"),
+    "sections": ("heading",),
+    "metrics": ("indicator", "subject"),
+    "bandwidth_targets": ("network",),
+    "keywords": ("term",),
+}
+
+# Links the schemas do not declare as foreign keys (they point into the same table).
+SELF_REFERENCES = (
+    # the section tree must hang together: a parent that does not exist orphans its subtree
+    ("sections", "parent_id", "sections", "section_id"),
+    # a duplicate must point at the document it duplicates
+    ("documents", "duplicate_of", "documents", "doc_id"),
+)
+
+# Columns that must be exactly documents.text[char_start:char_end] (provenance), and the one
+# that must lie inside it (a section's own body text, its span also covers its sub-sections).
+SPAN_EQUALS = ("source_text", "statement")
+SPAN_CONTAINS = ("text",)
+
+
+@dataclass
+class Suite:
+    """One suite and the frame it validates."""
+
+    name: str  # suite and data asset name: the table, or "<table>.<check>" for a derived frame
+    table: str
+    key: list[str]  # the table's primary key: identifies an offending row in messages
+    index_columns: list[str]  # key and the columns messages quote from an offending row
+    expectations: list[gxe.Expectation]
+
+
+def _expect(cls, rule: str, table: str, column: str | None = None, show: tuple[str, ...] = (),
+            **kwargs: Any) -> gxe.Expectation:
+    """An expectation whose meta names its rule, table and column (see flows.validate)."""
+    if column is not None and "column" in cls.__fields__ and "column" not in kwargs:
+        kwargs["column"] = column
+    meta = {"rule": rule, "table": table, "column": column, "show": list(show or ([column] if column else []))}
+    return cls(meta=meta, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Character sets for the normalized-text rule
+
+
+@cache
+def traditional_only_chars() -> str:
+    """Characters OpenCC t2s turns into another character, minus those it keeps inside a phrase.
+
+    Normalization runs t2s over every text, so none of these may survive it. A character t2s
+    leaves alone inside some phrase (乾 in 乾隆, 於 in 於菟) is legitimate simplified text there,
+    so it is not flagged. Derived from the converter and its dictionary, not a hand list, so it
+    follows the pinned OpenCC data.
+    """
+    import opencc
+
+    converter = opencc.OpenCC("t2s")
+    blocks = [(0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00), (0x20000, 0x2A6E0)]
+    chars = [chr(c) for lo, hi in blocks for c in range(lo, hi)]
+    # newline separates entries (the converter splits on whitespace), so no phrase spans two chars
+    converted = converter.convert("\n".join(chars)).split("\n")
+    changed = {a for a, b in zip(chars, converted, strict=True) if a != b}
+    phrases = Path(opencc.__file__).parent / "dictionary" / "TSPhrases.txt"
+    kept_in_phrases = set()
+    for line in phrases.read_text(encoding="utf-8").splitlines():
+        _, _, targets = line.partition("\t")
+        kept_in_phrases.update(targets.replace(" ", ""))
+    return "".join(sorted(changed - kept_in_phrases))
+
+
+# What decoding damage leaves behind: the replacement character, private-use code points (GBK
+# and Big5 vendor areas decode there), bopomofo and box-drawing characters (Big5 lead bytes read
+# as GBK land there), 唬 and 傮 (the commonest Big5-as-GBK pairs), and an ASCII "?" before a
+# full stop where a character was lost.
+MOJIBAKE_MARKERS = r"\ufffd\ue000-\uf8ff\u3100-\u312f\u31a0-\u31bf\u2500-\u257f唬傮"
+MOJIBAKE_SEQUENCES = (r"\?。",)
+
+
+@cache
+def unnormalized_text_regex() -> str:
+    """One regex matching any traditional-only character or mojibake marker."""
+    chars = re.escape(traditional_only_chars())
+    return "[" + chars + MOJIBAKE_MARKERS + "]|" + "|".join(MOJIBAKE_SEQUENCES)
+
+
+# ---------------------------------------------------------------------------------------------
+# Suites generated from schemas/
+
+
+def contract_expectations(ts: TableSchema) -> list[gxe.Expectation]:
+    """The table's contract, one expectation per schema statement."""
+    t = ts.name
+    out = [_expect(gxe.ExpectTableColumnsToMatchOrderedList, "columns", t, column_list=ts.column_names)]
+    for c in ts.columns:
+        out.append(_expect(gxe.ExpectColumnValuesToBeOfType, "type", t, c.name, type_=GX_TYPES[c.type]))
+        if c.type == "json":
+            out.append(_expect(gxe.ExpectColumnValuesToBeJsonParseable, "json", t, c.name))
+        if not c.nullable:
+            out.append(_expect(gxe.ExpectColumnValuesToNotBeNull, "not_null", t, c.name))
+        if c.unique or ts.primary_key == (c.name,):
+            # GX uniqueness ignores nulls; not_null above (keys are never nullable) covers them
+            out.append(_expect(gxe.ExpectColumnValuesToBeUnique, "unique", t, c.name))
+        if c.allowed is not None:
+            out.append(_expect(gxe.ExpectColumnValuesToBeInSet, "allowed_values", t, c.name,
+                               value_set=list(c.allowed)))
+        if c.pattern is not None:
+            out.append(_expect(gxe.ExpectColumnValuesToMatchRegex, "pattern", t, c.name, regex=c.pattern))
+    if len(ts.primary_key) > 1:
+        out.append(_expect(gxe.ExpectCompoundColumnsToBeUnique, "primary_key", t,
+                           column_list=list(ts.primary_key), show=ts.primary_key))
+    return out
+
+
+def semantic_expectations(ts: TableSchema, today: dt.date) -> list[gxe.Expectation]:
+    """What the values can plausibly be; each rule applies wherever its columns exist."""
+    t, cols = ts.name, set(ts.column_names)
+    out: list[gxe.Expectation] = []
+
+    for year in ("start_year", "target_year", "plan_start_year", "plan_end_year"):
+        if year in cols:
+            # a year outside the PRC's plans is a misread number (see FIRST_YEAR, LAST_YEAR)
+            out.append(_expect(gxe.ExpectColumnValuesToBeBetween, "year_plausible", t, year,
+                               min_value=FIRST_YEAR, max_value=LAST_YEAR))
+    for first, last in (("start_year", "target_year"), ("plan_start_year", "plan_end_year")):
+        if {first, last} <= cols:
+            # a phase or plan period cannot end before it starts (2025—2021 is a misread span)
+            out.append(_expect(gxe.ExpectColumnPairValuesAToBeGreaterThanB, "start_year_not_after_target_year",
+                               t, last, show=(last, first), column_A=last, column_B=first,
+                               or_equal=True, ignore_row_if="either_value_is_missing"))
+
+    if t == "metrics":
+        for col in ("value", "value_max"):
+            # a percentage indicator (coverage, share, rate) cannot exceed 100 % or be negative:
+            # 150 % is a misread number or unit
+            out.append(_expect(gxe.ExpectColumnValuesToBeBetween, "percent_within_0_100", t, col,
+                               show=(col, "unit"), min_value=0, max_value=100,
+                               row_condition=Col("unit") == "%"))
+            # plans state counts, amounts, durations and shares: none is negative
+            out.append(_expect(gxe.ExpectColumnValuesToBeBetween, "value_not_negative", t, col, min_value=0))
+        # a range 10—15 has its upper end above its lower end
+        out.append(_expect(gxe.ExpectColumnPairValuesAToBeGreaterThanB, "value_max_not_below_value", t,
+                           "value_max", show=("value_max", "value"), column_A="value_max", column_B="value",
+                           or_equal=True, ignore_row_if="either_value_is_missing"))
+
+    if "bandwidth_mbps" in cols:
+        # a bandwidth is positive and one of the speeds networks are built at (see the ladder)
+        out.append(_expect(gxe.ExpectColumnValuesToBeBetween, "bandwidth_positive", t, "bandwidth_mbps",
+                           min_value=1))
+        out.append(_expect(gxe.ExpectColumnValuesToBeInSet, "bandwidth_on_ladder", t, "bandwidth_mbps",
+                           show=("bandwidth_mbps", "bandwidth_label"), value_set=list(BANDWIDTH_LADDER_MBPS)))
+
+    if "doc_number" in cols:
+        # 发文字号: an issuer abbreviation in Chinese characters, the year in 〔〕 (a plausible
+        # year, not a page or article number) and the serial number, e.g. 黔府发〔2023〕21号
+        out.append(_expect(gxe.ExpectColumnValuesToMatchRegex, "doc_number_shape", t, "doc_number",
+                           regex=r"^[\u4e00-\u9fff]{1,12}〔(?:19[4-9]\d|20\d\d)〕\d{1,5}号$"))
+    if "issue_date" in cols:
+        # a document cannot be issued in the future (a misread date); tomorrow is allowed because
+        # a document dated today in Beijing (UTC+8) may still be tomorrow in UTC terms
+        out.append(_expect(gxe.ExpectColumnValuesToBeBetween, "issue_date_not_in_future", t, "issue_date",
+                           min_value=dt.datetime(FIRST_YEAR, 1, 1),
+                           max_value=dt.datetime.combine(today + dt.timedelta(days=1), dt.time())))
+
+    for col in NORMALIZED_TEXT_COLUMNS.get(t, ()):
+        if col in cols:
+            # normalization promises simplified text free of decoding damage; a traditional-only
+            # character or a mojibake marker means a repair was missed
+            out.append(_expect(gxe.ExpectColumnValuesToNotMatchRegex, "text_normalized", t, col,
+                               regex=unnormalized_text_regex()))
+    if t == "documents":
+        # an empty text cannot be the source of anything
+        out.append(_expect(gxe.ExpectColumnValueLengthsToBeBetween, "text_not_empty", t, "text", min_value=1))
+    if t == "keywords":
+        # TF-IDF weights are positive and ranks count from 1
+        out.append(_expect(gxe.ExpectColumnValuesToBeBetween, "weight_positive", t, "weight",
+                           min_value=0, strict_min=True))
+        out.append(_expect(gxe.ExpectColumnValuesToBeBetween, "rank_from_one", t, "rank", min_value=1))
+    return out
+
+
+def _references(ts: TableSchema) -> list[tuple[str, str, str]]:
+    """(column, referenced table, referenced column) for every link the table must keep."""
+    refs = [(fk["fields"][0], fk["reference"]["resource"], fk["reference"]["fields"][0])
+            for fk in ts.foreign_keys if len(fk["fields"]) == 1]
+    refs += [(col, ref, ref_col) for table, col, ref, ref_col in SELF_REFERENCES if table == ts.name]
+    return refs
+
+
+def _has_span(ts: TableSchema) -> bool:
+    return {"doc_id", "char_start", "char_end"} <= set(ts.column_names)
+
+
+def integrity_expectations(ts: TableSchema) -> list[gxe.Expectation]:
+    """Cross-table rules on the derived ``<table>.integrity`` frame (see ``integrity_frame``)."""
+    t, cols = ts.name, set(ts.column_names)
+    out = []
+
+    def expect_true(check: str, rule: str, column: str, show: tuple[str, ...]) -> None:
+        out.append(_expect(gxe.ExpectColumnValuesToBeInSet, rule, t, check, show=show, value_set=[True]))
+        out[-1].meta["column"] = column  # name the table column, not the derived check column
+
+    for col, ref, ref_col in _references(ts):
+        # referential integrity: a row pointing at a missing document or section is an orphan
+        # that joins to nothing (a dropped duplicate, a renumbered section)
+        expect_true(f"{col}_in_{ref}", f"{col}_exists_in_{ref}", col, (col,))
+    if "section_id" in cols and "doc_id" in cols and ts.name != "sections":
+        # a row's section must belong to the row's own document
+        expect_true("section_in_same_document", "section_in_same_document", "section_id", ("section_id", "doc_id"))
+    if t == "documents":
+        # doc_id is defined as the first 16 hex digits of the raw file's sha256
+        expect_true("doc_id_is_sha256_prefix", "doc_id_is_sha256_prefix", "doc_id", ("doc_id", "source_sha256"))
+    if _has_span(ts):
+        # provenance: the offsets must point inside the document's normalized text
+        expect_true("offsets_inside_text", "offsets_inside_text", "char_start",
+                    ("char_start", "char_end", "text_length"))
+        for col in SPAN_EQUALS:
+            if col in cols:
+                # provenance: the quoted text is exactly the text at its offsets
+                expect_true(f"{col}_matches", f"{col}_matches_offsets", col, ("char_start", "char_end", col))
+        for col in SPAN_CONTAINS:
+            if col in cols:
+                expect_true(f"{col}_inside_span", f"{col}_inside_span", col, ("char_start", "char_end"))
+    return out
+
+
+def row_count_expectations(children: list[str]) -> list[gxe.Expectation]:
+    """Rows per document, on the derived ``documents.row_counts`` frame."""
+    t = "documents"
+    out = []
+    original = Col("duplicate") == False  # noqa: E712 (a GX condition, not a Python comparison)
+    if "sections" in children:
+        # every kept document has at least its preamble section
+        out.append(_expect(gxe.ExpectColumnValuesToBeBetween, "sections_per_document", t, "sections",
+                           show=("doc_id", "sections"), min_value=1, row_condition=original))
+    if "goals" in children:
+        # nearly every plan states a deadline (到2025年 …), but a bare notice or an interpretation
+        # may not: mostly=0.5 fails a batch where most documents lost their goals (a broken goal
+        # extractor) without failing on the odd document that has none
+        out.append(_expect(gxe.ExpectColumnValuesToBeBetween, "goals_per_document", t, "goals",
+                           show=("doc_id", "goals"), min_value=1, mostly=0.5, row_condition=original))
+    for child in children:
+        # see MAX_ROWS_PER_DOCUMENT: more rows than this means a parser splits every line
+        out.append(_expect(gxe.ExpectColumnValuesToBeBetween, "rows_per_document", t, child,
+                           show=("doc_id", child), min_value=0, max_value=MAX_ROWS_PER_DOCUMENT.get(child, 10000)))
+        # a duplicate counts once: its derived rows are dropped, only the original keeps rows
+        out.append(_expect(gxe.ExpectColumnValuesToBeInSet, "duplicates_have_no_rows", t, child,
+                           show=("doc_id", child), value_set=[0], row_condition=Col("duplicate") == True))  # noqa: E712
+    return out
+
+
+def _document_children(schemas: dict[str, TableSchema]) -> list[str]:
+    return [name for name, ts in schemas.items()
+            if any(fk["reference"]["resource"] == "documents" for fk in ts.foreign_keys)]
+
+
+def _index(key: list[str], expectations: list[gxe.Expectation]) -> list[str]:
+    shown = [c for e in expectations for c in e.meta["show"]]
+    return list(dict.fromkeys([*key, *shown]))
+
+
+def build_suites(schemas: dict[str, TableSchema], today: dt.date | None = None) -> dict[str, Suite]:
+    """Every suite, keyed by frame name: one per table, plus the derived frames'."""
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    suites: dict[str, Suite] = {}
+    for name, ts in schemas.items():
+        expectations = contract_expectations(ts) + semantic_expectations(ts, today)
+        key = list(ts.primary_key)
+        suites[name] = Suite(name, name, key, _index(key, expectations), expectations)
+        integrity = integrity_expectations(ts)
+        if integrity:
+            suites[f"{name}.integrity"] = Suite(f"{name}.integrity", name, key, _index(key, integrity), integrity)
+    children = _document_children(schemas)
+    if "documents" in schemas and children:
+        counts = row_count_expectations(children)
+        suites["documents.row_counts"] = Suite("documents.row_counts", "documents", ["doc_id"],
+                                               _index(["doc_id"], counts), counts)
+    return suites
+
+
+# ---------------------------------------------------------------------------------------------
+# Frames
+
+
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """A table as the pandas frame its suite expects (see GX_TYPES)."""
+    df = table.to_pandas(types_mapper=_MASKED.get, date_as_object=False)
+    for f in table.schema:
+        if pa.types.is_list(f.type):
+            df[f.name] = pd.Series(table.column(f.name).to_pylist(), dtype=object, index=df.index)
+    return df
+
+
+def _integrity_columns(ts: TableSchema) -> list[str]:
+    cols = [c for c, _, _ in _references(ts)]
+    if _has_span(ts):
+        cols += ["char_start", "char_end", "text_length"]
+    return cols
+
+
+def _column(table: pa.Table | None, name: str) -> pd.Series:
+    if table is None or name not in table.column_names:
+        return pd.Series([], dtype=object)
+    return table.column(name).to_pandas()
+
+
+def integrity_frame(ts: TableSchema, tables: dict[str, pa.Table]) -> pd.DataFrame:
+    """One row per row of the table: its key, its links and one boolean column per check."""
+    table = tables[ts.name]
+    cols = set(ts.column_names)
+    keep = [c for c in dict.fromkeys([*ts.primary_key, *(_integrity_columns(ts))]) if c in cols]
+    df = table.select(keep).to_pandas(types_mapper=_MASKED.get)
+    for col, ref, ref_col in _references(ts):
+        # a null link links nothing and is allowed where the schema allows the null
+        df[f"{col}_in_{ref}"] = df[col].isna() | df[col].isin(_column(tables.get(ref), ref_col))
+    if "section_id" in cols and "doc_id" in cols and ts.name != "sections":
+        sections = tables.get("sections")
+        owner = pd.Series(_column(sections, "doc_id").values, index=_column(sections, "section_id").values)
+        owner = owner[~owner.index.duplicated()]
+        df["section_in_same_document"] = df["section_id"].map(owner).eq(df["doc_id"]).fillna(False).astype(bool)
+    if ts.name == "documents":
+        sha = table.column("source_sha256").to_pandas()
+        df["doc_id_is_sha256_prefix"] = (sha.str.slice(0, 16) == df["doc_id"]).fillna(False).astype(bool)
+    if _has_span(ts):
+        _span_checks(ts, table, tables.get("documents"), df)
+    return df
+
+
+def _span_checks(ts: TableSchema, table: pa.Table, documents: pa.Table | None, df: pd.DataFrame) -> None:
+    doc_ids = _column(documents, "doc_id")
+    texts = _column(documents, "text")
+    lengths = pd.Series(
+        pc.utf8_length(documents.column("text")).to_numpy() if documents is not None else [],
+        index=doc_ids.values, dtype="Int64")
+    lengths = lengths[~lengths.index.duplicated()]
+    df["text_length"] = df["doc_id"].map(lengths).astype("Int64")
+    start, end = df["char_start"], df["char_end"]
+    inside = (start >= 0) & (start < end) & (end <= df["text_length"])
+    df["offsets_inside_text"] = inside.fillna(False).astype(bool)
+    text_of = dict(zip(doc_ids.values, texts.values))
+    cols = set(ts.column_names)
+    spans = list(zip(df["doc_id"], start, end, df["offsets_inside_text"]))
+    for col in (*SPAN_EQUALS, *SPAN_CONTAINS):
+        if col not in cols:
+            continue
+        values = table.column(col).to_pylist()
+        # one linear pass, slicing only the span itself (no per-row copy of the document text)
+        if col in SPAN_EQUALS:
+            ok = [bool(good) and v == text_of[d][s:e] for (d, s, e, good), v in zip(spans, values)]
+            df[f"{col}_matches"] = ok
+        else:
+            ok = [bool(good) and v is not None and v in text_of[d][s:e] for (d, s, e, good), v in zip(spans, values)]
+            df[f"{col}_inside_span"] = ok
+
+
+def row_counts_frame(schemas: dict[str, TableSchema], tables: dict[str, pa.Table]) -> pd.DataFrame:
+    """Rows per document in every table that refers to documents."""
+    docs = tables["documents"]
+    df = pd.DataFrame({
+        "doc_id": _column(docs, "doc_id").astype(object),
+        "duplicate": _column(docs, "duplicate_of").notna().astype(bool),
+    })
+    for child in _document_children(schemas):
+        counts = _column(tables.get(child), "doc_id").value_counts()
+        df[child] = df["doc_id"].map(counts).fillna(0).astype("int64")
+    df["doc_id"] = df["doc_id"].astype("str")
+    return df
+
+
+def build_frames(schemas: dict[str, TableSchema], tables: dict[str, pa.Table],
+                 suites: dict[str, Suite]) -> dict[str, pd.DataFrame]:
+    """The frame for every suite whose tables are present."""
+    frames: dict[str, pd.DataFrame] = {}
+    for name, suite in suites.items():
+        ts = schemas[suite.table]
+        if suite.table not in tables:
+            continue
+        if name == suite.table:
+            frames[name] = to_frame(tables[name])
+        elif name.endswith(".integrity"):
+            frames[name] = integrity_frame(ts, tables)
+        elif name == "documents.row_counts":
+            frames[name] = row_counts_frame(schemas, tables)
+    return frames

@@ -15,7 +15,7 @@ from flows import __version__
 from flows.ingest import Rejected, discover, read_raw
 from flows.pipeline import Rows, empty_rows, mark_duplicates, merge, process_document, reject_row
 from flows.schema import TABLES, schema
-from flows.validate import ValidationResult, check_contract
+from flows.validate import DOCS_DIR, ValidationFailed, ValidationResult, validate_tables
 from flows.write import clean_stale, new_build_dir, publish, write_build
 
 DEFAULT_BATCH_SIZE = 50
@@ -24,12 +24,6 @@ LOCK_WAIT_SECONDS = 10.0
 
 class RunLocked(RuntimeError):
     pass
-
-
-class ValidationFailed(RuntimeError):
-    def __init__(self, result: ValidationResult):
-        super().__init__("validation failed:\n" + "\n".join(f"  - {f}" for f in result.failures))
-        self.result = result
 
 
 def process_paths(raw_dir: Path, paths: list[Path]) -> Rows:
@@ -58,8 +52,14 @@ def process_batch_task(raw_dir: Path, paths: list[Path]) -> Rows:
 
 
 @task(name="validate")
-def validate_task(tables: dict[str, Any]) -> ValidationResult:
-    return check_contract(tables)
+def validate_task(tables: dict[str, Any], docs_dir: Path) -> ValidationResult:
+    from prefect.artifacts import create_markdown_artifact
+
+    result = validate_tables(tables, docs_dir)
+    create_markdown_artifact(result.markdown(), key="validation", description="Great Expectations results")
+    get_run_logger().info("validation: %d suites, %d expectations, %d failed, %.1f s",
+                          len(result.suites), result.expectations, len(result.failures), result.seconds)
+    return result
 
 
 @task(name="write", retries=2, retry_delay_seconds=[1, 5])
@@ -95,7 +95,7 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
         futures = [process_batch_task.submit(raw, b) for b in batches(paths, batch_size)]
         rows = mark_duplicates(merge([f.result() for f in futures]))
         tables = {name: schema(name).table(rows[name]) for name in TABLES}
-        result = validate_task(tables)
+        result = validate_task(tables, out / DOCS_DIR)
         if not result.success:
             raise ValidationFailed(result)
         counts = {name: t.num_rows for name, t in tables.items()}

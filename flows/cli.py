@@ -33,6 +33,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from flows.validate import DOCS_DIR, ValidationFailed, read_tables, validate_tables
+
+    if not args.out.is_dir():
+        print(f"digigov validate failed: output folder {args.out} does not exist", file=sys.stderr)
+        return 1
+    result = validate_tables(read_tables(args.out), args.out / DOCS_DIR)
+    if not result.success:
+        print(f"digigov validate failed: {ValidationFailed(result)}", file=sys.stderr)
+        print(f"Data Docs: {result.docs_index}", file=sys.stderr)
+        return 1
+    print(f"digigov validate: {len(result.suites)} suites, {result.expectations} expectations passed "
+          f"in {result.seconds:.1f} s; Data Docs: {result.docs_index}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="digigov", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -40,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder (default raw/)")
     run.add_argument("--out", type=Path, default=Path("curated"), help="output folder (default curated/)")
     run.set_defaults(func=cmd_run)
+    val = sub.add_parser("validate", help="validate the tables of an output folder; exits non-zero on failure")
+    val.add_argument("--out", type=Path, default=Path("curated"), help="output folder (default curated/)")
+    val.set_defaults(func=cmd_validate)
     return p
 
 

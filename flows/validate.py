@@ -51,6 +51,21 @@ class ValidationResult:
         return "\n".join(lines)
 
 
+class ValidationFailed(RuntimeError):
+    def __init__(self, result: ValidationResult):
+        super().__init__("validation failed:\n" + "\n".join(f"  - {f}" for f in result.failures))
+        self.result = result
+
+
+def read_tables(out_dir: Path, schemas: dict[str, TableSchema] | None = None) -> dict[str, pa.Table]:
+    """The published tables of an output folder (a missing one is reported by the validation)."""
+    import pyarrow.parquet as pq
+
+    names = schemas or load_schemas()
+    return {n: pq.read_table(Path(out_dir) / f"{n}.parquet") for n in names
+            if (Path(out_dir) / f"{n}.parquet").exists()}
+
+
 def validate_tables(tables: dict[str, pa.Table], docs_dir: Path | None = None, *,
                     schemas: dict[str, TableSchema] | None = None,
                     today: dt.date | None = None) -> ValidationResult:

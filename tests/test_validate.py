@@ -1,0 +1,544 @@
+"""The validation gate: suites generated from schemas/, each semantic rule, messages, Data Docs.
+
+A small invented dataset (one plan, every table filled, offsets computed from its text) is the
+good baseline; each test breaks one row of it and expects the failure to name the rule.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from flows.expectations import (
+    BANDWIDTH_LADDER_MBPS,
+    build_suites,
+    traditional_only_chars,
+    unnormalized_text_regex,
+)
+from flows.schema import SCHEMA_DIR, TABLES, load_schemas, schema
+from flows.validate import DOCS_DIR, validate_tables
+
+TODAY = dt.date(2026, 11, 22)
+
+PLAN = (
+    "某省人民政府关于印发某省数字政府建设方案的通知\n"
+    "某府发〔2023〕21号\n\n"
+    "一、总体要求\n\n"
+    "到2025年，政务服务事项全程网办率达到90%。2023—2024年，建成一体化平台。\n\n"
+    "二、主要任务\n\n"
+    "（一）建设网络。实现万兆到市、千兆到县。（牵头单位：省大数据局；责任单位：各市人民政府）\n\n"
+    "附件：重点任务分工表\n\n"
+    "某省人民政府\n2023年6月1日\n"
+)
+
+
+def span(text: str, fragment: str) -> tuple[int, int]:
+    start = text.index(fragment)
+    return start, start + len(fragment)
+
+
+def good_rows(text: str = PLAN, name: str = "plan.txt") -> dict[str, list[dict]]:
+    """Every table's rows for one invented plan, consistent with each other and with the text."""
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    d = sha[:16]
+    h1, h2, h3 = (text.index(h) for h in ("一、总体要求", "二、主要任务", "（一）建设网络"))
+    sec = lambda i: f"{d}-{i:04d}"  # noqa: E731
+    body = lambda a, b: text[a:b].split("\n", 1)[-1].strip()  # noqa: E731
+    goal = "到2025年，政务服务事项全程网办率达到90%。"
+    phase = "2023—2024年，建成一体化平台。"
+    net = "实现万兆到市、千兆到县。"
+    task = "（牵头单位：省大数据局；责任单位：各市人民政府）"
+    return {
+        "documents": [dict(
+            doc_id=d, source_file=name, source_sha256=sha, source_bytes=len(text.encode()),
+            raw_encoding="utf-8", script="simplified", title="某省数字政府建设方案",
+            notice_title="某省人民政府关于印发某省数字政府建设方案的通知", province="某省",
+            issuer="某省人民政府", admin_level="province", doc_number="某府发〔2023〕21号",
+            issue_date=dt.date(2023, 6, 1), issue_date_source="signature", plan_start_year=2023,
+            plan_end_year=2025, source_url=None, metadata_flags=[], repairs="[]",
+            unrecoverable_spans=0, duplicate_of=None, text=text)],
+        "sections": [
+            dict(section_id=sec(0), doc_id=d, parent_id=None, level=0, label=None, ordinal=None,
+                 heading=None, kind="preamble", text=text[:h1].strip(), char_start=0, char_end=h1),
+            dict(section_id=sec(1), doc_id=d, parent_id=None, level=1, label="一、", ordinal=1,
+                 heading="总体要求", kind="body", text=body(h1, h2), char_start=h1, char_end=h2),
+            dict(section_id=sec(2), doc_id=d, parent_id=None, level=1, label="二、", ordinal=2,
+                 heading="主要任务", kind="body", text="", char_start=h2, char_end=len(text)),
+            dict(section_id=sec(3), doc_id=d, parent_id=sec(2), level=2, label="（一）", ordinal=1,
+                 heading="建设网络。", kind="body", text=body(h3, len(text)), char_start=h3, char_end=len(text)),
+        ],
+        "goals": [
+            dict(goal_id=f"{d}-g0000", doc_id=d, section_id=sec(1), goal_type="overall", start_year=None,
+                 target_year=2025, deadline_text="到2025年", statement=goal, **_offsets(text, goal)),
+            dict(goal_id=f"{d}-g0001", doc_id=d, section_id=sec(1), goal_type="phase", start_year=2023,
+                 target_year=2024, deadline_text="2023—2024年", statement=phase, **_offsets(text, phase)),
+        ],
+        "metrics": [dict(
+            metric_id=f"{d}-m0000", doc_id=d, section_id=sec(1), indicator="全程网办率",
+            subject="政务服务事项", value=90.0, value_max=None, unit="%", comparator=">=",
+            target_year=2025, is_target=True, value_text="90%", source_text=goal, **_offsets(text, goal))],
+        "bandwidth_targets": [
+            dict(bandwidth_id=f"{d}-b0000", doc_id=d, section_id=sec(3), network=None, bandwidth_mbps=10000,
+                 bandwidth_label="万兆", admin_level="prefecture", admin_level_text="市", target_year=None,
+                 source_text=net, **_offsets(text, net)),
+            dict(bandwidth_id=f"{d}-b0001", doc_id=d, section_id=sec(3), network=None, bandwidth_mbps=1000,
+                 bandwidth_label="千兆", admin_level="county", admin_level_text="县", target_year=None,
+                 source_text=net, **_offsets(text, net)),
+        ],
+        "tasks": [dict(
+            task_id=f"{d}-t0000", doc_id=d, section_id=sec(3), heading="建设网络。",
+            lead_units=["省大数据局"], responsible_units=["各市人民政府"], source_text=task,
+            **_offsets(text, task))],
+        "keywords": [dict(doc_id=d, term=t, weight=w, rank=i) for i, (t, w) in
+                     enumerate([("数字政府", 0.9), ("全程网办", 0.5), ("一体化平台", 0.3)], 1)],
+        "attachments": [dict(attachment_id=f"{d}-a000", doc_id=d, kind="attachment", name="重点任务分工表", uri=None)],
+        "repairs": [dict(doc_id=d, kind="script_conversion", count=1, examples=["體 → 体"])],
+        "rejects": [dict(source_file="empty.txt", source_sha256=None, reason="empty", detail="0 bytes")],
+    }
+
+
+def _offsets(text: str, fragment: str) -> dict[str, int]:
+    start, end = span(text, fragment)
+    return {"char_start": start, "char_end": end}
+
+
+def tables_of(rows: dict[str, list[dict]]) -> dict[str, pa.Table]:
+    return {name: schema(name).table(rows[name]) for name in TABLES}
+
+
+def validate(rows: dict[str, list[dict]], **kw):
+    return validate_tables(tables_of(rows), today=TODAY, **kw)
+
+
+def failed_rules(result) -> set[str]:
+    return {f.split(": ", 1)[1].split(" failed", 1)[0] for f in result.failures if " failed (" in f}
+
+
+@pytest.fixture(scope="module")
+def good():
+    return good_rows()
+
+
+def broken(good, table: str, i: int = 0, **changes):
+    rows = copy.deepcopy(good)
+    rows[table][i].update(changes)
+    return rows
+
+
+# --- the good baseline and the seeds ----------------------------------------------------------
+
+
+def test_the_invented_plan_passes_every_suite(good):
+    result = validate(good)
+    assert result.failures == []
+    assert result.success
+    assert set(result.suites) >= set(TABLES) | {"metrics.integrity", "documents.row_counts"}
+    assert result.expectations == sum(result.suites.values()) > 250
+
+
+def test_the_seeds_pass_every_suite(seed_rows):
+    result = validate_tables(tables_of(seed_rows))
+    assert result.failures == []
+
+
+# --- each semantic rule, broken on one row --------------------------------------------------
+
+
+def test_a_percent_of_150_fails_naming_rule_table_column_and_value(good):
+    result = validate(broken(good, "metrics", value=150.0))
+    assert not result.success
+    (msg,) = [f for f in result.failures if "percent_within_0_100" in f]
+    assert "metrics.value = 150.0 for unit %" in msg
+    assert f"metric_id={good['metrics'][0]['metric_id']}" in msg
+    assert "1 of 1 rows" in msg
+
+
+def test_150_of_another_unit_is_not_a_percent_failure(good):
+    result = validate(broken(good, "metrics", value=150.0, unit="项", value_text="150项"))
+    assert result.success, result.failures
+
+
+def test_a_percent_range_end_above_100_fails(good):
+    result = validate(broken(good, "metrics", value_max=120.0))
+    assert "percent_within_0_100" in failed_rules(result)
+
+
+def test_a_range_whose_upper_end_is_below_its_value_fails(good):
+    result = validate(broken(good, "metrics", value_max=50.0))
+    assert failed_rules(result) == {"value_max_not_below_value"}
+
+
+def test_a_dangling_doc_id_fails_referential_integrity(good):
+    result = validate(broken(good, "metrics", doc_id="0123456789abcdef"))
+    msgs = [f for f in result.failures if "doc_id_exists_in_documents" in f]
+    assert msgs and "metrics.doc_id = 0123456789abcdef" in msgs[0]
+
+
+def test_every_table_referring_to_documents_is_checked(good):
+    tables = ["sections", "goals", "bandwidth_targets", "tasks", "keywords", "attachments", "repairs"]
+    rows = copy.deepcopy(good)
+    for table in tables:  # one dangling row per table, each reported under its own table
+        rows[table][-1]["doc_id"] = "feedfacefeedface"
+    failures = validate(rows).failures
+    for table in tables:
+        assert any(f.startswith(f"{table}.integrity: doc_id_exists_in_documents") and
+                   f"{table}.doc_id = feedfacefeedface" in f for f in failures), table
+
+
+def test_a_dangling_section_id_fails(good):
+    result = validate(broken(good, "goals", section_id="nope-0009"))
+    assert "section_id_exists_in_sections" in failed_rules(result)
+
+
+def test_a_section_of_another_document_fails(good):
+    rows = copy.deepcopy(good)
+    other = good_rows(PLAN + "\n补充。", "other.txt")
+    for table in rows:
+        rows[table] += other[table] if table != "rejects" else []
+    rows["goals"][0]["section_id"] = other["sections"][1]["section_id"]
+    result = validate(rows)
+    assert "section_in_same_document" in failed_rules(result)
+
+
+def test_an_orphan_parent_section_fails(good):
+    result = validate(broken(good, "sections", 3, parent_id="nope-0002"))
+    assert "parent_id_exists_in_sections" in failed_rules(result)
+
+
+def test_a_start_year_after_the_target_year_fails(good):
+    result = validate(broken(good, "goals", 1, start_year=2026))
+    (msg,) = [f for f in result.failures if "start_year_not_after_target_year" in f]
+    assert "goals.target_year = 2024, start_year = 2026" in msg
+
+
+def test_a_plan_period_ending_before_it_starts_fails(good):
+    result = validate(broken(good, "documents", plan_start_year=2026))
+    assert "start_year_not_after_target_year" in failed_rules(result)
+
+
+def test_an_implausible_year_fails(good):
+    rows = broken(good, "metrics", target_year=2250)
+    rows["goals"][0]["target_year"] = 1900
+    msgs = [f for f in validate(rows).failures if "year_plausible" in f]
+    assert len(msgs) == 2
+    assert any("metrics.target_year = 2250" in m for m in msgs)
+    assert any("goals.target_year = 1900" in m for m in msgs)
+
+
+def test_an_offset_outside_the_text_fails(good):
+    n = len(PLAN)
+    result = validate(broken(good, "metrics", char_start=n - 2, char_end=n + 40))
+    rules = failed_rules(result)
+    assert "offsets_inside_text" in rules and "source_text_matches_offsets" in rules
+    (msg,) = [f for f in result.failures if "offsets_inside_text" in f]
+    assert f"char_end = {n + 40}" in msg and f"text_length = {n}" in msg
+
+
+def test_source_text_not_at_its_offsets_fails(good):
+    result = validate(broken(good, "tasks", char_start=good["tasks"][0]["char_start"] + 1,
+                             char_end=good["tasks"][0]["char_end"] + 1))
+    assert failed_rules(result) == {"source_text_matches_offsets"}
+
+
+def test_a_goal_statement_not_at_its_offsets_fails(good):
+    result = validate(broken(good, "goals", statement="到2025年，别的目标。"))
+    assert failed_rules(result) == {"statement_matches_offsets"}
+
+
+def test_section_text_outside_its_span_fails(good):
+    result = validate(broken(good, "sections", 1, text="不在这一节里的文字"))
+    assert failed_rules(result) == {"text_inside_span"}
+
+
+def test_a_traditional_character_left_in_the_text_fails(good):
+    text = PLAN.replace("数字政府建设方案的通知", "數字政府建設方案的通知")
+    rows = good_rows(text)
+    result = validate(rows)
+    (msg,) = [f for f in result.failures if "text_normalized" in f and "documents.text" in f]
+    assert "'數'" in msg and "數字政府建設" in msg  # the offending character, with context
+
+
+def test_a_traditional_character_in_a_title_fails(good):
+    result = validate(broken(good, "documents", title="某省數字政府建設方案"))
+    assert "text_normalized" in failed_rules(result)
+
+
+def test_mojibake_left_in_the_text_fails():
+    rows = good_rows(PLAN.replace("附件：重点任务分工表", "附件：重点?。ㄒ唬┌任务分工表"))
+    (msg,) = validate(rows).failures
+    assert msg.startswith("documents: text_normalized failed") and "'?。'" in msg
+
+
+def test_a_bandwidth_off_the_ladder_or_not_positive_fails(good):
+    rows = broken(good, "bandwidth_targets", 0, bandwidth_mbps=10_000_000)  # 万兆 read as 万 × 千兆
+    rows["bandwidth_targets"][1]["bandwidth_mbps"] = 0
+    result = validate(rows)
+    assert failed_rules(result) == {"bandwidth_on_ladder", "bandwidth_positive"}
+    (msg,) = [f for f in result.failures if "bandwidth_on_ladder" in f]
+    assert "on 2 of 2 rows" in msg and "bandwidth_targets.bandwidth_mbps = 10000000, bandwidth_label = 万兆" in msg
+
+
+def test_the_ladder_holds_ethernet_and_access_speeds():
+    assert {10, 100, 1000, 10000, 40000, 100000} <= set(BANDWIDTH_LADDER_MBPS)
+
+
+def _rule(table: str, rule: str):
+    (e,) = [e for e in build_suites(load_schemas(), TODAY)[table].expectations if e.meta["rule"] == rule]
+    return e
+
+
+def test_a_doc_number_not_shaped_like_a_fawen_zihao_fails(good):
+    result = validate(broken(good, "documents", doc_number="某府发〔1800〕21号"))
+    (msg,) = result.failures
+    assert "doc_number_shape" in msg and "documents.doc_number = 某府发〔1800〕21号" in msg
+
+
+@pytest.mark.parametrize("number, ok", [
+    ("国办发〔2022〕14号", True), ("桂政办发〔2021〕101号", True), ("黔府发〔2023〕21号", True),
+    ("某府发〔2023〕第21号", False), ("某府发[2023]21号", False), ("某府发〔23〕21号", False),
+    ("某府发〔1800〕21号", False), ("abc〔2023〕21号", False), ("〔2023〕21号", False),
+])
+def test_the_doc_number_shape(number, ok):
+    import re
+
+    assert bool(re.search(_rule("documents", "doc_number_shape").regex, number)) is ok
+
+
+def test_an_issue_date_in_the_future_fails(good):
+    result = validate(broken(good, "documents", issue_date=TODAY + dt.timedelta(days=30)))
+    (msg,) = [f for f in result.failures if "issue_date_not_in_future" in f]
+    assert "documents.issue_date" in msg
+
+
+def test_an_issue_date_of_today_passes(good):
+    assert validate(broken(good, "documents", issue_date=TODAY)).success
+
+
+def test_a_document_without_sections_fails_the_row_count_rule(good):
+    rows = copy.deepcopy(good)
+    doc = good_rows(PLAN + "\n另一份。", "second.txt")["documents"][0]
+    rows["documents"].append(doc)  # a second document whose sections are missing
+    result = validate(rows)
+    (msg,) = [f for f in result.failures if "sections_per_document" in f]
+    assert f"documents.doc_id = {doc['doc_id']} for sections 0" in msg
+
+
+def test_a_duplicate_keeping_derived_rows_fails(good):
+    rows = copy.deepcopy(good)
+    dup = good_rows(PLAN + "\n", "copy.txt")
+    dup["documents"][0]["duplicate_of"] = good["documents"][0]["doc_id"]
+    rows["documents"] += dup["documents"]
+    rows["keywords"] += dup["keywords"]
+    result = validate(rows)
+    assert failed_rules(result) == {"duplicates_have_no_rows"}
+
+
+def test_doc_id_must_be_the_sha256_prefix(good):
+    result = validate(broken(good, "documents", source_sha256="f" * 64))
+    assert "doc_id_is_sha256_prefix" in failed_rules(result)
+
+
+def test_keyword_weights_and_ranks(good):
+    assert "weight_positive" in failed_rules(validate(broken(good, "keywords", weight=0.0)))
+    assert "rank_from_one" in failed_rules(validate(broken(good, "keywords", rank=0)))
+
+
+# --- the contract from schemas/ -------------------------------------------------------------
+
+
+def test_an_id_twice_fails_uniqueness(good):
+    rows = copy.deepcopy(good)
+    rows["tasks"].append(dict(rows["tasks"][0]))
+    (msg,) = [f for f in validate(rows).failures if "unique" in f]
+    assert "tasks.task_id" in msg
+
+
+def test_a_compound_primary_key_twice_fails(good):
+    rows = copy.deepcopy(good)
+    rows["keywords"].append(dict(rows["keywords"][0], rank=4))
+    (msg,) = [f for f in validate(rows).failures if "primary_key" in f]
+    assert "数字政府" in msg
+
+
+def test_a_null_in_a_non_nullable_column_fails(good):
+    (msg,) = validate(broken(good, "metrics", indicator=None)).failures
+    assert msg.startswith("metrics: not_null failed") and "metrics.indicator" in msg
+
+
+def test_a_null_key_fails_not_null_although_uniqueness_ignores_nulls(good):
+    result = validate(broken(good, "sections", 3, section_id=None))
+    assert "not_null" in failed_rules(result)
+
+
+def test_a_value_outside_the_allowed_set_fails(good):
+    (msg,) = validate(broken(good, "metrics", comparator="≥")).failures
+    assert "allowed_values" in msg and "metrics.comparator = ≥" in msg
+
+
+def test_a_schema_pattern_is_enforced(good):
+    result = validate(broken(good, "documents", source_sha256="XYZ"))
+    assert "pattern" in failed_rules(result)
+
+
+def test_a_column_of_the_wrong_type_fails(good):
+    tables = tables_of(good)
+    goals = tables["goals"]
+    i = goals.schema.get_field_index("target_year")
+    tables["goals"] = goals.set_column(i, "target_year", goals.column(i).cast(pa.int64()))
+    result = validate_tables(tables, today=TODAY)
+    (msg,) = result.failures
+    assert "type failed" in msg and "goals.target_year" in msg and "int64" in msg
+
+
+def test_a_missing_column_and_a_missing_table_fail(good):
+    tables = tables_of(good)
+    tables["tasks"] = tables["tasks"].drop_columns(["heading"])
+    del tables["rejects"]
+    result = validate_tables(tables, today=TODAY)
+    assert "rejects: table missing (schemas/rejects.yaml defines it)" in result.failures
+    assert any(f.startswith("tasks: columns failed") for f in result.failures)
+
+
+def test_suites_are_generated_from_the_schema_files(tmp_path):
+    schema_dir = tmp_path / "schemas"
+    shutil.copytree(SCHEMA_DIR, schema_dir)
+    spec = yaml.safe_load((schema_dir / "metrics.yaml").read_text(encoding="utf-8"))
+    spec["columns"].append({"name": "source_page", "type": "int32", "nullable": False,
+                            "allowed": [1, 2, 3], "description": "Page the value is printed on."})
+    (schema_dir / "metrics.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    schemas = load_schemas(schema_dir)
+    before = build_suites(load_schemas(), TODAY)["metrics"].expectations
+    after = build_suites(schemas, TODAY)["metrics"].expectations
+    new = [(e.expectation_type, e.meta["rule"]) for e in after if e.meta["column"] == "source_page"]
+    assert sorted(new) == [("expect_column_values_to_be_in_set", "allowed_values"),
+                           ("expect_column_values_to_be_of_type", "type"),
+                           ("expect_column_values_to_not_be_null", "not_null")]
+    assert len(after) == len(before) + 3
+    (columns,) = [e for e in after if e.meta["rule"] == "columns"]
+    assert columns.column_list[-1] == "source_page"
+
+
+def test_tables_without_the_new_column_then_fail(tmp_path, good):
+    schema_dir = tmp_path / "schemas"
+    shutil.copytree(SCHEMA_DIR, schema_dir)
+    spec = yaml.safe_load((schema_dir / "tasks.yaml").read_text(encoding="utf-8"))
+    spec["columns"].append({"name": "deadline", "type": "date", "nullable": True, "description": "Due date."})
+    (schema_dir / "tasks.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    result = validate_tables(tables_of(good), schemas=load_schemas(schema_dir), today=TODAY)
+    assert "columns" in failed_rules(result)
+    assert all(f.startswith("tasks: ") for f in result.failures)
+    assert any("tasks.deadline" in f for f in result.failures)
+
+
+def test_every_table_has_a_suite_with_every_column_typed():
+    suites = build_suites(load_schemas(), TODAY)
+    for name in TABLES:
+        typed = {e.meta["column"] for e in suites[name].expectations if e.meta["rule"] == "type"}
+        assert typed == set(schema(name).column_names), name
+
+
+# --- character sets ---------------------------------------------------------------------------
+
+
+def test_traditional_only_characters_come_from_opencc():
+    trad = set(traditional_only_chars())
+    assert len(trad) > 2000
+    assert set("體數據實現設網絡關") <= trad
+    # simplified characters, and characters t2s keeps inside a phrase (显著, 乾隆), are not flagged
+    assert not set("体数据实现建设网络于著着干乾") & trad
+
+
+def test_the_unnormalized_text_regex():
+    import re
+
+    rx = re.compile(unnormalized_text_regex())
+    for bad in ["數字政府", "全程網辦", "\ufffd", "\ue000", "ㄅ", "┌──┐", "达到?。", "唬"]:
+        assert rx.search(bad), bad
+    for good in ["数字政府建设方案", "取得显著成效", "到2025年，达到90%。", "是否？。", "A?B"]:
+        assert not rx.search(good), good
+
+
+# --- messages, summary, Data Docs -------------------------------------------------------------
+
+
+def test_the_summary_lists_suites_expectations_and_failures(good):
+    result = validate(broken(good, "metrics", value=150.0))
+    md = result.markdown()
+    assert "FAILED" in md and "| metrics | " in md and "percent_within_0_100" in md
+    assert f"{result.expectations} expectations" in md
+    assert "passed" in validate(good).markdown()
+
+
+def test_data_docs_are_written_and_reference_every_suite(tmp_path, good):
+    docs = tmp_path / DOCS_DIR
+    (docs / "stale").mkdir(parents=True)
+    result = validate(broken(good, "metrics", value=150.0), docs_dir=docs)
+    assert result.docs_index == docs / "index.html"
+    index = result.docs_index.read_text(encoding="utf-8")
+    for name in result.suites:
+        assert name in index, name
+        # GX files a dotted suite name (metrics.integrity) as a path (metrics/integrity.html)
+        assert (docs / "expectations" / f"{name.replace('.', '/')}.html").exists(), name
+    assert list((docs / "validations").rglob("*.html"))
+    assert not (docs / "stale").exists()  # pages of an earlier validation do not linger
+
+
+# --- the validate command ------------------------------------------------------------------
+
+
+def write_tables(out: Path, rows: dict[str, list[dict]]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for name, table in tables_of(rows).items():
+        pq.write_table(table, out / f"{name}.parquet")
+
+
+def test_cli_validate_passes_on_good_tables(tmp_path, good, capsys):
+    from flows.cli import main
+
+    write_tables(tmp_path / "out", good)
+    assert main(["validate", "--out", str(tmp_path / "out")]) == 0
+    assert "expectations passed" in capsys.readouterr().out
+    assert (tmp_path / "out" / DOCS_DIR / "index.html").exists()
+
+
+def test_cli_validate_fails_with_the_same_messages(tmp_path, good, capsys):
+    from flows.cli import main
+
+    write_tables(tmp_path / "out", broken(good, "metrics", value=150.0))
+    assert main(["validate", "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "digigov validate failed: validation failed:" in err
+    assert "metrics.value = 150.0 for unit %" in err
+    assert (tmp_path / "out" / DOCS_DIR / "index.html").exists()
+
+
+def test_cli_validate_fails_on_a_missing_folder(tmp_path, capsys):
+    from flows.cli import main
+
+    assert main(["validate", "--out", str(tmp_path / "nope")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+# --- scale ------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_thousand_documents_validate_in_linear_time():
+    rows: dict[str, list[dict]] = {t: [] for t in TABLES}
+    body = "".join(f"（{i}）推进第{i}项工作，到2025年完成。\n" for i in range(1, 1500))  # ~30,000-character texts
+    for n in range(1000):
+        part = good_rows(PLAN.replace("二、主要任务", f"二、主要任务\n{body}第{n}号"), f"plan{n}.txt")
+        for t in TABLES:
+            rows[t] += part[t] if t != "rejects" else []
+    result = validate_tables(tables_of(rows), today=TODAY)
+    assert result.success, result.failures[:3]
+    print(f"1000 documents: {result.expectations} expectations in {result.seconds:.1f} s")

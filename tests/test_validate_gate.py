@@ -1,0 +1,106 @@
+"""The gate in the flow, on the embedded Prefect server: a failing validation publishes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from flows.schema import TABLES
+
+pytestmark = pytest.mark.e2e
+
+PLAN = (
+    "# 某市数字政府建设方案\n\n"
+    "一、总体要求\n\n"
+    "到2025年，政务服务事项全程网办率达到90%。\n\n"
+    "二、主要任务\n\n"
+    "（一）夯实基础。建设电子政务外网。\n"
+)
+
+
+def published(out: Path) -> dict[str, str]:
+    """sha256 of every published table, read through the OUT/<table>.parquet links."""
+    return {name: hashlib.sha256((out / f"{name}.parquet").read_bytes()).hexdigest() for name in TABLES}
+
+
+def percent_of_150(doc_id: str, text: str, sections: list[dict]) -> list[dict]:
+    """A metrics extractor gone wrong: 90% read as 150%, on an otherwise well-formed row."""
+    from flows.extract.common import SectionIndex, sentences
+
+    (start, end), = [(s, e) for s, e in sentences(text) if "90%" in text[s:e]]
+    return [dict(
+        metric_id=f"{doc_id}-m0000", doc_id=doc_id, section_id=SectionIndex(sections).at(start)["section_id"],
+        indicator="全程网办率", subject="政务服务事项", value=150.0, value_max=None, unit="%",
+        comparator=">=", target_year=2025, is_target=True, value_text="150%",
+        source_text=text[start:end], char_start=start, char_end=end,
+    )]
+
+
+def test_a_failing_validation_keeps_the_previous_tables_byte_for_byte(prefect_harness, tmp_path, monkeypatch):
+    from flows.build import ValidationFailed, build_dataset
+    from flows.extract import EXTRACTORS
+    from flows.validate import DOCS_DIR
+
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    raw.mkdir()
+    (raw / "plan.md").write_text(PLAN, encoding="utf-8")
+    summary = build_dataset(raw_dir=str(raw), out_dir=str(out))
+    assert summary["documents"] == 1
+    before = published(out)
+    current = (out / ".current").resolve()
+    assert (out / DOCS_DIR / "index.html").exists()
+
+    # the next run's raw folder grows, and its metrics extractor breaks
+    (raw / "plan2.md").write_text(PLAN.replace("某市", "另一市"), encoding="utf-8")
+    monkeypatch.setitem(EXTRACTORS, "metrics", percent_of_150)
+    with pytest.raises(ValidationFailed) as failed:
+        build_dataset(raw_dir=str(raw), out_dir=str(out))
+    message = str(failed.value)
+    assert "percent_within_0_100" in message and "metrics.value = 150.0 for unit %" in message
+
+    assert published(out) == before
+    assert (out / ".current").resolve() == current
+    # the Data Docs show the failed validation, so a maintainer can see why nothing was published
+    assert "metrics" in (out / DOCS_DIR / "index.html").read_text(encoding="utf-8")
+
+
+def test_the_cli_run_exits_non_zero_and_names_the_failure(prefect_harness, tmp_path, monkeypatch, capsys):
+    from flows.cli import main
+    from flows.extract import EXTRACTORS
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "plan.md").write_text(PLAN, encoding="utf-8")
+    monkeypatch.setitem(EXTRACTORS, "metrics", percent_of_150)
+    assert main(["run", "--raw", str(raw), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "digigov run failed: validation failed:" in err and "metrics.value = 150.0 for unit %" in err
+    assert not (tmp_path / "out" / "metrics.parquet").exists()
+
+
+def test_a_run_publishes_a_validation_artifact(prefect_harness, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, TaskRunFilter
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    from flows.build import build_dataset
+    from flows.cli import main
+
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    raw.mkdir()
+    (raw / "plan.md").write_text(PLAN, encoding="utf-8")
+    build_dataset(raw_dir=str(raw), out_dir=str(out))
+    # this server rejects the nulls the client sends for unset filters: set them all
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["validation"])),
+            flow_run_filter=FlowRunFilter(), task_run_filter=TaskRunFilter(),
+            sort=ArtifactSort.CREATED_DESC, limit=10, offset=0)
+    assert artifacts
+    latest = artifacts[0]
+    assert latest.type == "markdown"
+    assert "# Validation passed" in latest.data and "| metrics.integrity |" in latest.data
+    # and digigov validate agrees on what the run published
+    assert main(["validate", "--out", str(out)]) == 0

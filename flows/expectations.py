@@ -388,8 +388,8 @@ def integrity_frame(ts: TableSchema, tables: dict[str, pa.Table]) -> pd.DataFram
         owner = owner[~owner.index.duplicated()]
         df["section_in_same_document"] = df["section_id"].map(owner).eq(df["doc_id"]).fillna(False).astype(bool)
     if ts.name == "documents":
-        sha = table.column("source_sha256").to_pandas()
-        df["doc_id_is_sha256_prefix"] = (sha.str.slice(0, 16) == df["doc_id"]).fillna(False).astype(bool)
+        df["source_sha256"] = table.column("source_sha256").to_pandas()
+        df["doc_id_is_sha256_prefix"] = (df["source_sha256"].str.slice(0, 16) == df["doc_id"]).fillna(False).astype(bool)
     if _has_span(ts):
         _span_checks(ts, table, tables.get("documents"), df)
     return df
@@ -413,6 +413,7 @@ def _span_checks(ts: TableSchema, table: pa.Table, documents: pa.Table | None, d
         if col not in cols:
             continue
         values = table.column(col).to_pylist()
+        df[col] = table.column(col).to_pandas()  # quoted in messages when the check fails
         # one linear pass, slicing only the span itself (no per-row copy of the document text)
         if col in SPAN_EQUALS:
             ok = [bool(good) and v == text_of[d][s:e] for (d, s, e, good), v in zip(spans, values)]

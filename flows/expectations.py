@@ -141,16 +141,22 @@ def traditional_only_chars() -> str:
 # What decoding damage leaves behind: the replacement character, private-use code points (GBK
 # and Big5 vendor areas decode there), bopomofo and box-drawing characters (Big5 lead bytes read
 # as GBK land there), 唬 and 傮 (the commonest Big5-as-GBK pairs), and an ASCII "?" before a
-# full stop where a character was lost.
-MOJIBAKE_MARKERS = r"\ufffd\ue000-\uf8ff\u3100-\u312f\u31a0-\u31bf\u2500-\u257f唬傮"
+# full stop where a character was lost (a "?" is fine elsewhere, e.g. in a URL). Written as
+# literal characters, not \u escapes: see unnormalized_text_regex.
+MOJIBAKE_CHARS = "\ufffd" + "\ue000-\uf8ff" + "\u3100-\u312f" + "\u31a0-\u31bf" + "\u2500-\u257f" + "唬傮"
 MOJIBAKE_SEQUENCES = (r"\?。",)
 
 
 @cache
 def unnormalized_text_regex() -> str:
-    """One regex matching any traditional-only character or mojibake marker."""
-    chars = re.escape(traditional_only_chars())
-    return "[" + chars + MOJIBAKE_MARKERS + "]|" + "|".join(MOJIBAKE_SEQUENCES)
+    """One regex matching any traditional-only character or mojibake marker.
+
+    Kept to what RE2 supports (a character class and literals; no lookarounds, no escaped code
+    points) so pandas runs it through pyarrow's RE2 instead of Python's re: ~0.2 s per 1000
+    texts of 47,000 characters, where Python's re, slowed by the supplementary characters in the
+    class, took ~30 s.
+    """
+    return "[" + re.escape(traditional_only_chars()) + MOJIBAKE_CHARS + "]|" + "|".join(MOJIBAKE_SEQUENCES)
 
 
 # ---------------------------------------------------------------------------------------------

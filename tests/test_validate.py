@@ -20,6 +20,7 @@ import yaml
 
 from flows.expectations import (
     BANDWIDTH_LADDER_MBPS,
+    PLAN_LENGTH,
     build_suites,
     traditional_only_chars,
     unnormalized_text_regex,
@@ -330,6 +331,23 @@ def test_a_document_without_sections_fails_the_row_count_rule(good):
     result = validate(rows)
     (msg,) = [f for f in result.failures if "sections_per_document" in f]
     assert f"documents.doc_id = {doc['doc_id']} for sections 0" in msg
+
+
+def _plans(n: int, with_goals: int) -> dict[str, list[dict]]:
+    """n plan-length documents, the first ``with_goals`` of them with their goals."""
+    rows: dict[str, list[dict]] = {t: [] for t in TABLES}
+    for i in range(n):
+        part = good_rows(PLAN + f"第{i}份。" + "（略）" * (PLAN_LENGTH // 3), f"plan{i}.txt")
+        if i >= with_goals:
+            part["goals"] = []
+        for t in TABLES:
+            rows[t] += part[t] if t != "rejects" else []
+    return rows
+
+
+def test_most_plans_without_goals_fail_but_one_may_lack_them():
+    assert failed_rules(validate(_plans(4, with_goals=1))) == {"goals_per_document"}
+    assert validate(_plans(4, with_goals=3)).success
 
 
 def test_a_duplicate_keeping_derived_rows_fails(good):

@@ -449,18 +449,10 @@ def row_counts_frame(schemas: dict[str, TableSchema], tables: dict[str, pa.Table
     return df
 
 
-def build_frames(schemas: dict[str, TableSchema], tables: dict[str, pa.Table],
-                 suites: dict[str, Suite]) -> dict[str, pd.DataFrame]:
-    """The frame for every suite whose tables are present."""
-    frames: dict[str, pd.DataFrame] = {}
-    for name, suite in suites.items():
-        ts = schemas[suite.table]
-        if suite.table not in tables:
-            continue
-        if name == suite.table:
-            frames[name] = to_frame(tables[name])
-        elif name.endswith(".integrity"):
-            frames[name] = integrity_frame(ts, tables)
-        elif name == "documents.row_counts":
-            frames[name] = row_counts_frame(schemas, tables)
-    return frames
+def build_frame(suite: Suite, schemas: dict[str, TableSchema], tables: dict[str, pa.Table]) -> pd.DataFrame:
+    """The frame a suite validates (its table must be in ``tables``)."""
+    if suite.name == suite.table:
+        return to_frame(tables[suite.table])
+    if suite.name == "documents.row_counts":
+        return row_counts_frame(schemas, tables)
+    return integrity_frame(schemas[suite.table], tables)

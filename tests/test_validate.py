@@ -419,11 +419,12 @@ def test_a_column_of_the_wrong_type_fails(good):
 
 def test_a_missing_column_and_a_missing_table_fail(good):
     tables = tables_of(good)
-    tables["tasks"] = tables["tasks"].drop_columns(["heading"])
+    tables["tasks"] = tables["tasks"].drop_columns(["heading", "char_start"])
     del tables["rejects"]
     result = validate_tables(tables, today=TODAY)
     assert "rejects: table missing (schemas/rejects.yaml defines it)" in result.failures
     assert any(f.startswith("tasks: columns failed") for f in result.failures)
+    assert any(f.startswith("tasks.integrity: cannot derive the checked frame") for f in result.failures)
 
 
 def test_suites_are_generated_from_the_schema_files(tmp_path):

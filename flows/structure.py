@@ -342,6 +342,7 @@ class _Tree:
     last_ordinal: dict[tuple[int | None, str], int] = field(default_factory=dict)
     groups: dict[tuple[int | None, str], list[int]] = field(default_factory=dict)  # -> head lines
     has_children: set[int] = field(default_factory=set)
+    irregular: list[str] = field(default_factory=list)  # headings kept as written, for the log
 
     def _new_row(self, **kw: Any) -> int:
         i = len(self.rows)
@@ -420,9 +421,8 @@ class _Tree:
             char_start=h.start, char_end=len(self.text), flags=flags or None,
         )
         self.own.append([h.body_start, -1])
-        if flags and flags != ["heading_empty"]:
-            log.warning("%s: heading %r %s (kept as written)", self.doc_id,
-                        f"{h.label}{h.heading}", ", ".join(flags))
+        if flags:
+            self.irregular.append(f"{h.label}{h.heading or ''} ({', '.join(flags)})")
         if parent is not None:
             self.has_children.add(parent)
         self.groups.setdefault(group, []).append(h.line)
@@ -521,5 +521,8 @@ def parse_sections(doc_id: str, text: str) -> list[dict[str, Any]]:
     if demoted:
         log.info("%s: %d numbered sentence-like list items kept as text", doc_id, len(demoted))
         kept = {i: h for i, h in candidates.items() if i not in demoted}
-        rows, _, _ = _build(doc_id, text, lines, kept, toc, signature, markers)
+        rows, tree, _ = _build(doc_id, text, lines, kept, toc, signature, markers)
+    if tree.irregular:
+        log.warning("%s: %d headings with irregular labels kept as written, e.g. %s", doc_id,
+                    len(tree.irregular), "; ".join(tree.irregular[:5]))
     return rows

@@ -69,7 +69,7 @@ _NATIONAL = "national"
 _DOC_NUMBER = re.compile(
     r"([\u4e00-\u9fff]{1,10})\s*[〔\[［(（【{﹝]\s*(\d{4})\s*[〕\]］)）】}﹞]\s*第?\s*(\d{1,4})\s*号+"
 )
-_NUMBER_ISSUER = re.compile(r"^(?P<who>国|[\u4e00-\u9fff])(?P<body>政|府)?(?P<office>办)?(?:发|函|规|字|电|通|令)")
+_NUMBER_ISSUER = re.compile(r"^(?P<who>[\u4e00-\u9fff])(?P<body>政|府)?(?P<office>办)?(?P<kind>发|函|规|字|电|通|令)?〔")
 _DATE = re.compile(r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?")
 _CN_DATE = re.compile(r"([零〇○一二三四五六七八九]{4})年([一二三四五六七八九十]{1,2})月([一二三四五六七八九十]{1,3})日")
 _FIELD = r"\s*(?:[|｜:：]\s*)+([^|｜\n]+)"
@@ -147,7 +147,7 @@ def issuer_from_number(number: str | None) -> tuple[str | None, str | None]:
         return None, None
     office = "办公厅" if m.group("office") else ""
     if m.group("who") == "国":
-        return f"国务院{office}", _NATIONAL
+        return (f"国务院{office}", _NATIONAL) if office or m.group("kind") else (None, None)
     province = _BY_ABBREVIATION.get(m.group("who"))
     if province is None or not m.group("body"):
         return None, None

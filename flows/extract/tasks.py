@@ -36,7 +36,7 @@ _TASK_COLUMN = re.compile(r"任务|措施|事项|工作|内容|举措|项目")
 
 def _units(s: str) -> list[str]:
     """`A、B等，C。` → [A, B, C] (a closing 等 "and others" is not part of a unit's name)."""
-    units = (x.strip(" \t\u3000。.") for x in _UNIT_SPLIT.split(s))
+    units = (x.strip(" \t\r\n\u3000。.") for x in _UNIT_SPLIT.split(s))
     return [u[:-1] if u.endswith("等") and len(u) > 2 else u for u in units if u]
 
 

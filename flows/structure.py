@@ -89,7 +89,7 @@ _BOILERPLATE_TAIL = re.compile(
 _BOILERPLATE_LINE = re.compile(
     r"^(?:[（(]此件.{1,12}[）)]|抄送[：:].*|.{2,40}\d{4}年\d{1,2}月\d{1,2}日印发|[（(]信息公开形式.{1,20}[）)])$"
 )
-_TOC_MARKER = {"目录", "目次", "目 录"}
+_TOC_MARKERS = {"目录", "目次"}
 _PAGE_SUFFIX = re.compile(r"[\s.．·…—-]*\d{0,4}$")
 
 
@@ -246,8 +246,8 @@ def _markdown_heads(lines: list[_Line], heads: dict[int, _Head], marker_lines: s
 
 
 def _key(ln: _Line, head: _Head | None) -> tuple:
-    if head is not None and head.ordinal is not None:
-        return (head.shape, head.ordinal, re.sub(r"\s+", "", head.heading or ""))
+    if head is not None and head.ordinal is not None:  # a toc entry may carry dots and a page number
+        return (head.shape, head.ordinal, _PAGE_SUFFIX.sub("", re.sub(r"\s+", "", head.heading or "")))
     return ("line", _PAGE_SUFFIX.sub("", re.sub(r"\s+", "", ln.content)))
 
 
@@ -260,7 +260,7 @@ def _toc_lines(lines: list[_Line], heads: dict[int, _Head]) -> set[int]:
             last_seen[k] = i
     toc: set[int] = set()
     for i, ln in enumerate(lines):
-        if ln.content.replace(" ", "").replace("\u3000", "") in {"目录", "目次"}:
+        if ln.content.replace(" ", "").replace("\u3000", "") in _TOC_MARKERS:
             first_key, j, last = None, i + 1, i
             while j < len(lines):
                 c, k = lines[j].content, keys[j]
@@ -279,7 +279,8 @@ def _toc_lines(lines: list[_Line], heads: dict[int, _Head]) -> set[int]:
             break
     if toc:
         return toc
-    # no marker: a run of three or more bare headings that mostly recur later
+    # no marker: a run of three or more bare headings that mostly recur later, before the first
+    # heading that has text of its own (a body whose sections repeat a template is not a toc)
     run: list[int] = []
     for i, ln in enumerate(lines + [_Line(0, 0, 0, "<end>")]):
         if i < len(lines) and not ln.content:
@@ -290,8 +291,8 @@ def _toc_lines(lines: list[_Line], heads: dict[int, _Head]) -> set[int]:
             continue
         if len(run) >= 3 and sum(last_seen[keys[j]] > j for j in run) * 3 >= len(run) * 2:
             toc.update(range(run[0], run[-1] + 1))
+        if run or h is not None:
             break
-        run = []
     return toc
 
 

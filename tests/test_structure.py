@@ -251,3 +251,19 @@ def test_spans_point_at_labels_and_cover_subsections():
 def test_cn_int():
     assert [cn_int(s) for s in ("一", "十", "十一", "二十", "二十三", "一百", "一百零五", "〇", "12")] == [
         1, 10, 11, 20, 23, 100, 105, 0, 12]
+
+
+def test_table_of_contents_with_dot_leaders_and_page_numbers():
+    text = ("目录\n一、总体要求……………1\n（一）指导思想 ........ 2\n二、主要任务……5\n"
+            "一、总体要求\n（一）指导思想\n正文。\n二、主要任务\n正文。\n")
+    rows = parse(text)
+    assert [r["kind"] for r in rows] == ["preamble", "toc", "body", "body", "body"]
+    assert rows[2]["char_start"] == text.index("一、总体要求\n（一）")
+
+
+def test_a_body_that_repeats_a_template_is_not_a_toc():
+    part = "（一）工作目标\n（二）主要任务\n（三）保障措施\n"
+    text = "一、政务服务\n正文。\n" + part + "二、数据共享\n正文。\n" + part
+    rows = parse(text)
+    assert not any(r["kind"] == "toc" for r in rows)
+    assert [r["level"] for r in rows if r["kind"] == "body"] == [1, 2, 2, 2, 1, 2, 2, 2]

@@ -237,6 +237,14 @@ def _signature(sections: list[dict[str, Any]]) -> tuple[str | None, dt.date | No
     return None, None
 
 
+def _meta_date_source(meta: dict[str, Any]) -> str:
+    """`date` comes from YAML front matter unless normalization says the wrapper was a page's box."""
+    front = meta.get("front_matter")
+    if isinstance(front, dict) and front.get("date"):
+        return "front_matter"
+    return "metadata_box" if meta.get("page_kind") in ("web", "encyclopedia", "header_form") else "front_matter"
+
+
 def _period(*titles: str | None) -> tuple[int | None, int | None]:
     for t in titles:
         if not t:
@@ -301,13 +309,15 @@ def extract_metadata(text: str, sections: list[dict[str, Any]], meta: dict[str, 
     m = _BOX_ISSUER.search(head)
     named = [sig_issuer, _clean(str(meta["issuer"])) if meta.get("issuer") else None,
              _clean(m.group(1)) if m else None, notice_issuer, title_issuer]
-    # author/unit/publisher of a wrapper name who put the copy online as often as who issued it
-    wrapper = next((_clean(str(meta[k])) for k in ("author", "publisher", "unit")
+    # a wrapper's author/unit names who put the copy online as often as who issued it, and a web
+    # page's publisher (发布机构) is the site's office: last resorts, compared only for the author
+    wrapper = next((_clean(str(meta[k])) for k in ("author", "unit")
                     if meta.get(k) and _ORG.search(_clean(str(meta[k])))), None)
+    publisher = _clean(str(meta["publisher"])) if meta.get("publisher") else None
     number_issuer, number_province = issuer_from_number(doc_number)
     if any(admin_level(n) in ("prefecture", "county") for n in named if n):
         number_issuer = number_province = None  # a city's prefix (宁政发, 苏府) is no province's
-    issuer = next((n for n in named[:3] + [number_issuer] + named[3:] + [wrapper] if n), None)
+    issuer = next((n for n in named[:3] + [number_issuer] + named[3:] + [wrapper, publisher] if n), None)
     province = next((p for p in map(province_of_name, named + [title]) if p), None)
     level = admin_level(issuer) or (_NATIONAL if number_province == _NATIONAL else None)
     if level == _NATIONAL:
@@ -327,7 +337,7 @@ def extract_metadata(text: str, sections: list[dict[str, Any]], meta: dict[str, 
     m = _BOX_WRITTEN.search(head)
     dated = [(d, src) for d, src in ((sig_date, "signature"),
                                       (parse_date(meta.get("written_date")), "metadata_box"),
-                                      (parse_date(meta.get("date")), "front_matter"),
+                                      (parse_date(meta.get("date")), _meta_date_source(meta)),
                                       (parse_date(m.group(1)) if m else None, "metadata_box")) if d]
     date, source = dated[0] if dated else (None, None)
     if len({d for d, _ in dated}) > 1:

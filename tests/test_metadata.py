@@ -75,7 +75,7 @@ def test_normalized_meta_keys_from_the_normalization_stage():
     assert m["title"] == "河南省数字政府建设方案" and m["notice_title"] == meta["notice_title"]
     assert m["issuer"] == "河南省人民政府" and m["province"] == "河南省"
     assert (m["issue_date"], m["issue_date_source"]) == (dt.date(2022, 8, 1), "metadata_box")
-    assert "issuer_differs_from_wrapper" in m["metadata_flags"]
+    assert m["metadata_flags"] == []  # a publisher (the site's office) is not compared with the issuer
 
 
 def test_a_city_plan_gets_its_province_from_the_text():
@@ -222,3 +222,13 @@ def test_province_of_url(url, province):
 ])
 def test_parse_date(value, date):
     assert parse_date(value) == date
+
+
+def test_a_web_page_publisher_is_not_the_issuer_and_box_dates_say_so():
+    meta = {"publisher": "政务服务管理局", "doc_number": "甘政办发〔2021〕113号", "date": "2021-12-22", "page_kind": "web"}
+    m = meta_of("一、总体要求\n", meta)
+    assert m["issuer"] == "甘肃省人民政府办公厅" and m["metadata_flags"] == ["title_not_found"]
+    assert (m["issue_date"], m["issue_date_source"]) == (dt.date(2021, 12, 22), "metadata_box")
+    m = meta_of("一、总体要求\n", {"publisher": "某某市大数据局", "date": "2021-12-22",
+                                  "front_matter": {"date": "2021-12-22"}})
+    assert m["issuer"] == "某某市大数据局" and m["issue_date_source"] == "front_matter"

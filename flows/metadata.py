@@ -121,10 +121,16 @@ def parse_date(value: Any) -> dt.date | None:
         return None
 
 
+def _party_prefix_removed(name: str) -> str:
+    """`中共贵州省委办公厅` → `贵州省委办公厅` (the Party's provincial bodies name their province second)."""
+    return name[2:] if name.startswith("中共") and not name.startswith("中共中央") else name
+
+
 def province_of_name(name: str | None) -> str | None:
     """The province a name begins with (广西壮族自治区人民政府 → 广西壮族自治区)."""
+    name = _party_prefix_removed(name or "")
     for n, full in _NAMES:
-        if name and name.startswith(n):
+        if name.startswith(n):
             return full
     return None
 
@@ -163,6 +169,7 @@ def admin_level(issuer: str | None) -> str | None:
     """national / province / prefecture / county for an issuing body's name (None if unknown)."""
     if not issuer:
         return None
+    issuer = _party_prefix_removed(issuer.split("、")[0])  # joint issuers: the first names the level
     if issuer.startswith(("国务院", "国家", "中共中央", "全国", "中央")):
         return _NATIONAL
     province = province_of_name(issuer)

@@ -89,6 +89,7 @@ _BOILERPLATE_TAIL = re.compile(
 _BOILERPLATE_LINE = re.compile(
     r"^(?:[（(]此件.{1,12}[）)]|抄送[：:].*|.{2,40}\d{4}年\d{1,2}月\d{1,2}日印发|[（(]信息公开形式.{1,20}[）)])$"
 )
+_NOTICE_TITLE = re.compile(r"(?:印发|转发).{2,80}的通知$")
 _TOC_MARKERS = {"目录", "目次"}
 _PAGE_SUFFIX = re.compile(r"[\s.．·…—-]*\d{0,4}$")
 
@@ -444,6 +445,10 @@ def _build(doc_id: str, text: str, lines: list[_Line], heads: dict[int, _Head], 
     t.open_block("preamble", 0, None, 0)
     body_started = False
     tail = False  # inside trailing page furniture: everything until a structural marker
+    # A notice (关于印发…的通知) may number its own points; the plan it issues then follows its
+    # signature as `附件`: that first attachment is the plan, not an appendix.
+    notice = any(_NOTICE_TITLE.search(ln.content) for ln in [x for x in lines if x.content][:5])
+    plan_follows_notice = notice
     head_rows: dict[int, int] = {}  # head line -> row
     for i, ln in enumerate(lines):
         if not ln.content:
@@ -460,7 +465,13 @@ def _build(doc_id: str, text: str, lines: list[_Line], heads: dict[int, _Head], 
                 t.open_block("signature", ln.lead, None, ln.lead)
             continue
         marker = markers.get(i)
+        if (marker == "attachment" and plan_follows_notice and body_started
+                and kind_open in ("signature", "boilerplate")):
+            plan_follows_notice = False
+            t.open_block("preamble", ln.lead, None, ln.lead)
+            continue
         if marker in ("interpretation", "attachment") and body_started:
+            plan_follows_notice = False
             if not (kind_open == "interpretation" and marker == "interpretation"):
                 tail = False
                 t.open_block(marker, ln.lead, ln.content, ln.end, container=True)

@@ -232,3 +232,11 @@ def test_a_web_page_publisher_is_not_the_issuer_and_box_dates_say_so():
     m = meta_of("一、总体要求\n", {"publisher": "某某市大数据局", "date": "2021-12-22",
                                   "front_matter": {"date": "2021-12-22"}})
     assert m["issuer"] == "某某市大数据局" and m["issue_date_source"] == "front_matter"
+
+
+def test_joint_party_and_government_issuers():
+    text = "一、总体要求\n正文\n中共湖南省委办公厅\n湖南省人民政府办公厅\n2022年3月1日\n"
+    m = meta_of(text, {"doc_number": "湘办发〔2022〕5号"})
+    assert m["issuer"] == "中共湖南省委办公厅、湖南省人民政府办公厅"
+    assert (m["province"], m["admin_level"]) == ("湖南省", "province")
+    assert admin_level("中共贵州省委办公厅") == "province" and admin_level("中共中央办公厅") == "national"

@@ -267,3 +267,12 @@ def test_a_body_that_repeats_a_template_is_not_a_toc():
     rows = parse(text)
     assert not any(r["kind"] == "toc" for r in rows)
     assert [r["level"] for r in rows if r["kind"] == "body"] == [1, 2, 2, 2, 1, 2, 2, 2]
+
+
+def test_plan_issued_as_attachment_of_a_notice_with_numbered_points():
+    text = ("某省人民政府关于印发某省数字政府建设方案的通知\n各市人民政府：\n现将方案印发给你们，并提出以下要求。\n"
+            "一、加强领导\n各地要高度重视。\n某省人民政府\n2023年1月5日\n附件\n某省数字政府建设方案\n一、总体要求\n正文\n"
+            "二、主要任务\n正文\n附件：重点任务分工表\n一、任务\n")
+    kinds = [(r["kind"], r["level"]) for r in parse(text)]
+    assert kinds == [("preamble", 0), ("body", 1), ("signature", 0), ("preamble", 0), ("body", 1), ("body", 1),
+                     ("attachment", 0), ("attachment", 1)]

@@ -48,15 +48,16 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 _MAX_HEADING_CHARS = 40
-_CN_DIGITS = "零〇一二三四五六七八九"
 _CN_NUM = "零〇一二三四五六七八九十百两"
+_CN_DIGITS = "零〇一二三四五六七八九"
 _SPACE = " \t\u3000\u00a0\ufeff"
 
 # shape -> rank (smaller is outer)
 _RANKS = {"part": 0.0, "chapter": 1.0, "subchapter": 2.0, "cn": 3.0, "paren_cn": 4.0,
           "arabic": 5.0, "paren_arabic": 6.0, "half_paren_arabic": 6.5, "circled": 7.0}
 
-_MD_MARK = re.compile(r"^(#{1,6})[ \t\u3000]*")
+# `## 标题` (CommonMark wants the space); `##一、` without it only before a label (`#数字政府#` is a tag)
+_MD_MARK = re.compile(rf"^(#{{1,6}})(?:[ \t\u3000]+|(?=[{_CN_NUM}（(\d第①-⑳]))")
 _BOLD = re.compile(r"^\*\*(.+?)\*\*(.*)$")
 _LABELS = [
     ("chapter_like", re.compile(rf"^第([{_CN_NUM}\d]+)(篇|章|部分|节)(?:[{_SPACE}]+|[：:、.．]\s*|$)")),

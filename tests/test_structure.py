@@ -276,3 +276,8 @@ def test_plan_issued_as_attachment_of_a_notice_with_numbered_points():
     kinds = [(r["kind"], r["level"]) for r in parse(text)]
     assert kinds == [("preamble", 0), ("body", 1), ("signature", 0), ("preamble", 0), ("body", 1), ("body", 1),
                      ("attachment", 0), ("attachment", 1)]
+
+
+def test_hash_tags_are_not_markdown_headings():
+    rows = parse("导言\n#数字政府# 话题讨论\n##一、总体要求\n正文\n")
+    assert body(rows) == [(1, "一、", "总体要求")] and "#数字政府# 话题讨论" in rows[0]["text"]

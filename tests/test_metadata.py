@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flows.metadata import (admin_level, extract_metadata, issuer_from_number, normalize_doc_number,
                             parse_date, province_of_url)
@@ -240,3 +243,23 @@ def test_joint_party_and_government_issuers():
     assert m["issuer"] == "中共湖南省委办公厅、湖南省人民政府办公厅"
     assert (m["province"], m["admin_level"]) == ("湖南省", "province")
     assert admin_level("中共贵州省委办公厅") == "province" and admin_level("中共中央办公厅") == "national"
+
+
+_META_VALUES = st.one_of(st.none(), st.text(max_size=40), st.integers(), st.dates(),
+                         st.sampled_from(["2023-03-02 00:00:00", "黔府发〔2023〕21号", "https://www.gd.gov.cn/a",
+                                          "国务院办公厅", "省人民政府", "web", "encyclopedia"]))
+_SNIPPETS = st.sampled_from(["关于印发", "的通知", "《", "》", "国发〔2022〕14号", "发文字号：", "成文日期：", "2023年1月5日",
+                             "二〇二三年", "某省人民政府", "一、总体要求", "（2021—2025年）", "\n", "十四五", "索引号 | ",
+                             "https://www.yn.gov.cn/x", "来源：", "中共", "、", "自治区", "市", "县"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_SNIPPETS, st.text(max_size=10)), max_size=40).map("".join),
+       st.dictionaries(st.sampled_from(["title", "doc_number", "subtitle", "date", "written_date", "publish_date",
+                                        "author", "unit", "issuer", "publisher", "source", "source_url",
+                                        "notice_title", "page_kind"]), _META_VALUES, max_size=6))
+def test_metadata_never_crashes_and_keeps_its_contract(text, meta):
+    m = meta_of(text, meta)
+    assert m["doc_number"] is None or re.fullmatch(schema("documents").column("doc_number").pattern, m["doc_number"])
+    assert m["issue_date"] is None or m["issue_date_source"] is not None
+    assert isinstance(m["metadata_flags"], list)

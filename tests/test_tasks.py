@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from flows.extract.tasks import extract_tasks
 from flows.schema import schema
 from flows.structure import parse_sections
@@ -84,3 +87,12 @@ def test_seed_002_assignments_with_deadlines(seed_rows):
     assert {t["deadline"] for t in tasks} == {"持续开展", "2025年底"}
     assert all(t["responsible_units"] and not any(u.endswith(("等", "。")) for u in t["responsible_units"])
                for t in tasks)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["（", "(", "）", ")", "牵头单位：", "责任单位:", "配合部门：", "完成时限：", "省大数据局",
+                                 "、", "，", "。", "\n", "一、任务\n", "| 重点任务 | 牵头单位 |\n", "| 1 | 建云 | 省局 |\n",
+                                 "1.建设平台。"]), max_size=40).map("".join))
+def test_tasks_never_crash_and_keep_provenance(text):
+    for t in tasks_of(text):
+        assert t["lead_units"] or t["responsible_units"] or t["supporting_units"]

@@ -11,6 +11,7 @@ an otherwise clear encoding keeps them as U+FFFD (later marked unrecoverable). A
 from __future__ import annotations
 
 import codecs
+import re
 from functools import cache
 
 from flows.ingest import Rejected
@@ -87,11 +88,13 @@ def commonness(text: str) -> float:
     return (sum(1 for c in wide if c in common) + punct) / len(wide)
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
 def _control_share(text: str) -> float:
     if not text:
         return 0.0
-    bad = sum(1 for c in text if (ord(c) < 0x20 and c not in "\t\n\r\f\v") or 0x7F <= ord(c) < 0xA0)
-    return bad / len(text)
+    return len(_CONTROL_CHARS.findall(text)) / len(text)
 
 
 def _strict(data: bytes, codec: str) -> str | None:

@@ -143,7 +143,7 @@ def plausibility(text: str) -> float:
 # GBK lead byte with its high bit stripped. It goes on over double-byte characters.
 _RUN_START = re.compile(r"[?\ufffd!-/:-@\[-`{-~](?=[^\x00-\x7f])")
 MIN_GAIN = 2.5  # nats per character the repair must gain over the garbled run
-_WORD_EVIDENCE = 5.0  # the chosen lost character must beat the next candidate by this factor
+DOC_EVIDENCE = 3  # the restored word must occur this many times more often than any rival
 
 
 class _Run:
@@ -202,7 +202,12 @@ def _candidates(known: int, known_is_trail: bool) -> list[str]:
 
 
 def _infer(cands: list[str], before: str, after: str, doc: str) -> str | None:
-    """The one candidate that the context clearly supports, or None."""
+    """The one candidate the context clearly supports, or None.
+
+    Evidence is the document itself: the word the candidate forms with its neighbour must recur
+    in the document, far more often than any rival's, and be a dictionary word. Dictionary
+    frequency alone is not enough (服务 would always beat 政务 for a lost 政).
+    """
     _, words, _ = _jieba_stats()
 
     def support(c: str) -> tuple[int, int]:
@@ -211,14 +216,15 @@ def _infer(cands: list[str], before: str, after: str, doc: str) -> str | None:
         in_dict = sum(words.get(simplify_chars(p), 0) for p in pairs)
         return in_doc, in_dict
 
-    scored = sorted(((support(c), c) for c in cands), reverse=True)
+    def is_word(c: str) -> bool:
+        return any(len(p) == 2 and simplify_chars(p) in words for p in (before + c, c + after))
+
+    scored = sorted(((support(c), c) for c in cands if is_word(c)), reverse=True)
     if not scored:
         return None
     (best_doc, best_dict), best = scored[0]
     second_doc, second_dict = scored[1][0] if len(scored) > 1 else (0, 0)
-    if best_doc >= 2 and best_doc >= 3 * max(second_doc, 1) and best_dict > 0:
-        return best
-    if best_dict > 0 and best_dict >= _WORD_EVIDENCE * max(second_dict, 1) and best_doc >= second_doc:
+    if best_doc >= 2 and best_doc >= DOC_EVIDENCE * max(second_doc, 1) and best_dict > 0:
         return best
     return None
 

@@ -84,32 +84,44 @@ HEADING_LABEL = re.compile(
     rf"第[{_NUM_CN}\d]+[章节部分条篇]|[①-⑳]|附件|目\s*录)")
 
 _LABEL_RULES = [  # (pattern at a line start, replacement, kind)
-    (re.compile(rf"^[(（]\s*([{_NUM_CN}]+|\d{{1,3}})\s*[)）]\s*"), r"（\1）", "heading_label"),
-    (re.compile(rf"^([{_NUM_CN}]+)\s*(?:[.．,，]\s*|、\s+)(?=[^\s\d])"), r"\1、", "heading_label"),
-    (re.compile(rf"^(\d{{1,2}})\s*(?:[、．,，]|\.\s+|\s+\.)\s*(?=[{HAN}“《（(])"), r"\1.", "heading_label"),
-    (re.compile(rf"^(\d{{1,2}})\s*[)）]\s*(?=[{HAN}])"), r"（\1）", "heading_label"),
+    (re.compile(rf"^[(（][ ]*([{_NUM_CN}]+|\d{{1,3}})[ ]*[)）][ ]*", re.M), r"（\1）", "heading_label"),
+    (re.compile(rf"^([{_NUM_CN}]+)[ ]*(?:[.．,，][ ]*|、[ ]+)(?=[^\s\d])", re.M), r"\1、", "heading_label"),
+    (re.compile(rf"^(\d{{1,2}})[ ]*(?:[、．,，]|\.[ ]+|[ ]+\.)[ ]*(?=[{HAN}“《（(])", re.M), r"\1.", "heading_label"),
+    (re.compile(rf"^(\d{{1,2}})[ ]*[)）][ ]*(?=[{HAN}])", re.M), r"（\1）", "heading_label"),
 ]
 _PUNCT_RULES = [
-    (re.compile(rf"(?<={_HP}),|,(?={_H})"), "，", "punctuation"),
-    (re.compile(rf"(?<={_HP});|;(?={_H})"), "；", "punctuation"),
-    (re.compile(rf"(?<={_HP}):(?!//)"), "：", "punctuation"),
-    (re.compile(rf"(?<={_H})\?"), "？", "punctuation"),
-    (re.compile(rf"(?<={_H})!"), "！", "punctuation"),
-    (re.compile(rf"(?<={_H})\.(?={_H}|$)", re.M), "。", "punctuation"),
+    (re.compile(rf",(?:(?<={_HP},)|(?={_H}))"), "，", "punctuation"),
+    (re.compile(rf";(?:(?<={_HP};)|(?={_H}))"), "；", "punctuation"),
+    (re.compile(rf":(?<={_HP}:)(?!//)"), "：", "punctuation"),
+    (re.compile(rf"\?(?<={_H}\?)"), "？", "punctuation"),
+    (re.compile(rf"!(?<={_H}!)"), "！", "punctuation"),
+    (re.compile(rf"\.(?<={_H}\.)(?={_H}|$)", re.M), "。", "punctuation"),
 ]
 _PAREN_PAIR = re.compile(r"([(（])([^()（）\n]{0,200})([)）])")
 _HAN_CHAR = re.compile(_H)
 _QUOTE_PAIR = re.compile(r'"([^"\n]{1,200})"')
-_DOC_NUMBER = re.compile(rf"([{HAN}]{{1,10}})\s*[\[［【(（〔{{｛]\s*(\d{{4}})\s*[\]］】)）〕}}｝]\s*(\d{{1,4}})\s*号")
-_SPACE_HAN = re.compile(rf"(?<={_HP})[ ]+(?={_HP})")
-_SPACE_HAN_ALNUM = re.compile(rf"(?<={_H}) (?=[A-Za-z0-9])|(?<=[A-Za-z0-9%]) (?={_H})")
+_DOC_NUMBER = re.compile(rf"(?<=[{HAN}])[ ]?[\[［【(（〔{{｛][ ]?((?:19|20)\d\d)[ ]?[\]］】)）〕}}｝][ ]?(\d{{1,4}})[ ]?号")
+_SPACE_HAN = re.compile(rf" +(?<={_HP} )(?={_HP})|(?<={_HP}) +(?={_HP})")
+_SPACE_HAN_ALNUM = re.compile(rf" (?:(?<={_H} )(?=[A-Za-z0-9])|(?<=[A-Za-z0-9%] )(?={_H}))")
 _SPACE_RUN = re.compile(r"  +")
 _CONTINUES = tuple("，、“《（(—")
 _SENTENCE_END = tuple("。！？；…”）)」』】!?;:：")
 
 
 def _sub(pattern: re.Pattern, repl, text: str, kind: str, repairs: RepairLog) -> str:
-    """pattern.sub that records each replacement under ``kind``."""
+    """pattern.sub that records the replacements under ``kind`` (a replacement that changes
+    nothing is not a repair). A plain-string ``repl`` runs in C; examples come from finditer."""
+    if isinstance(repl, str) and "\\" not in repl:
+        new, n = pattern.subn(repl, text)
+        if n:
+            for k, m in enumerate(pattern.finditer(text)):
+                if k >= 3:
+                    break
+                a = max(0, m.start() - 4)
+                repairs.add(kind, text[a:m.end() + 2], text[a:m.start()] + repl + text[m.end():m.end() + 2], n=0)
+            repairs.count_only(kind, n)
+        return new
+
     def swap(m: re.Match) -> str:
         new = m.expand(repl) if isinstance(repl, str) else repl(m)
         if new != m.group():
@@ -140,29 +152,27 @@ def _paren(m: re.Match) -> str:
     return m.group()
 
 
-def punctuate_line(line: str, repairs: RepairLog) -> str:
+def punctuate(text: str, repairs: RepairLog) -> str:
     for pattern, repl, kind in _LABEL_RULES:
-        if pattern.match(line):
-            line = _sub(pattern, repl, line, kind, repairs)
-    if not line.lstrip().startswith("|"):
-        line = _sub(_SPACE_HAN, "", line, "spaces_in_text", repairs) if " " in line else line
-    if " " in line:
-        line = _sub(_SPACE_HAN_ALNUM, "", line, "spaces_in_text", repairs)
-        line = _SPACE_RUN.sub(" ", line)
+        text = _sub(pattern, repl, text, kind, repairs)
+    if " " in text:
+        text = _sub(_SPACE_HAN, "", text, "spaces_in_text", repairs)
+        text = _sub(_SPACE_HAN_ALNUM, "", text, "spaces_in_text", repairs)
+        text = _SPACE_RUN.sub(" ", text)
     for pattern, repl, kind in _PUNCT_RULES:
-        line = _sub(pattern, repl, line, kind, repairs)
-    if "(" in line or ")" in line:
+        text = _sub(pattern, repl, text, kind, repairs)
+    if "(" in text or ")" in text:
         for _ in range(4):  # nested pairs: inner first
-            new = _sub(_PAREN_PAIR, _paren, line, "punctuation", repairs)
-            if new == line:
+            new = _sub(_PAREN_PAIR, _paren, text, "punctuation", repairs)
+            if new == text:
                 break
-            line = new
-    if '"' in line:
-        line = _sub(_QUOTE_PAIR, lambda m: f"“{m.group(1)}”" if _HAN_CHAR.search(m.group(1)) else m.group(),
-                    line, "punctuation", repairs)
-    if "号" in line:
-        line = _sub(_DOC_NUMBER, r"\1〔\2〕\3号", line, "doc_number_brackets", repairs)
-    return line
+            text = new
+    if '"' in text:
+        text = _sub(_QUOTE_PAIR, lambda m: f"“{m.group(1)}”" if _HAN_CHAR.search(m.group(1)) else m.group(),
+                    text, "punctuation", repairs)
+    if "号" in text:
+        text = _sub(_DOC_NUMBER, r"〔\1〕\2号", text, "doc_number_brackets", repairs)
+    return text
 
 
 def _is_heading(line: str) -> bool:
@@ -219,7 +229,7 @@ def layout(text: str, repairs: RepairLog) -> str:
 def apply_policy(text: str, repairs: RepairLog) -> str:
     text = fold_characters(text, repairs)
     text = layout(text, repairs)
-    text = "\n".join(punctuate_line(line, repairs) for line in text.split("\n"))
+    text = punctuate(text, repairs)
     # punctuation may have made a line end mid-sentence (`,` -> `，`), or a label line: lay out again
     return layout(text, RepairLog()) if "，\n" in text or "、\n" in text else text
 

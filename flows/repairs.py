@@ -29,6 +29,9 @@ class RepairLog:
     def add(self, kind: str, before: str, after: str, n: int = 1) -> None:
         self.by_kind.setdefault(kind, Repair(kind)).add(before, after, n=n)
 
+    def count_only(self, kind: str, n: int) -> None:
+        self.by_kind.setdefault(kind, Repair(kind)).count += n
+
     def merge(self, other: "RepairLog") -> None:
         for kind, rep in other.by_kind.items():
             mine = self.by_kind.setdefault(kind, Repair(kind))

@@ -86,6 +86,8 @@ def strip_editor_lines(text: str, repairs: RepairLog) -> str:
     return _EDITOR_LINE.sub(drop, head) + text[500:]
 
 
+# libyaml's safe loader when built in (10x faster); both refuse tags such as !!python/object
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FRONT_MATTER = re.compile(r"\A\s*---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 _FM_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$")
 _FM_KEYS = {"title": "title", "date": "date", "author": "author", "unit": "unit",
@@ -95,7 +97,7 @@ _FM_KEYS = {"title": "title", "date": "date", "author": "author", "unit": "unit"
 def _front_matter_fields(block: str, repairs: RepairLog, meta: Meta) -> dict[str, Any]:
     try:
         # YAML forbids tabs as indentation; editors put them after the colon (seed 003)
-        data = yaml.safe_load(block.replace("\t", " "))
+        data = yaml.load(block.replace("\t", " "), Loader=_SAFE_LOADER)
         if isinstance(data, dict):
             return data
         raise yaml.YAMLError(f"front matter is a {type(data).__name__}, not a mapping")
@@ -461,6 +463,7 @@ _ATTACHMENT_ITEM = re.compile(r"^\s*\d{1,2}\s*[.．、]\s*(\S.{0,60})$")
 _MD_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]*(?=\S)(?!#)")
 _MD_RULE = re.compile(r"^\s*([-*_])(?:\s*\1){2,}\s*$")
 _MD_BULLET = re.compile(r"^(\s*)[-*+•●▪◆■][ \t]+(?=\S)")
+_MD_STARTS = set("|#>-*+•●▪◆■")
 _MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 
 
@@ -485,7 +488,7 @@ def strip_markdown(lines: list[str], repairs: RepairLog, attachments: Attachment
             line = _IMAGE.sub("", line)
             if not line.strip():
                 continue
-        m = _ATTACHMENT_LINE.match(line)
+        m = _ATTACHMENT_LINE.match(line) if "附" in line else None
         if m:
             attachments.append(_attachment_from(m.group(2)))
             repairs.add("attachment_line", line.strip(), "(to attachments)")
@@ -495,11 +498,14 @@ def strip_markdown(lines: list[str], repairs: RepairLog, attachments: Attachment
                     repairs.add("attachment_line", lines[i].strip(), "(to attachments)")
                     i += 1
             continue
-        if _MD_RULE.match(line):
+        if line[:1] in "-*_ " and _MD_RULE.match(line):
             if line.strip():
                 repairs.add("markdown_rule", line.strip(), "(removed)")
             continue
         s = line.lstrip()
+        if not s or s[0] not in _MD_STARTS and "](" not in s and "**" not in s and "__" not in s:
+            out.append(line)  # plain prose: nothing Markdown about it
+            continue
         if s.startswith("|"):
             out.append(line)  # tables stay tables
             continue

@@ -85,7 +85,8 @@ def commonness(text: str) -> float:
         return 1.0
     punct = sum(1 for c in wide if 0x3000 <= ord(c) <= 0x303F or 0xFF00 <= ord(c) <= 0xFFEF
                 or 0x2010 <= ord(c) <= 0x2027)
-    return (sum(1 for c in wide if c in common) + punct) / len(wide)
+    pua = sum(1 for c in wide if 0xE000 <= ord(c) <= 0xF8FF)  # what a wrong legacy guess yields
+    return (sum(1 for c in wide if c in common) + punct - 3 * pua) / len(wide)
 
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")

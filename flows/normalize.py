@@ -90,12 +90,12 @@ _LABEL_RULES = [  # (pattern at a line start, replacement, kind)
     (re.compile(rf"^(\d{{1,2}})[ ]*[)）][ ]*(?=[{HAN}])", re.M), r"（\1）", "heading_label"),
 ]
 _PUNCT_RULES = [
-    (re.compile(rf",(?:(?<={_HP},)|(?={_H}))"), "，", "punctuation"),
-    (re.compile(rf";(?:(?<={_HP};)|(?={_H}))"), "；", "punctuation"),
+    (re.compile(rf"(?<={_HP})[ ]*,[ ]*|[ ]*,[ ]*(?={_H})"), "，", "punctuation"),
+    (re.compile(rf"(?<={_HP})[ ]*;[ ]*|[ ]*;[ ]*(?={_H})"), "；", "punctuation"),
     (re.compile(rf":(?<={_HP}:)(?!//)"), "：", "punctuation"),
     (re.compile(rf"\?(?<={_H}\?)"), "？", "punctuation"),
     (re.compile(rf"!(?<={_H}!)"), "！", "punctuation"),
-    (re.compile(rf"\.(?<={_H}\.)(?={_H}|$)", re.M), "。", "punctuation"),
+    (re.compile(rf"\.(?<=[{HAN}%）”》]\.)(?={_H}|$)", re.M), "。", "punctuation"),
 ]
 _PAREN_PAIR = re.compile(r"([(（])([^()（）\n]{0,200})([)）])")
 _HAN_CHAR = re.compile(_H)
@@ -104,6 +104,9 @@ _DOC_NUMBER = re.compile(rf"(?<=[{HAN}])[ ]?[\[［【(（〔{{｛][ ]?((?:19|20)
 _SPACE_HAN = re.compile(rf" +(?<={_HP} )(?={_HP})|(?<={_HP}) +(?={_HP})")
 _SPACE_HAN_ALNUM = re.compile(rf" (?:(?<={_H} )(?=[A-Za-z0-9])|(?<=[A-Za-z0-9%] )(?={_H}))")
 _SPACE_RUN = re.compile(r"  +")
+# a full-width line ending like a title, signature or date is a line of its own, not a wrap
+_STANDALONE_END = re.compile(r"(?:通知|意见|方案|规划|办法|决定|纲要|计划|要点|细则|报告|公告|通告|批复|"
+                             r"政府|办公厅|办公室|委员会|管委会|[局厅]|\d+日|目录)$")
 _CONTINUES = tuple("，、“《（(—")
 _SENTENCE_END = tuple("。！？；…”）)」』】!?;:：")
 
@@ -182,11 +185,11 @@ def _is_heading(line: str) -> bool:
 def _wrap_width(lines: list[str]) -> int | None:
     """The width a hard-wrapped document was cut at, or None when it is not hard-wrapped."""
     long_lines = [len(l) for l in lines if len(l) >= 20]
-    if len(long_lines) < 8:
+    if len(long_lines) < 3:
         return None
     width, count = Counter(long_lines).most_common(1)[0]
     near = sum(1 for n in long_lines if width - 1 <= n <= width + 1)
-    return width if near >= 5 and near >= 0.4 * len(long_lines) and width <= 120 else None
+    return width if near >= 3 and near >= 0.4 * len(long_lines) and width <= 120 else None
 
 
 def _joinable(line: str, nxt: str, width: int | None) -> bool:
@@ -196,7 +199,8 @@ def _joinable(line: str, nxt: str, width: int | None) -> bool:
         return False
     if line.endswith(_CONTINUES) and len(line) >= 6:
         return True
-    return width is not None and len(line) >= width - 1 and not line.endswith(_SENTENCE_END)
+    return (width is not None and len(line) >= width - 1 and not line.endswith(_SENTENCE_END)
+            and not _STANDALONE_END.search(line))
 
 
 def layout(text: str, repairs: RepairLog) -> str:

@@ -60,7 +60,7 @@ _RANKS = {"part": 0.0, "chapter": 1.0, "subchapter": 2.0, "cn": 3.0, "paren_cn":
 _MD_MARK = re.compile(rf"^(#{{1,6}})(?:[ \t\u3000]+|(?=[{_CN_NUM}（(\d第①-⑳]))")
 _BOLD = re.compile(r"^\*\*(.+?)\*\*(.*)$")
 _LABELS = [
-    ("chapter_like", re.compile(rf"^第([{_CN_NUM}\d]+)(篇|章|部分|节)(?:[{_SPACE}]+|[：:、.．]\s*|$)")),
+    ("chapter_like", re.compile(rf"^第([{_CN_NUM}\d]+)(篇|章|部分|节)(?:[{_SPACE}]+|[：:、.．]\s*)?")),
     ("cn", re.compile(rf"^([{_CN_NUM}]+)[{_SPACE}]*[、.．](?![\d])[{_SPACE}]*")),
     ("paren_cn", re.compile(rf"^[（(][{_SPACE}]*([{_CN_NUM}]+)[{_SPACE}]*[）)][、.．]?[{_SPACE}]*")),
     ("paren_arabic", re.compile(rf"^[（(][{_SPACE}]*(\d{{1,3}})[{_SPACE}]*[）)][、.．]?[{_SPACE}]*")),
@@ -186,8 +186,9 @@ def _heading(line: _Line, text: str) -> _Head | None:
         if shape == "chapter_like":
             suffix = m.group(2)
             shape = {"篇": "part", "部分": "part", "章": "chapter", "节": "subchapter"}[suffix]
-            if not m.group(0).endswith(tuple(_SPACE + "：:、.．")) and (len(content) > 30 or "，" in rest):
-                return None  # 第一部分是总体要求。… is prose, not a heading
+            if not m.group(0).endswith(tuple(_SPACE + "：:、.．")) and (
+                    len(rest) > 25 or re.search(r"[，。；,;]", rest)):
+                return None  # 第一部分是总体要求。… is prose; 第一章发展基础 (spaces removed) is not
         ordinal = (ord(num) - 0x2460 + 1) if shape == "circled" else cn_int(num.translate(_FULLWIDTH))
         rest_at = text.find(rest, line.lead, line.end + 1)
         cut = _HEADING_END.search(rest)

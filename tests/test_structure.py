@@ -170,7 +170,7 @@ def test_levels_are_tree_depth_when_ranks_are_skipped():
 
 
 def test_chapters_sit_above_chinese_numbered_headings():
-    text = "第一章　总则\n一、目的\n正文\n第二章 发展目标\n一、总体目标\n第三部分：保障措施\n"
+    text = "第一章　总则\n一、目的\n正文\n第二章发展目标\n一、总体目标\n第三部分：保障措施\n"
     assert body(parse(text)) == [(1, "第一章", "总则"), (2, "一、", "目的"), (1, "第二章", "发展目标"),
                                  (2, "一、", "总体目标"), (1, "第三部分", "保障措施")]
 

@@ -201,32 +201,102 @@ def _candidates(known: int, known_is_trail: bool) -> list[str]:
     return found
 
 
+_OPENERS = {"（": "）", "《": "》", "“": "”", "〔": "〕", "【": "】", "「": "」", "(": ")", "‘": "’"}
+
+
+def _bracket(cands: list[str], following: str) -> str | None:
+    """The opening bracket among the candidates whose partner closes shortly after, if one."""
+    found = [c for c in cands if c in _OPENERS and _OPENERS[c] in following[:16]
+             and c not in following[:following.find(_OPENERS[c])]]
+    return found[0] if len(found) == 1 else None
+
+
 def _infer(cands: list[str], before: str, after: str, doc: str) -> str | None:
     """The one candidate the context clearly supports, or None.
 
-    Evidence is the document itself: the word the candidate forms with its neighbour must recur
-    in the document, far more often than any rival's, and be a dictionary word. Dictionary
-    frequency alone is not enough (服务 would always beat 政务 for a lost 政).
+    Evidence is the document itself: the pair the candidate forms with its neighbour must recur
+    in the document, far more often than any rival's, and (for two Han characters) be a
+    dictionary word. Dictionary frequency alone is not enough (服务 would always beat 政务 for a
+    lost 政).
     """
     _, words, _ = _jieba_stats()
 
-    def support(c: str) -> tuple[int, int]:
-        pairs = [p for p in (before + c, c + after) if len(p) == 2]
-        in_doc = sum(doc.count(p) for p in pairs)
-        in_dict = sum(words.get(simplify_chars(p), 0) for p in pairs)
-        return in_doc, in_dict
+    def pairs(c: str) -> list[str]:
+        return [p for p in (before + c, c + after) if len(p) == 2 and not p.isspace()]
 
-    def is_word(c: str) -> bool:
-        return any(len(p) == 2 and simplify_chars(p) in words for p in (before + c, c + after))
+    def plausible(p: str) -> bool:
+        han = [ch for ch in p if "\u4e00" <= ch <= "\u9fff"]
+        return len(han) < 2 or simplify_chars(p) in words
 
-    scored = sorted(((support(c), c) for c in cands if is_word(c)), reverse=True)
+    scored = []
+    for c in cands:
+        ok = [p for p in pairs(c) if plausible(p) and not p.isascii()]
+        if ok:
+            scored.append((sum(doc.count(p) for p in ok), c))
+    scored.sort(reverse=True)
     if not scored:
         return None
-    (best_doc, best_dict), best = scored[0]
-    second_doc, second_dict = scored[1][0] if len(scored) > 1 else (0, 0)
-    if best_doc >= 2 and best_doc >= DOC_EVIDENCE * max(second_doc, 1) and best_dict > 0:
+    best_doc, best = scored[0]
+    second_doc = scored[1][0] if len(scored) > 1 else 0
+    if best_doc >= 2 and best_doc >= DOC_EVIDENCE * max(second_doc, 1):
         return best
     return None
+
+
+def _resolve_first(text: str, run: _Run, middle: str, indent: bool) -> tuple[str | None, str]:
+    """The run's first character, whose lead byte was lost; (char or None, how it was found)."""
+    if run.lead is not None:  # only the high bit was stripped: the byte is known
+        return _decode_pair(bytes((run.lead, run.body[0]))), "stripped_bit"
+    cands = _candidates(run.body[0], known_is_trail=True)
+    spaces = [c for c in cands if c.isspace()]
+    if indent and spaces:
+        return spaces[0], "indent"
+    following = middle + text[run.end:run.end + 16]
+    found = _bracket(cands, following)
+    if found:
+        return found, "inferred"
+    before = text[run.start - 1:run.start]
+    return _infer([c for c in cands if not c.isspace()], before, middle[:1], text), "inferred"
+
+
+def _resolve_last(text: str, run: _Run, middle: str, first: str | None) -> str | None:
+    """The run's last character, whose trail byte was lost."""
+    cands = _candidates(run.body[-1], known_is_trail=False)
+    following = text[run.end:run.end + 16]
+    found = _bracket(cands, following)
+    if found:
+        return found
+    before = middle[-1:] or (first or "")
+    return _infer(cands, before, following[:1], text)
+
+
+def _repair_run(text: str, run: _Run, pos: int) -> tuple[str, int, list[str]] | None:
+    """(repaired text for text[start:run.end], characters lost, inferred characters) or None
+    when the run does not repair into more plausible text. ``start`` may be before run.start."""
+    middle = _decode_middle(run)
+    if middle is None:
+        return None
+    line_start = text.rfind("\n", 0, run.start) + 1
+    indent = not text[line_start:run.start].strip()
+    first, how = _resolve_first(text, run, middle, indent)
+    garbled = text[run.start + 1:run.end]
+    if middle:
+        if plausibility(middle) < plausibility(garbled) + MIN_GAIN:
+            return None
+    elif not (how == "indent" or how == "stripped_bit"):
+        return None  # nothing decodes and nothing structural says this is damage
+    inferred = []
+    if how == "inferred" and first is not None:
+        inferred.append(first)
+    parts = [first if first is not None else UNRECOVERABLE, middle]
+    lost = first is None
+    if run.tail is None and run.tail_lost:
+        last = _resolve_last(text, run, middle, first)
+        parts.append(last if last is not None else UNRECOVERABLE)
+        lost += last is None
+        if last is not None:
+            inferred.append(last)
+    return "".join(parts), lost, inferred
 
 
 def repair_gbk_shift(text: str, repairs: RepairLog) -> tuple[str, int]:
@@ -239,65 +309,26 @@ def repair_gbk_shift(text: str, repairs: RepairLog) -> tuple[str, int]:
     for m in _RUN_START.finditer(text):
         if m.start() < pos:
             continue
-        marker_weird = m.group() in "?\ufffd"
-        window = text[m.start() + 1:m.start() + 5]
-        if not marker_weird and not _WEIRD.search(window):
+        if m.group() not in "?\ufffd" and not _WEIRD.search(text, m.start() + 1, m.start() + 5):
             continue
         run = _scan_run(text, m.start())
-        if run is None:
+        found = _repair_run(text, run, pos) if run is not None else None
+        if found is None:
             continue
-        middle = _decode_middle(run)
-        if middle is None or not middle:
-            continue
-        garbled = text[run.start:run.end]
-        if plausibility(middle) < plausibility(garbled[1:]) + MIN_GAIN:
-            continue
-        line_start = text.rfind("\n", 0, run.start) + 1
-        indent = not text[line_start:run.start].strip()
-        # first character: its lead byte is lost (unless the high bit was only stripped)
-        if run.lead is not None:
-            first = _decode_pair(bytes((run.lead, run.body[0])))
-            first_note = None
-        else:
-            cands = _candidates(run.body[0], known_is_trail=True)
-            spaces = [c for c in cands if c.isspace()]
-            if indent and spaces:
-                first, first_note = spaces[0], "indent"
-            else:
-                first = _infer([c for c in cands if not c.isspace()], text[run.start - 1:run.start],
-                               middle[:1], text)
-                first_note = "inferred"
-        # last character: its trail byte is lost when no ASCII byte resynchronised the run
-        last, last_note = "", None
-        if run.tail is None and run.tail_lost:
-            cands = _candidates(run.body[-1], known_is_trail=False)
-            after = text[run.end:run.end + 1]
-            last = _infer(cands, middle[-1:], after, text)
-            last_note = "inferred"
-        repaired_parts = []
-        for ch, note in ((first, first_note), (None, None), (last, last_note)):
-            if ch is None and note is None:
-                repaired_parts.append(middle)
-            elif note is None and ch == "":
-                continue
-            elif ch is None:
-                repaired_parts.append(UNRECOVERABLE)
-                lost += 1
-            else:
-                repaired_parts.append(ch)
-                if note == "inferred":
-                    repairs.add("mojibake_inferred", garbled, ch)
+        repaired, run_lost, inferred = found
         # `?` right before the run stands for more lost bytes (a lost punctuation mark, say)
         start = run.start
         while start > pos and text[start - 1] == "?":
             start -= 1
-            repaired_parts.insert(0, UNRECOVERABLE)
-            lost += 1
+            repaired = UNRECOVERABLE + repaired
+            run_lost += 1
         garbled = text[start:run.end]
-        repaired = "".join(repaired_parts)
-        if UNRECOVERABLE in repaired:
-            repairs.add("unrecoverable", garbled, repaired)
+        for ch in inferred:
+            repairs.add("mojibake_inferred", garbled, ch)
+        if run_lost:
+            repairs.add("unrecoverable", garbled, repaired, n=run_lost)
         repairs.add("mojibake", garbled, repaired)
+        lost += run_lost
         out.append(text[pos:start])
         out.append(repaired)
         pos = run.end

@@ -26,9 +26,12 @@ Punctuation and layout policy (the same sentence from any source comes out ident
   space between Han and a Latin letter or digit is removed; other space runs become one space.
 - Lines: leading/trailing whitespace (indentation, U+3000) is stripped; one paragraph or heading
   per line, blank lines removed. A line is joined with the next when it is cut mid-sentence:
-  it ends with `，` `、` or an opening bracket/quote, or the document is hard-wrapped at a fixed
-  width and the line reaches that width without ending a sentence. A heading line (one starting
-  with a label), a table row (`| … |`) and the line after them are never joined.
+  the next line starts with a closing mark (`》`, `，`, `。` ...), the line ends with `，` `、`
+  or an opening bracket/quote or leaves a `《`/`（`/`“` open, or the document is hard-wrapped
+  at a fixed width and the line reaches that width without ending a sentence (title, signature
+  and date lines excepted). A heading line (one starting with a label) is joined only in a
+  hard-wrapped text where it is cut at full width or its next line starts with a closing mark;
+  the line before a heading and table rows (`| … |`) are never joined.
 - Markdown tables stay pipe tables, one row per line.
 Normalization is idempotent: normalizing a normalized text changes nothing.
 """
@@ -192,15 +195,29 @@ def _wrap_width(lines: list[str]) -> int | None:
     return width if near >= 3 and near >= 0.4 * len(long_lines) and width <= 120 else None
 
 
+_CLOSERS = tuple("》）)”’」』】〕，,。、；;：！？…")
+
+
+def _unbalanced(line: str) -> bool:
+    return line.count("《") > line.count("》") or line.count("“") > line.count("”") \
+        or line.count("（") > line.count("）")
+
+
 def _joinable(line: str, nxt: str, width: int | None) -> bool:
-    if not line or not nxt or _is_heading(line) or _is_heading(nxt):
+    """Whether ``nxt`` continues ``line`` (the line was cut mid-sentence)."""
+    if not line or not nxt or line.startswith("|") or nxt.startswith("|") or _is_heading(nxt):
         return False
-    if line.startswith("|") or nxt.startswith("|"):
-        return False
+    if nxt.startswith(_CLOSERS):
+        return True  # no line starts with a closing mark: it was cut off its sentence
+    at_width = width is not None and len(line) >= width - 1 and not line.endswith(_SENTENCE_END)
+    if _is_heading(line):
+        # a heading stays on its own line unless the text is hard-wrapped and cut it at full width
+        return at_width and len(line) >= width
     if line.endswith(_CONTINUES) and len(line) >= 6:
         return True
-    return (width is not None and len(line) >= width - 1 and not line.endswith(_SENTENCE_END)
-            and not _STANDALONE_END.search(line))
+    if _unbalanced(line) and not line.endswith(_SENTENCE_END):
+        return True
+    return at_width and not _STANDALONE_END.search(line)
 
 
 def layout(text: str, repairs: RepairLog) -> str:
@@ -219,9 +236,9 @@ def layout(text: str, repairs: RepairLog) -> str:
             blank_run += 1
             continue
         if out and blank_run == 0 and _joinable(out[-1], line, width):
-            glue = " " if out[-1][-1].isascii() and line[0].isascii() and out[-1][-1].isalnum() else ""
-            repairs.add("hard_wrap", out[-1][-10:] + "⏎" + line[:10], out[-1][-10:] + glue + line[:10])
-            out[-1] = out[-1] + glue + line
+            # fixed-width wrapping cuts anywhere, even inside a number or word: join without a space
+            repairs.add("hard_wrap", out[-1][-10:] + "⏎" + line[:10], out[-1][-10:] + line[:10])
+            out[-1] = out[-1] + line
         else:
             if blank_run > 0 and out:
                 repairs.add("blank_lines", f"{blank_run} blank line(s)", "(removed)", n=1)

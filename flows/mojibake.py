@@ -225,8 +225,11 @@ def _infer(cands: list[str], before: str, after: str, doc: str) -> str | None:
         return [p for p in (before + c, c + after) if len(p) == 2 and not p.isspace()]
 
     def plausible(p: str) -> bool:
-        han = [ch for ch in p if "\u4e00" <= ch <= "\u9fff"]
-        return len(han) < 2 or simplify_chars(p) in words
+        """A dictionary word, or a Han character next to a digit (到2025年, 第3条)."""
+        han = sum(1 for ch in p if "\u4e00" <= ch <= "\u9fff")
+        if han == 2:
+            return simplify_chars(p) in words
+        return han == 1 and any(ch.isdigit() for ch in p)
 
     scored = []
     for c in cands:
@@ -238,7 +241,7 @@ def _infer(cands: list[str], before: str, after: str, doc: str) -> str | None:
         return None
     best_doc, best = scored[0]
     second_doc = scored[1][0] if len(scored) > 1 else 0
-    if best_doc >= 2 and best_doc >= DOC_EVIDENCE * max(second_doc, 1):
+    if best_doc >= 2 and best_doc >= DOC_EVIDENCE * second_doc:
         return best
     return None
 
@@ -352,3 +355,137 @@ def strip_pinyin(text: str, repairs: RepairLog) -> str:
         return ""
 
     return _PINYIN.sub(drop, text)
+
+
+# ---------------------------------------------------------------- UTF-8 read as GBK or Latin-1
+@cache
+def _utf8_as_gbk_chars() -> frozenset[str]:
+    """Characters a GBK decoder makes of a UTF-8 lead byte (E3-E9, EF) and continuation byte:
+    rare characters (鏁 鏀 寤 锛 銆 ...) that fill UTF-8 Chinese read as GBK."""
+    pairs = [(lead, trail) for lead in range(0xE4, 0xEA) for trail in range(0x80, 0xA1)]
+    pairs += [(0xE3, 0x80), (0xE3, 0x81), (0xEF, 0xBC), (0xEF, 0xBD)]  # 銆 锛: CJK/full-width punctuation
+    found = set()
+    for pair in pairs:
+        try:
+            found.add(bytes(pair).decode("gbk"))
+        except UnicodeDecodeError:
+            pass
+    return frozenset(found)
+
+
+_UTF8_AS_LATIN = re.compile("[\u00c2-\u00ef][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e"
+                            "\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030"
+                            "\u2039\u203a\u20ac\u2122]")
+_MIN_DOUBLE = 3  # marks of double encoding before a document is examined
+
+
+def _to_bytes(line: str, codec: str) -> bytes | None:
+    try:
+        return line.encode(codec)
+    except UnicodeEncodeError:
+        out = bytearray()
+        for ch in line:  # cp1252 leaves five bytes undefined: a Latin-1 decoder kept them as-is
+            try:
+                out += ch.encode(codec)
+            except UnicodeEncodeError:
+                if ord(ch) > 0xFF:
+                    return None
+                out.append(ord(ch))
+        return bytes(out)
+
+
+_UTF8_LENGTH = {**{b: 2 for b in range(0xC2, 0xE0)}, **{b: 3 for b in range(0xE0, 0xF0)},
+                **{b: 4 for b in range(0xF0, 0xF5)}}
+_LOST = 0xFF  # stands for a byte the wrong decoder replaced by U+FFFD: never valid in UTF-8
+
+
+def _decode_with_lost_bytes(raw: bytes, doc: str) -> tuple[str, int, list[str]]:
+    """UTF-8 decode of ``raw`` where 0xFF marks lost bytes: a character missing only its last
+    byte is restored when the document decides among the completions; others become □.
+    Returns (text, characters lost, characters inferred)."""
+    text = raw.decode("utf-8", errors="surrogateescape")
+    if "\udcff" not in text and not any("\udc80" <= c <= "\udcff" for c in text):
+        return text, 0, []
+    out: list[str] = []
+    lost, inferred = 0, []
+    for m in re.finditer(r"[\udc80-\udcff]+|[^\udc80-\udcff]+", text):
+        chunk = m.group()
+        if not "\udc80" <= chunk[0] <= "\udcff":
+            out.append(chunk)
+            continue
+        data = bytes(ord(c) - 0xDC00 for c in chunk)
+        k = 0
+        while k < len(data):
+            need = _UTF8_LENGTH.get(data[k], 0)
+            part = data[k:k + need] if need else b""
+            if need and len(part) == need and part[-1] == _LOST and _LOST not in part[:-1]:
+                cands = [c for c in (part[:-1] + bytes((x,)) for x in range(0x80, 0xC0))]
+                chars = []
+                for cand in cands:
+                    try:
+                        chars.append(cand.decode("utf-8"))
+                    except UnicodeDecodeError:
+                        pass
+                before = "".join(out)[-1:]
+                after = text[m.end():m.end() + 1]
+                found = _infer(chars, before, after, doc)
+                if found:
+                    out.append(found)
+                    inferred.append(found)
+                else:
+                    out.append(UNRECOVERABLE)
+                    lost += 1
+                k += need
+                continue
+            # any other broken sequence: one lost character, up to the next lead byte
+            k += 1
+            while k < len(data) and data[k] not in _UTF8_LENGTH:
+                k += 1
+            out.append(UNRECOVERABLE)
+            lost += 1
+    return "".join(out), lost, inferred
+
+
+def repair_double_encoding(text: str, repairs: RepairLog) -> tuple[str, int]:
+    """Undo UTF-8 text that was decoded as GBK (`鏁板瓧鏀垮簻` for 数字政府) or as Latin-1/cp1252
+    (`æ•°å­—` for 数字), line by line where the repair is clearly more plausible Chinese. Bytes
+    the wrong decoder had replaced by U+FFFD are restored only from in-document evidence, else
+    marked □. Returns (text, characters lost)."""
+    if text.isascii():
+        return text, 0
+    marks = _utf8_as_gbk_chars()
+    if marks.isdisjoint(text) and not _UTF8_AS_LATIN.search(text):
+        return text, 0  # the common case, in one C-speed pass
+    wide = sum(1 for c in text if ord(c) > 0x7F)
+    gbk_marks = sum(1 for c in text if c in marks)
+    latin_marks = len(_UTF8_AS_LATIN.findall(text)) if gbk_marks < _MIN_DOUBLE else 0
+    if max(gbk_marks, latin_marks) < max(_MIN_DOUBLE, 0.05 * wide):
+        return text, 0
+    codec = "gb18030" if gbk_marks >= _MIN_DOUBLE else "cp1252"
+    lines = text.split("\n")
+    raws: dict[int, bytes] = {}
+    for i, line in enumerate(lines):
+        if not line.isascii():
+            pieces = [_to_bytes(piece, codec) for piece in line.split("\ufffd")]
+            if all(p is not None for p in pieces):
+                raws[i] = bytes((_LOST,)).join(pieces)
+    # the document as the repair reads it, lost bytes aside: the evidence for restoring them
+    reference = "\n".join(raws[i].decode("utf-8", errors="replace") if i in raws else line
+                          for i, line in enumerate(lines))
+    lost = 0
+    for i, raw in raws.items():
+        line = lines[i]
+        try:
+            repaired, n_lost, inferred = raw.decode("utf-8"), 0, []
+        except UnicodeDecodeError:
+            repaired, n_lost, inferred = _decode_with_lost_bytes(raw, reference)
+        if repaired == line or plausibility(repaired) < plausibility(line) + MIN_GAIN:
+            continue
+        repairs.add("double_encoding", line, repaired)
+        for ch in inferred:
+            repairs.add("mojibake_inferred", line, ch)
+        if n_lost:
+            repairs.add("unrecoverable", line, repaired, n=n_lost)
+        lost += n_lost
+        lines[i] = repaired
+    return "\n".join(lines), lost

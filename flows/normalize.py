@@ -5,7 +5,8 @@ string. Steps, each recording what it changed in ``Normalized.repairs`` (one ent
 
 1. bytes to text (``flows.encoding``): encoding detection, binary/undecodable files rejected;
 2. HTML pages to text, stray HTML entities unescaped (``flows.wrappers``);
-3. GBK one-byte-off mojibake and pinyin annotations repaired (``flows.mojibake``);
+3. mojibake repaired: UTF-8 read as GBK or Latin-1, GBK decoded one byte off; pinyin
+   annotations stripped (``flows.mojibake``);
 4. script decided and converted to simplified (``flows.script``);
 5. wrappers parsed into ``meta``/``attachments`` and stripped (``flows.wrappers``; the meta keys
    are listed in that module's docstring);
@@ -45,7 +46,7 @@ from typing import Any
 
 from flows.encoding import decode_bytes
 from flows.ingest import Rejected
-from flows.mojibake import UNRECOVERABLE, repair_gbk_shift, strip_pinyin
+from flows.mojibake import UNRECOVERABLE, repair_double_encoding, repair_gbk_shift, strip_pinyin
 from flows.repairs import Repair, RepairLog
 from flows.script import to_simplified
 from flows.wrappers import html_to_text, looks_like_html, strip_wrappers, unescape_entities
@@ -263,7 +264,9 @@ def _normalize_once(text: str, raw_encoding: str, repairs: RepairLog) -> Normali
     if "<" in text and looks_like_html(text):
         text = html_to_text(text, repairs, meta, attachments)
     text = unescape_entities(text, repairs)
-    text, lost = repair_gbk_shift(text, repairs)
+    text, lost = repair_double_encoding(text, repairs)
+    text, shifted_lost = repair_gbk_shift(text, repairs)
+    lost += shifted_lost
     if "\ufffd" in text:
         n = text.count("\ufffd")
         repairs.add("unrecoverable", "U+FFFD (undecodable bytes)", UNRECOVERABLE, n=n)

@@ -104,6 +104,8 @@ COPIES = {
     "markdown_pinyin.md": lambda: markdown_with_pinyin(PLAN).encode("utf-8"),
     "mojibake_headings.txt": lambda: mojibake_headings(PLAN).encode("utf-8"),
     "hard_wrapped.txt": lambda: codecs.BOM_UTF8 + hard_wrapped(PLAN).encode("utf-8"),
+    # saved by a tool that had read the UTF-8 page as Latin-1
+    "utf8_read_as_latin1.txt": lambda: PLAN.encode("utf-8").decode("latin-1").encode("utf-8"),
 }
 
 

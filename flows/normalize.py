@@ -14,8 +14,8 @@ string. Steps, each recording what it changed in ``Normalized.repairs`` (one ent
 
 Punctuation and layout policy (the same sentence from any source comes out identical):
 - Chinese prose uses full-width ，；：？！（） : a half-width one becomes full-width next to a
-  Han character (`,` `;` after or before Han; `:` `?` `!` after Han; a `(...)` pair holding Han
-  or following Han; a straight `"..."` pair holding Han becomes “...”); `.` between Han (or at a
+  Han character (`,` `;` after or before Han; `:` `?` `!` after Han or Chinese punctuation;
+  a `(...)` pair holding Han or following Han; a straight `"..."` pair holding Han becomes “...”); `.` between Han (or at a
   line end after Han) becomes 。. Digits, Latin letters and `%`, `+`, `-`, `.`, `/`, `~` are
   half-width: full-width forms (`１．`, `ＩＰｖ６`, `％`) are folded; NBSP and other wide
   spaces become plain spaces.
@@ -97,8 +97,8 @@ _PUNCT_RULES = [
     (re.compile(rf"(?<={_HP})[ ]*,[ ]*|[ ]*,[ ]*(?={_H})"), "，", "punctuation"),
     (re.compile(rf"(?<={_HP})[ ]*;[ ]*|[ ]*;[ ]*(?={_H})"), "；", "punctuation"),
     (re.compile(rf":(?<={_HP}:)(?!//)"), "：", "punctuation"),
-    (re.compile(rf"\?(?<={_H}\?)"), "？", "punctuation"),
-    (re.compile(rf"!(?<={_H}!)"), "！", "punctuation"),
+    (re.compile(rf"\?(?<={_HP}\?)"), "？", "punctuation"),
+    (re.compile(rf"!(?<={_HP}!)"), "！", "punctuation"),
     (re.compile(rf"\.(?<=[{HAN}%）”》]\.)(?={_H}|$)", re.M), "。", "punctuation"),
 ]
 _PAREN_PAIR = re.compile(r"([(（])([^()（）\n]{0,200})([)）])")
@@ -303,6 +303,8 @@ def normalize_text(text: str, raw_encoding: str = "utf-8", repairs: RepairLog | 
         result.text = again.text
     if not result.text.strip(" \n" + UNRECOVERABLE):
         raise Rejected("no_text", "no text is left after stripping wrappers")
+    if not _HAN_CHAR.search(result.text):
+        raise Rejected("no_text", f"no Chinese characters in {len(result.text)} characters of text")
     result.repairs = repairs.as_list()
     return result
 

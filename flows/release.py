@@ -246,9 +246,22 @@ def target_keys(rows: Iterable[Mapping[str, Any]], source_of: Mapping[str, str],
     return {k: sorted(v, key=repr) for k, v in out.items()}
 
 
-TARGET_TABLES = {
-    "metrics": (("indicator", "subject", "unit", "is_target", "target_year"), ("value", "value_max", "comparator")),
-    "bandwidth_targets": (("network", "admin_level", "admin_level_text", "target_year"), ("bandwidth_mbps", "bandwidth_label")),
+def _metric_value(v: tuple) -> str:
+    value, value_max, comparator = v
+    return f"{comparator} {value:g}" + (f"–{value_max:g}" if value_max is not None else "")
+
+
+def _bandwidth_value(v: tuple) -> str:
+    mbps, label = v
+    return f"{label} ({mbps} Mbit/s)"
+
+
+# Tables whose target values the changelog compares: (what a target is about, its value, how to show it)
+TARGET_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...], Callable[[tuple], str]]] = {
+    "metrics": (("indicator", "subject", "unit", "is_target", "target_year"), ("value", "value_max", "comparator"),
+                _metric_value),
+    "bandwidth_targets": (("network", "admin_level", "admin_level_text", "target_year"),
+                          ("bandwidth_mbps", "bandwidth_label"), _bandwidth_value),
 }
 
 
@@ -292,7 +305,7 @@ def changelog(version: str, created: str, previous: str | None, prev_dir: Path |
     prev_docs = read_release_rows(prev_dir, "documents", ["doc_id", "source_file"])
     prev_source_of = {d["doc_id"]: d["source_file"] for d in prev_docs}
     now_source_of = {d["doc_id"]: d["source_file"] for d in docs_now}
-    for name, (key_cols, value_cols) in TARGET_TABLES.items():
+    for name, (key_cols, value_cols, show) in TARGET_TABLES.items():
         cols = ["doc_id", *key_cols, *value_cols]
         before = target_keys(read_release_rows(prev_dir, name, cols), prev_source_of, key_cols, value_cols)
         after = target_keys(tables[name].select(cols).to_pylist(), now_source_of, key_cols, value_cols)
@@ -302,7 +315,7 @@ def changelog(version: str, created: str, previous: str | None, prev_dir: Path |
             if old != new:
                 what = "added" if old is None else "removed" if new is None else "changed"
                 rows.append((what, key[0], *("" if v is None else v for v in key[1:]),
-                             _values(old), _values(new)))
+                             _values(old, show), _values(new, show)))
         lines += ["", f"## {name}: values changed", ""]
         if rows:
             lines.append(md_table(["change", "source_file", *key_cols, previous, version], rows))
@@ -311,10 +324,8 @@ def changelog(version: str, created: str, previous: str | None, prev_dir: Path |
     return "\n".join(lines) + "\n"
 
 
-def _values(values: list[tuple] | None) -> str:
-    if values is None:
-        return "—"
-    return "; ".join(" ".join(str(x) for x in v if x is not None) for v in values)
+def _values(values: list[tuple] | None, show: Callable[[tuple], str]) -> str:
+    return "—" if values is None else "; ".join(show(v) for v in values)
 
 
 def citation_cff(version: str, released: datetime, commit: str | None) -> str:

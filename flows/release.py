@@ -47,7 +47,9 @@ import yaml
 from filelock import FileLock, Timeout
 
 from flows import __version__
-from flows.datapackage import json_field_type, package_descriptor, resource_descriptor, write_datapackage
+from flows.datapackage import (
+    json_field_type, package_descriptor, resource_descriptor, validate_datapackage, write_datapackage,
+)
 from flows.dictionary import data_dictionary, md_table, tables_overview
 from flows.ingest import discover
 from flows.schema import TABLES, load_schemas, schema
@@ -390,7 +392,9 @@ def dataset_card(*, version: str, created: datetime, manifest: Mapping[str, Any]
             ("state", "clean" if not dirty else "released with --allow-dirty: " + "; ".join(dirty)),
         ]), "",
         "`manifest.json` records the sha256 of every raw source; `SHA256SUMS` the sha256 of every file "
-        "here (`sha256sum -c SHA256SUMS`).", "",
+        "here (`sha256sum -c SHA256SUMS`). `frictionless validate datapackage.json` checks every table "
+        "against its types, constraints, primary and foreign keys; `validation/` holds the validation "
+        "report of these tables.", "",
         "## Tables", "",
         tables_overview(load_schemas(), counts), "",
         "Every Parquet file carries each column's description in its field metadata and the dataset "
@@ -653,6 +657,9 @@ def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path
     write_datapackage(stage / "datapackage.json", package_descriptor(
         version=version, created=iso(created), title=DATASET_TITLE, description=DATASET_DESCRIPTION,
         licence=LICENCE, resources=resources, sources=sources, keywords=KEYWORDS))
+    valid, problems = validate_datapackage(stage / "datapackage.json")
+    if not valid:  # the package must pass `frictionless validate` as published, or not be published
+        raise ReleaseRefused(version, ["datapackage.json fails Frictionless validation:"] + [f"  {p}" for p in problems[:20]])
     repairs = tables["repairs"].to_pylist()
     reject_rows = tables["rejects"].to_pylist()
     copy_validation_report(out_dir, stage / VALIDATION_DIR, gate)

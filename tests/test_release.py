@@ -464,3 +464,26 @@ def test_a_release_after_one_raw_document_changed_shows_exactly_that_document(pr
     assert doc_lines == [f"- changed: `{changed.name}` (sha256 `{json.loads((out / RELEASES / V1 / 'manifest.json').read_text())['sources'][changed.name]}` → `{sha256_file(changed)}`)"]
     assert "| documents | 5 | 5 | +0 |" in log
     assert (out / RELEASES / LATEST).read_text().strip() == V2
+
+
+def test_data_docs_of_the_run_are_copied_with_the_release_gate(fresh):
+    out, repo = fresh
+    (out / "validation" / "static").mkdir(parents=True)
+    (out / "validation" / "index.html").write_text("<html>data docs</html>", encoding="utf-8")
+    (out / "validation" / "static" / "style.css").write_text("body{}", encoding="utf-8")
+    result = release(V1, out_dir=out, raw_dir=repo / "raw", repo=repo)
+    docs = result.path / "validation" / "data_docs"
+    assert (docs / "index.html").read_text() == "<html>data docs</html>" and (docs / "static" / "style.css").is_file()
+    sums = (result.path / "SHA256SUMS").read_text()
+    assert "validation/data_docs/index.html" in sums and "validation/data_docs/static/style.css" in sums
+
+
+def test_a_package_frictionless_rejects_is_never_published(fresh, monkeypatch):
+    import flows.release as rel
+
+    out, repo = fresh
+    monkeypatch.setattr(rel, "validate_datapackage", lambda path: (False, ["goals: broken foreign key"]))
+    with pytest.raises(ReleaseRefused, match="broken foreign key"):
+        release(V1, out_dir=out, raw_dir=repo / "raw", repo=repo)
+    assert existing_versions(out / RELEASES) == [] and not list((out / RELEASES).glob(".*.tmp-*"))
+    assert not (out / RELEASES / LATEST).exists()

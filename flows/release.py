@@ -501,7 +501,10 @@ def copy_validation_report(out_dir: Path, dest: Path, gate: Mapping[str, Any]) -
              f"Gate `{gate['gate']}`: {gate['expectations']} checks, {len(gate['failures'])} failures.", ""]
     lines += [f"- {f}" for f in gate["failures"]]
     if docs.is_dir():
-        lines += ["", "`data_docs/` holds the Data Docs written by the run that built the tables."]
+        newest = max((p.stat().st_mtime for p in docs.rglob("*") if p.is_file()), default=docs.stat().st_mtime)
+        lines += ["", f"`data_docs/` is a copy of the Data Docs in `{docs.name}/` of the output folder as they were at "
+                      f"release time (last written {iso(datetime.fromtimestamp(newest, timezone.utc))}, by the last "
+                      "run or validate); `release_gate.json` is the validation of exactly the tables released here."]
     (dest / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -543,7 +546,10 @@ def preflight(version: str, out_dir: Path, raw_dir: Path, repo: Path, allow_dirt
             hard += [f"  {d}" for d in drift]
     built = None
     if meta and meta.get("created"):
-        built = datetime.strptime(meta["created"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        try:
+            built = datetime.fromisoformat(str(meta["created"]).replace("Z", "+00:00")).astimezone(timezone.utc)
+        except ValueError:
+            unknown.append(f"{BUILD_META} has an unreadable created time {meta['created']!r}")
     state, dirty = code_state(repo, raw_dir, built)
     dirty = unknown + dirty
     if not (repo / LOCK_FILE).is_file():

@@ -283,3 +283,39 @@ def test_the_browser_check_catches_a_script_error(tmp_path):
     page.write_text("<!DOCTYPE html><html><body><p>x</p><script>undefinedFunction();</script></body></html>")
     console = open_in_chromium(page, tmp_path / "broken.png")
     assert any("Uncaught ReferenceError" in line for line in console), console
+
+
+# --- never crashes on odd rows ------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
+_province = st.one_of(st.none(), st.sampled_from(["甲省", "乙市", "<b>&丙</b>", ""]))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    provinces=st.lists(_province, min_size=0, max_size=4),
+    dates=st.lists(st.one_of(st.none(), st.dates(dt.date(1990, 1, 1), dt.date(2060, 12, 31))), min_size=4, max_size=4),
+    metric_values=st.lists(st.tuples(_text.filter(bool), st.floats(0, 1e6), st.sampled_from(["%", "项", "天"]),
+                                     st.booleans(), st.one_of(st.none(), st.floats(0, 1e6))), max_size=8),
+    bandwidths=st.lists(st.tuples(st.sampled_from([10, 100, 1000, 10000, 100000]),
+                                  st.sampled_from([None, "province", "prefecture", "county", "township", "village"])), max_size=8),
+    years=st.lists(st.tuples(st.integers(1990, 2060), st.one_of(st.none(), st.integers(1990, 2060))), max_size=6),
+)
+def test_any_rows_render_a_page_whose_marks_match_them(provinces, dates, metric_values, bandwidths, years):
+    rows = {t: [] for t in TABLES}
+    rows["documents"] = [_doc(f"d{i}", p, dates[i]) for i, p in enumerate(provinces)]
+    ids = [d["doc_id"] for d in rows["documents"]]
+    if ids:
+        rows["metrics"] = [dict(_metric(i, ids[i % len(ids)], ind, v, unit=u, is_target=t), value_max=vm)
+                           for i, (ind, v, u, t, vm) in enumerate(metric_values)]
+        rows["bandwidth_targets"] = [_bw(i, ids[i % len(ids)], mbps, lv) for i, (mbps, lv) in enumerate(bandwidths)]
+        rows["goals"] = [_goal(i, ids[i % len(ids)], y, "phase" if s else "overall", s) for i, (y, s) in enumerate(years)]
+    html = page_for(rows)
+    page = Page(html)
+    assert len(page.chart("goals", "data-goal")) == len(rows["goals"])
+    assert len(page.chart("metrics", "data-metric")) == len(percent_targets(rows["metrics"]))
+    assert len(page.tables["metrics"]) == len(rows["metrics"])
+    assert len(page.chart("coverage", "data-date")) == sum(1 for d in rows["documents"] if d["issue_date"])
+    assert "<b>&" not in html

@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections import Counter, defaultdict
+from collections import defaultdict
 from html.parser import HTMLParser
 from pathlib import Path
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -66,8 +67,6 @@ def publish_rows(out: Path, raw_dir: Path, rows, with_meta: bool = True) -> None
 
 def git(repo: Path, *args: str, date_: str | None = None) -> str:
     env = {"GIT_AUTHOR_DATE": date_, "GIT_COMMITTER_DATE": date_} if date_ else {}
-    import os
-
     done = subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
                           capture_output=True, text=True, env={**os.environ, **env}, check=True)
     return done.stdout
@@ -282,8 +281,6 @@ def test_parse_version_orders_numerically():
 
 
 def test_tables_failing_validation_are_refused(fresh):
-    import pyarrow as pa
-
     out, repo = fresh
     rows = rows_from(repo / "raw")
     tables = {name: schema(name).table(rows[name]) for name in TABLES}
@@ -295,7 +292,6 @@ def test_tables_failing_validation_are_refused(fresh):
     with pytest.raises(ReleaseRefused, match=r"validation failed: goals"):
         release(V1, out_dir=out, raw_dir=repo / "raw", repo=repo, allow_dirty=True)
     assert existing_versions(out / RELEASES) == []
-    assert isinstance(tables["goals"], pa.Table)
 
 
 def test_tables_older_than_the_raw_folder_are_refused_naming_each_file(fresh):

@@ -277,31 +277,30 @@ def bandwidth_chart(documents: Sequence[Mapping[str, Any]], bandwidth: Sequence[
 
 
 def repairs_chart(documents: Sequence[Mapping[str, Any]], repairs: Sequence[Mapping[str, Any]]) -> str:
-    """Repairs per document, stacked by kind (bar length = repairs applied)."""
+    """Repair kinds: how many documents each was applied to (bar) and how often in all (label)."""
     if not repairs:
-        return empty_chart("Repairs applied per document", "repairs", "No repairs were needed in this release.")
-    by_doc = {d["doc_id"]: d for d in documents}
-    docs = sorted({r["doc_id"] for r in repairs}, key=lambda i: (province_of(by_doc.get(i)), i))
-    kinds = palette(r["kind"] for r in repairs)
-    totals = Counter()
+        return empty_chart("Repairs applied, by kind", "repairs", "No repairs were needed in this release.")
+    docs_per_kind: dict[str, set[str]] = defaultdict(set)
+    applied = Counter()
     for r in repairs:
-        totals[r["doc_id"]] += r["count"]
-    width, left, row_h = 900, 250, 28
-    height = 30 + row_h * len(docs) + 18 * len(kinds)
-    x = Linear(0, max(totals.values()) or 1, left, width - 80)
-    body = []
-    for i, doc_id in enumerate(docs):
+        docs_per_kind[r["kind"]].add(r["doc_id"])
+        applied[r["kind"]] += r["count"]
+    kinds = sorted(docs_per_kind, key=lambda k: (-len(docs_per_kind[k]), -applied[k], k))
+    n_docs = max(len(documents), max(len(v) for v in docs_per_kind.values()))
+    width, left, row_h = 900, 220, 22
+    height = 40 + row_h * len(kinds)
+    x = Linear(0, n_docs, left, width - 170)
+    body = [line(x(n_docs), 4, x(n_docs), 12 + row_h * len(kinds), "#999", 1, stroke_dasharray="4 3"),
+            text(x(n_docs), height - 8, f"all {n_docs} documents", "middle", 11, fill="#555")]
+    for i, kind in enumerate(kinds):
         y = 8 + i * row_h
-        body.append(text(left - 8, y + 15, doc_label(by_doc.get(doc_id, {"doc_id": doc_id, "source_file": doc_id})), "end"))
-        start = 0
-        for r in sorted((r for r in repairs if r["doc_id"] == doc_id), key=lambda r: r["kind"]):
-            body.append(mark("rect", f"{r['kind']}: {r['count']}", x=f"{x(start):.1f}", y=y + 3,
-                             width=f"{max(x(start + r['count']) - x(start), 1):.1f}", height=row_h - 8,
-                             fill=kinds[r["kind"]], data_doc=doc_id, data_kind=r["kind"], data_count=r["count"]))
-            start += r["count"]
-        body.append(text(x(start) + 6, y + 15, str(start), size=11))
-    body += legend(left, 30 + row_h * len(docs), kinds)
-    return svg(width, height, body, "Repairs applied per document, by kind", "repairs")
+        n = len(docs_per_kind[kind])
+        body += [text(left - 8, y + 14, kind, "end"),
+                 mark("rect", f"{kind}: {n} document(s), applied {applied[kind]} times", x=left, y=y + 3,
+                      width=f"{max(x(n) - left, 1):.1f}", height=row_h - 7, fill="#f28e2b",
+                      data_kind=kind, data_documents=n, data_count=applied[kind]),
+                 text(x(n) + 6, y + 14, f"{n} doc · {applied[kind]}×", size=11, fill="#333")]
+    return svg(width, height, body, "Repairs applied, by kind: documents affected", "repairs")
 
 
 # --- tables and page ------------------------------------------------------------------------------
@@ -430,10 +429,13 @@ def render_overview(*, version: str, created: str, documents: Sequence[Mapping[s
         f"Gate <code>{escape(str(validation.get('gate', '')))}</code>: {status}, {validation.get('expectations', 0)} checks, "
         f"{len(validation.get('failures', []))} failures.</p>",
         "<ul>" + "".join(f"<li>{escape(f)}</li>" for f in validation.get("failures", [])) + "</ul>",
-        "<h3>Repairs applied</h3>", '<div class="figure">', repairs_chart(documents, repairs), "</div>",
+        "<h3>Repairs applied</h3>",
+        "<p>Each repair kind: the documents it was applied to, and how many times in all. Every repair is a row of "
+        "the <code>repairs</code> table (below, with up to three examples each).</p>", '<div class="figure">', repairs_chart(documents, repairs), "</div>",
         html_table("repairs", ["province", "source file", "kind", "count", "examples"],
                    [(prov(r["doc_id"]), by_doc.get(r["doc_id"], {}).get("source_file"), r["kind"], r["count"],
-                     " | ".join(r.get("examples") or [])) for r in repairs], numeric=(3,)),
+                     " | ".join(shorten(e, 60) for e in (r.get("examples") or [])[:3]))
+                    for r in sorted(repairs, key=lambda r: (prov(r["doc_id"]), r["doc_id"], r["kind"]))], numeric=(3,)),
         "<h3>Rejected raw files</h3>",
         html_table("rejects", ["source file", "reason", "detail"],
                    [(r["source_file"], r["reason"], shorten(r["detail"], 300)) for r in rejects]),

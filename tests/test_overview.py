@@ -142,7 +142,8 @@ def invented():
                                  _bw(3, "aaaa", 100, "county"), _bw(4, "bbbb", 1000, "prefecture"), _bw(5, "cccc", 100, None)]
     rows["repairs"] = [dict(doc_id="bbbb", kind="mojibake", count=12, examples=["鏁板瓧 → 数字"]),
                        dict(doc_id="bbbb", kind="script_conversion", count=300, examples=["數位 → 数字"]),
-                       dict(doc_id="aaaa", kind="pinyin_annotation", count=3, examples=["数字(shù zì) → 数字"])]
+                       dict(doc_id="aaaa", kind="pinyin_annotation", count=3, examples=["数字(shù zì) → 数字"]),
+                       dict(doc_id="aaaa", kind="mojibake", count=4, examples=["x" * 100, "b", "c", "d"])]
     rows["rejects"] = [dict(source_file="scan.pdf.txt", source_sha256=None, reason="binary", detail="PDF bytes")]
     html = page_for(rows)
     return rows, html, Page(html)
@@ -202,9 +203,11 @@ def test_bandwidth_matrix_shows_the_highest_target_per_province_and_level(invent
 
 def test_quality_section_lists_repairs_rejects_flags_and_damage(invented):
     rows, html, page = invented
-    got = {(m["data-doc"], m["data-kind"]): int(m["data-count"]) for m in page.chart("repairs", "data-kind")}
-    assert got == {(r["doc_id"], r["kind"]): r["count"] for r in rows["repairs"]}
-    assert sorted(r[2] for r in page.tables["repairs"]) == ["mojibake", "pinyin_annotation", "script_conversion"]
+    got = {m["data-kind"]: (int(m["data-documents"]), int(m["data-count"])) for m in page.chart("repairs", "data-kind")}
+    assert got == {"mojibake": (2, 16), "script_conversion": (1, 300), "pinyin_annotation": (1, 3)}
+    assert sorted(r[2] for r in page.tables["repairs"]) == ["mojibake", "mojibake", "pinyin_annotation", "script_conversion"]
+    long_examples = next(r[4] for r in page.tables["repairs"] if r[2] == "mojibake" and r[1] == "aaaa.txt")
+    assert long_examples == "x" * 59 + "… | b | c"  # three examples at most, each shortened
     assert page.tables["rejects"] == [["scan.pdf.txt", "binary", "PDF bytes"]]
     assert page.tables["flags"][0][2] == "source_url_province_mismatch"
     assert page.tables["unrecoverable"] == [["乙自治区", "bbbb.txt", "2"]]
@@ -242,6 +245,11 @@ def test_seed_page_numbers_match_the_seed_tables(seed_rows):
     assert len(page.tables["metrics"]) == len(seed_rows["metrics"])
     assert len(page.tables["bandwidth"]) == len(seed_rows["bandwidth_targets"])
     assert len(page.tables["repairs"]) == len(seed_rows["repairs"])
+    docs_per_kind = defaultdict(set)
+    for r in seed_rows["repairs"]:
+        docs_per_kind[r["kind"]].add(r["doc_id"])
+    assert {m["data-kind"]: int(m["data-documents"]) for m in page.chart("repairs", "data-kind")} == {
+        k: len(v) for k, v in docs_per_kind.items()}
     dated = [d for d in seed_rows["documents"] if d["issue_date"]]
     assert len(page.chart("coverage", "data-date")) == len(dated)
 

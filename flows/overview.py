@@ -427,7 +427,8 @@ def render_overview(*, version: str, created: str, documents: Sequence[Mapping[s
         f'<h3>Validation</h3><p id="validation" data-success="{str(bool(validation.get("success"))).lower()}" '
         f'data-expectations="{validation.get("expectations", 0)}" data-failures="{len(validation.get("failures", []))}">'
         f"Gate <code>{escape(str(validation.get('gate', '')))}</code>: {status}, {validation.get('expectations', 0)} checks, "
-        f"{len(validation.get('failures', []))} failures.</p>",
+        f"{len(validation.get('failures', []))} failures. The full validation report is in the "
+        "<code>validation/</code> folder next to this page.</p>",
         "<ul>" + "".join(f"<li>{escape(f)}</li>" for f in validation.get("failures", [])) + "</ul>",
         "<h3>Repairs applied</h3>",
         "<p>Each repair kind: the documents it was applied to, and how many times in all. Every repair is a row of "

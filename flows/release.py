@@ -275,8 +275,12 @@ def read_release_rows(release_dir: Path, name: str, columns: list[str]) -> list[
     return pq.read_table(path, columns=[c for c in columns if c in available]).to_pylist()
 
 
+# Document identity columns whose re-reading (same raw bytes, newer code) the changelog reports.
+IDENTITY = ("title", "province", "issuer", "doc_number", "issue_date")
+
+
 def changelog(version: str, created: str, previous: str | None, prev_dir: Path | None,
-              tables: Mapping[str, pa.Table], row_counts: Mapping[str, int]) -> str:
+              tables: Mapping[str, pa.Table], row_counts: Mapping[str, int], commit: str | None = None) -> str:
     lines = [f"# Changelog: {DATASET_NAME} {version}", "", f"Released {created}."]
     docs_now = tables["documents"].select(["doc_id", "source_file", "source_sha256"]).to_pylist()
     if previous is None or prev_dir is None:
@@ -297,6 +301,20 @@ def changelog(version: str, created: str, previous: str | None, prev_dir: Path |
     lines += [f"- added: `{f}` (sha256 `{now_sources[f]}`)" for f in added]
     lines += [f"- removed: `{f}` (sha256 `{prev_sources[f]}`)" for f in removed]
     lines += [f"- changed: `{f}` (sha256 `{prev_sources[f]}` → `{now_sources[f]}`)" for f in changed]
+
+    prev_code = (prev_manifest.get("code_version") or {}).get("git_commit")
+    if prev_code != commit:
+        lines[2] += f" Code: `{(prev_code or 'unknown')[:12]}` → `{(commit or 'unknown')[:12]}`."
+
+    prev_meta = {d["source_file"]: d for d in read_release_rows(prev_dir, "documents", ["source_file", *IDENTITY])}
+    now_meta = tables["documents"].select(["source_file", *IDENTITY]).to_pylist()
+    meta_changes = [(d["source_file"], c, prev_meta[d["source_file"]].get(c), d[c])
+                    for d in now_meta if d["source_file"] in prev_meta and d["source_file"] not in changed
+                    for c in IDENTITY if c in prev_meta[d["source_file"]] and prev_meta[d["source_file"]][c] != d[c]]
+    if meta_changes:
+        lines += ["", "Metadata read differently from unchanged documents:", "",
+                  md_table(["source_file", "column", previous, version],
+                           [(f, c, "—" if a is None else a, "—" if b is None else b) for f, c, a, b in meta_changes])]
 
     prev_counts: dict[str, int] = prev_manifest.get("row_counts", {})
     lines += ["", "## Rows per table", "", md_table(
@@ -673,7 +691,8 @@ def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path
         version=version, created=created, manifest=manifest, documents=doc_rows, repairs=repairs,
         rejects=reject_rows, validation=gate), encoding="utf-8")
     (stage / "CITATION.cff").write_text(citation_cff(version, created, state.get("git_commit")), encoding="utf-8")
-    (stage / "CHANGELOG.md").write_text(changelog(version, iso(created), previous, prev_dir, tables, row_counts),
+    (stage / "CHANGELOG.md").write_text(changelog(version, iso(created), previous, prev_dir, tables, row_counts,
+                                                  state.get("git_commit")),
                                         encoding="utf-8")
     (stage / "index.html").write_text(render_overview(
         version=version, created=iso(created), documents=doc_rows,

@@ -425,11 +425,15 @@ def test_changelog_lists_target_values_that_changed(fresh):
     release(V1, out_dir=out, raw_dir=raw, repo=repo)
     rows["metrics"] = [_metric(doc, sec, "全程网办率", 95, "m1"), _metric(doc, sec, "一网通办率", 100, "m3")]
     rows["bandwidth_targets"] = [_bandwidth(doc, sec, 10000, "prefecture", "b1")]
+    reread = rows["documents"][1]
+    old_province, reread["province"] = reread["province"], "测试省"  # same bytes, read differently
     publish_rows(out, raw, rows)
     result = release(V2, out_dir=out, raw_dir=raw, repo=repo)
     log = (result.path / "CHANGELOG.md").read_text()
     assert result.previous == V1 and f"previous release, {V1}" in log
-    assert "No document was added, removed or changed." in log
+    assert "No document was added, removed or changed." in log and "Code:" not in log  # same commit
+    assert f"| {reread['source_file']} | province | {old_province or '—'} | 测试省 |" in log
+    assert log.count("| province |") == 1
     metrics_part = log.split("## metrics: values changed")[1].split("## bandwidth_targets")[0]
     changed = [l for l in metrics_part.splitlines() if l.startswith("| ") and not l.startswith("| change |")]
     assert sorted(l.split(" | ")[0] + " " + l.split(" | ")[2] for l in changed) == [
@@ -448,6 +452,7 @@ def test_a_release_after_one_raw_document_changed_shows_exactly_that_document(pr
     raw, out = repo / "raw", tmp_path / "curated"
     build_dataset(raw_dir=str(raw), out_dir=str(out))
     release(V1, out_dir=out, raw_dir=raw, repo=repo)
+    result_v1_commit = git(repo, "rev-parse", "HEAD").strip()
     changed = discover(raw)[3]
     changed.write_bytes(changed.read_bytes() + "\n到2030年，全省政务服务事项全程网办率达到100%。\n".encode())
     git(repo, "commit", "-qam", "raw document revised", date_=OLD_COMMIT_DATE)
@@ -459,6 +464,7 @@ def test_a_release_after_one_raw_document_changed_shows_exactly_that_document(pr
     doc_lines = [l for l in log.split("## Documents")[1].split("##")[0].splitlines() if l.startswith("- ")]
     assert doc_lines == [f"- changed: `{changed.name}` (sha256 `{json.loads((out / RELEASES / V1 / 'manifest.json').read_text())['sources'][changed.name]}` → `{sha256_file(changed)}`)"]
     assert "| documents | 5 | 5 | +0 |" in log
+    assert f"Code: `{result_v1_commit[:12]}` → `{git(repo, 'rev-parse', 'HEAD').strip()[:12]}`." in log
     assert (out / RELEASES / LATEST).read_text().strip() == V2
 
 

@@ -104,6 +104,20 @@ class ReleaseResult:
     dirty_reasons: list[str] = field(default_factory=list)
 
 
+@dataclass
+class ReleaseSource:
+    """What a release is cut from, read and checked once by ``preflight``."""
+
+    build: Path
+    meta: dict[str, Any]
+    tables: dict[str, pa.Table]
+    gate: dict[str, Any]
+    documents: dict[str, str]  # source_file → sha256 of the documents rows
+    rejects: dict[str, str | None]  # source_file → sha256 of the rejects rows
+    code: dict[str, Any]  # git commit, package version, dirty paths
+    dirty: list[str]  # why the state cannot be fully described (released only with allow_dirty)
+
+
 # --- the validation gate: the one place a release calls flows.validate ---------------------------
 
 def validation_gate(tables: Mapping[str, pa.Table]) -> dict[str, Any]:
@@ -528,7 +542,7 @@ def copy_validation_report(out_dir: Path, dest: Path, gate: Mapping[str, Any]) -
 
 # --- the command ------------------------------------------------------------------------------
 
-def preflight(version: str, out_dir: Path, raw_dir: Path, repo: Path, allow_dirty: bool):
+def preflight(version: str, out_dir: Path, raw_dir: Path, repo: Path, allow_dirty: bool) -> ReleaseSource:
     """Everything a release needs, read once, or ReleaseRefused with every reason at once."""
     try:
         parse_version(version)
@@ -576,7 +590,8 @@ def preflight(version: str, out_dir: Path, raw_dir: Path, repo: Path, allow_dirt
         hard += [f"{d} (pass --allow-dirty to release anyway; the manifest will say so)" for d in dirty]
     if hard:
         raise ReleaseRefused(version, hard)
-    return build, meta or {}, tables, gate, documents, rejects, state, dirty
+    return ReleaseSource(build=build, meta=meta or {}, tables=tables, gate=gate, documents=documents,
+                         rejects=rejects, code=state, dirty=dirty)
 
 
 def release(version: str, out_dir: Path | str = "curated", raw_dir: Path | str = "raw", *,
@@ -589,7 +604,7 @@ def release(version: str, out_dir: Path | str = "curated", raw_dir: Path | str =
     """
     started = time.perf_counter()
     out_dir, raw_dir, repo = Path(out_dir), Path(raw_dir), Path(repo)
-    build, meta, tables, gate, documents, rejects, state, dirty = preflight(version, out_dir, raw_dir, repo, allow_dirty)
+    source = preflight(version, out_dir, raw_dir, repo, allow_dirty)
     releases = out_dir / RELEASES
     releases.mkdir(parents=True, exist_ok=True)
     try:
@@ -608,10 +623,8 @@ def release(version: str, out_dir: Path | str = "curated", raw_dir: Path | str =
         try:
             stage.chmod(0o755)  # mkdtemp's 0700 would make a published folder private
             created = now()
-            write_release(stage, version=version, created=created, out_dir=out_dir, meta=meta, build=build,
-                          tables=tables, gate=gate, documents=documents, rejects=rejects, state=state,
-                          dirty=dirty, repo=repo, previous=previous,
-                          prev_dir=releases / previous if previous else None)
+            write_release(stage, version=version, created=created, out_dir=out_dir, source=source, repo=repo,
+                          previous=previous, prev_dir=releases / previous if previous else None)
             if after_stage is not None:
                 after_stage(stage)
             os.rename(stage, releases / version)
@@ -627,7 +640,7 @@ def release(version: str, out_dir: Path | str = "curated", raw_dir: Path | str =
     files = [p for p in final.rglob("*") if p.is_file()]
     return ReleaseResult(version=version, path=final, files=len(files), bytes=sum(p.stat().st_size for p in files),
                          seconds=round(time.perf_counter() - started, 2), previous=previous, latest=latest,
-                         dirty_reasons=dirty)
+                         dirty_reasons=source.dirty)
 
 
 def point_latest(releases: Path, version: str) -> None:
@@ -641,11 +654,11 @@ def point_latest(releases: Path, version: str) -> None:
     _fsync_dir(releases)
 
 
-def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path, meta: Mapping[str, Any],
-                  build: Path, tables: Mapping[str, pa.Table], gate: Mapping[str, Any],
-                  documents: Mapping[str, str], rejects: Mapping[str, str | None], state: dict[str, Any],
-                  dirty: list[str], repo: Path, previous: str | None, prev_dir: Path | None) -> None:
+def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path, source: ReleaseSource,
+                  repo: Path, previous: str | None, prev_dir: Path | None) -> None:
     from flows.overview import render_overview
+
+    tables, gate, state, meta = source.tables, source.gate, source.code, source.meta
 
     row_counts = {name: t.num_rows for name, t in tables.items()}
     resources = []
@@ -666,13 +679,13 @@ def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path
         "licence": LICENCE["name"],
         "code_version": state,
         "lock_file": {"path": LOCK_FILE, "sha256": sha256_file(lock) if lock.is_file() else None},
-        "build": {"id": build.name, "created": meta.get("created"), "code_version": meta.get("code_version"),
+        "build": {"id": source.build.name, "created": meta.get("created"), "code_version": meta.get("code_version"),
                   "raw_dir": meta.get("raw_dir")},
-        "sources": dict(sorted(documents.items())),
-        "rejected_sources": dict(sorted(rejects.items())),
+        "sources": dict(sorted(source.documents.items())),
+        "rejected_sources": dict(sorted(source.rejects.items())),
         "row_counts": row_counts,
         "validation": {k: gate[k] for k in ("gate", "success", "expectations")} | {"failures": len(gate["failures"])},
-        "state": {"allow_dirty": bool(dirty), "dirty_reasons": list(dirty)},
+        "state": {"allow_dirty": bool(source.dirty), "dirty_reasons": list(source.dirty)},
         "previous_release": previous,
     }
     sources = [{"title": f"{d['source_file']}: {d.get('province') or '?'} {doc_title(d)}",

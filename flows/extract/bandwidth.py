@@ -37,8 +37,10 @@ _ADMIN_WORDS = {
     "村": "village", "社区": "village", "行政村": "village", "嘎查": "village",
 }
 _ADMIN = "|".join(sorted(_ADMIN_WORDS, key=len, reverse=True))
-_ADMIN_TOKEN = re.compile(rf"(?P<word>{_ADMIN})(?:一?级)?")
-_ADMIN_LIST = re.compile(rf"(?:{_ADMIN})(?:一?级)?(?:\s*[、，,/和及与（(）)]?\s*(?:{_ADMIN})(?:一?级)?)*[）)]?")
+# A level word must end there (省直部门, 市场, 县城 are no levels).
+_ADMIN_END = r"(?:一?级)?(?=[、，,/和及与（(）)；;。\s]|全|等|的|机关|单位|政府|部门|$|" + _ADMIN + ")"
+_ADMIN_TOKEN = re.compile(rf"(?P<word>{_ADMIN}){_ADMIN_END}")
+_ADMIN_LIST = re.compile(rf"(?:{_ADMIN}){_ADMIN_END}(?:\s*[、，,/和及与（(）)]?\s*(?:{_ADMIN}){_ADMIN_END})*[）)]?")
 # between a bandwidth and the levels it reaches: 万兆到市 / 千兆网覆盖到县 / 百兆接入至乡镇
 _FORWARD = re.compile(rf"(?P<net>[^\s{re.escape(CLAUSE_END)}、到至]{{0,6}}?网络?)?\s*(?:覆盖|接入|延伸|通达|连接|直达|贯通)?\s*(?:到|至|进)\s*")
 # levels before a bandwidth: 省到市万兆 / 市至县实现千兆
@@ -68,7 +70,12 @@ def _levels(listed: str) -> list[tuple[str, str]]:
     for level in dict.fromkeys(levels):
         mine = [i for i, lv in enumerate(levels) if lv == level]
         if all(levels[i] == level for i in range(mine[0], mine[-1] + 1)):
-            written = listed[spans[mine[0]][0]:spans[mine[-1]][1]]
+            end = spans[mine[-1]][1]
+            opened = listed[spans[mine[0]][0]:end]
+            if opened.count("（") + opened.count("(") > opened.count("）") + opened.count(")") \
+                    and listed[end:end + 1] in ("）", ")"):
+                end += 1  # 街道（乡镇）: keep the bracket that closes the list
+            written = listed[spans[mine[0]][0]:end]
         else:
             written = "、".join(listed[slice(*spans[i])] for i in mine)
         out.append((level, written))
@@ -95,7 +102,7 @@ def extract_bandwidth_targets(doc_id: str, text: str, sections: list[dict[str, A
     for m in BANDWIDTH.finditer(text):
         sent = doc.sentence_at(m.start())
         mbps = _mbps(m)
-        if mbps is None or sent is None or not index.extracted(sent[0]):
+        if not mbps or sent is None or not index.extracted(sent[0]):
             continue
         s, e = sent
         if not _NETWORK_CONTEXT.search(text, s, e):

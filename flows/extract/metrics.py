@@ -133,7 +133,7 @@ def _sentence_metrics(text: str, sent: tuple[int, int], quantities: list[tuple[r
     if not accepted:
         return []
     reports_past = index.reports_past(s)
-    has_deadline = bool(_YEAR_IN.search(sentence)) or any(s <= d.start < e for d in context.deadlines)
+    has_deadline = any(s <= d.start < e for d in context.deadlines)
     past_sentence = bool(_PAST.search(sentence)) and not has_deadline
     rows = []
     previous_indicator = None
@@ -223,6 +223,8 @@ def _clause(text: str, s: int, e: int, pos: int) -> tuple[int, int]:
 
 
 def _indicator_subject(before: str, after: str, unit: str) -> tuple[str | None, str | None]:
+    if _BUILD_VERB.search(before):
+        before = ""  # 建成10个示范应用: the value counts the verb's object, named after it
     before_words = _trim(_tail_phrase(_YEAR_IN.sub("", before)))
     after = after.strip()
     if after.startswith("的"):

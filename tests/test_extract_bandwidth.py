@@ -36,6 +36,8 @@ def test_repeated_city_among_counties_is_county_level_and_no_row_without_bandwid
     ("政务外网千兆到苏木乡镇、百兆到嘎查村。", [(1000, "township", "苏木乡镇"), (100, "village", "嘎查村")]),
     ("骨干网络万兆到地区，千兆到县级市。", [(10000, "prefecture", "地区"), (1000, "county", "县级市")]),
     ("建设省到市10G、市到县1G的政务外网骨干链路。", [(10000, "prefecture", "市"), (1000, "county", "县")]),
+    ("省到市骨干链路带宽达到10Gbps，市到县达到1Gbps，县到乡镇不低于100Mbps。",
+     [(10000, "prefecture", "市"), (1000, "county", "县"), (100, "township", "乡镇")]),
     ("电子政务外网省级骨干带宽提升至100G，城域网接入带宽不低于100Mbps。", [(100000, None, None), (100, None, None)]),
     ("政务外网出口带宽达到40Gbps。", [(40000, None, None)]),
     ("建设万兆骨干网、推进千兆网覆盖到县。", [(10000, None, None), (1000, "county", "县")]),

@@ -136,6 +136,22 @@ def test_baselines_and_achievements_are_not_targets(text):
     assert row["is_target"] is False and row["target_year"] is None
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("一、现状与形势\n截至2020年底，全市建成政务云节点3个，接入部门120个。",
+     [("全市建成政务云节点", 3.0, "个", False), ("接入部门", 120.0, "个", False)]),
+    ("二、目标\n2020年底前，实现第一批58项事项“跨省通办”。", [("事项“跨省通办”", 58.0, "项", True)]),
+    ("二、目标\n建设1个省级平台、14个市州分平台。", [("市州分平台", 14.0, "个", True)]),
+    ("二、目标\n百分之百的市级事项实现“一趟不用跑”。", [("一趟不用跑", 100.0, "%", True)]),
+])
+def test_counts_closing_a_building_clause_batches_and_lists(text, expected):
+    assert [(r["indicator"], r["value"], r["unit"], r["is_target"]) for r in metrics(text)] == expected
+
+
+def test_a_task_heading_about_foundations_is_no_report():
+    (row,) = metrics("二、任务\n（三）夯实网络基础。到2023年，政务外网接入率达到95%。")
+    assert (row["is_target"], row["target_year"]) == (True, 2023)
+
+
 def test_seed_style_baseline_value():
     (row,) = metrics("（一）发展基础\n电子政务外网已覆盖省、市、县、乡四级，接入单位近1.5万家。")
     assert (row["indicator"], row["value"], row["unit"], row["comparator"]) == ("接入单位", 15000.0, "家", "~")

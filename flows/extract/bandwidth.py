@@ -38,13 +38,16 @@ _ADMIN_WORDS = {
 }
 _ADMIN = "|".join(sorted(_ADMIN_WORDS, key=len, reverse=True))
 # A level word must end there (省直部门, 市场, 县城 are no levels).
-_ADMIN_END = r"(?:一?级)?(?=[、，,/和及与（(）)；;。\s]|全|等|的|机关|单位|政府|部门|$|" + _ADMIN + ")"
+_ADMIN_END = (
+    r"(?:一?级)?(?=[、，,/和及与（(）)；;。\s\d]|全|等|的|机关|单位|政府|部门|骨干|带宽|链路|网络|达到|实现|不低于|为|均|"
+    r"[十万千百]兆|$|" + _ADMIN + ")"
+)
 _ADMIN_TOKEN = re.compile(rf"(?P<word>{_ADMIN}){_ADMIN_END}")
-_ADMIN_LIST = re.compile(rf"(?:{_ADMIN}){_ADMIN_END}(?:\s*[、，,/和及与（(）)]?\s*(?:{_ADMIN}){_ADMIN_END})*[）)]?")
+_ADMIN_LIST = re.compile(rf"(?:{_ADMIN}){_ADMIN_END}(?:\s*[、/和及与（(）)]?\s*(?:{_ADMIN}){_ADMIN_END})*[）)]?")
 # between a bandwidth and the levels it reaches: 万兆到市 / 千兆网覆盖到县 / 百兆接入至乡镇
 _FORWARD = re.compile(rf"(?P<net>[^\s{re.escape(CLAUSE_END)}、到至]{{0,6}}?网络?)?\s*(?:覆盖|接入|延伸|通达|连接|直达|贯通)?\s*(?:到|至|进)\s*")
 # levels before a bandwidth: 省到市万兆 / 市至县实现千兆
-_BACKWARD = re.compile(rf"(?:{_ADMIN})(?:一?级)?\s*(?:到|至)\s*(?P<list>{_ADMIN_LIST.pattern})\s*(?:带宽|链路)?\s*(?:实现|达到|为|均为)?\s*$")
+_BACKWARD = re.compile(rf"(?:{_ADMIN})(?:一?级)?\s*(?:到|至)\s*(?P<list>{_ADMIN_LIST.pattern})[^\s{re.escape(CLAUSE_END)}、]{{0,10}}$")
 
 
 def _mbps(m: re.Match[str]) -> int | None:

@@ -27,10 +27,12 @@ EXTRACTED_KINDS = frozenset({"preamble", "body", "attachment"})
 # Headings of sections that report the past (发展现状, 发展基础, 工作成效, “十三五”回顾 ...): a number
 # there is a baseline or an achievement, a year there is not a goal.
 _REPORT_HEADING = re.compile(
-    r"(?:现状|基础(?:与|和|及)?(?:环境|形势)?|成效|成就|进展|回顾|成绩)[。.：:]?\s*$"
-    r"|^(?:发展|工作|建设|前期|现有)?(?:现状|成效|成就|进展|回顾)"
+    r"(?:“?十[一二三四五]五”?(?:期间|时期|以来)?)?(?:发展|工作|建设|现有|前期|取得的|主要)?"
+    r"(?:现状|基础|成效|成就|进展|回顾|成绩)"
+    r"(?:(?:与|和|及|、)(?:发展|面临的?)?(?:形势|环境|挑战|问题|机遇|存在的?问题|现状|基础))*"
 )
-# ... unless the heading also announces what is to come (一、发展现状和总体要求 holds the goals).
+# ... a heading that is one of those titles and nothing else (夯实网络基础 is a task, and
+# 一、发展现状和总体要求 holds the goals).
 _FORWARD_HEADING = re.compile(r"目标|要求|任务|思路|原则|举措|措施|路径|重点|方向")
 
 
@@ -127,7 +129,7 @@ class SectionIndex:
         sid = row["section_id"]
         if sid not in self._reports_past:
             self._reports_past[sid] = any(
-                _REPORT_HEADING.search(title) and not _FORWARD_HEADING.search(title)
+                _REPORT_HEADING.fullmatch(title.rstrip("。.：:； ")) and not _FORWARD_HEADING.search(title)
                 for title in map(_heading_title, self.chain(offset))
             )
         return self._reports_past[sid]

@@ -60,10 +60,15 @@ _SUFFIX_COMPARATORS = [
     (re.compile(r"^\s*(?:左右|上下)"), "~"),
 ]
 # Verbs after which an Arabic count is something the plan will build (建成10个 ...).
-_BUILD_VERB = re.compile(
-    r"(?:建成|建设|新建|打造|培育|创建|认定|遴选|推出|上线|开通|接入|汇聚|归集|开放|培养|引进|形成|"
-    r"建立|部署|发布|整合|迁移|实现|推广|编制|制定|完成|新增|累计|共建|布局|设立)\s*$"
+_BUILD_WORDS = (
+    r"建成|建设|新建|打造|培育|创建|认定|遴选|推出|上线|开通|接入|汇聚|归集|开放|培养|引进|形成|"
+    r"建立|部署|发布|整合|迁移|实现|推广|编制|制定|完成|新增|累计|共建|布局|设立"
 )
+_BUILD_VERB = re.compile(rf"(?:{_BUILD_WORDS})\s*(?:第[一二三四五六七八九十\d]{{1,3}}批|首批|一批)?\s*$")
+# ... or counted at the end of a clause the verb opens (接入部门120个, 建成政务云节点3个).
+_BUILD_CLAUSE = re.compile(rf"(?:{_BUILD_WORDS})[^，,；;。、]*$")
+# ... or a later item of a list the verb opens (建设1个省级平台、14个市州分平台).
+_BUILD_LIST = re.compile(rf"(?:{_BUILD_WORDS})\s*\d[^，,；;。、]*(?:、[^，,；;。、]*)*、\s*$")
 # ... unless the count closes a list or counts parts of the document.
 _LIST_COUNT_BEFORE = re.compile(r"(?:等|共|这|上述|以下|下列|前述|其中)\s*$")
 _DOCUMENT_PARTS = re.compile(r"^\s*(?:个|项|大|类)?\s*(?:部分|方面|章|节|条意见|任务|措施|原则|环节|维度|领域|步骤|阶段)")
@@ -81,7 +86,7 @@ _LEAD_WORDS = frozenset(
 )
 _TRAIL_WORDS = frozenset(
     "达到 达 为 超过 突破 不低于 不少于 保持 保持在 稳定 稳定在 提高 提高到 提升 提升至 提升到 控制 控制在 "
-    "的 均 分别 都 要 将 以上 左右 约 近 逾 超 最多 不超过 压减 压缩 缩短 减少 降至 至 到 在 由 从 "
+    "的 均 分别 都 要 将 以上 左右 约 近 逾 超 最多 不超过 降至 至 到 在 由 从 "
     "实现 和 及 以及 与 并 , ， 、".split()
 )
 # Where a long clause is cut to reach its indicator: after the last of these.
@@ -207,7 +212,12 @@ def _is_metric(text: str, s: int, m: re.Match[str], q: Quantity, comparator: str
         return False
     if comparator is not None or q.multiplied or q.more_than:
         return not (q.chinese and q.value < 10 and comparator in (None, "="))
-    return not q.chinese and q.value >= 2 and bool(_BUILD_VERB.search(before))
+    if q.chinese or q.value < 2:
+        return False
+    c0, c1 = _clause(text, s, len(text), m.start())
+    closes_clause = not text[m.end():c1].strip(" 。；;")
+    return bool(_BUILD_VERB.search(before) or _BUILD_LIST.search(text, c0, m.start())
+                or (closes_clause and _BUILD_CLAUSE.search(text, c0, m.start())))
 
 
 def _in_title(text: str, s: int, pos: int) -> bool:
@@ -223,8 +233,8 @@ def _clause(text: str, s: int, e: int, pos: int) -> tuple[int, int]:
 
 
 def _indicator_subject(before: str, after: str, unit: str) -> tuple[str | None, str | None]:
-    if _BUILD_VERB.search(before):
-        before = ""  # 建成10个示范应用: the value counts the verb's object, named after it
+    if _BUILD_VERB.search(before) or before.rstrip().endswith(("、", "，", ",")):
+        before = ""  # 建成10个示范应用 / 建设1个X、14个Y: the value counts what is named after it
     before_words = _trim(_tail_phrase(_YEAR_IN.sub("", before)))
     after = after.strip()
     if after.startswith("的"):
@@ -271,11 +281,35 @@ def _head_phrase(after: str) -> list[str]:
 
 def _trim(words: list[str]) -> str:
     words = [w for w in words if w.strip()]
-    while words and (words[0] in _LEAD_WORDS or all(c in QUOTES for c in words[0])):
+    while words and words[0] in _LEAD_WORDS:
         words = words[1:]
-    while words and (words[-1] in _TRAIL_WORDS or all(c in QUOTES for c in words[-1])):
+    while words and words[-1] in _TRAIL_WORDS:
         words = words[:-1]
-    return "".join(words).strip(QUOTES + " ，,、：:")
+    return _balance("".join(words).strip(" ，,、：:"))
+
+
+_OPENING = {"“": "”", "‘": "’", "「": "」", "『": "』", "《": "》", "〈": "〉", '"': '"', "'": "'"}
+_CLOSING = {c: o for o, c in _OPENING.items()}
+
+
+def _balance(phrase: str) -> str:
+    """Drop quotation marks at the ends that pair with nothing, or wrap the whole phrase:
+    “全程网办” → 全程网办, 注册用户” → 注册用户, but “浙里办”注册用户 keeps its pair."""
+    while phrase:
+        first, last = phrase[0], phrase[-1]
+        if first in _OPENING:
+            close = _OPENING[first]
+            if close not in phrase[1:]:
+                phrase = phrase[1:]
+                continue
+            if len(phrase) > 1 and phrase.endswith(close) and close not in phrase[1:-1]:
+                phrase = phrase[1:-1]
+                continue
+        if last in _CLOSING and _CLOSING[last] not in phrase[:-1]:
+            phrase = phrase[:-1]
+            continue
+        return phrase.strip()
+    return phrase
 
 
 def _respectively(text: str, c0: int, c1: int, accepted: list, k: int) -> str | None:

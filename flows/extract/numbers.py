@@ -111,6 +111,8 @@ def _numeral(text: str) -> float | None:
         pass
     import cn2an
 
+    if text[:1] in ("百", "千"):
+        text = "一" + text  # 百分之百: cn2an reads 一百, not 百
     try:
         return float(cn2an.cn2an(text.replace("○", "零").replace("〇", "零"), "smart"))
     except (ValueError, KeyError, IndexError, TypeError):

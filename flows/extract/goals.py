@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flows.extract.common import Document, SectionIndex, document, sentences
+from flows.extract.numbers import five_year_plan_end
 
 _CN_DIGIT = "〇○零一二三四五六七八九"
 YEAR = rf"(?:19|20)\d\d|二[{_CN_DIGIT}]{{3}}"
@@ -53,7 +54,6 @@ _PHASE_NAMED = re.compile(rf"(?P<word>{_PHASE_WORD})\s*(?:目标)?\s*$")
 _LINE_LEAD = re.compile(r"[\s#*>]*(?:[（(]?[一二三四五六七八九十\d]{1,3}[）)、.．]\s*)?")
 # Words that may stand before a deadline that still opens its sentence.
 _LEAD_WORDS = re.compile(r"^[\s—\-－•·*#>]*(?:[（(]?[一二三四五六七八九十\d]{1,3}[）)、.．]\s*)?(?:力争|争取|预计|计划|目标是|总体目标是|主要目标是)?[，,：:\s]*$")
-_FIVE_YEAR_PLAN_END = {n: 2025 + 5 * (i - 4) for i, n in enumerate("一二三四五六七八九", 1)}
 _PAST = re.compile(r"已(?!有|经?建成的|建的)|已经")
 _GOAL_HEADING = re.compile(r"目标")
 
@@ -94,7 +94,7 @@ def find_deadlines(text: str, index: SectionIndex) -> list[Deadline]:
         if y2 >= y1:
             found.append(Deadline(named.start(), m.end(), y2, y1, True))
     for m in _FIVE_YEAR_END.finditer(text):
-        found.append(Deadline(m.start(), m.end(), _FIVE_YEAR_PLAN_END[m.group("n")], None, False))
+        found.append(Deadline(m.start(), m.end(), five_year_plan_end(m.group("n")), None, False))
     for m in _YEAR_MENTION.finditer(text):
         if any(d.start <= m.start() < d.end for d in found):
             continue

@@ -35,7 +35,9 @@ from typing import Any
 
 from flows.extract.common import CLAUSE_END, QUOTES, SectionIndex, document, enclosing
 from flows.extract.goals import GoalContext
-from flows.extract.numbers import QUANTITY, Quantity, parse_quantity
+from flows.extract.numbers import (
+    COMPARATOR_AFTER, COMPARATOR_BEFORE, QUANTITY, Quantity, alternation, parse_quantity,
+)
 from flows.extract.segment import cut
 from flows.extract.tables import find_tables, table_metrics
 
@@ -45,20 +47,8 @@ _MEASURE_UNITS = {"%", "个百分点", "倍"}
 _AMOUNT_UNITS = {"元", "PB", "TB", "GB", "平方米", "公里"}
 _DURATION_UNITS = {"工作日", "天", "小时", "分钟", "秒"}
 
-_PREFIX_COMPARATORS = [
-    (re.compile(r"(?:不低于|不少于|不小于|至少|最少|达到或超过)\s*$"), ">="),
-    (re.compile(r"(?:不超过|不高于|不多于|最多|最长|最高不超过|压减至|压减到|压缩至|压缩到|缩短至|缩短到|"
-                r"减少至|减少到|降至|降低至|降低到|控制在|减至|缩减至|缩减到)\s*$"), "<="),
-    (re.compile(r"(?:超过|突破|高于|多于|大于|逾|超)\s*$"), ">"),
-    (re.compile(r"(?:低于|少于|小于)\s*$"), "<"),
-    (re.compile(r"(?:将近|接近|大约|大概|近|约)\s*$"), "~"),
-    (re.compile(r"(?:达到|达|提高到|提高至|提升到|提升至|增加到|增加至|增长到|增至|保持在|稳定在|为)\s*$"), "="),
-]
-_SUFFIX_COMPARATORS = [
-    (re.compile(r"^\s*(?:及以上|以上|之上)"), ">="),
-    (re.compile(r"^\s*(?:及以下|以下|以内|之内|内)"), "<="),
-    (re.compile(r"^\s*(?:左右|上下)"), "~"),
-]
+_COMPARATOR_BEFORE = re.compile(rf"(?P<word>{alternation(COMPARATOR_BEFORE)})\s*$")
+_COMPARATOR_AFTER = re.compile(rf"^\s*(?P<word>{alternation(COMPARATOR_AFTER)})")
 # Verbs after which an Arabic count is something the plan will build (建成10个 ...).
 _BUILD_WORDS = (
     r"建成|建设|新建|打造|培育|创建|认定|遴选|推出|上线|开通|接入|汇聚|归集|开放|培养|引进|形成|"
@@ -173,22 +163,16 @@ def _comparator(text: str, s: int, e: int, m: re.Match[str], q: Quantity) -> tup
     """The comparator written around a value, and the span of the value as written with it."""
     found, start, end = None, m.start(), m.end()
     window = text[max(s, m.start() - 8):m.start()]
-    for rx, comparator in _PREFIX_COMPARATORS:
-        pm = rx.search(window)
-        if pm:
-            found = comparator
-            if comparator != "=":
-                start = m.start() - (len(window) - pm.start())
-            break
-    tail = text[m.end():min(e, m.end() + 4)]
-    for rx, comparator in _SUFFIX_COMPARATORS:
-        sm = rx.match(tail)
-        if sm:
-            if comparator == "<=" and sm.group(0).strip() == "内" and q.unit not in _DURATION_UNITS:
-                continue  # 省内, 区内: a place, not a bound
-            found = comparator if found in (None, "=", comparator) else found
-            end = m.end() + sm.end()
-            break
+    pm = _COMPARATOR_BEFORE.search(window)
+    if pm:
+        found = COMPARATOR_BEFORE[pm.group("word")]
+        if found != "=":
+            start = m.start() - (len(window) - pm.start())
+    sm = _COMPARATOR_AFTER.match(text[m.end():min(e, m.end() + 4)])
+    if sm and not (sm.group("word") == "内" and q.unit not in _DURATION_UNITS):  # 省内 is a place
+        after = COMPARATOR_AFTER[sm.group("word")]
+        found = after if found in (None, "=", after) else found
+        end = m.end() + sm.end()
     return found, start, end
 
 

@@ -48,6 +48,35 @@ QUANTITY = re.compile(
 )
 
 
+# Comparator vocabulary, shared by prose and tables: words before a value, words after it,
+# and the symbols tables use.
+_BEFORE_WORDS = {
+    ">=": "不低于 不少于 不小于 至少 最少 达到或超过",
+    "<=": "不超过 不高于 不多于 最多 最长 最高不超过 压减至 压减到 压缩至 压缩到 缩短至 缩短到 减少至 减少到 "
+          "降至 降低至 降低到 控制在 减至 缩减至 缩减到",
+    ">": "超过 突破 高于 多于 大于 逾 超",
+    "<": "低于 少于 小于",
+    "~": "将近 接近 大约 大概 近 约",
+    "=": "达到 达 提高到 提高至 提升到 提升至 增加到 增加至 增长到 增至 保持在 稳定在 为",
+}
+_AFTER_WORDS = {">=": "及以上 以上 之上", "<=": "及以下 以下 以内 之内 内", "~": "左右 上下"}
+_SYMBOLS = {"≥": ">=", ">=": ">=", "≧": ">=", "＞=": ">=", ">": ">", "＞": ">",
+            "≤": "<=", "<=": "<=", "≦": "<=", "<": "<", "＜": "<"}
+COMPARATOR_BEFORE = {w: c for c, words in _BEFORE_WORDS.items() for w in words.split()}
+COMPARATOR_AFTER = {w: c for c, words in _AFTER_WORDS.items() for w in words.split()}
+COMPARATOR_SYMBOL = dict(_SYMBOLS)
+
+
+def alternation(words) -> str:
+    """A regex alternation of words, longest first (不超过 before 超过)."""
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+def five_year_plan_end(ordinal: str) -> int:
+    """Last year of the 十X五 plan: 十三五 → 2020, 十四五 → 2025, 十五五 → 2030 (X given)."""
+    return 2025 + 5 * ("一二三四五六七八九".index(ordinal) - 3)
+
+
 @dataclass(frozen=True)
 class Quantity:
     value: float

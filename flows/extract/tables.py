@@ -17,7 +17,10 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flows.extract.numbers import ARABIC, MULTIPLIER, UNITS, number
+from flows.extract.numbers import (
+    ARABIC, COMPARATOR_AFTER, COMPARATOR_BEFORE, COMPARATOR_SYMBOL, MULTIPLIER, UNITS, alternation,
+    five_year_plan_end, number,
+)
 
 if TYPE_CHECKING:
     from flows.extract.goals import GoalContext
@@ -28,18 +31,13 @@ _SEPARATOR_ROW = re.compile(r"^[\s|:：\-—–]*$")
 _UNIT_ALT = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
 _UNIT_TEXT = re.compile(rf"^(?P<mult>{MULTIPLIER})?(?P<unit>{_UNIT_ALT})$")
 _BRACKET_UNIT = re.compile(r"[（(]\s*([^（()）]{1,6}?)\s*[)）]\s*$")
+_CELL_BEFORE = {**COMPARATOR_SYMBOL, **COMPARATOR_BEFORE}
 _CELL = re.compile(
-    rf"^\s*(?P<pre>≥|>=|＞=|≧|>|＞|≤|<=|≦|<|＜|约|近|不低于|不少于|超过|达到|不超过|不高于|小于|低于)?\s*"
+    rf"^\s*(?P<pre>{alternation(_CELL_BEFORE)})?\s*"
     rf"(?P<num>{ARABIC})(?P<mult>{MULTIPLIER})?"
     rf"(?:\s*[—–\-－~～至]\s*(?P<num2>{ARABIC})(?P<mult2>{MULTIPLIER})?)?"
-    rf"\s*(?P<unit>{_UNIT_ALT})?\s*(?P<post>以上|及以上|以下|以内|左右)?\s*$"
+    rf"\s*(?P<unit>{_UNIT_ALT})?\s*(?P<post>{alternation(COMPARATOR_AFTER)})?\s*$"
 )
-_CELL_COMPARATORS = {
-    "≥": ">=", ">=": ">=", "＞=": ">=", "≧": ">=", "不低于": ">=", "不少于": ">=", ">": ">", "＞": ">",
-    "超过": ">", "≤": "<=", "<=": "<=", "≦": "<=", "不超过": "<=", "不高于": "<=", "<": "<", "＜": "<",
-    "小于": "<", "低于": "<", "约": "~", "近": "~", "达到": "=", "以上": ">=", "及以上": ">=",
-    "以下": "<=", "以内": "<=", "左右": "~",
-}
 _INDICATOR_HEAD = re.compile(r"指标")
 _NOT_INDICATOR_HEAD = re.compile(r"属性|性质|类型|类别|值|单位|序号")
 _CATEGORY_HEAD = re.compile(r"^(?:类别|领域|类型|分类|维度|一级指标|指标类别|方面)$")
@@ -126,7 +124,7 @@ def _columns(header: list[str]) -> _Columns | None:
         year = int(year_m.group(1)) if year_m else None
         five = _FIVE_YEAR.search(h)
         if year is None and five:
-            year = 2025 + 5 * ("一二三四五六七八九".index(five.group(1)) - 3)
+            year = five_year_plan_end(five.group(1))
         if _BASE_HEAD.search(h):
             values.append((i, False, year))
         elif _TARGET_HEAD.search(h) or year is not None:
@@ -191,9 +189,11 @@ def table_metrics(table: Table, text: str, context: GoalContext) -> list[dict[st
             value_max = number(m.group("num2"), m.group("mult2") or m.group("mult")) if m.group("num2") else None
             if value is None or (value_max is not None and value_max <= value):
                 continue
-            comparator = _CELL_COMPARATORS.get(m.group("pre") or m.group("post") or "", "=")
-            if m.group("pre") and m.group("post"):
-                comparator = _CELL_COMPARATORS[m.group("post")]
+            comparator = "="
+            if m.group("pre"):
+                comparator = _CELL_BEFORE[m.group("pre")]
+            if m.group("post"):
+                comparator = COMPARATOR_AFTER[m.group("post")]
             target_year = None
             if is_target:
                 target_year = year or caption_year or context.year_at(start)
@@ -213,8 +213,8 @@ def _caption_year(text: str, table_start: int) -> int | None:
     caption = text[text.rfind("\n", 0, max(line_end, 0)) + 1:max(line_end, 0)] if line_end > 0 else ""
     if len(caption) > 60:
         return None
-    m = _YEAR.search(caption)
-    if m:
-        return int(m.group(1))
+    years = [int(y) for y in _YEAR.findall(caption)]
+    if years:
+        return max(years)  # 主要指标（2021—2025年）: the end of the span
     five = _FIVE_YEAR.search(caption)
-    return 2025 + 5 * ("一二三四五六七八九".index(five.group(1)) - 3) if five else None
+    return five_year_plan_end(five.group(1)) if five else None

@@ -75,6 +75,7 @@ def test_indicator_subject_forms(sentence, indicator, subject):
     ("城市大脑日均处理能力提升3倍。", 3.0, None, "倍", "3倍"),
     ("全省高频事项办理时限平均压缩60%。", 60.0, None, "%", "60%"),
     ("归集数据累计达1,200亿条。", 120000000000.0, None, "条", "1,200亿条"),
+    ("开展数字技能培训超过10万人次。", 100000.0, None, "人次", "超过10万人次"),
 ])
 def test_values_numerals_ranges_multipliers(sentence, value, value_max, unit, value_text):
     row = one(sentence)
@@ -113,6 +114,11 @@ def test_from_to_gives_a_baseline_and_a_target():
     rows = metrics("二、任务\n到2025年，全省政务服务事项网上可办率由85%提高到98%。")
     assert [(r["indicator"], r["value"], r["is_target"], r["target_year"]) for r in rows] == [
         ("全省政务服务事项网上可办率", 85.0, False, None), ("全省政务服务事项网上可办率", 98.0, True, 2025)]
+
+
+def test_from_to_with_a_comparator_on_the_target():
+    rows = metrics("二、任务\n审批时限由20个工作日压缩至5个工作日。")
+    assert [(r["value"], r["comparator"], r["is_target"]) for r in rows] == [(20.0, "=", False), (5.0, "<=", True)]
 
 
 def test_target_year_from_sentence_paragraph_section_or_none():

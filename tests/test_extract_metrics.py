@@ -232,6 +232,12 @@ def test_indicator_table_rows_merged_cells_units_and_base_columns():
     assert {r["section_id"] for r in rows} == {"t-0001"}
 
 
+def test_indicator_table_in_an_attachment_is_read():
+    text = "一、任务\n推进数据共享。\n二、附件\n| 序号 | 指标 | 目标值 |\n|---|---|---|\n| 1 | 网上可办率（%） | 100 |\n"
+    rows = metrics(text, {"附件": "attachment"})
+    assert [(r["indicator"], r["value"], r["section_id"]) for r in rows] == [("网上可办率", 100.0, "t-0002")]
+
+
 def test_table_with_unit_column_and_year_columns():
     text = ("主要指标\n序号\t指标\t单位\t2020年\t2025年\n1\t电子证照共享应用率\t%\t70\t95\n"
             "2\t一网通办注册用户\t万人\t1500\t3000\n")

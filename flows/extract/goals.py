@@ -9,7 +9,8 @@ What is a deadline (each form has invented-sentence tests in tests/test_extract_
 What is not: a year naming a document (``2035年远景目标纲要``, anything inside 《》), a period
 (``2021年至2025年``, ``规划期（2021—2025年）``), a date with a day (``2023年4月12日印发``,
 ``有效期至2028年4月12日``), a report of the past (``截至2022年底``, ``到2020年，全省已…`` or any
-deadline under a 发展现状/发展基础 heading), and text outside the plan proper (see common.py).
+deadline under a 发展现状/发展基础 heading), text outside the plan proper (see common.py), and table rows (a task breakdown table's
+``2023年底前`` cells are task deadlines, not goal statements).
 
 goal_type: ``phase`` for phases; ``overall`` for a deadline that opens a paragraph of a 目标
 section on its own (到2025年，… / 到2035年，…); ``milestone`` for the rest (chains such as
@@ -23,8 +24,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flows.extract.common import Document, SectionIndex, document, sentences
+from flows.extract.common import Document, SectionIndex, document, enclosing, sentences
 from flows.extract.numbers import five_year_plan_end
+from flows.extract.tables import find_tables
 
 _CN_DIGIT = "〇○零一二三四五六七八九"
 YEAR = rf"(?:19|20)\d\d|二[{_CN_DIGIT}]{{3}}"
@@ -116,10 +118,11 @@ def find_deadlines(text: str, index: SectionIndex) -> list[Deadline]:
             continue
         found.append(Deadline(start, end, year_value(m.group("year")), None, False))
     found.sort(key=lambda d: d.start)
+    tables = [(t.start, t.end) for t in find_tables(text)]
     return [
         d for d in found
         if 1990 <= d.target_year <= 2100 and index.extracted(d.start) and not index.reports_past(d.start)
-        and (d.phase or not _reports_past(text, d))
+        and (d.phase or not _reports_past(text, d)) and not enclosing(tables, d.start)
     ]
 
 

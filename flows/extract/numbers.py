@@ -114,10 +114,10 @@ def parse_quantity(m: re.Match[str]) -> Quantity | None:
     value_max = None
     if m.group("num2"):
         value_max = number(m.group("num2"), m.group("mult2") or m.group("mult"))
-        if value_max is None or value_max <= value:
-            return None  # not a range (2021-2020, 5-3): refuse rather than guess
         if m.group("mult2") and not m.group("mult"):
             value *= _MULTIPLIERS[m.group("mult2")]  # 1—2万: the multiplier covers both ends
+        if value_max is None or value_max <= value:
+            return None  # not a range (2021-2020, 5-3): refuse rather than guess
         value_max *= scale
     chinese = not re.match(r"\d", m.group("num"))
     multiplied = bool(m.group("mult")) or bool(m.group("mult2")) or scale > 1 or (

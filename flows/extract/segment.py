@@ -27,17 +27,25 @@ def domain_terms() -> frozenset[str]:
     return frozenset(line.split()[0] for line in lines if line.strip())
 
 
-@cache
-def tokenizer():
-    """The process-wide jieba tokenizer with the domain dictionary loaded."""
-    import jieba
+_tokenizer = None
+_extractor = None
 
-    jieba.setLogLevel(logging.WARNING)  # jieba logs its dictionary build at INFO on stderr
-    with _lock:
-        tk = jieba.Tokenizer()
-        tk.initialize()
-        tk.load_userdict(str(DOMAIN_DICT))
-    return tk
+
+def tokenizer():
+    """The process-wide jieba tokenizer with the domain dictionary loaded (built on first use;
+    threads that ask meanwhile wait for it rather than build their own)."""
+    global _tokenizer
+    if _tokenizer is None:
+        with _lock:
+            if _tokenizer is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)  # jieba logs its dictionary build at INFO
+                tk = jieba.Tokenizer()
+                tk.initialize()
+                tk.load_userdict(str(DOMAIN_DICT))
+                _tokenizer = tk
+    return _tokenizer
 
 
 def cut(text: str) -> list[str]:
@@ -45,14 +53,19 @@ def cut(text: str) -> list[str]:
     return list(tokenizer().cut(text, HMM=False))
 
 
-@cache
 def keyword_extractor():
     """jieba's TF-IDF extractor on the domain tokenizer, with the genre's stop words."""
-    import jieba.analyse
+    global _extractor
+    if _extractor is None:
+        tk = tokenizer()
+        with _lock:
+            if _extractor is None:
+                import jieba.analyse
 
-    extractor = jieba.analyse.TFIDF()
-    extractor.tokenizer = tokenizer()
-    extractor.stop_words |= {
-        w.strip() for w in KEYWORD_STOPWORDS.read_text(encoding="utf-8").splitlines() if w.strip()
-    }
-    return extractor
+                extractor = jieba.analyse.TFIDF()
+                extractor.tokenizer = tk
+                extractor.stop_words |= {
+                    w.strip() for w in KEYWORD_STOPWORDS.read_text(encoding="utf-8").splitlines() if w.strip()
+                }
+                _extractor = extractor
+    return _extractor

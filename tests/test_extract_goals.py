@@ -72,6 +72,15 @@ def test_milestone_chain_gives_one_row_per_deadline():
     assert rows[1]["statement"] == "到2024年，基本建成可管的网络安全体系；"
 
 
+def test_overall_goals_sharing_one_paragraph():
+    text = ("（二）主要目标。到2025年，数字政府体系框架基本形成，政府履职数字化水平显著提升。数据资源有序共享。"
+            "到2035年，数字政府基本建成。")
+    rows = goals(text)
+    assert [(r["goal_type"], r["target_year"]) for r in rows] == [("overall", 2025), ("overall", 2035)]
+    assert rows[0]["statement"] == "到2025年，数字政府体系框架基本形成，政府履职数字化水平显著提升。数据资源有序共享。"
+    assert rows[1]["statement"] == "到2035年，数字政府基本建成。"
+
+
 def test_chain_in_a_goal_section_is_milestones_not_overall():
     text = "（二）工作目标\n到2023年，上线一网通办平台；到2025年，全面建成数字政府。"
     assert [r["goal_type"] for r in goals(text)] == ["milestone", "milestone"]

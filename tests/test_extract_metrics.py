@@ -136,6 +136,10 @@ def test_target_year_from_sentence_paragraph_section_or_none():
     "二、工作成效\n累计归集数据超过100亿条。",
     "二、任务\n截至2022年底，全省政务服务事项网上可办率达95%。",
     "二、任务\n目前，全省已有90%的事项实现网上受理。",
+    "前言\n近年来，我省政务服务事项网上可办率达到95%。",
+    "前言\n“十三五”时期，全省数据共享交换量超过50亿条。",
+    "一、取得的主要成效\n全省一体化政务服务平台注册用户超过5000万人。",
+    "（一）发展基础和面临形势\n省级政务服务事项网上可办率达到98%。",
 ])
 def test_baselines_and_achievements_are_not_targets(text):
     (row,) = metrics(text)

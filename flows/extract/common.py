@@ -27,8 +27,8 @@ EXTRACTED_KINDS = frozenset({"preamble", "body", "attachment"})
 # Headings of sections that report the past (发展现状, 发展基础, 工作成效, “十三五”回顾 ...): a number
 # there is a baseline or an achievement, a year there is not a goal.
 _REPORT_HEADING = re.compile(
-    r"(?:“?十[一二三四五]五”?(?:期间|时期|以来)?)?(?:发展|工作|建设|现有|前期|取得的|主要)?"
-    r"(?:现状|基础|成效|成就|进展|回顾|成绩)"
+    r"(?:“?十[一二三四五]五”?(?:期间|时期|以来)?)?(?:发展|工作|建设|现有|已有|前期|取得的|主要)*"
+    r"(?:现状|基础(?:条件)?|成效|成就|进展|回顾|成绩)"
     r"(?:(?:与|和|及|、)(?:发展|面临的?)?(?:形势|环境|挑战|问题|机遇|存在的?问题|现状|基础))*"
 )
 # ... a heading that is one of those titles and nothing else (夯实网络基础 is a task, and

@@ -12,9 +12,10 @@ What is not: a year naming a document (``2035年远景目标纲要``, anything i
 deadline under a 发展现状/发展基础 heading), text outside the plan proper (see common.py), and table rows (a task breakdown table's
 ``2023年底前`` cells are task deadlines, not goal statements).
 
-goal_type: ``phase`` for phases; ``overall`` for a deadline that opens a paragraph of a 目标
-section on its own (到2025年，… / 到2035年，…); ``milestone`` for the rest (chains such as
-``到2023年，…；到2024年，…；到2025年，…``, deadlines of a single task or domain).
+goal_type: ``phase`` for phases; ``overall`` for a deadline that opens its sentence in a 目标
+section and is not a step of a chain (到2025年，… / 到2035年，…: the headline, near and long term);
+``milestone`` for the rest: chains (``到2023年，…；到2024年，…；到2025年，…``, or three or more dated
+steps in one paragraph) and deadlines of a single task or domain.
 """
 
 from __future__ import annotations
@@ -154,7 +155,6 @@ def extract_goals(doc_id: str, text: str, sections: list[dict[str, Any]]) -> lis
         para = doc.paragraph_at(d.start) or (d.start, d.end)
         sent = doc.sentence_at(d.start) or para
         in_para = [x for x in deadlines if para[0] <= x.start < para[1]]
-        chained = len({x.target_year for x in in_para}) > 1
         leading = _leads_sentence(text, sent[0], d)
         if d.phase:
             goal_type = "phase"
@@ -162,8 +162,9 @@ def extract_goals(doc_id: str, text: str, sections: list[dict[str, Any]]) -> lis
         else:
             headings = " ".join((r.get("heading") or "")[:20] for r in index.chain(d.start)[:2])
             in_goal_section = bool(_GOAL_HEADING.search(headings))
+            chained = _in_chain(doc, sent, in_para)
             goal_type = "overall" if (leading and in_goal_section and not chained) else "milestone"
-            start, end = _statement(text, sent, para, d, in_para, leading)
+            start, end = _statement(doc, sent, para, d, in_para, leading)
         rows.append(dict(
             goal_id=f"{doc_id}-g{i:04d}", doc_id=doc_id, section_id=index.at(start)["section_id"],
             goal_type=goal_type, start_year=d.start_year, target_year=d.target_year,
@@ -184,35 +185,51 @@ def _phase_statement(text: str, index: SectionIndex, para: tuple[int, int]) -> t
     return para
 
 
-def _statement(text: str, sent: tuple[int, int], para: tuple[int, int], d: Deadline,
+def _in_chain(doc: Document, sent: tuple[int, int], in_para: list[Deadline]) -> bool:
+    """Whether a deadline is one step of a chain: its paragraph dates three steps or more
+    (2019年底前…。到2020年底前…。到2022年底前…), or it is linked by ；to another deadline
+    (到2023年，…；到2024年，…). One or two deadlines opening their paragraph's sentences (到2025年…。
+    到2035年…) are the plan's headline: near term and long term."""
+    text = doc.text
+    if len({x.target_year for x in in_para}) >= 3:
+        return True
+    if text[sent[1] - 1] in "；;" and any(sent[1] <= x.start for x in in_para):
+        return True
+    before = doc.sentence_at(sent[0] - 1) if sent[0] >= 1 else None
+    if before is None and sent[0] >= 2:
+        before = doc.sentence_at(sent[0] - 2)
+    return bool(before and text[before[1] - 1] in "；;" and any(before[0] <= x.start < before[1] for x in in_para))
+
+
+def _statement(doc: Document, sent: tuple[int, int], para: tuple[int, int], d: Deadline,
                in_para: list[Deadline], leading: bool) -> tuple[int, int]:
-    """The sentence of the deadline; the whole paragraph when the deadline opens it alone; the
-    clauses up to the next deadline when one sentence holds several."""
-    others = [x for x in in_para if x is not d]
-    if leading and not others and sent[0] == _first_sentence_start(text, para, d):
-        return sent[0], para[1]
+    """A deadline that opens its sentence governs the sentences up to the next deadline of its
+    paragraph (or the paragraph's end); one inside a sentence governs its clauses up to the next
+    deadline of that sentence."""
+    text = doc.text
     start, end = sent
-    later = [x for x in others if sent[0] <= x.start < sent[1] and x.start > d.start]
+    others = [x for x in in_para if x is not d and sent[0] <= x.start < sent[1]]
+    if leading and not [x for x in others if x.start > d.start]:
+        later = [x for x in in_para if x.start >= sent[1]]
+        if later:
+            next_sentence = doc.sentence_at(later[0].start)
+            end = next_sentence[0] if next_sentence else later[0].start
+        else:
+            end = para[1]
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        return start, max(end, sent[1])
+    later = [x for x in others if x.start > d.start]
     if later:
         cut = max(text.rfind(c, d.end, later[0].start) for c in "，,")
         if cut > d.end:
             end = cut + 1
-    earlier = [x for x in others if sent[0] <= x.start < d.start]
+    earlier = [x for x in others if x.start < d.start]
     if earlier:
         cut = max(text.rfind(c, earlier[-1].end, d.start) for c in "，,")
         if cut >= 0:
             start = cut + 1
     return start, end
-
-
-def _first_sentence_start(text: str, para: tuple[int, int], d: Deadline) -> int:
-    """Start of the sentence that holds d, when only a run-in heading (总体目标。) precedes it."""
-    for s, e in sentences(text, para[0], para[1]):
-        if s <= d.start < e:
-            return s
-        if e - s > 20:  # a real sentence comes first: the deadline does not open the paragraph
-            return -1
-    return -1
 
 
 class GoalContext:

@@ -157,6 +157,23 @@ def test_counts_closing_a_building_clause_batches_and_lists(text, expected):
     assert [(r["indicator"], r["value"], r["unit"], r["is_target"]) for r in metrics(text)] == expected
 
 
+def test_paragraph_of_a_dated_goal_with_state_words_and_rate_nouns():
+    text = ("二、主要目标\n到2022年底，高频事项“最多跑一次”实现率达到95%，新增300项“一件事”集成服务；"
+            "全面推行“两个免于提交”，累计减少申请材料20万份。\n三、任务\n目前共有政务服务事项3000项。"
+            "平均办理时间较2020年压缩50%。")
+    got = [(r["indicator"], r["value"], r["unit"], r["is_target"], r["target_year"]) for r in metrics(text)]
+    assert got == [
+        ("高频事项“最多跑一次”实现率", 95.0, "%", True, 2022),
+        ("“一件事”集成服务", 300.0, "项", True, 2022),
+        ("减少申请材料", 200000.0, "份", True, 2022),
+        ("平均办理时间压缩", 50.0, "%", True, None),
+    ]
+
+
+def test_compound_units_outside_the_vocabulary_are_left_out():
+    assert metrics("二、任务\n全年共享交换数据12.6亿条次，服务群众5万户次。") == []
+
+
 def test_a_task_heading_about_foundations_is_no_report():
     (row,) = metrics("二、任务\n（三）夯实网络基础。到2023年，政务外网接入率达到95%。")
     assert (row["is_target"], row["target_year"]) == (True, 2023)

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 _MEASURE_UNITS = {"%", "个百分点", "倍"}
 _AMOUNT_UNITS = {"元", "PB", "TB", "GB", "平方米", "公里"}
 _DURATION_UNITS = {"工作日", "天", "小时", "分钟", "秒"}
+_UNIT_TAIL = set("次户件")  # after a unit they make a compound unit (条次, 人户 ...)
 
 _COMPARATOR_BEFORE = re.compile(rf"(?P<word>{alternation(COMPARATOR_BEFORE)})\s*$")
 _COMPARATOR_AFTER = re.compile(rf"^\s*(?P<word>{alternation(COMPARATOR_AFTER)})")
@@ -64,16 +65,18 @@ _LIST_COUNT_BEFORE = re.compile(r"(?:等|共|这|上述|以下|下列|前述|其
 _DOCUMENT_PARTS = re.compile(r"^\s*(?:个|项|大|类)?\s*(?:部分|方面|章|节|条意见|任务|措施|原则|环节|维度|领域|步骤|阶段)")
 _DURATION_WORD = re.compile(r"时间|时限|用时|时长|周期|办结|压缩|缩短|提速|减少")
 _PAST = re.compile(
-    r"已(?!有)|已经|累计|截至|截止|达到了|实现了|建成了|完成了|取得了|共有|现有|目前|近年来|以来|过去|"
-    r"“?十[一二三]五”?(?:期间|时期)"
+    r"已(?!有)|已经|截至|截止|达到了|实现了|建成了|完成了|取得了|近年来|以来|过去|“?十[一二三]五”?(?:期间|时期)"
 )
+# Words that report a state when nothing dates the sentence as a target (累计减少材料20万份 under
+# a 2022 goal is a target; 目前共有事项3000项 is a count of today).
+_STATE = re.compile(r"累计|共有|现有|目前")
 _FROM_TO = re.compile(r"(?:由|从)\s*$")
 _CHANGE_AFTER = re.compile(r"[^，,；;。]{0,4}?(?:提高|提升|增加|增长|降低|下降|减少|压缩|缩短|压减|缩减)(?:到|至)")
 
 # Words trimmed off the ends of an indicator or subject (jieba tokens).
 _LEAD_WORDS = frozenset(
     "实现 推动 推进 确保 力争 争取 努力 全面 基本 逐步 进一步 持续 加快 使 让 促进 保持 预计 计划 其中 同时 "
-    "并 且 和 及 以及 要 将 把 对 在 有 共 总计 合计 累计 新增 达到 达 超过 同比 年均 平均 均 分别 都 并且 "
+    "并 且 和 及 以及 要 将 把 对 在 有 共 总计 合计 累计 新增 达到 达 超过 均 分别 都 并且 "
     "其 各 由 从 与 或 深化 提高 提升 加强 不断 基本上 初步 大力 全力 着力 有效 显著 明显 到 至 以 "
     "使得 力求 做到 达成 确保了 已 已经 目前 当前 现 带动 开展 组织 支持 引导 , ， 、 ： :".split()
 )
@@ -83,9 +86,9 @@ _TRAIL_WORDS = frozenset(
     "实现 和 及 以及 与 并 , ， 、".split()
 )
 # Where a long clause is cut to reach its indicator: after the last of these.
-_SPLIT_VERBS = re.compile(r"(?:实现|推动|推进|确保|促进|使|让|力争|争取|其中|全面|努力)")
+_SPLIT_VERBS = re.compile(r"(?:实现|推动|推进|确保|促进|使|让|力争|争取|其中|全面|努力)(?![率度量数])")
 _SUBJECT_VERB = re.compile(r"(?:实现|达到|可|能够|具备|支持|做到|完成)")
-_YEAR_IN = re.compile(r"(?:(?:19|20)\d\d\s*年|“?十[一二三四五六七八九]五”?(?:期末|末)?)[底末]?(?:前)?")
+_YEAR_IN = re.compile(r"(?:较|比)?(?:(?:19|20)\d\d\s*年|“?十[一二三四五六七八九]五”?(?:期末|末)?)[底末]?(?:前)?")
 
 
 def extract_metrics(doc_id: str, text: str, sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -133,6 +136,7 @@ def _sentence_metrics(text: str, sent: tuple[int, int], quantities: list[tuple[r
     reports_past = index.reports_past(s)
     has_deadline = any(s <= d.start < e for d in context.deadlines)
     past_sentence = bool(_PAST.search(sentence)) and not has_deadline
+    state_sentence = bool(_STATE.search(sentence)) and not has_deadline
     rows = []
     previous_indicator = None
     for k, (m, q, comparator, v0, v1) in enumerate(accepted):
@@ -151,12 +155,13 @@ def _sentence_metrics(text: str, sent: tuple[int, int], quantities: list[tuple[r
             log.warning("metric value without an indicator, not published: %r in %r", m.group(0), sentence[:80])
             continue
         previous_indicator = (indicator, subject)
-        is_target = not (reports_past or past_sentence or baseline)
+        year = context.year_at(m.start())
+        is_target = not (reports_past or past_sentence or baseline or (state_sentence and year is None))
         rows.append(dict(
             metric_id=None, doc_id=None, section_id=index.at(s)["section_id"],
             indicator=indicator, subject=subject, value=q.value, value_max=q.value_max, unit=q.unit,
             comparator=">" if q.more_than and comparator == "=" else comparator,
-            target_year=context.year_at(m.start()) if is_target else None, is_target=is_target,
+            target_year=year if is_target else None, is_target=is_target,
             value_text=text[v0:v1].strip(), source_text=sentence, char_start=s, char_end=e,
         ))
     return rows
@@ -185,6 +190,9 @@ def _is_metric(text: str, s: int, m: re.Match[str], q: Quantity, comparator: str
         return False
     if text[m.end():m.end() + 1] in ("+", "＋", "×") or _in_title(text, s, m.start()):
         return False
+    if text[m.end():m.end() + 1] in _UNIT_TAIL and q.unit != "人次":
+        log.info("compound unit not in the vocabulary, not published: %r", text[m.start():m.end() + 1])
+        return False  # 12.6亿条次, 5万户次: a unit the vocabulary does not have
     unit = q.unit
     if unit in _MEASURE_UNITS:
         return True

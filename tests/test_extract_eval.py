@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from flows.extract import extract_all
 from flows.normalize import normalize_text
 from tests.test_extract_common import build_sections
@@ -270,6 +272,92 @@ CASES_HELD_OUT = [
     ),
 ]
 
+# A third set, written after all tuning and run once as it stands here (first-run figures in the
+# extraction report): full-width digits, link counts, ranks, a 现状值/目标值 table with a unit
+# column and text values, a State Council plan, and citation/contact distractors.
+CASES_HELD_OUT_2 = [
+    dict(
+        name="北京 full-width digits",
+        text=(
+            "北京市“十四五”时期智慧城市发展行动纲要\n二、发展目标\n力争到2025年，将北京建设成为全球新型智慧城市的标杆城市，"
+            "政务服务事项全程网办率达到９５％以上，“京通”小程序服务事项超过３０００项。\n"
+        ),
+        goals=[(2025, "overall", None)],
+        metrics=[
+            (95, "%", ">=", True, 2025, "政务服务事项全程网办率", None),
+            (3000, "项", ">", True, 2025, "“京通”小程序服务事项", None),
+        ],
+        bandwidth=[],
+    ),
+    dict(
+        name="宁夏 network task with a link count",
+        text=(
+            "宁夏回族自治区数字政府建设行动计划\n三、重点任务\n（一）网络提升。到2024年，自治区电子政务外网骨干网实现万兆到市、"
+            "千兆到县（区），乡镇（街道）全部接入，建设2条以上互联网出口链路。\n"
+        ),
+        goals=[(2024, "milestone", None)],
+        metrics=[(2, "条", ">=", True, 2024, "互联网出口链路", None)],
+        bandwidth=[(10000, "prefecture"), (1000, "county")],
+    ),
+    dict(
+        name="青海 report of results with a rank",
+        text=(
+            "青海省数字政府建设规划\n一、发展现状\n“十三五”期间，全省政务服务事项网上可办率提升至92%，一体化政务服务能力评估"
+            "位居全国第15位，建成政务云平台1个，累计汇聚数据资源3.2亿条。\n"
+        ),
+        goals=[],
+        metrics=[
+            (92, "%", "=", False, None, "全省政务服务事项网上可办率", None),
+            (3.2e8, "条", "=", False, None, "汇聚数据资源", None),
+        ],
+        bandwidth=[],
+    ),
+    dict(
+        name="indicator table with a unit column, 现状值/目标值 and text values",
+        text=(
+            "附件1\n数字政府建设主要指标表（2023—2025年）\n| 序号 | 领域 | 指标名称 | 单位 | 现状值 | 目标值 |\n"
+            "|---|---|---|---|---|---|\n| 1 | 政务服务 | 依申请政务服务事项全程网办率 | % | 85 | 95 |\n"
+            "| 2 | 高频事项“跨省通办”数量 | 项 | 140 | ≥200 |\n| 3 | 数字机关 | 移动办公平台用户数 | 万人 | 12 | 20 |\n"
+            "| 4 | 电子文件归档 | — | 基本实现 | 全面实现 |\n"
+        ),
+        goals=[],
+        metrics=[
+            (85, "%", "=", False, None, "依申请政务服务事项全程网办率", None),
+            (95, "%", "=", True, 2025, "依申请政务服务事项全程网办率", None),
+            (140, "项", "=", False, None, "高频事项“跨省通办”数量", None),
+            (200, "项", ">=", True, 2025, "高频事项“跨省通办”数量", None),
+            (1.2e5, "人", "=", False, None, "移动办公平台用户数", None),
+            (2e5, "人", "=", True, 2025, "移动办公平台用户数", None),
+        ],
+        bandwidth=[],
+    ),
+    dict(
+        name="State Council 十四五 plan",
+        text=(
+            "“十四五”推进国家政务信息化规划\n（二）主要目标\n到2025年，政务信息化建设总体迈入以数据赋能、协同治理、智慧决策、"
+            "优质服务为主要特征的融慧治理新阶段。全国一体化政务服务平台实名用户超过8亿人，政务服务事项网上可办率达到90%以上，"
+            "数据共享交换总量翻一番。\n"
+        ),
+        goals=[(2025, "overall", None)],
+        metrics=[
+            (8e8, "人", ">", True, 2025, "全国一体化政务服务平台实名用户", None),
+            (90, "%", ">=", True, 2025, "政务服务事项网上可办率", None),
+        ],
+        bandwidth=[],
+    ),
+    dict(
+        name="citations, standards and contacts",
+        text=(
+            "三、保障措施\n（一）加强组织领导。依据《中华人民共和国数据安全法》第21条和《网络安全等级保护基本要求》"
+            "（GB/T 22239—2019），落实等保2.0要求，建设F5G全光网络，推广10G PON接入。\n联系人：张三，电话：0951-5012345，"
+            "邮箱：szzf@nx.gov.cn。\n"
+        ),
+        goals=[],
+        metrics=[],
+        bandwidth=[(10000, None)],
+    ),
+]
+
 def _rows(case: dict) -> dict[str, list[dict]]:
     text = case["text"]
     if case.get("traditional"):
@@ -339,8 +427,9 @@ def test_precision_and_recall_beyond_the_seeds():
     assert result["metrics"]["indicator_subject_exact"] >= 0.8, result["misses"]
 
 
-def test_precision_and_recall_on_the_held_out_set():
-    result = evaluate(CASES_HELD_OUT)
+@pytest.mark.parametrize("cases", [CASES_HELD_OUT, CASES_HELD_OUT_2], ids=["held_out", "held_out_2"])
+def test_precision_and_recall_on_the_held_out_sets(cases):
+    result = evaluate(cases)
     for table in ("goals", "metrics", "bandwidth_targets"):
         assert result[table]["precision"] >= 0.95, (table, result[table], result["misses"])
         assert result[table]["recall"] >= 0.9, (table, result[table], result["misses"])
@@ -351,3 +440,4 @@ if __name__ == "__main__":
 
     print("tuned set:", json.dumps(evaluate(CASES), ensure_ascii=False, indent=1))
     print("held-out set:", json.dumps(evaluate(CASES_HELD_OUT), ensure_ascii=False, indent=1))
+    print("held-out set 2:", json.dumps(evaluate(CASES_HELD_OUT_2), ensure_ascii=False, indent=1))

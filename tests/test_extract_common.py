@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from flows.extract.common import SectionIndex, clauses, document, paragraphs, sentences
+from flows.extract.common import SectionIndex, document, paragraphs, sentences
 
 _HEADING = re.compile(
     r"^(?:#+\s*)?(?:(?P<l1>[一二三四五六七八九十]+)、|[（(](?P<l2>[一二三四五六七八九十]+)[）)]|(?P<l3>\d+)[.．])\s*(?P<h>.+)$",
@@ -40,10 +40,9 @@ def build_sections(text: str, kinds: dict[str, str] | None = None, doc_id: str =
     return rows
 
 
-def test_sentences_and_clauses_cut_on_both_widths():
+def test_sentences_and_paragraphs_cut_on_both_widths():
     text = "到2025年，实现A；B达90%。\nC,D;E"
     assert [text[s:e] for s, e in sentences(text)] == ["到2025年，实现A；", "B达90%。", "C,D;", "E"]
-    assert [text[s:e] for s, e in clauses(text)] == ["到2025年", "实现A", "B达90%", "C", "D", "E"]
     assert [text[s:e] for s, e in paragraphs(text)] == ["到2025年，实现A；B达90%。", "C,D;E"]
 
 

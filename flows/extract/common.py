@@ -17,7 +17,6 @@ from typing import Any, Iterator
 _SENTENCE_END = re.compile(r"[。；;！？!?\n]")
 # A clause ends at a comma-like mark too; 、 is not one (it separates the items of one list).
 CLAUSE_END = "，,；;。！？!?：:\n"
-_CLAUSE_END = re.compile(f"[{re.escape(CLAUSE_END)}]")
 
 # Section kinds whose text is the plan proper. Not extracted: `toc` (a table of contents repeats
 # headings), `interpretation` (an appended 解读 restates the plan's targets: extracting it would
@@ -39,15 +38,6 @@ _FORWARD_HEADING = re.compile(r"目标|要求|任务|思路|原则|举措|措施
 def sentences(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
     """(start, end) spans of sentences in text[start:end], trimmed of surrounding whitespace."""
     yield from _split(_SENTENCE_END, text, start, end)
-
-
-def clauses(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
-    """(start, end) spans of clauses (comma-separated parts of sentences), trimmed, without the mark."""
-    for s, e in _split(_CLAUSE_END, text, start, end):
-        while e > s and text[e - 1] in CLAUSE_END:
-            e -= 1
-        if e > s:
-            yield s, e
 
 
 def paragraphs(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
@@ -151,8 +141,6 @@ def _heading_title(row: dict[str, Any]) -> str:
     return m.group(0) if m else heading[:30]
 
 
-# Characters that open/close a quotation or a title, in both widths.
-QUOTES = "“”\"'‘’「」『』《》〈〉"
 
 
 class Document:

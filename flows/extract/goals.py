@@ -69,10 +69,6 @@ class Deadline:
     start_year: int | None
     phase: bool
 
-    @property
-    def span(self) -> tuple[int, int]:
-        return self.start, self.end
-
 
 def year_value(text: str) -> int:
     """2025 or 二〇二五 as an int."""

@@ -7,12 +7,16 @@ A number is a metric only when it carries a unit (numbers.QUANTITY) and passes t
   (时限, 用时, 压缩 ...): ``24小时“不打烊”`` is a service promise, not a measured duration;
 - 年: only with a comparator (不少于5年): a bare ``2025年`` is a date;
 - counts (个, 项, 家, 人, 条 ...): a comparator (以上, 超过, 近, 达到 ...), a 万/亿 multiplier
-  (近1.5万家), or an Arabic count of at least 2 right after a verb of building
-  (建成10个示范应用, 培育100家企业): a plan's own counts of what it will build are targets. Not: a
-  count that closes a list (``…等7个领域``), counts of the document itself (``共包括7个部分``,
-  ``3个方面``), small Chinese-numeral counts (``三个一``, ``四个品牌``, ``五级``), ordinals (``第6版``),
-  numbers glued to letters or ``+`` (``IPv6``, ``5G``, ``1+15+N``), numbers in 《titles》.
-Anything without a unit (``12345热线``, section numbers, phone and document numbers) never starts.
+  (近1.5万家), or an Arabic count of at least 2 that a verb of building governs: right after it
+  (建成10个示范应用, 实现第一批58项), a later item of its list (建设1个省级平台、14个市州分平台), or
+  closing the clause it opens (接入部门120个). A plan's own counts of what it will build are
+  targets; a count of 1 (打造1个大脑) names an architecture, not a quantity. Not: a count that
+  closes a list (``…等7个领域``), counts of the document itself (``共包括7个部分``, ``3个方面``),
+  small Chinese-numeral counts (``三个一``, ``四个品牌``, ``五级``), ordinals (``第6版``), numbers
+  glued to letters or ``+`` (``IPv6``, ``5G``, ``1+15+N``), numbers in 《titles》, compound units
+  outside the vocabulary (``条次``).
+Anything without a unit (``12345热线``, section numbers, phone and document numbers, ``6000万``
+with the unit left implicit) never starts.
 
 Indicator and subject: the value splits its clause. ``一般政务服务事项100%“全程网办”`` → subject
 before, indicator after; ``同步制发比例达90%`` → indicator before, no subject; ``80%以上的政务服务
@@ -22,8 +26,9 @@ on term boundaries. Comparators: 以上/不低于/不少于/至少 → ``>=``; �
 不超过/以内/以下/最多/压减至/控制在 → ``<=``; 低于/少于 → ``<``; 近/约/左右 → ``~``; else ``=``.
 
 is_target is false for baselines and achievements: a 发展现状/发展基础 section, a sentence that
-reports (已, 累计, 截至, 达到了 ...) without a deadline, the ``由90%`` of ``由90%提高到95%``, and
-the base columns of an indicator table. A baseline has no target_year; a target's comes from
+reports (已, 截至, 达到了, 近年来, “十三五”期间 ...) without a deadline, a sentence stating a state
+(累计, 目前, 共有) that no goal context dates, the ``由90%`` of ``由90%提高到95%``, and the base
+columns of an indicator table. A baseline has no target_year; a target's comes from
 ``GoalContext.year_at``.
 """
 
@@ -33,7 +38,7 @@ import logging
 import re
 from typing import Any
 
-from flows.extract.common import CLAUSE_END, QUOTES, SectionIndex, document, enclosing
+from flows.extract.common import CLAUSE_END, SectionIndex, document, enclosing
 from flows.extract.goals import GoalContext
 from flows.extract.numbers import (
     COMPARATOR_AFTER, COMPARATOR_BEFORE, QUANTITY, Quantity, alternation, parse_quantity,
@@ -129,7 +134,7 @@ def _sentence_metrics(text: str, sent: tuple[int, int], quantities: list[tuple[r
     accepted = []
     for m, q in quantities:
         comparator, value_start, value_end = _comparator(text, s, e, m, q)
-        if _is_metric(text, s, m, q, comparator, value_start):
+        if _is_metric(text, s, m, q, comparator):
             accepted.append((m, q, comparator or "=", value_start, value_end))
     if not accepted:
         return []
@@ -184,7 +189,7 @@ def _comparator(text: str, s: int, e: int, m: re.Match[str], q: Quantity) -> tup
     return found, start, end
 
 
-def _is_metric(text: str, s: int, m: re.Match[str], q: Quantity, comparator: str | None, value_start: int) -> bool:
+def _is_metric(text: str, s: int, m: re.Match[str], q: Quantity, comparator: str | None) -> bool:
     before = text[max(s, m.start() - 12):m.start()]
     if before.endswith(("第", "×", "x", "X", "*", "＊", "+", "＋")) or re.search(r"[A-Za-z]\s*$", before):
         return False

@@ -163,6 +163,12 @@ class Document:
         return enclosing(self.paragraphs, offset)
 
     @cached_property
+    def tables(self):
+        from flows.extract.tables import find_tables
+
+        return find_tables(self.text)
+
+    @cached_property
     def goal_context(self):
         from flows.extract.goals import GoalContext
 

@@ -9,8 +9,8 @@ What is a deadline (each form has invented-sentence tests in tests/test_extract_
 What is not: a year naming a document (``2035年远景目标纲要``, anything inside 《》), a period
 (``2021年至2025年``, ``规划期（2021—2025年）``), a date with a day (``2023年4月12日印发``,
 ``有效期至2028年4月12日``), a report of the past (``截至2022年底``, ``到2020年，全省已…`` or any
-deadline under a 发展现状/发展基础 heading), text outside the plan proper (see common.py), and table rows (a task breakdown table's
-``2023年底前`` cells are task deadlines, not goal statements).
+deadline under a 发展现状/发展基础 heading), text outside the plan proper (see common.py), and
+table rows (a task breakdown table's ``2023年底前`` cells are task deadlines, not goal statements).
 
 goal_type: ``phase`` for phases; ``overall`` for a deadline that opens its sentence in a 目标
 section and is not a step of a chain (到2025年，… / 到2035年，…: the headline, near and long term);
@@ -27,7 +27,6 @@ from typing import Any
 
 from flows.extract.common import Document, SectionIndex, document, enclosing, sentences
 from flows.extract.numbers import five_year_plan_end
-from flows.extract.tables import find_tables
 
 _CN_DIGIT = "〇○零一二三四五六七八九"
 YEAR = rf"(?:19|20)\d\d|二[{_CN_DIGIT}]{{3}}"
@@ -56,7 +55,10 @@ _PHASE_NAMED = re.compile(rf"(?P<word>{_PHASE_WORD})\s*(?:目标)?\s*$")
 # A phase heading starts its line: a label and a few words at most before the phase word.
 _LINE_LEAD = re.compile(r"[\s#*>]*(?:[（(]?[一二三四五六七八九十\d]{1,3}[）)、.．]\s*)?")
 # Words that may stand before a deadline that still opens its sentence.
-_LEAD_WORDS = re.compile(r"^[\s—\-－•·*#>]*(?:[（(]?[一二三四五六七八九十\d]{1,3}[）)、.．]\s*)?(?:力争|争取|预计|计划|目标是|总体目标是|主要目标是)?[，,：:\s]*$")
+_LEAD_WORDS = re.compile(
+    r"^[\s—\-－•·*#>]*(?:[（(]?[一二三四五六七八九十\d]{1,3}[）)、.．]\s*)?"
+    r"(?:力争|争取|预计|计划|目标是|总体目标是|主要目标是)?[，,：:\s]*$"
+)
 _PAST = re.compile(r"已(?!有|经?建成的|建的)|已经")
 _GOAL_HEADING = re.compile(r"目标")
 
@@ -77,8 +79,9 @@ def year_value(text: str) -> int:
     return int("".join(str(_CN_DIGIT.index(c) - 2 if c not in "〇○零" else 0) for c in text))
 
 
-def find_deadlines(text: str, index: SectionIndex) -> list[Deadline]:
+def find_deadlines(doc: Document) -> list[Deadline]:
     """Every deadline and phase in the plan proper, in text order, past reports excluded."""
+    text, index = doc.text, doc.index
     found: list[Deadline] = []
     for m in _PHASE_YEARS.finditer(text):
         line_start = text.rfind("\n", 0, m.start()) + 1
@@ -115,7 +118,7 @@ def find_deadlines(text: str, index: SectionIndex) -> list[Deadline]:
             continue
         found.append(Deadline(start, end, year_value(m.group("year")), None, False))
     found.sort(key=lambda d: d.start)
-    tables = [(t.start, t.end) for t in find_tables(text)]
+    tables = [(t.start, t.end) for t in doc.tables]
     return [
         d for d in found
         if 1990 <= d.target_year <= 2100 and index.extracted(d.start) and not index.reports_past(d.start)
@@ -235,7 +238,7 @@ class GoalContext:
         self.doc = doc
         self.text = doc.text
         self.index = doc.index
-        self.deadlines = find_deadlines(doc.text, doc.index)
+        self.deadlines = find_deadlines(doc)
         self._starts = [d.start for d in self.deadlines]
 
     def _between(self, start: int, end: int) -> list[Deadline]:

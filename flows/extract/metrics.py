@@ -44,7 +44,7 @@ from flows.extract.numbers import (
     COMPARATOR_AFTER, COMPARATOR_BEFORE, QUANTITY, Quantity, alternation, parse_quantity,
 )
 from flows.extract.segment import cut
-from flows.extract.tables import find_tables, table_metrics
+from flows.extract.tables import table_metrics
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def extract_metrics(doc_id: str, text: str, sections: list[dict[str, Any]]) -> l
     index, context = doc.index, doc.goal_context
     rows: list[dict[str, Any]] = []
     table_spans: list[tuple[int, int]] = []
-    for table in find_tables(text):
+    for table in doc.tables:
         table_spans.append((table.start, table.end))
         if index.extracted(table.start):
             rows.extend(table_metrics(table, text, context))

@@ -65,6 +65,7 @@ def test_target_year_from_the_sentence():
     "推动千兆城市建设，打造数字经济新高地。",  # no network in the sentence: a city programme
     "加快IPv6改造，推进IPV4/IPV6双栈网络。",
     "政务外网接入单位近1.5万家。",
+    "加快“双千兆”网络建设，推进千兆城市创建，提升5G网络覆盖。",
 ])
 def test_not_bandwidth(sentence):
     assert bandwidth("二、任务\n" + sentence) == []

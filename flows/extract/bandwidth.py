@@ -39,15 +39,24 @@ _ADMIN_WORDS = {
 _ADMIN = "|".join(sorted(_ADMIN_WORDS, key=len, reverse=True))
 # A level word must end there (省直部门, 市场, 县城 are no levels).
 _ADMIN_END = (
-    r"(?:一?级)?(?=[、，,/和及与（(）)；;。\s\d]|全|等|的|机关|单位|政府|部门|骨干|带宽|链路|网络|达到|实现|不低于|为|均|"
-    r"[十万千百]兆|$|" + _ADMIN + ")"
+    r"(?:一?级)?(?=[、，,/和及与（(）)；;。\s\d]|全|等|的|机关|单位|政府|部门|骨干|带宽|链路|网络|达到|实现|"
+    r"不低于|为|均|[十万千百]兆|$|" + _ADMIN + ")"
 )
 _ADMIN_TOKEN = re.compile(rf"(?P<word>{_ADMIN}){_ADMIN_END}")
-_ADMIN_LIST = re.compile(rf"(?:{_ADMIN}){_ADMIN_END}(?:\s*[、/和及与（(）)]?\s*(?:{_ADMIN}){_ADMIN_END})*[）)]?")
+_ADMIN_LIST = re.compile(
+    rf"(?:{_ADMIN}){_ADMIN_END}(?:\s*[、/和及与（(）)]?\s*(?:{_ADMIN}){_ADMIN_END})*[）)]?"
+)
+_NOT_CLAUSE = rf"[^\s{re.escape(CLAUSE_END)}、"
 # between a bandwidth and the levels it reaches: 万兆到市 / 千兆网覆盖到县 / 百兆接入至乡镇
-_FORWARD = re.compile(rf"(?P<net>[^\s{re.escape(CLAUSE_END)}、到至]{{0,6}}?网络?)?\s*(?:覆盖|接入|延伸|通达|连接|直达|贯通)?\s*(?:到|至|进)\s*")
-# levels before a bandwidth: 省到市万兆 / 市至县实现千兆
-_BACKWARD = re.compile(rf"(?:{_ADMIN})(?:一?级)?\s*(?:到|至)\s*(?P<list>{_ADMIN_LIST.pattern})[^\s{re.escape(CLAUSE_END)}、]{{0,10}}$")
+_FORWARD = re.compile(
+    rf"(?P<net>{_NOT_CLAUSE}到至]{{0,6}}?网络?)?\s*(?:覆盖|接入|延伸|通达|连接|直达|贯通)?\s*(?:到|至|进)\s*"
+)
+# levels before a bandwidth: 省到市万兆 / 市至县实现千兆 / 省到市骨干链路带宽达到10Gbps
+_BACKWARD = re.compile(
+    rf"(?:{_ADMIN})(?:一?级)?\s*(?:到|至)\s*(?P<list>{_ADMIN_LIST.pattern}){_NOT_CLAUSE}]{{0,10}}$"
+)
+# Programme names, not bandwidth targets: 双千兆 (gigabit optical + 5G), 千兆城市.
+_PROGRAMME = re.compile(r"双(?:千兆|万兆)|(?:千兆|万兆)(?:城市|光网城市|小区)")
 
 
 def _mbps(m: re.Match[str]) -> int | None:
@@ -105,6 +114,8 @@ def extract_bandwidth_targets(doc_id: str, text: str, sections: list[dict[str, A
     for m in BANDWIDTH.finditer(text):
         sent = doc.sentence_at(m.start())
         mbps = _mbps(m)
+        if _PROGRAMME.match(text, max(0, m.start() - 1)) or _PROGRAMME.match(text, m.start()):
+            continue
         if not mbps or sent is None or not index.extracted(sent[0]):
             continue
         s, e = sent

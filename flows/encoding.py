@@ -89,7 +89,7 @@ def commonness(text: str) -> float:
     return (sum(1 for c in wide if c in common) + punct - 3 * pua) / len(wide)
 
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")  # C1 (0x80-0x9F) is Latin-1 mojibake, a repairable text
 
 
 def _control_share(text: str) -> float:

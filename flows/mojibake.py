@@ -201,32 +201,105 @@ def _candidates(known: int, known_is_trail: bool) -> list[str]:
     return found
 
 
+_OPENERS = {"（": "）", "《": "》", "“": "”", "〔": "〕", "【": "】", "「": "」", "(": ")", "‘": "’"}
+
+
+def _bracket(cands: list[str], following: str) -> str | None:
+    """The opening bracket among the candidates whose partner closes shortly after, if one."""
+    found = [c for c in cands if c in _OPENERS and _OPENERS[c] in following[:16]
+             and c not in following[:following.find(_OPENERS[c])]]
+    return found[0] if len(found) == 1 else None
+
+
 def _infer(cands: list[str], before: str, after: str, doc: str) -> str | None:
     """The one candidate the context clearly supports, or None.
 
-    Evidence is the document itself: the word the candidate forms with its neighbour must recur
-    in the document, far more often than any rival's, and be a dictionary word. Dictionary
-    frequency alone is not enough (服务 would always beat 政务 for a lost 政).
+    Evidence is the document itself: the pair the candidate forms with its neighbour must recur
+    in the document, far more often than any rival's, and (for two Han characters) be a
+    dictionary word. Dictionary frequency alone is not enough (服务 would always beat 政务 for a
+    lost 政).
     """
     _, words, _ = _jieba_stats()
 
-    def support(c: str) -> tuple[int, int]:
-        pairs = [p for p in (before + c, c + after) if len(p) == 2]
-        in_doc = sum(doc.count(p) for p in pairs)
-        in_dict = sum(words.get(simplify_chars(p), 0) for p in pairs)
-        return in_doc, in_dict
+    def pairs(c: str) -> list[str]:
+        return [p for p in (before + c, c + after) if len(p) == 2 and not p.isspace()]
 
-    def is_word(c: str) -> bool:
-        return any(len(p) == 2 and simplify_chars(p) in words for p in (before + c, c + after))
+    def plausible(p: str) -> bool:
+        """A dictionary word, or a Han character next to a digit (到2025年, 第3条)."""
+        han = sum(1 for ch in p if "\u4e00" <= ch <= "\u9fff")
+        if han == 2:
+            return simplify_chars(p) in words
+        return han == 1 and any(ch.isdigit() for ch in p)
 
-    scored = sorted(((support(c), c) for c in cands if is_word(c)), reverse=True)
+    scored = []
+    for c in cands:
+        ok = [p for p in pairs(c) if plausible(p) and not p.isascii()]
+        if ok:
+            scored.append((sum(doc.count(p) for p in ok), c))
+    scored.sort(reverse=True)
     if not scored:
         return None
-    (best_doc, best_dict), best = scored[0]
-    second_doc, second_dict = scored[1][0] if len(scored) > 1 else (0, 0)
-    if best_doc >= 2 and best_doc >= DOC_EVIDENCE * max(second_doc, 1) and best_dict > 0:
+    best_doc, best = scored[0]
+    second_doc = scored[1][0] if len(scored) > 1 else 0
+    if best_doc >= 2 and best_doc >= DOC_EVIDENCE * second_doc:
         return best
     return None
+
+
+def _resolve_first(text: str, run: _Run, middle: str, indent: bool) -> tuple[str | None, str]:
+    """The run's first character, whose lead byte was lost; (char or None, how it was found)."""
+    if run.lead is not None:  # only the high bit was stripped: the byte is known
+        return _decode_pair(bytes((run.lead, run.body[0]))), "stripped_bit"
+    cands = _candidates(run.body[0], known_is_trail=True)
+    spaces = [c for c in cands if c.isspace()]
+    if indent and spaces:
+        return spaces[0], "indent"
+    following = middle + text[run.end:run.end + 16]
+    found = _bracket(cands, following)
+    if found:
+        return found, "inferred"
+    before = text[run.start - 1:run.start]
+    return _infer([c for c in cands if not c.isspace()], before, middle[:1], text), "inferred"
+
+
+def _resolve_last(text: str, run: _Run, middle: str, first: str | None) -> str | None:
+    """The run's last character, whose trail byte was lost."""
+    cands = _candidates(run.body[-1], known_is_trail=False)
+    following = text[run.end:run.end + 16]
+    found = _bracket(cands, following)
+    if found:
+        return found
+    before = middle[-1:] or (first or "")
+    return _infer(cands, before, following[:1], text)
+
+
+def _repair_run(text: str, run: _Run, pos: int) -> tuple[str, int, list[str]] | None:
+    """(repaired text for text[start:run.end], characters lost, inferred characters) or None
+    when the run does not repair into more plausible text. ``start`` may be before run.start."""
+    middle = _decode_middle(run)
+    if middle is None:
+        return None
+    line_start = text.rfind("\n", 0, run.start) + 1
+    indent = not text[line_start:run.start].strip()
+    first, how = _resolve_first(text, run, middle, indent)
+    garbled = text[run.start + 1:run.end]
+    if middle:
+        if plausibility(middle) < plausibility(garbled) + MIN_GAIN:
+            return None
+    elif not (how == "indent" or how == "stripped_bit"):
+        return None  # nothing decodes and nothing structural says this is damage
+    inferred = []
+    if how == "inferred" and first is not None:
+        inferred.append(first)
+    parts = [first if first is not None else UNRECOVERABLE, middle]
+    lost = first is None
+    if run.tail is None and run.tail_lost:
+        last = _resolve_last(text, run, middle, first)
+        parts.append(last if last is not None else UNRECOVERABLE)
+        lost += last is None
+        if last is not None:
+            inferred.append(last)
+    return "".join(parts), lost, inferred
 
 
 def repair_gbk_shift(text: str, repairs: RepairLog) -> tuple[str, int]:
@@ -239,65 +312,26 @@ def repair_gbk_shift(text: str, repairs: RepairLog) -> tuple[str, int]:
     for m in _RUN_START.finditer(text):
         if m.start() < pos:
             continue
-        marker_weird = m.group() in "?\ufffd"
-        window = text[m.start() + 1:m.start() + 5]
-        if not marker_weird and not _WEIRD.search(window):
+        if m.group() not in "?\ufffd" and not _WEIRD.search(text, m.start() + 1, m.start() + 5):
             continue
         run = _scan_run(text, m.start())
-        if run is None:
+        found = _repair_run(text, run, pos) if run is not None else None
+        if found is None:
             continue
-        middle = _decode_middle(run)
-        if middle is None or not middle:
-            continue
-        garbled = text[run.start:run.end]
-        if plausibility(middle) < plausibility(garbled[1:]) + MIN_GAIN:
-            continue
-        line_start = text.rfind("\n", 0, run.start) + 1
-        indent = not text[line_start:run.start].strip()
-        # first character: its lead byte is lost (unless the high bit was only stripped)
-        if run.lead is not None:
-            first = _decode_pair(bytes((run.lead, run.body[0])))
-            first_note = None
-        else:
-            cands = _candidates(run.body[0], known_is_trail=True)
-            spaces = [c for c in cands if c.isspace()]
-            if indent and spaces:
-                first, first_note = spaces[0], "indent"
-            else:
-                first = _infer([c for c in cands if not c.isspace()], text[run.start - 1:run.start],
-                               middle[:1], text)
-                first_note = "inferred"
-        # last character: its trail byte is lost when no ASCII byte resynchronised the run
-        last, last_note = "", None
-        if run.tail is None and run.tail_lost:
-            cands = _candidates(run.body[-1], known_is_trail=False)
-            after = text[run.end:run.end + 1]
-            last = _infer(cands, middle[-1:], after, text)
-            last_note = "inferred"
-        repaired_parts = []
-        for ch, note in ((first, first_note), (None, None), (last, last_note)):
-            if ch is None and note is None:
-                repaired_parts.append(middle)
-            elif note is None and ch == "":
-                continue
-            elif ch is None:
-                repaired_parts.append(UNRECOVERABLE)
-                lost += 1
-            else:
-                repaired_parts.append(ch)
-                if note == "inferred":
-                    repairs.add("mojibake_inferred", garbled, ch)
+        repaired, run_lost, inferred = found
         # `?` right before the run stands for more lost bytes (a lost punctuation mark, say)
         start = run.start
         while start > pos and text[start - 1] == "?":
             start -= 1
-            repaired_parts.insert(0, UNRECOVERABLE)
-            lost += 1
+            repaired = UNRECOVERABLE + repaired
+            run_lost += 1
         garbled = text[start:run.end]
-        repaired = "".join(repaired_parts)
-        if UNRECOVERABLE in repaired:
-            repairs.add("unrecoverable", garbled, repaired)
+        for ch in inferred:
+            repairs.add("mojibake_inferred", garbled, ch)
+        if run_lost:
+            repairs.add("unrecoverable", garbled, repaired, n=run_lost)
         repairs.add("mojibake", garbled, repaired)
+        lost += run_lost
         out.append(text[pos:start])
         out.append(repaired)
         pos = run.end
@@ -321,3 +355,137 @@ def strip_pinyin(text: str, repairs: RepairLog) -> str:
         return ""
 
     return _PINYIN.sub(drop, text)
+
+
+# ---------------------------------------------------------------- UTF-8 read as GBK or Latin-1
+@cache
+def _utf8_as_gbk_chars() -> frozenset[str]:
+    """Characters a GBK decoder makes of a UTF-8 lead byte (E3-E9, EF) and continuation byte:
+    rare characters (鏁 鏀 寤 锛 銆 ...) that fill UTF-8 Chinese read as GBK."""
+    pairs = [(lead, trail) for lead in range(0xE4, 0xEA) for trail in range(0x80, 0xA1)]
+    pairs += [(0xE3, 0x80), (0xE3, 0x81), (0xEF, 0xBC), (0xEF, 0xBD)]  # 銆 锛: CJK/full-width punctuation
+    found = set()
+    for pair in pairs:
+        try:
+            found.add(bytes(pair).decode("gbk"))
+        except UnicodeDecodeError:
+            pass
+    return frozenset(found)
+
+
+_UTF8_AS_LATIN = re.compile("[\u00c2-\u00ef][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e"
+                            "\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030"
+                            "\u2039\u203a\u20ac\u2122]")
+_MIN_DOUBLE = 3  # marks of double encoding before a document is examined
+
+
+def _to_bytes(line: str, codec: str) -> bytes | None:
+    try:
+        return line.encode(codec)
+    except UnicodeEncodeError:
+        out = bytearray()
+        for ch in line:  # cp1252 leaves five bytes undefined: a Latin-1 decoder kept them as-is
+            try:
+                out += ch.encode(codec)
+            except UnicodeEncodeError:
+                if ord(ch) > 0xFF:
+                    return None
+                out.append(ord(ch))
+        return bytes(out)
+
+
+_UTF8_LENGTH = {**{b: 2 for b in range(0xC2, 0xE0)}, **{b: 3 for b in range(0xE0, 0xF0)},
+                **{b: 4 for b in range(0xF0, 0xF5)}}
+_LOST = 0xFF  # stands for a byte the wrong decoder replaced by U+FFFD: never valid in UTF-8
+
+
+def _decode_with_lost_bytes(raw: bytes, doc: str) -> tuple[str, int, list[str]]:
+    """UTF-8 decode of ``raw`` where 0xFF marks lost bytes: a character missing only its last
+    byte is restored when the document decides among the completions; others become □.
+    Returns (text, characters lost, characters inferred)."""
+    text = raw.decode("utf-8", errors="surrogateescape")
+    if "\udcff" not in text and not any("\udc80" <= c <= "\udcff" for c in text):
+        return text, 0, []
+    out: list[str] = []
+    lost, inferred = 0, []
+    for m in re.finditer(r"[\udc80-\udcff]+|[^\udc80-\udcff]+", text):
+        chunk = m.group()
+        if not "\udc80" <= chunk[0] <= "\udcff":
+            out.append(chunk)
+            continue
+        data = bytes(ord(c) - 0xDC00 for c in chunk)
+        k = 0
+        while k < len(data):
+            need = _UTF8_LENGTH.get(data[k], 0)
+            part = data[k:k + need] if need else b""
+            if need and len(part) == need and part[-1] == _LOST and _LOST not in part[:-1]:
+                cands = [c for c in (part[:-1] + bytes((x,)) for x in range(0x80, 0xC0))]
+                chars = []
+                for cand in cands:
+                    try:
+                        chars.append(cand.decode("utf-8"))
+                    except UnicodeDecodeError:
+                        pass
+                before = "".join(out)[-1:]
+                after = text[m.end():m.end() + 1]
+                found = _infer(chars, before, after, doc)
+                if found:
+                    out.append(found)
+                    inferred.append(found)
+                else:
+                    out.append(UNRECOVERABLE)
+                    lost += 1
+                k += need
+                continue
+            # any other broken sequence: one lost character, up to the next lead byte
+            k += 1
+            while k < len(data) and data[k] not in _UTF8_LENGTH:
+                k += 1
+            out.append(UNRECOVERABLE)
+            lost += 1
+    return "".join(out), lost, inferred
+
+
+def repair_double_encoding(text: str, repairs: RepairLog) -> tuple[str, int]:
+    """Undo UTF-8 text that was decoded as GBK (`鏁板瓧鏀垮簻` for 数字政府) or as Latin-1/cp1252
+    (`æ•°å­—` for 数字), line by line where the repair is clearly more plausible Chinese. Bytes
+    the wrong decoder had replaced by U+FFFD are restored only from in-document evidence, else
+    marked □. Returns (text, characters lost)."""
+    if text.isascii():
+        return text, 0
+    marks = _utf8_as_gbk_chars()
+    if marks.isdisjoint(text) and not _UTF8_AS_LATIN.search(text):
+        return text, 0  # the common case, in one C-speed pass
+    wide = sum(1 for c in text if ord(c) > 0x7F)
+    gbk_marks = sum(1 for c in text if c in marks)
+    latin_marks = len(_UTF8_AS_LATIN.findall(text)) if gbk_marks < _MIN_DOUBLE else 0
+    if max(gbk_marks, latin_marks) < max(_MIN_DOUBLE, 0.05 * wide):
+        return text, 0
+    codec = "gb18030" if gbk_marks >= _MIN_DOUBLE else "cp1252"
+    lines = text.split("\n")
+    raws: dict[int, bytes] = {}
+    for i, line in enumerate(lines):
+        if not line.isascii():
+            pieces = [_to_bytes(piece, codec) for piece in line.split("\ufffd")]
+            if all(p is not None for p in pieces):
+                raws[i] = bytes((_LOST,)).join(pieces)
+    # the document as the repair reads it, lost bytes aside: the evidence for restoring them
+    reference = "\n".join(raws[i].decode("utf-8", errors="replace") if i in raws else line
+                          for i, line in enumerate(lines))
+    lost = 0
+    for i, raw in raws.items():
+        line = lines[i]
+        try:
+            repaired, n_lost, inferred = raw.decode("utf-8"), 0, []
+        except UnicodeDecodeError:
+            repaired, n_lost, inferred = _decode_with_lost_bytes(raw, reference)
+        if repaired == line or plausibility(repaired) < plausibility(line) + MIN_GAIN:
+            continue
+        repairs.add("double_encoding", line, repaired)
+        for ch in inferred:
+            repairs.add("mojibake_inferred", line, ch)
+        if n_lost:
+            repairs.add("unrecoverable", line, repaired, n=n_lost)
+        lost += n_lost
+        lines[i] = repaired
+    return "\n".join(lines), lost

@@ -5,7 +5,8 @@ string. Steps, each recording what it changed in ``Normalized.repairs`` (one ent
 
 1. bytes to text (``flows.encoding``): encoding detection, binary/undecodable files rejected;
 2. HTML pages to text, stray HTML entities unescaped (``flows.wrappers``);
-3. GBK one-byte-off mojibake and pinyin annotations repaired (``flows.mojibake``);
+3. mojibake repaired: UTF-8 read as GBK or Latin-1, GBK decoded one byte off; pinyin
+   annotations stripped (``flows.mojibake``);
 4. script decided and converted to simplified (``flows.script``);
 5. wrappers parsed into ``meta``/``attachments`` and stripped (``flows.wrappers``; the meta keys
    are listed in that module's docstring);
@@ -13,8 +14,8 @@ string. Steps, each recording what it changed in ``Normalized.repairs`` (one ent
 
 Punctuation and layout policy (the same sentence from any source comes out identical):
 - Chinese prose uses full-width ，；：？！（） : a half-width one becomes full-width next to a
-  Han character (`,` `;` after or before Han; `:` `?` `!` after Han; a `(...)` pair holding Han
-  or following Han; a straight `"..."` pair holding Han becomes “...”); `.` between Han (or at a
+  Han character (`,` `;` after or before Han; `:` `?` `!` after Han or Chinese punctuation;
+  a `(...)` pair holding Han or following Han; a straight `"..."` pair holding Han becomes “...”); `.` between Han (or at a
   line end after Han) becomes 。. Digits, Latin letters and `%`, `+`, `-`, `.`, `/`, `~` are
   half-width: full-width forms (`１．`, `ＩＰｖ６`, `％`) are folded; NBSP and other wide
   spaces become plain spaces.
@@ -26,9 +27,12 @@ Punctuation and layout policy (the same sentence from any source comes out ident
   space between Han and a Latin letter or digit is removed; other space runs become one space.
 - Lines: leading/trailing whitespace (indentation, U+3000) is stripped; one paragraph or heading
   per line, blank lines removed. A line is joined with the next when it is cut mid-sentence:
-  it ends with `，` `、` or an opening bracket/quote, or the document is hard-wrapped at a fixed
-  width and the line reaches that width without ending a sentence. A heading line (one starting
-  with a label), a table row (`| … |`) and the line after them are never joined.
+  the next line starts with a closing mark (`》`, `，`, `。` ...), the line ends with `，` `、`
+  or an opening bracket/quote or leaves a `《`/`（`/`“` open, or the document is hard-wrapped
+  at a fixed width and the line reaches that width without ending a sentence (title, signature
+  and date lines excepted). A heading line (one starting with a label) is joined only in a
+  hard-wrapped text where it is cut at full width or its next line starts with a closing mark;
+  the line before a heading and table rows (`| … |`) are never joined.
 - Markdown tables stay pipe tables, one row per line.
 Normalization is idempotent: normalizing a normalized text changes nothing.
 """
@@ -42,7 +46,7 @@ from typing import Any
 
 from flows.encoding import decode_bytes
 from flows.ingest import Rejected
-from flows.mojibake import UNRECOVERABLE, repair_gbk_shift, strip_pinyin
+from flows.mojibake import UNRECOVERABLE, repair_double_encoding, repair_gbk_shift, strip_pinyin
 from flows.repairs import Repair, RepairLog
 from flows.script import to_simplified
 from flows.wrappers import html_to_text, looks_like_html, strip_wrappers, unescape_entities
@@ -93,8 +97,8 @@ _PUNCT_RULES = [
     (re.compile(rf"(?<={_HP})[ ]*,[ ]*|[ ]*,[ ]*(?={_H})"), "，", "punctuation"),
     (re.compile(rf"(?<={_HP})[ ]*;[ ]*|[ ]*;[ ]*(?={_H})"), "；", "punctuation"),
     (re.compile(rf":(?<={_HP}:)(?!//)"), "：", "punctuation"),
-    (re.compile(rf"\?(?<={_H}\?)"), "？", "punctuation"),
-    (re.compile(rf"!(?<={_H}!)"), "！", "punctuation"),
+    (re.compile(rf"\?(?<={_HP}\?)"), "？", "punctuation"),
+    (re.compile(rf"!(?<={_HP}!)"), "！", "punctuation"),
     (re.compile(rf"\.(?<=[{HAN}%）”》]\.)(?={_H}|$)", re.M), "。", "punctuation"),
 ]
 _PAREN_PAIR = re.compile(r"([(（])([^()（）\n]{0,200})([)）])")
@@ -192,15 +196,29 @@ def _wrap_width(lines: list[str]) -> int | None:
     return width if near >= 3 and near >= 0.4 * len(long_lines) and width <= 120 else None
 
 
+_CLOSERS = tuple("》）)”’」』】〕，,。、；;：！？…")
+
+
+def _unbalanced(line: str) -> bool:
+    return line.count("《") > line.count("》") or line.count("“") > line.count("”") \
+        or line.count("（") > line.count("）")
+
+
 def _joinable(line: str, nxt: str, width: int | None) -> bool:
-    if not line or not nxt or _is_heading(line) or _is_heading(nxt):
+    """Whether ``nxt`` continues ``line`` (the line was cut mid-sentence)."""
+    if not line or not nxt or line.startswith("|") or nxt.startswith("|") or _is_heading(nxt):
         return False
-    if line.startswith("|") or nxt.startswith("|"):
-        return False
+    if nxt.startswith(_CLOSERS):
+        return True  # no line starts with a closing mark: it was cut off its sentence
+    at_width = width is not None and len(line) >= width - 1 and not line.endswith(_SENTENCE_END)
+    if _is_heading(line):
+        # a heading stays on its own line unless the text is hard-wrapped and cut it at full width
+        return at_width and len(line) >= width
     if line.endswith(_CONTINUES) and len(line) >= 6:
         return True
-    return (width is not None and len(line) >= width - 1 and not line.endswith(_SENTENCE_END)
-            and not _STANDALONE_END.search(line))
+    if _unbalanced(line) and not line.endswith(_SENTENCE_END):
+        return True
+    return at_width and not _STANDALONE_END.search(line)
 
 
 def layout(text: str, repairs: RepairLog) -> str:
@@ -219,9 +237,9 @@ def layout(text: str, repairs: RepairLog) -> str:
             blank_run += 1
             continue
         if out and blank_run == 0 and _joinable(out[-1], line, width):
-            glue = " " if out[-1][-1].isascii() and line[0].isascii() and out[-1][-1].isalnum() else ""
-            repairs.add("hard_wrap", out[-1][-10:] + "⏎" + line[:10], out[-1][-10:] + glue + line[:10])
-            out[-1] = out[-1] + glue + line
+            # fixed-width wrapping cuts anywhere, even inside a number or word: join without a space
+            repairs.add("hard_wrap", out[-1][-10:] + "⏎" + line[:10], out[-1][-10:] + line[:10])
+            out[-1] = out[-1] + line
         else:
             if blank_run > 0 and out:
                 repairs.add("blank_lines", f"{blank_run} blank line(s)", "(removed)", n=1)
@@ -246,7 +264,9 @@ def _normalize_once(text: str, raw_encoding: str, repairs: RepairLog) -> Normali
     if "<" in text and looks_like_html(text):
         text = html_to_text(text, repairs, meta, attachments)
     text = unescape_entities(text, repairs)
-    text, lost = repair_gbk_shift(text, repairs)
+    text, lost = repair_double_encoding(text, repairs)
+    text, shifted_lost = repair_gbk_shift(text, repairs)
+    lost += shifted_lost
     if "\ufffd" in text:
         n = text.count("\ufffd")
         repairs.add("unrecoverable", "U+FFFD (undecodable bytes)", UNRECOVERABLE, n=n)
@@ -283,6 +303,8 @@ def normalize_text(text: str, raw_encoding: str = "utf-8", repairs: RepairLog | 
         result.text = again.text
     if not result.text.strip(" \n" + UNRECOVERABLE):
         raise Rejected("no_text", "no text is left after stripping wrappers")
+    if not _HAN_CHAR.search(result.text):
+        raise Rejected("no_text", f"no Chinese characters in {len(result.text)} characters of text")
     result.repairs = repairs.as_list()
     return result
 

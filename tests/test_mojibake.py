@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.mojibake import (UNRECOVERABLE, legacy_encode, legacy_pua_bytes, plausibility,
+from flows.mojibake import (UNRECOVERABLE, legacy_encode, legacy_pua_bytes, plausibility, repair_double_encoding,
                             repair_gbk_shift, strip_pinyin)
 from flows.normalize import normalize_text
 from flows.repairs import RepairLog
@@ -139,3 +139,38 @@ def test_real_parenthesised_content_is_kept(clean):
 def test_pinyin_line_normalizes_to_simplified():
     result = normalize_text("國務(wù)院關(guān)于加強數字政府建設的指導意見(jiàn)，推進(jìn)政務(wù)服務(wù)標準化。")
     assert result.text == "国务院关于加强数字政府建设的指导意见，推进政务服务标准化。"
+
+
+DOUBLE = "数字政府建设实施方案，推进一网通办。\n一、总体要求\n（一）指导思想。坚持以人民为中心。"
+
+
+@pytest.mark.parametrize("codec", ["latin-1", "cp1252"])
+def test_utf8_read_as_latin1_is_undone(codec):
+    garbled = DOUBLE.encode("utf-8").decode(codec, errors="replace")
+    repairs = RepairLog()
+    text, lost = repair_double_encoding(garbled, repairs)
+    assert repairs.count("double_encoding") == 3
+    if codec == "latin-1":  # lossless: every byte survived
+        assert (text, lost) == (DOUBLE, 0)
+    else:  # cp1252 replaced its five undefined bytes: those characters are marked, never dropped
+        assert lost == text.count(UNRECOVERABLE) > 0
+        assert len(text) == len(DOUBLE) and "数字政府建设实施方案" in text
+
+
+@pytest.mark.parametrize("codec", ["gbk", "gb18030"])
+def test_utf8_read_as_gbk_is_undone_with_lost_bytes_marked(codec):
+    garbled = DOUBLE.encode("utf-8").decode(codec, errors="replace")
+    assert "鏁板瓧" in garbled
+    repairs = RepairLog()
+    text, lost = repair_double_encoding(garbled, repairs)
+    assert "鏁" not in text and "銆" not in text and "锛" not in text
+    assert lost == text.count(UNRECOVERABLE) > 0
+    assert repairs.count("unrecoverable") == lost
+    assert "（一）指导" in text
+
+
+def test_clean_text_with_rare_characters_is_not_reencoded():
+    clean = "鏁字在此仅作示例，锛与銆亦然。推进数字政府建设，提升治理能力，完善制度体系。" * 3
+    repairs = RepairLog()
+    assert repair_double_encoding(clean, repairs) == (clean, 0)
+    assert not repairs.by_kind

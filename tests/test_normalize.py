@@ -44,7 +44,7 @@ def test_heading_labels_are_canonical(given_, expected):
     ("为什么?因为需要!", "为什么？因为需要！"),
     ("到2025年 , 网办率达到 90% 以上", "到2025年，网办率达到90%以上"),
     ("数字 政府 建设", "数字政府建设"),
-    ("IPv6 (Internet Protocol version 6)", "IPv6 (Internet Protocol version 6)"),
+    ("部署IPv6 (Internet Protocol version 6)", "部署IPv6 (Internet Protocol version 6)"),
     ("时间 13:29:50，网址 https://a.gov.cn/x", "时间13:29:50，网址https://a.gov.cn/x"),
     ("投资1,000万元", "投资1,000万元"),
     ("第1.2节", "第1.2节"),
@@ -230,3 +230,14 @@ def test_normalize_bytes_only_rejects(data):
         assert exc.reason in {"binary", "unknown_encoding", "no_text"}
         return
     assert result.text and result.script in {"simplified", "traditional", "traditional_tw"}
+
+
+def test_question_mark_after_closing_title_mark():
+    assert norm("一、为什么要出台《实施意见》?") == "一、为什么要出台《实施意见》？"
+
+
+@pytest.mark.parametrize("text", ["Digital government plan, 2025.", "12345 67890", "□□□"])
+def test_text_without_chinese_is_no_usable_text(text):
+    with pytest.raises(Rejected) as exc:
+        normalize_text(text)
+    assert exc.value.reason == "no_text"

@@ -268,6 +268,13 @@ def test_table_with_unit_column_and_year_columns():
         ("一网通办注册用户", 15000000.0, "人", False, None), ("一网通办注册用户", 30000000.0, "人", True, 2025)]
 
 
+def test_table_with_first_and_second_level_indicators():
+    text = ("| 一级指标 | 二级指标 | 单位 | 目标值 |\n|---|---|---|---|\n| 政务服务 | 全程网办率 | % | 90 |\n"
+            "| 即办件占比 | % | 50 |\n")
+    rows = metrics(text)
+    assert [(r["indicator"], r["value"], r["unit"]) for r in rows] == [("全程网办率", 90.0, "%"), ("即办件占比", 50.0, "%")]
+
+
 def test_a_table_that_is_no_indicator_table_gives_nothing():
     text = "索引号 | 620702074/2022-00035 | 发文字号 | 甘政办发〔2021〕113号 |\n生成日期 | 2022-05-13 | 是否有效 | |"
     assert metrics(text) == []

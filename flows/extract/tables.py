@@ -110,11 +110,12 @@ class _Columns:
 
 
 def _columns(header: list[str]) -> _Columns | None:
-    indicator = next((i for i, h in enumerate(header)
-                      if _INDICATOR_HEAD.search(h) and not _NOT_INDICATOR_HEAD.search(h)), None)
+    category = next((i for i, h in enumerate(header) if _CATEGORY_HEAD.match(h)), None)
+    # the finest indicator column: 二级指标 rather than 一级指标 (a category)
+    indicator = next((i for i, h in reversed(list(enumerate(header)))
+                      if i != category and _INDICATOR_HEAD.search(h) and not _NOT_INDICATOR_HEAD.search(h)), None)
     if indicator is None:
         return None
-    category = next((i for i, h in enumerate(header) if i != indicator and _CATEGORY_HEAD.match(h)), None)
     unit = next((i for i, h in enumerate(header) if _UNIT_HEAD.search(h)), None)
     values = []
     for i, h in enumerate(header):

@@ -1,32 +1,57 @@
 """Normalize: raw bytes to one clean simplified-Chinese text per document, every repair recorded.
 
-``normalize_bytes`` is the stage entry point: decode, strip wrappers (front matter, page
-furniture) into metadata, convert the script, and return a ``Normalized`` whose ``text`` is what
-every later offset refers to.
+``normalize_bytes`` is the stage entry point; ``normalize_text`` does the same from a decoded
+string. Steps, each recording what it changed in ``Normalized.repairs`` (one entry per kind):
+
+1. bytes to text (``flows.encoding``): encoding detection, binary/undecodable files rejected;
+2. HTML pages to text, stray HTML entities unescaped (``flows.wrappers``);
+3. mojibake repaired: UTF-8 read as GBK or Latin-1, GBK decoded one byte off; pinyin
+   annotations stripped (``flows.mojibake``);
+4. script decided and converted to simplified (``flows.script``);
+5. wrappers parsed into ``meta``/``attachments`` and stripped (``flows.wrappers``; the meta keys
+   are listed in that module's docstring);
+6. the punctuation and layout policy below.
+
+Punctuation and layout policy (the same sentence from any source comes out identical):
+- Chinese prose uses full-width ，；：？！（） : a half-width one becomes full-width next to a
+  Han character (`,` `;` after or before Han; `:` `?` `!` after Han or Chinese punctuation;
+  a `(...)` pair holding Han or following Han; a straight `"..."` pair holding Han becomes “...”); `.` between Han (or at a
+  line end after Han) becomes 。. Digits, Latin letters and `%`, `+`, `-`, `.`, `/`, `~` are
+  half-width: full-width forms (`１．`, `ＩＰｖ６`, `％`) are folded; NBSP and other wide
+  spaces become plain spaces.
+- Heading labels at a line start are canonical: `一、` `（一）` `1.` `（1）`. So `一.`/`一，`
+  become `一、`; `(一)`/`（一)` become `（一）`; `1、` `１．` `1，` `4,建设` become `1.`;
+  `(1)` `1)` become `（1）`; spaces after a label are dropped.
+- Document numbers use 〔〕: `国发[2022]14号`, `国发(2022)14号` become `国发〔2022〕14号`.
+- Spaces between two Han characters (or Han and a Chinese punctuation mark) are removed; one
+  space between Han and a Latin letter or digit is removed; other space runs become one space.
+- Lines: leading/trailing whitespace (indentation, U+3000) is stripped; one paragraph or heading
+  per line, blank lines removed. A line is joined with the next when it is cut mid-sentence:
+  the next line starts with a closing mark (`》`, `，`, `。` ...), the line ends with `，` `、`
+  or an opening bracket/quote or leaves a `《`/`（`/`“` open, or the document is hard-wrapped
+  at a fixed width and the line reaches that width without ending a sentence (title, signature
+  and date lines excepted). A heading line (one starting with a label) is joined only in a
+  hard-wrapped text where it is cut at full width or its next line starts with a closing mark;
+  the line before a heading and table rows (`| … |`) are never joined.
+- Markdown tables stay pipe tables, one row per line.
+Normalization is idempotent: normalizing a normalized text changes nothing.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
-import yaml
-
+from flows.encoding import decode_bytes
 from flows.ingest import Rejected
+from flows.mojibake import UNRECOVERABLE, repair_double_encoding, repair_gbk_shift, strip_pinyin
+from flows.repairs import Repair, RepairLog
+from flows.script import to_simplified
+from flows.wrappers import html_to_text, looks_like_html, strip_wrappers, unescape_entities
 
-
-@dataclass
-class Repair:
-    kind: str
-    count: int = 0
-    examples: list[str] = field(default_factory=list)
-
-    def add(self, before: str, after: str, limit: int = 5) -> None:
-        self.count += 1
-        if len(self.examples) < limit:
-            self.examples.append(f"{before} → {after}")
+__all__ = ["Normalized", "Repair", "normalize_bytes", "normalize_text"]
 
 
 @dataclass
@@ -35,64 +60,256 @@ class Normalized:
     raw_encoding: str
     script: str  # simplified | traditional | traditional_tw
     repairs: list[Repair] = field(default_factory=list)
-    # What wrappers said about the document (front matter, header form, web metadata box):
-    # title, doc_number, date, issuer, source_url, ... Read by the metadata stage.
+    # What wrappers said about the document (front matter, header form, web metadata box,
+    # encyclopedia fact box): keys listed in flows/wrappers.py. Read by the metadata stage.
     meta: dict[str, Any] = field(default_factory=dict)
     attachments: list[dict[str, Any]] = field(default_factory=list)  # kind, name, uri
     unrecoverable_spans: int = 0
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """Decode raw bytes; returns (text, encoding name)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
-    for enc in ("utf-8", "gb18030"):
-        try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError:
+# ---------------------------------------------------------------- character-level folding
+_KEEP_FULL = set("，：；（）！？")
+_FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F) if chr(cp) not in _KEEP_FULL}
+_FOLD.update({0x00A0: 0x20, 0x2002: 0x20, 0x2003: 0x20, 0x2004: 0x20, 0x2005: 0x20, 0x2006: 0x20,
+              0x2007: 0x20, 0x2008: 0x20, 0x2009: 0x20, 0x200A: 0x20, 0x202F: 0x20, 0x205F: 0x20,
+              0x09: 0x20, 0x0B: 0x0A, 0x0C: 0x0A, 0x2028: 0x0A, 0x2029: 0x0A, 0x85: 0x0A,
+              0x200B: None, 0x200C: None, 0x200D: None, 0x2060: None, 0xFEFF: None, 0xAD: None})
+_FOLDABLE = re.compile("[" + "".join(re.escape(chr(c)) for c in _FOLD) + "]")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
+
+HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_PUNCT = "，。、；：？！（）《》〈〉“”‘’【】〔〕—…·"
+_H = f"[{HAN}]"
+_HP = f"[{HAN}{_CJK_PUNCT}]"
+_NUM_CN = "一二三四五六七八九十百零〇"
+
+HEADING_LABEL = re.compile(
+    rf"^(?:[（(][{_NUM_CN}]+[）)]|[{_NUM_CN}]+、|[（(]\d{{1,3}}[)）]|\d{{1,3}}\.(?!\d)|"
+    rf"第[{_NUM_CN}\d]+[章节部分条篇]|[①-⑳]|附件|目\s*录)")
+
+_LABEL_RULES = [  # (pattern at a line start, replacement, kind)
+    (re.compile(rf"^[(（][ ]*([{_NUM_CN}]+|\d{{1,3}})[ ]*[)）][ ]*", re.M), r"（\1）", "heading_label"),
+    (re.compile(rf"^([{_NUM_CN}]+)[ ]*(?:[.．,，][ ]*|、[ ]+)(?=[^\s\d])", re.M), r"\1、", "heading_label"),
+    (re.compile(rf"^(\d{{1,2}})[ ]*(?:[、．,，]|\.[ ]+|[ ]+\.)[ ]*(?=[{HAN}“《（(])", re.M), r"\1.", "heading_label"),
+    (re.compile(rf"^(\d{{1,2}})[ ]*[)）][ ]*(?=[{HAN}])", re.M), r"（\1）", "heading_label"),
+]
+_PUNCT_RULES = [
+    (re.compile(rf"(?<={_HP})[ ]*,[ ]*|[ ]*,[ ]*(?={_H})"), "，", "punctuation"),
+    (re.compile(rf"(?<={_HP})[ ]*;[ ]*|[ ]*;[ ]*(?={_H})"), "；", "punctuation"),
+    (re.compile(rf":(?<={_HP}:)(?!//)"), "：", "punctuation"),
+    (re.compile(rf"\?(?<={_HP}\?)"), "？", "punctuation"),
+    (re.compile(rf"!(?<={_HP}!)"), "！", "punctuation"),
+    (re.compile(rf"\.(?<=[{HAN}%）”》]\.)(?={_H}|$)", re.M), "。", "punctuation"),
+]
+_PAREN_PAIR = re.compile(r"([(（])([^()（）\n]{0,200})([)）])")
+_HAN_CHAR = re.compile(_H)
+_QUOTE_PAIR = re.compile(r'"([^"\n]{1,200})"')
+_DOC_NUMBER = re.compile(rf"(?<=[{HAN}])[ ]?[\[［【(（〔{{｛][ ]?((?:19|20)\d\d)[ ]?[\]］】)）〕}}｝][ ]?(\d{{1,4}})[ ]?号")
+_SPACE_HAN = re.compile(rf" +(?<={_HP} )(?={_HP})|(?<={_HP}) +(?={_HP})")
+_SPACE_HAN_ALNUM = re.compile(rf" (?:(?<={_H} )(?=[A-Za-z0-9])|(?<=[A-Za-z0-9%] )(?={_H}))")
+_SPACE_RUN = re.compile(r"  +")
+# a full-width line ending like a title, signature or date is a line of its own, not a wrap
+_STANDALONE_END = re.compile(r"(?:通知|意见|方案|规划|办法|决定|纲要|计划|要点|细则|报告|公告|通告|批复|"
+                             r"政府|办公厅|办公室|委员会|管委会|[局厅]|\d+日|目录)$")
+_CONTINUES = tuple("，、“《（(—")
+_SENTENCE_END = tuple("。！？；…”）)」』】!?;:：")
+
+
+def _sub(pattern: re.Pattern, repl, text: str, kind: str, repairs: RepairLog) -> str:
+    """pattern.sub that records the replacements under ``kind`` (a replacement that changes
+    nothing is not a repair). A plain-string ``repl`` runs in C; examples come from finditer."""
+    if isinstance(repl, str) and "\\" not in repl:
+        new, n = pattern.subn(repl, text)
+        if n:
+            for k, m in enumerate(pattern.finditer(text)):
+                if k >= 3:
+                    break
+                a = max(0, m.start() - 4)
+                repairs.add(kind, text[a:m.end() + 2], text[a:m.start()] + repl + text[m.end():m.end() + 2], n=0)
+            repairs.count_only(kind, n)
+        return new
+
+    def swap(m: re.Match) -> str:
+        new = m.expand(repl) if isinstance(repl, str) else repl(m)
+        if new != m.group():
+            a = max(0, m.start() - 4)
+            repairs.add(kind, text[a:m.end() + 2], text[a:m.start()] + new + text[m.end():m.end() + 2])
+        return new
+    return pattern.sub(swap, text)
+
+
+def fold_characters(text: str, repairs: RepairLog) -> str:
+    if _FOLDABLE.search(text):
+        def one(m: re.Match) -> str:
+            return m.group().translate(_FOLD)
+        text = _sub(_FOLDABLE, one, text, "fullwidth_and_spaces", repairs)
+    if _CONTROL.search(text):
+        text = _sub(_CONTROL, "", text, "control_characters", repairs)
+    return text
+
+
+def _paren(m: re.Match) -> str:
+    opening, inner, closing = m.groups()
+    if opening == "（" and closing == "）":
+        return m.group()
+    before = m.string[m.start() - 1] if m.start() else ""
+    if _HAN_CHAR.search(inner) or _HAN_CHAR.match(before) or before in _CJK_PUNCT \
+            or "（" in (opening, closing) or "）" in (opening, closing):
+        return f"（{inner}）"
+    return m.group()
+
+
+def punctuate(text: str, repairs: RepairLog) -> str:
+    for pattern, repl, kind in _LABEL_RULES:
+        text = _sub(pattern, repl, text, kind, repairs)
+    if " " in text:
+        text = _sub(_SPACE_HAN, "", text, "spaces_in_text", repairs)
+        text = _sub(_SPACE_HAN_ALNUM, "", text, "spaces_in_text", repairs)
+        text = _SPACE_RUN.sub(" ", text)
+    for pattern, repl, kind in _PUNCT_RULES:
+        text = _sub(pattern, repl, text, kind, repairs)
+    if "(" in text or ")" in text:
+        for _ in range(4):  # nested pairs: inner first
+            new = _sub(_PAREN_PAIR, _paren, text, "punctuation", repairs)
+            if new == text:
+                break
+            text = new
+    if '"' in text:
+        text = _sub(_QUOTE_PAIR, lambda m: f"“{m.group(1)}”" if _HAN_CHAR.search(m.group(1)) else m.group(),
+                    text, "punctuation", repairs)
+    if "号" in text:
+        text = _sub(_DOC_NUMBER, r"〔\1〕\2号", text, "doc_number_brackets", repairs)
+    return text
+
+
+def _is_heading(line: str) -> bool:
+    return bool(HEADING_LABEL.match(line))
+
+
+def _wrap_width(lines: list[str]) -> int | None:
+    """The width a hard-wrapped document was cut at, or None when it is not hard-wrapped."""
+    long_lines = [len(l) for l in lines if len(l) >= 20]
+    if len(long_lines) < 3:
+        return None
+    width, count = Counter(long_lines).most_common(1)[0]
+    near = sum(1 for n in long_lines if width - 1 <= n <= width + 1)
+    return width if near >= 3 and near >= 0.4 * len(long_lines) and width <= 120 else None
+
+
+_CLOSERS = tuple("》）)”’」』】〕，,。、；;：！？…")
+
+
+def _unbalanced(line: str) -> bool:
+    return line.count("《") > line.count("》") or line.count("“") > line.count("”") \
+        or line.count("（") > line.count("）")
+
+
+def _joinable(line: str, nxt: str, width: int | None) -> bool:
+    """Whether ``nxt`` continues ``line`` (the line was cut mid-sentence)."""
+    if not line or not nxt or line.startswith("|") or nxt.startswith("|") or _is_heading(nxt):
+        return False
+    if nxt.startswith(_CLOSERS):
+        return True  # no line starts with a closing mark: it was cut off its sentence
+    at_width = width is not None and len(line) >= width - 1 and not line.endswith(_SENTENCE_END)
+    if _is_heading(line):
+        # a heading stays on its own line unless the text is hard-wrapped and cut it at full width
+        return at_width and len(line) >= width
+    if line.endswith(_CONTINUES) and len(line) >= 6:
+        return True
+    if _unbalanced(line) and not line.endswith(_SENTENCE_END):
+        return True
+    return at_width and not _STANDALONE_END.search(line)
+
+
+def layout(text: str, repairs: RepairLog) -> str:
+    raw_lines = text.split("\n")
+    lines = []
+    for line in raw_lines:
+        s = line.strip(" \t\u3000\xa0")
+        if s != line and s:
+            repairs.add("indentation", line[:12], s[:12], n=1)
+        lines.append(s)
+    width = _wrap_width(lines)
+    out: list[str] = []
+    blank_run = 0
+    for line in lines:
+        if not line:
+            blank_run += 1
             continue
-    raise Rejected("unknown_encoding", "bytes are not UTF-8 or GB18030 text")
+        if out and blank_run == 0 and _joinable(out[-1], line, width):
+            # fixed-width wrapping cuts anywhere, even inside a number or word: join without a space
+            repairs.add("hard_wrap", out[-1][-10:] + "⏎" + line[:10], out[-1][-10:] + line[:10])
+            out[-1] = out[-1] + line
+        else:
+            if blank_run > 0 and out:
+                repairs.add("blank_lines", f"{blank_run} blank line(s)", "(removed)", n=1)
+            out.append(line)
+        blank_run = 0
+    return "\n".join(out)
 
 
-_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+def apply_policy(text: str, repairs: RepairLog) -> str:
+    text = fold_characters(text, repairs)
+    text = layout(text, repairs)
+    text = punctuate(text, repairs)
+    # punctuation may have made a line end mid-sentence (`,` -> `，`), or a label line: lay out again
+    return layout(text, RepairLog()) if "，\n" in text or "、\n" in text else text
 
 
-def strip_front_matter(text: str) -> tuple[str, dict[str, Any]]:
-    m = _FRONT_MATTER.match(text)
-    if not m:
-        return text, {}
-    try:
-        data = yaml.safe_load(m.group(1).replace("\t", " "))
-    except yaml.YAMLError:
-        data = None
-    return text[m.end():], data if isinstance(data, dict) else {}
+# ---------------------------------------------------------------- the stage
+def _normalize_once(text: str, raw_encoding: str, repairs: RepairLog) -> Normalized:
+    meta: dict[str, Any] = {}
+    attachments: list[dict[str, Any]] = []
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "<" in text and looks_like_html(text):
+        text = html_to_text(text, repairs, meta, attachments)
+    text = unescape_entities(text, repairs)
+    text, lost = repair_double_encoding(text, repairs)
+    text, shifted_lost = repair_gbk_shift(text, repairs)
+    lost += shifted_lost
+    if "\ufffd" in text:
+        n = text.count("\ufffd")
+        repairs.add("unrecoverable", "U+FFFD (undecodable bytes)", UNRECOVERABLE, n=n)
+        text = text.replace("\ufffd", UNRECOVERABLE)
+        lost += n
+    text = strip_pinyin(text, repairs)
+    text, script = to_simplified(text, repairs)
+    text, wrapper_meta, wrapper_attachments = strip_wrappers(text, repairs)
+    for k, v in wrapper_meta.items():
+        meta.setdefault(k, v)
+    attachments.extend(wrapper_attachments)
+    text = apply_policy(text, repairs)
+    return Normalized(text=text, raw_encoding=raw_encoding, script=script, meta=meta,
+                      attachments=attachments, unrecoverable_spans=lost)
 
 
-@cache
-def _converter(config: str):
-    import opencc
-
-    return opencc.OpenCC(config)
+MAX_PASSES = 3
 
 
-def to_simplified(text: str) -> tuple[str, str]:
-    converted = _converter("t2s").convert(text)
-    if converted == text:
-        return text, "simplified"
-    return converted, "traditional"
+def normalize_text(text: str, raw_encoding: str = "utf-8", repairs: RepairLog | None = None) -> Normalized:
+    """Normalize a decoded text. Raises ``Rejected("no_text")`` when nothing usable is left."""
+    repairs = repairs or RepairLog()
+    result = _normalize_once(text, raw_encoding, repairs)
+    # Rules can uncover work for each other (a stripped wrapper exposes another); run to a
+    # fixpoint so that normalization is idempotent. A clean text needs one extra pass.
+    for _ in range(MAX_PASSES - 1):
+        again = _normalize_once(result.text, raw_encoding, repairs)
+        if again.text == result.text:
+            break
+        for k, v in again.meta.items():
+            result.meta.setdefault(k, v)
+        result.attachments.extend(again.attachments)
+        result.unrecoverable_spans += again.unrecoverable_spans
+        result.text = again.text
+    if not result.text.strip(" \n" + UNRECOVERABLE):
+        raise Rejected("no_text", "no text is left after stripping wrappers")
+    if not _HAN_CHAR.search(result.text):
+        raise Rejected("no_text", f"no Chinese characters in {len(result.text)} characters of text")
+    result.repairs = repairs.as_list()
+    return result
 
 
 def normalize_bytes(data: bytes, source_file: str = "") -> Normalized:
-    text, encoding = decode(data)
-    return normalize_text(text, raw_encoding=encoding)
-
-
-def normalize_text(text: str, raw_encoding: str = "utf-8") -> Normalized:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text, front = strip_front_matter(text)
-    meta = {k: v for k, v in front.items() if v is not None}
-    text, script = to_simplified(text)
-    text = re.sub(r"\n{3,}", "\n\n", text).strip()
-    if not text:
-        raise Rejected("no_text", "no text is left after stripping wrappers")
-    return Normalized(text=text, raw_encoding=raw_encoding, script=script, meta=meta)
+    repairs = RepairLog()
+    text, encoding = decode_bytes(data, repairs)
+    return normalize_text(text, raw_encoding=encoding, repairs=repairs)

@@ -1,0 +1,551 @@
+"""Wrappers around a plan text: parse them into metadata/attachments and strip them.
+
+Handled: YAML front matter, the policy-database header form (`## 政策标题：`), editor lines
+(`# -*- coding: utf-8 -*-`), encyclopedia pages (基本介绍 fact box, block navigation line,
+trailing 相关词条/热门词条 lists), government web-page furniture (【打印】, 浏览次数, 无障碍 ...),
+web metadata boxes (索引号 | … | 发文字号 | … in colon, pipe or label-over-value form), HTML
+markup, Markdown images/attachment lines/heading marks/emphasis/links. Markdown tables stay as
+pipe tables. Text the later stages read (notice wrapper, signature, table of contents, the
+内容解读 interpretation block) is kept.
+
+Keys written into ``meta`` (all values strings; dates as YYYY-MM-DD where they parse):
+  title          document title (front matter `title`, fact box 中文名, box 标题/名称, HTML title)
+  doc_number     document number 文号 (front matter `subtitle` when it is one, 发文字号, 文号)
+  subtitle       front matter `subtitle` when it is not a document number
+  date           document date from front matter `date` or fact box 印发日期/发布日期
+  author, unit   front matter `author` / `unit`
+  source_url     front matter `source`/`url`/`link`, HTML canonical link
+  notice_title   header form 政策标题 (also the `title` candidate when no title is known)
+  issuer         header form 政策来源, fact box 印发机关/发文机关
+  index_no, written_date, publish_date, publisher   web metadata box 索引号 / 成文日期 /
+                 发布日期·生成日期·发布时间 / 发布机构·发布单位
+  topic, keywords, validity, source, department, effective_date   other box fields
+  front_matter   dict of every front matter field as given (strings)
+  front_matter_error   why front matter could not be read as YAML (fields were read line-wise)
+  page_kind      "encyclopedia" | "web" | "html" | "header_form" when such a wrapper was found
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from html.parser import HTMLParser
+from typing import Any
+
+import yaml
+
+from flows.repairs import RepairLog
+
+Meta = dict[str, Any]
+Attachments = list[dict[str, Any]]
+
+DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,10}[〔\[［(（【]\s*\d{4}\s*[〕\]］)）】]\s*\d{1,4}\s*号")
+_DATE = re.compile(r"(\d{4})\s*(?:年|[-/.])\s*(\d{1,2})\s*(?:月|[-/.])\s*(\d{1,2})\s*日?")
+
+
+def iso_date(value: Any) -> str:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.strftime("%Y-%m-%d")
+    text = str(value).strip()
+    m = _DATE.search(text)
+    if m:
+        try:
+            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+        except ValueError:
+            pass
+    return text
+
+
+def _set(meta: Meta, key: str, value: Any, overwrite: bool = False) -> None:
+    if value is None:
+        return
+    value = value if isinstance(value, dict) else str(value).strip()
+    if value and (overwrite or not meta.get(key)):
+        meta[key] = value
+
+
+def clean_doc_number(value: str, repairs: RepairLog) -> str:
+    fixed = re.sub(r"号{2,}$", "号", value.strip())
+    if fixed != value.strip():
+        repairs.add("metadata_value", value, fixed)
+    return fixed
+
+
+# ---------------------------------------------------------------- editor lines, front matter
+_EDITOR_LINE = re.compile(r"^(?:#.*-\*-.*coding[:=].*|#!.*|<\?xml[^>]*\?>)[ \t]*\n?", re.M)
+
+
+def strip_editor_lines(text: str, repairs: RepairLog) -> str:
+    head = text[:500]
+    if not _EDITOR_LINE.search(head):
+        return text
+    def drop(m):
+        repairs.add("editor_line", m.group().strip(), "(removed)")
+        return ""
+    return _EDITOR_LINE.sub(drop, head) + text[500:]
+
+
+# libyaml's safe loader when built in (10x faster); both refuse tags such as !!python/object
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FRONT_MATTER = re.compile(r"\A\s*---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+_FM_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$")
+_FM_KEYS = {"title": "title", "date": "date", "author": "author", "unit": "unit",
+            "source": "source_url", "url": "source_url", "link": "source_url"}
+
+
+def _front_matter_fields(block: str, repairs: RepairLog, meta: Meta) -> dict[str, Any]:
+    try:
+        # YAML forbids tabs as indentation; editors put them after the colon (seed 003)
+        data = yaml.load(block.replace("\t", " "), Loader=_SAFE_LOADER)
+        if isinstance(data, dict):
+            return data
+        raise yaml.YAMLError(f"front matter is a {type(data).__name__}, not a mapping")
+    except yaml.YAMLError as exc:  # includes tags safe_load refuses (!!python/... never runs)
+        reason = str(exc).splitlines()[0][:120]
+        meta["front_matter_error"] = reason
+        repairs.add("front_matter_malformed", reason, "fields read line by line")
+        data = {}
+        for line in block.splitlines():
+            m = _FM_LINE.match(line.strip())
+            if m and not m.group(2).lstrip().startswith("!"):
+                data[m.group(1)] = m.group(2).strip().strip("'\"")
+        return data
+
+
+def strip_front_matter(text: str, repairs: RepairLog, meta: Meta) -> str:
+    m = _FRONT_MATTER.match(text)
+    if not m:
+        return text
+    fields = _front_matter_fields(m.group(1), repairs, meta)
+    given = {str(k): (iso_date(v) if isinstance(v, (dt.date, dt.datetime)) else str(v))
+             for k, v in fields.items() if v is not None and not isinstance(v, (dict, list))}
+    meta["front_matter"] = given
+    for key, value in given.items():
+        name = _FM_KEYS.get(key.lower())
+        if name == "date":
+            value = iso_date(value)
+        if name:
+            _set(meta, name, value, overwrite=True)
+    sub = given.get("subtitle")
+    if sub:
+        if DOC_NUMBER.fullmatch(sub.strip()):
+            _set(meta, "doc_number", clean_doc_number(sub, repairs), overwrite=True)
+        else:
+            _set(meta, "subtitle", sub, overwrite=True)
+    repairs.add("front_matter", m.group(0)[:40].replace("\n", " "), f"{len(given)} fields to meta")
+    return text[m.end():]
+
+
+# ---------------------------------------------------------------- header form (seed 000)
+_HEADER_FIELD = re.compile(r"^[ \t]*#{0,6}[ \t]*(政策标题|政策来源|政策内容|发文字号|发布日期|成文日期)[ \t]*[:：][ \t]*(.*)$", re.M)
+_HEADER_KEYS = {"政策标题": "notice_title", "政策来源": "issuer", "发文字号": "doc_number",
+                "发布日期": "publish_date", "成文日期": "written_date"}
+
+
+def strip_header_form(text: str, repairs: RepairLog, meta: Meta) -> str:
+    body = re.search(r"^[ \t]*#{0,6}[ \t]*政策内容[ \t]*[:：][ \t]*$", text, re.M)
+    if not body:
+        return text
+    head = text[:body.start()]
+    fields = list(_HEADER_FIELD.finditer(head))
+    if not fields:
+        return text
+    for i, f in enumerate(fields):
+        end = fields[i + 1].start() if i + 1 < len(fields) else len(head)
+        value = (f.group(2) + "\n" + head[f.end():end]).strip()
+        value = " ".join(v.strip() for v in value.splitlines() if v.strip())
+        key = _HEADER_KEYS[f.group(1)]
+        if key.endswith("date"):
+            value = iso_date(value)
+        _set(meta, key, value)
+    if meta.get("notice_title"):
+        _set(meta, "title", meta["notice_title"])
+    meta["page_kind"] = "header_form"
+    repairs.add("header_form", head[fields[0].start():][:40].replace("\n", " "),
+                f"{len(fields)} fields to meta")
+    return head[:fields[0].start()] + text[body.end():]
+
+
+# ---------------------------------------------------------------- metadata boxes
+_BOX_LABELS = {
+    "索引号": "index_no", "发文字号": "doc_number", "文号": "doc_number", "发文编号": "doc_number",
+    "成文日期": "written_date", "发文日期": "written_date", "发布日期": "publish_date",
+    "生成日期": "publish_date", "发布时间": "publish_date", "公开日期": "publish_date",
+    "发布机构": "publisher", "发布单位": "publisher", "发文机关": "publisher", "发文单位": "publisher",
+    "主题分类": "topic", "主题词": "keywords", "关键词": "keywords", "关键字": "keywords",
+    "公开形式": None, "公开方式": None, "公开范围": None, "公开时限": None, "体裁分类": None,
+    "组配分类": None, "服务对象": None, "信息分类": "topic", "责任部门": "department",
+    "是否有效": "validity", "有效性": "validity", "时效": "validity", "信息来源": "source",
+    "来源": "source", "实施日期": "effective_date", "标题": "title", "名称": "title",
+}
+_LABEL_ALT = "|".join(sorted(_BOX_LABELS, key=len, reverse=True))
+_COLON_PAIR = re.compile(rf"({_LABEL_ALT})\s*[:：]\s*(.*?)(?=\s*(?:{_LABEL_ALT})\s*[:：]|\s*$)")
+_LABEL_ONLY = re.compile(rf"^\s*({_LABEL_ALT})\s*[:：]?\s*$")
+
+
+def _box_value(label: str, value: str, meta: Meta, repairs: RepairLog) -> None:
+    key = _BOX_LABELS[label]
+    value = value.strip().strip("|").strip()
+    if not key or not value:
+        return
+    if key == "doc_number":
+        value = clean_doc_number(value, repairs)
+    elif key.endswith("date"):
+        value = iso_date(value)
+    _set(meta, key, value)
+
+
+def _parse_box_line(line: str, meta: Meta, repairs: RepairLog) -> bool:
+    """Read one metadata-box line into meta; False when the line is not a box line."""
+    stripped = line.strip()
+    if not stripped or len(stripped) > 200:
+        return False
+    if "|" in stripped or "｜" in stripped:
+        cells = [c.strip().rstrip(":：") for c in re.split(r"[|｜]", stripped)]
+        if not any(c in _BOX_LABELS for c in cells):
+            return False
+        if sum(1 for c in cells if c and c not in _BOX_LABELS) > sum(1 for c in cells if c in _BOX_LABELS):
+            return False  # a data table that happens to have a 来源 column
+        for i, cell in enumerate(cells):
+            if cell in _BOX_LABELS:
+                nxt = cells[i + 1] if i + 1 < len(cells) else ""
+                if nxt and nxt not in _BOX_LABELS:
+                    _box_value(cell, nxt, meta, repairs)
+        return True
+    pairs = list(_COLON_PAIR.finditer(stripped))
+    if not pairs or pairs[0].start() != 0:
+        return False
+    if len(pairs) == 1 and len(stripped) > 60:
+        return False  # prose that starts with 来源：… is not a box
+    for p in pairs:
+        _box_value(p.group(1), p.group(2), meta, repairs)
+    return True
+
+
+def strip_metadata_box(lines: list[str], repairs: RepairLog, meta: Meta) -> list[str]:
+    if not any(lab in "".join(lines[:60]) for lab in ("索引号", "发文字号", "成文日期", "发布机构", "生成日期", "发布日期")):
+        return lines
+    out = []
+    i = 0
+    n_box = 0
+    while i < len(lines):
+        line = lines[i]
+        if i < 60 or len(lines) - i < 30:  # boxes sit above or below the document
+            if _parse_box_line(line, meta, repairs):
+                repairs.add("metadata_box", line.strip(), "(to meta)")
+                n_box += 1
+                i += 1
+                continue
+            m = _LABEL_ONLY.match(line)
+            if m and i + 1 < len(lines) and 0 < len(lines[i + 1].strip()) <= 40 \
+                    and not _LABEL_ONLY.match(lines[i + 1]):
+                _box_value(m.group(1), lines[i + 1], meta, repairs)
+                repairs.add("metadata_box", f"{line.strip()} / {lines[i + 1].strip()}", "(to meta)")
+                n_box += 1
+                i += 2
+                continue
+        out.append(line)
+        i += 1
+    if n_box:
+        meta.setdefault("page_kind", "web")
+    return out
+
+
+# ---------------------------------------------------------------- web-page furniture
+_FURNITURE_WORDS = (
+    r"(?:浏览|阅读|访问|点击)(?:次数|量|数)[:：]?\s*\d*次?|字[体号][:：]?\s*(?:[大中小]\s*){0,3}"
+    r"|无障碍(?:浏览|阅读)?|长者(?:助手|模式)|关怀版|适老化|扫一扫在手机(?:上)?打开当前页面?|扫一扫"
+    r"|手机扫码|分享到[:：]?|打印本?页?|关闭(?:本页|窗口)?|收藏|返回顶部|我要纠错|纠错|网站地图"
+    r"|上一篇|下一篇|当前位置[:：].*|您现在的位置[:：].*|首页\s*[>＞»].*|保存本页|微信|微博|QQ空间")
+_FURNITURE_TOKEN = re.compile(rf"[【\[]?(?:{_FURNITURE_WORDS})[】\]]?")
+_SEPARATORS = re.compile(r"[\s|｜/:：>＞»·•,，、]+")
+
+
+def is_furniture(line: str) -> bool:
+    """A short line made only of page tools and navigation (【打印】【关闭】, 浏览次数：12 ...)."""
+    stripped = line.strip()
+    if not stripped or len(stripped) > 80 or not _FURNITURE_TOKEN.search(stripped):
+        return False
+    return not _SEPARATORS.sub("", _FURNITURE_TOKEN.sub("", stripped))
+
+
+_PAGE_FOOTER = re.compile(r"版权所有|ICP备|公网安备|主办单位[:：]|承办单位[:：]|技术支持[:：]|网站标识码")
+
+
+def strip_furniture(lines: list[str], repairs: RepairLog) -> list[str]:
+    out = []
+    for line in lines:
+        s = line.strip()
+        if s and (is_furniture(s) or (len(s) <= 100 and _PAGE_FOOTER.search(s))):
+            repairs.add("web_furniture", s, "(removed)")
+            continue
+        out.append(line)
+    return out
+
+
+# ---------------------------------------------------------------- encyclopedia pages
+_FACT_KEYS = {"中文名": "title", "中文名称": "title", "名称": "title", "外文名": None,
+              "印发机关": "issuer", "发布机关": "issuer", "发文机关": "issuer", "颁布机关": "issuer",
+              "发布单位": "issuer", "印发单位": "issuer", "印发日期": "date", "发布日期": "date",
+              "颁布日期": "date", "发布时间": "date", "印发时间": "date", "发文字号": "doc_number",
+              "文号": "doc_number", "实施日期": "effective_date", "施行日期": "effective_date"}
+_FACT_LINE = re.compile(r"^\s*[•·●▪\-*]?\s*([^:：\s]{1,8})\s*[:：]\s*(.+?)\s*$")
+_TRAILING_LISTS = ("相关词条", "热门词条", "词条标签", "参考资料", "联络我们", "词条统计", "百科协作")
+
+
+def strip_encyclopedia(lines: list[str], repairs: RepairLog, meta: Meta) -> list[str]:
+    stripped = [l.strip() for l in lines]
+    if "基本介绍" not in stripped[:40] and not any(s in _TRAILING_LISTS for s in stripped[-40:]):
+        return lines
+    meta["page_kind"] = "encyclopedia"
+    out = []
+    in_box = False
+    block_titles = set(stripped)
+    for i, (line, s) in enumerate(zip(lines, stripped)):
+        if s == "基本介绍" and i < 40:
+            in_box = True
+            repairs.add("encyclopedia", s, "(removed)")
+            continue
+        if in_box:
+            m = _FACT_LINE.match(s)
+            if m:
+                key = _FACT_KEYS.get(m.group(1))
+                value = m.group(2)
+                if key == "doc_number":
+                    value = clean_doc_number(value, repairs)
+                elif key and key.endswith("date"):
+                    value = iso_date(value)
+                if key:
+                    _set(meta, key, value)
+                repairs.add("encyclopedia_fact_box", s, "(to meta)")
+                continue
+            if not s:
+                continue
+            in_box = False
+        # the block navigation line: names of blocks that follow as their own lines
+        items = [x for x in re.split(r"[,，、\s]+", s) if x]
+        if 2 <= len(items) <= 8 and all(len(x) <= 8 for x in items) and i < 60 \
+                and all(x in block_titles for x in items) and s not in items:
+            repairs.add("encyclopedia_navigation", s, "(removed)")
+            continue
+        out.append(line)
+    # trailing lists: from the first list title near the end, if nothing long follows
+    for k in range(max(0, len(out) - 40), len(out)):
+        s = out[k].strip()
+        if s in _TRAILING_LISTS and all(len(x.strip()) <= 40 for x in out[k:]):
+            for x in out[k:]:
+                if x.strip():
+                    repairs.add("encyclopedia_trailing_list", x.strip(), "(removed)")
+            out = out[:k]
+            break
+    return out
+
+
+# ---------------------------------------------------------------- HTML
+_HTML_HINT = re.compile(r"<(?:!doctype|html|body|p|div|br|table|span|head|meta|td|li|h[1-6])\b", re.I)
+_BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
+               "table", "section", "article", "blockquote", "pre", "hr", "title", "dd", "dt", "center"}
+_SKIP_TAGS = {"script", "style", "nav", "noscript", "header", "footer", "iframe", "form", "select",
+              "button", "svg", "template", "object"}
+_ATTACHMENT_EXT = re.compile(r"\.(?:pdf|docx?|xlsx?|wps|ofd|zip|rar|7z|et|pptx?|csv)(?:[?#].*)?$", re.I)
+
+
+class _PageText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+        self.meta: dict[str, str] = {}
+        self.attachments: Attachments = []
+        self.in_title = False
+        self.title = ""
+        self.link: dict[str, str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: (v or "") for k, v in attrs}
+        if tag in _SKIP_TAGS:
+            self.skip += 1
+        elif tag == "title":
+            self.in_title = True
+        elif tag == "meta" and a.get("name") and a.get("content"):
+            self.meta[a["name"].lower()] = a["content"]
+        elif tag == "img" and not self.skip:
+            self.attachments.append(dict(kind="image", name=a.get("alt") or a.get("title") or None,
+                                         uri=a.get("src") or None))
+        elif tag == "a" and _ATTACHMENT_EXT.search(a.get("href", "")):
+            self.link = {"uri": a["href"], "text": ""}
+        if tag in ("td", "th"):
+            self.parts.append(" | ")
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag in _SKIP_TAGS:
+            self.skip -= 1
+
+    def handle_endtag(self, tag):
+        if tag in _SKIP_TAGS:
+            self.skip = max(0, self.skip - 1)
+        elif tag == "title":
+            self.in_title = False
+        elif tag == "a" and self.link is not None:
+            self.attachments.append(dict(kind="attachment", name=self.link["text"].strip() or None,
+                                         uri=self.link["uri"]))
+            self.link = None
+        if tag == "tr":
+            self.parts.append(" |\n")
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if self.in_title:
+            self.title += data
+            return
+        if self.skip:
+            return
+        if self.link is not None:
+            self.link["text"] += data
+        self.parts.append(data)
+
+
+def looks_like_html(text: str) -> bool:
+    head = text[:20000]
+    return len(_HTML_HINT.findall(head)) >= 3 or head.lstrip()[:15].lower().startswith(("<!doctype", "<html"))
+
+
+def html_to_text(text: str, repairs: RepairLog, meta: Meta, attachments: Attachments) -> str:
+    parser = _PageText()
+    try:
+        parser.feed(text)
+        parser.close()
+    except Exception as exc:  # html.parser is lenient; this only guards pathological input
+        repairs.add("html_unparsed", str(exc)[:60], "markup left as text")
+        return text
+    body = "".join(parser.parts)
+    body = re.sub(r"[ \t\xa0]*\|[ \t\xa0]*\|", "|", body)  # "| |" from <tr><td>
+    body = re.sub(r"\n[ \t]*\|\s*\n", "\n", body)
+    lines = []
+    for line in body.split("\n"):
+        s = line.strip()
+        if s.startswith("|") and not s.endswith("|"):
+            s += " |"
+        lines.append(s)
+    body = "\n".join(lines)
+    _set(meta, "title", parser.meta.get("articletitle") or parser.title.strip())
+    _set(meta, "publish_date", iso_date(parser.meta["pubdate"]) if parser.meta.get("pubdate") else None)
+    _set(meta, "source", parser.meta.get("contentsource"))
+    attachments.extend(parser.attachments)
+    meta["page_kind"] = "html"
+    repairs.add("html", text[:40].replace("\n", " "), f"markup removed, {len(parser.attachments)} links/images")
+    return body
+
+
+_ENTITY = re.compile(r"&(?:#\d{2,6}|#x[0-9a-fA-F]{2,5}|nbsp|ldquo|rdquo|lsquo|rsquo|mdash|hellip|middot|amp|lt|gt|quot|emsp|ensp|times);")
+
+
+def unescape_entities(text: str, repairs: RepairLog) -> str:
+    if "&" not in text or not _ENTITY.search(text):
+        return text
+    def swap(m):
+        new = html.unescape(m.group())
+        repairs.add("html_entity", m.group(), new)
+        return new
+    return _ENTITY.sub(swap, text)
+
+
+# ---------------------------------------------------------------- Markdown
+_IMAGE = re.compile(r"!\[([^\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"']([^\"'\n]*)[\"'])?\s*\)")
+_LINK = re.compile(r"(?<!!)\[([^\]\n]+)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^\"'\n]*[\"'])?\s*\)")
+_ATTACHMENT_LINE = re.compile(r"^[ \t]*(?:#{1,6}[ \t]*)?附\s*件\s*(\d*)\s*[:：]\s*(.+?)\s*$")
+_ATTACHMENT_ITEM = re.compile(r"^\s*\d{1,2}\s*[.．、]\s*(\S.{0,60})$")
+_MD_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]*(?=\S)(?!#)")
+_MD_RULE = re.compile(r"^\s*([-*_])(?:\s*\1){2,}\s*$")
+_MD_BULLET = re.compile(r"^(\s*)[-*+•●▪◆■][ \t]+(?=\S)")
+_MD_STARTS = set("|#>-*+•●▪◆■")
+_MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+
+
+def _attachment_from(value: str) -> dict[str, Any]:
+    link = _LINK.search(value)
+    if link:
+        return dict(kind="attachment", name=link.group(1).strip(), uri=link.group(2) or None)
+    return dict(kind="attachment", name=value.strip() or None, uri=None)
+
+
+def strip_markdown(lines: list[str], repairs: RepairLog, attachments: Attachments) -> list[str]:
+    out = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if "![" in line:
+            for m in _IMAGE.finditer(line):
+                attachments.append(dict(kind="image", name=m.group(1).strip() or m.group(3) or None,
+                                        uri=m.group(2) or None))
+                repairs.add("markdown_image", m.group()[:50], "(to attachments)")
+            line = _IMAGE.sub("", line)
+            if not line.strip():
+                continue
+        m = _ATTACHMENT_LINE.match(line) if "附" in line else None
+        if m:
+            attachments.append(_attachment_from(m.group(2)))
+            repairs.add("attachment_line", line.strip(), "(to attachments)")
+            if re.match(r"\s*1\s*[.．、]", m.group(2)):  # 附件：1.… 2.… one per line
+                while i < len(lines) and _ATTACHMENT_ITEM.match(lines[i]) and "。" not in lines[i]:
+                    attachments.append(_attachment_from(_ATTACHMENT_ITEM.match(lines[i]).group(1)))
+                    repairs.add("attachment_line", lines[i].strip(), "(to attachments)")
+                    i += 1
+            continue
+        if line[:1] in "-*_ " and _MD_RULE.match(line):
+            if line.strip():
+                repairs.add("markdown_rule", line.strip(), "(removed)")
+            continue
+        s = line.lstrip()
+        if not s or s[0] not in _MD_STARTS and "](" not in s and "**" not in s and "__" not in s:
+            out.append(line)  # plain prose: nothing Markdown about it
+            continue
+        if s.startswith("|"):
+            out.append(line)  # tables stay tables
+            continue
+        if s.startswith("#"):
+            new = _MD_HEADING.sub("", line)
+            if new != line:
+                repairs.add("markdown_heading", line.strip(), new.strip())
+                line = new
+        if s.startswith(">"):
+            line = re.sub(r"^\s*(?:>\s?)+", "", line)
+            repairs.add("markdown_quote", s, line)
+        new = _MD_BULLET.sub(r"\1", line)
+        if new != line:
+            repairs.add("markdown_bullet", line.strip(), new.strip())
+            line = new
+        if "](" in line:
+            for m in _LINK.finditer(line):
+                if _ATTACHMENT_EXT.search(m.group(2)):
+                    attachments.append(dict(kind="attachment", name=m.group(1), uri=m.group(2)))
+                repairs.add("markdown_link", m.group()[:50], m.group(1))
+            line = _LINK.sub(r"\1", line)
+        if "**" in line or "__" in line:
+            new = _MD_EMPHASIS.sub(r"\2", line)
+            if new != line:
+                repairs.add("markdown_emphasis", line.strip(), new.strip())
+                line = new
+        out.append(line)
+    return out
+
+
+def strip_wrappers(text: str, repairs: RepairLog) -> tuple[str, Meta, Attachments]:
+    """Text without wrappers, what they said (meta) and the attachments they listed."""
+    meta: Meta = {}
+    attachments: Attachments = []
+    text = strip_editor_lines(text, repairs)
+    text = strip_front_matter(text, repairs, meta)
+    text = strip_header_form(text, repairs, meta)
+    lines = text.split("\n")
+    lines = strip_encyclopedia(lines, repairs, meta)
+    lines = strip_metadata_box(lines, repairs, meta)
+    lines = strip_furniture(lines, repairs)
+    lines = strip_markdown(lines, repairs, attachments)
+    return "\n".join(lines), meta, attachments

@@ -1,0 +1,86 @@
+"""Script decision and conversion: simplified untouched, t2s for traditional, Taiwan phrasing."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.normalize import normalize_text
+from flows.repairs import RepairLog
+from flows.script import detect_script, t2s, to_simplified, tw_phrase_table
+
+MAINLAND_TRAD = ("關於加強數字政府建設的實施意見。推進檔案數字化，完善審批程序，加強信息共享，"
+                 "建設網絡安全體系，提升數據庫管理水平，優化營商環境，強化監測預警指標。")
+TAIWAN_TRAD = ("關於加強數位政府建設的實施意見。將數位技術廣泛套用於政府管理，建設基礎資料庫，"
+               "完善網路安全，推動智慧型化應用，實現流程最佳化，加強巨觀經濟分析，加快網際網路+政務服務。"
+               "推進檔案數位化，完善審批程序，強化監測預警指標。")
+SIMPLIFIED = "关于加强数字政府建设的实施意见。推进档案数字化，完善审批程序，加强信息共享，建设网络安全体系。"
+
+
+def test_simplified_text_is_not_converted_and_costs_no_repair():
+    repairs = RepairLog()
+    text, script = to_simplified(SIMPLIFIED, repairs)
+    assert (text, script) == (SIMPLIFIED, "simplified")
+    assert not repairs.by_kind
+
+
+def test_plain_traditional_gets_t2s_only():
+    repairs = RepairLog()
+    text, script = to_simplified(MAINLAND_TRAD, repairs)
+    assert script == "traditional"
+    for word in ("档案", "程序", "信息", "网络", "数据库", "指标"):
+        assert word in text
+    assert repairs.count("script_conversion") > 0
+    assert repairs.count("tw_phrasing") == 0
+    assert repairs.by_kind["script_conversion"].examples
+
+
+def test_taiwan_phrasing_is_reversed_without_damaging_mainland_words():
+    repairs = RepairLog()
+    text, script = to_simplified(TAIWAN_TRAD, repairs)
+    assert script == "traditional_tw"
+    for gone in ("数位", "套用", "资料库", "网路", "智慧型", "最佳化", "巨观", "网际网路"):
+        assert gone not in text
+    for kept in ("数字政府", "应用", "数据库", "网络安全", "智能化", "优化", "宏观经济", "互联网+政务服务",
+                 "档案数字化", "审批程序", "预警指标"):
+        assert kept in text
+    assert repairs.count("tw_phrasing") >= 8
+
+
+def test_taiwan_reversal_never_touches_simplified_or_mainland_traditional():
+    assert "档案" in to_simplified(MAINLAND_TRAD, RepairLog())[0]
+    text, _ = to_simplified(SIMPLIFIED + "推进智慧城市建设，开展数据整合与文件管理。", RepairLog())
+    assert "智慧城市" in text and "整合" in text and "文件管理" in text
+
+
+def test_a_few_traditional_characters_do_not_make_a_text_traditional():
+    text = SIMPLIFIED + "乾隆年間的檔案。"
+    assert detect_script(text)[0] == "simplified"
+
+
+def test_fast_t2s_matches_opencc():
+    import opencc
+
+    sample = MAINLAND_TRAD + TAIWAN_TRAD + "一目瞭然，乾坤，不瞭解，著作，著力，髮型，頭髮，發展。"
+    assert t2s(sample) == opencc.OpenCC("t2s").convert(sample)
+
+
+@pytest.mark.parametrize("tw,mainland", [("套用", "应用"), ("巨观", "宏观"), ("回响", "响应"),
+                                         ("数位", "数字"), ("资料库", "数据库"), ("网路", "网络"),
+                                         ("网际网路", "互联网"), ("智慧型", "智能"), ("最佳化", "优化")])
+def test_domain_phrase_table(tw, mainland):
+    table, _, _ = tw_phrase_table()
+    assert table[tw] == mainland
+
+
+@pytest.mark.parametrize("protected", ["档案", "程序", "指标", "智慧", "整合", "执行", "文件", "效能"])
+def test_harmful_opencc_entries_are_dropped(protected):
+    table, _, _ = tw_phrase_table()
+    assert protected not in table
+
+
+def test_script_conversion_is_recorded_with_examples():
+    result = normalize_text(TAIWAN_TRAD)
+    kinds = {r.kind: r for r in result.repairs}
+    assert result.script == "traditional_tw"
+    assert kinds["script_conversion"].count >= 30
+    assert any("→" in e for e in kinds["tw_phrasing"].examples)

@@ -285,6 +285,9 @@ def integrity_expectations(ts: TableSchema) -> list[gxe.Expectation]:
     if "section_id" in cols and "doc_id" in cols and ts.name != "sections":
         # a row's section must belong to the row's own document
         expect_true("section_in_same_document", "section_in_same_document", "section_id", ("section_id", "doc_id"))
+    if t == "sections" and "level" in cols:
+        # the schema's tree: a parent is always exactly one level up
+        expect_true("parent_one_level_up", "parent_one_level_up", "level", ("level", "parent_level"))
     if t == "documents":
         # doc_id is defined as the first 16 hex digits of the raw file's sha256
         expect_true("doc_id_is_sha256_prefix", "doc_id_is_sha256_prefix", "doc_id", ("doc_id", "source_sha256"))
@@ -398,6 +401,12 @@ def integrity_frame(ts: TableSchema, tables: dict[str, pa.Table]) -> pd.DataFram
         owner = pd.Series(_column(sections, "doc_id").values, index=_column(sections, "section_id").values)
         owner = owner[~owner.index.duplicated()]
         df["section_in_same_document"] = df["section_id"].map(owner).eq(df["doc_id"]).fillna(False).astype(bool)
+    if ts.name == "sections" and "level" in cols:
+        level_of = table.column("level").to_pandas(types_mapper=_MASKED.get)
+        level_of.index = table.column("section_id").to_pandas()
+        df["level"] = level_of.values
+        df["parent_level"] = df["parent_id"].map(level_of[~level_of.index.duplicated()]).astype("Int32")
+        df["parent_one_level_up"] = (df["parent_id"].isna() | (df["parent_level"] == df["level"] - 1)).fillna(False).astype(bool)
     if ts.name == "documents":
         df["source_sha256"] = table.column("source_sha256").to_pandas()
         df["doc_id_is_sha256_prefix"] = (df["source_sha256"].str.slice(0, 16) == df["doc_id"]).fillna(False).astype(bool)

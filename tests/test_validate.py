@@ -97,7 +97,7 @@ def good_rows(text: str = PLAN, name: str = "plan.txt") -> dict[str, list[dict]]
         ],
         "tasks": [dict(
             task_id=f"{d}-t0000", doc_id=d, section_id=sec(3), heading="建设网络。",
-            lead_units=["省大数据局"], responsible_units=["各市人民政府"], source_text=task,
+            lead_units=["省大数据局"], responsible_units=["各市人民政府"], supporting_units=[], source_text=task,
             **_offsets(text, task))],
         "keywords": [dict(doc_id=d, term=t, weight=w, rank=i) for i, (t, w) in
                      enumerate([("数字政府", 0.9), ("全程网办", 0.5), ("一体化平台", 0.3)], 1)],
@@ -213,6 +213,11 @@ def test_a_section_of_another_document_fails(good):
 def test_an_orphan_parent_section_fails(good):
     result = validate(broken(good, "sections", 3, parent_id="nope-0002"))
     assert "parent_id_exists_in_sections" in failed_rules(result)
+
+
+def test_a_parent_section_not_one_level_up_fails(good):
+    (msg,) = validate(broken(good, "sections", 3, level=3)).failures
+    assert "parent_one_level_up" in msg and "sections.level = 3, parent_level = 1" in msg
 
 
 def test_a_start_year_after_the_target_year_fails(good):
@@ -450,12 +455,12 @@ def test_tables_without_the_new_column_then_fail(tmp_path, good):
     schema_dir = tmp_path / "schemas"
     shutil.copytree(SCHEMA_DIR, schema_dir)
     spec = yaml.safe_load((schema_dir / "tasks.yaml").read_text(encoding="utf-8"))
-    spec["columns"].append({"name": "deadline", "type": "date", "nullable": True, "description": "Due date."})
+    spec["columns"].append({"name": "due_date", "type": "date", "nullable": True, "description": "Due date."})
     (schema_dir / "tasks.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     result = validate_tables(tables_of(good), schemas=load_schemas(schema_dir), today=TODAY)
     assert "columns" in failed_rules(result)
     assert all(f.startswith("tasks: ") for f in result.failures)
-    assert any("tasks.deadline" in f for f in result.failures)
+    assert any("tasks.due_date" in f for f in result.failures)
 
 
 def test_every_table_has_a_suite_with_every_column_typed():

@@ -387,6 +387,12 @@ def _column(table: pa.Table | None, name: str) -> pd.Series:
     return table.column(name).to_pandas()
 
 
+def _lookup(keys: Any, values: Any, dtype: Any = None) -> pd.Series:
+    """values by key (the first row wins where a key repeats: uniqueness is its own rule)."""
+    by_key = pd.Series(values, index=keys, dtype=dtype)
+    return by_key[~by_key.index.duplicated()]
+
+
 def integrity_frame(ts: TableSchema, tables: dict[str, pa.Table]) -> pd.DataFrame:
     """One row per row of the table: its key, its links and one boolean column per check."""
     table = tables[ts.name]
@@ -398,14 +404,13 @@ def integrity_frame(ts: TableSchema, tables: dict[str, pa.Table]) -> pd.DataFram
         df[f"{col}_in_{ref}"] = df[col].isna() | df[col].isin(_column(tables.get(ref), ref_col))
     if "section_id" in cols and "doc_id" in cols and ts.name != "sections":
         sections = tables.get("sections")
-        owner = pd.Series(_column(sections, "doc_id").values, index=_column(sections, "section_id").values)
-        owner = owner[~owner.index.duplicated()]
+        owner = _lookup(_column(sections, "section_id").values, _column(sections, "doc_id").values)
         df["section_in_same_document"] = df["section_id"].map(owner).eq(df["doc_id"]).fillna(False).astype(bool)
     if ts.name == "sections" and "level" in cols:
-        level_of = table.column("level").to_pandas(types_mapper=_MASKED.get)
-        level_of.index = table.column("section_id").to_pandas()
-        df["level"] = level_of.values
-        df["parent_level"] = df["parent_id"].map(level_of[~level_of.index.duplicated()]).astype("Int32")
+        levels = table.column("level").to_pandas(types_mapper=_MASKED.get).values
+        df["level"] = levels
+        level_of = _lookup(table.column("section_id").to_pandas().values, levels)
+        df["parent_level"] = df["parent_id"].map(level_of).astype("Int32")
         df["parent_one_level_up"] = (df["parent_id"].isna() | (df["parent_level"] == df["level"] - 1)).fillna(False).astype(bool)
     if ts.name == "documents":
         df["source_sha256"] = table.column("source_sha256").to_pandas()
@@ -418,10 +423,7 @@ def integrity_frame(ts: TableSchema, tables: dict[str, pa.Table]) -> pd.DataFram
 def _span_checks(ts: TableSchema, table: pa.Table, documents: pa.Table | None, df: pd.DataFrame) -> None:
     doc_ids = _column(documents, "doc_id")
     texts = _column(documents, "text")
-    lengths = pd.Series(
-        pc.utf8_length(documents.column("text")).to_numpy() if documents is not None else [],
-        index=doc_ids.values, dtype="Int64")
-    lengths = lengths[~lengths.index.duplicated()]
+    lengths = _lookup(doc_ids.values, _column(documents, "text").str.len().values, "Int64")
     df["text_length"] = df["doc_id"].map(lengths).astype("Int64")
     start, end = df["char_start"], df["char_end"]
     inside = (start >= 0) & (start < end) & (end <= df["text_length"])

@@ -20,7 +20,6 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import great_expectations.expectations as gxe
@@ -120,24 +119,16 @@ def _expect(cls, rule: str, table: str, column: str | None = None, show: tuple[s
 def traditional_only_chars() -> str:
     """Characters OpenCC t2s turns into another character, minus those it keeps inside a phrase.
 
-    Normalization runs t2s over every text, so none of these may survive it. A character t2s
-    leaves alone inside some phrase (乾 in 乾隆, 於 in 於菟) is legitimate simplified text there,
-    so it is not flagged. Derived from the converter and its dictionary, not a hand list, so it
-    follows the pinned OpenCC data.
+    Normalization converts traditional texts with these very tables (``flows.script.t2s``), so
+    none of these may survive it. A character t2s leaves alone inside some phrase (乾 in 乾隆,
+    於 in 於菟) is legitimate simplified text there, so it is not flagged. Derived from the
+    pinned OpenCC data, not a hand list.
     """
-    import opencc
+    from flows.script import opencc_table
 
-    converter = opencc.OpenCC("t2s")
-    blocks = [(0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00), (0x20000, 0x2A6E0)]
-    chars = [chr(c) for lo, hi in blocks for c in range(lo, hi)]
-    # newline separates entries (the converter splits on whitespace), so no phrase spans two chars
-    converted = converter.convert("\n".join(chars)).split("\n")
-    changed = {a for a, b in zip(chars, converted, strict=True) if a != b}
-    phrases = Path(opencc.__file__).parent / "dictionary" / "TSPhrases.txt"
-    kept_in_phrases = set()
-    for line in phrases.read_text(encoding="utf-8").splitlines():
-        _, _, targets = line.partition("\t")
-        kept_in_phrases.update(targets.replace(" ", ""))
+    # what t2s does to a lone character is its TSCharacters entry (phrases are longer)
+    changed = {t for t, s in opencc_table("TSCharacters.txt").items() if len(t) == 1 and t != s}
+    kept_in_phrases = set("".join(opencc_table("TSPhrases.txt").values()))
     return "".join(sorted(changed - kept_in_phrases))
 
 

@@ -42,7 +42,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     result = validate_tables(read_tables(args.out), args.out / DOCS_DIR)
     if not result.success:
         print(f"digigov validate failed: {ValidationFailed(result)}", file=sys.stderr)
-        print(f"Data Docs: {result.docs_index}", file=sys.stderr)
         return 1
     print(f"digigov validate: {len(result.suites)} suites, {result.expectations} expectations passed "
           f"in {result.seconds:.1f} s; Data Docs: {result.docs_index}")

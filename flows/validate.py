@@ -23,6 +23,7 @@ from flows.expectations import Suite, build_frame, build_suites
 from flows.schema import TableSchema, load_schemas
 
 DOCS_DIR = "validation"  # Data Docs live in OUT/validation/
+SUMMARY_FILE = "summary.md"  # the same summary as the Prefect artifact, next to the Data Docs
 SHOWN_VALUES = 3  # offending values quoted per failed expectation
 _SNIPPET = 12  # characters of context around a regex match in a long text
 
@@ -53,7 +54,8 @@ class ValidationResult:
 
 class ValidationFailed(RuntimeError):
     def __init__(self, result: ValidationResult):
-        super().__init__("validation failed:\n" + "\n".join(f"  - {f}" for f in result.failures))
+        docs = f"\nData Docs: {result.docs_index}" if result.docs_index else ""
+        super().__init__("validation failed:\n" + "\n".join(f"  - {f}" for f in result.failures) + docs)
         self.result = result
 
 
@@ -92,10 +94,14 @@ def validate_tables(tables: dict[str, pa.Table], docs_dir: Path | None = None, *
         failures += [describe_failure(suite, r.expectation_config, r.result, r.exception_info) for r in bad]
     docs_index = _build_docs(context, docs_dir) if docs_dir is not None else None
     counts = {name: len(suite.expectations) for name, suite in suites.items()}
-    return ValidationResult(
+    result = ValidationResult(
         success=not failures, failures=failures, expectations=sum(counts.values()), suites=counts,
         failed=failed, seconds=time.perf_counter() - started, docs_index=docs_index,
     )
+    if docs_dir is not None:
+        # GX's index page draws its table with scripts from CDNs; this summary reads offline
+        (Path(docs_dir) / SUMMARY_FILE).write_text(result.markdown() + "\n", encoding="utf-8")
+    return result
 
 
 def check_contract(tables: dict[str, pa.Table]) -> ValidationResult:

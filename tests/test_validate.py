@@ -514,6 +514,8 @@ def test_data_docs_are_written_and_reference_every_suite(tmp_path, good):
         assert (docs / "expectations" / f"{name.replace('.', '/')}.html").exists(), name
     assert list((docs / "validations").rglob("*.html"))
     assert not (docs / "stale").exists()  # pages of an earlier validation do not linger
+    summary = (docs / "summary.md").read_text(encoding="utf-8")
+    assert "FAILED" in summary and "percent_within_0_100" in summary
 
 
 # --- the validate command ------------------------------------------------------------------
@@ -542,6 +544,7 @@ def test_cli_validate_fails_with_the_same_messages(tmp_path, good, capsys):
     err = capsys.readouterr().err
     assert "digigov validate failed: validation failed:" in err
     assert "metrics.value = 150.0 for unit %" in err
+    assert f"Data Docs: {tmp_path / 'out' / DOCS_DIR / 'index.html'}" in err
     assert (tmp_path / "out" / DOCS_DIR / "index.html").exists()
 
 

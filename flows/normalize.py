@@ -23,10 +23,11 @@ Punctuation and layout policy (the same sentence from any source comes out ident
   become `一、`; `(一)`/`（一)` become `（一）`; `1、` `１．` `1，` `4,建设` become `1.`;
   `(1)` `1)` become `（1）`; spaces after a label are dropped.
 - Document numbers use 〔〕: `国发[2022]14号`, `国发(2022)14号` become `国发〔2022〕14号`.
-- Spaces between two Han characters (or Han and a Chinese punctuation mark) are removed; one
-  space between Han and a Latin letter or digit is removed; other space runs become one space.
+- Space runs become one space; spaces between two Han characters (or Han and a Chinese
+  punctuation mark) and between Han and a Latin letter or digit are removed.
 - Lines: leading/trailing whitespace (indentation, U+3000) is stripped; one paragraph or heading
-  per line, blank lines removed. A line is joined with the next when it is cut mid-sentence:
+  per line; blank lines are removed (copies that differ only in blank lines give the same text,
+  which is what duplicate detection compares). A line is joined with the next when it is cut mid-sentence:
   the next line starts with a closing mark (`》`, `，`, `。` ...), the line ends with `，` `、`
   or an opening bracket/quote or leaves a `《`/`（`/`“` open, or the document is hard-wrapped
   at a fixed width and the line reaches that width without ending a sentence (title, signature
@@ -75,12 +76,16 @@ _FOLD.update({0x00A0: 0x20, 0x2002: 0x20, 0x2003: 0x20, 0x2004: 0x20, 0x2005: 0x
               0x09: 0x20, 0x0B: 0x0A, 0x0C: 0x0A, 0x2028: 0x0A, 0x2029: 0x0A, 0x85: 0x0A,
               0x200B: None, 0x200C: None, 0x200D: None, 0x2060: None, 0xFEFF: None, 0xAD: None})
 _FOLDABLE = re.compile("[" + "".join(re.escape(chr(c)) for c in _FOLD) + "]")
+_INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff]")  # not U+00AD: a Latin-1 mojibake byte
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
 HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_PUNCT = "，。、；：？！（）《》〈〉“”‘’【】〔〕—…·"
 _H = f"[{HAN}]"
 _HP = f"[{HAN}{_CJK_PUNCT}]"
+# before a half-width mark that becomes full-width: Han, Chinese punctuation, or a half-width mark
+# that itself becomes full-width in the same pass (so `一!:` needs one pass, not two)
+_HPM = f"[{HAN}{_CJK_PUNCT},;:?!]"
 _NUM_CN = "一二三四五六七八九十百零〇"
 
 HEADING_LABEL = re.compile(
@@ -94,11 +99,11 @@ _LABEL_RULES = [  # (pattern at a line start, replacement, kind)
     (re.compile(rf"^(\d{{1,2}})[ ]*[)）][ ]*(?=[{HAN}])", re.M), r"（\1）", "heading_label"),
 ]
 _PUNCT_RULES = [
-    (re.compile(rf"(?<={_HP})[ ]*,[ ]*|[ ]*,[ ]*(?={_H})"), "，", "punctuation"),
-    (re.compile(rf"(?<={_HP})[ ]*;[ ]*|[ ]*;[ ]*(?={_H})"), "；", "punctuation"),
-    (re.compile(rf":(?<={_HP}:)(?!//)"), "：", "punctuation"),
-    (re.compile(rf"\?(?<={_HP}\?)"), "？", "punctuation"),
-    (re.compile(rf"!(?<={_HP}!)"), "！", "punctuation"),
+    (re.compile(rf"(?<={_HPM})[ ]*,[ ]*|[ ]*,[ ]*(?={_H})"), "，", "punctuation"),
+    (re.compile(rf"(?<={_HPM})[ ]*;[ ]*|[ ]*;[ ]*(?={_H})"), "；", "punctuation"),
+    (re.compile(rf":(?<={_HPM}:)(?!//)"), "：", "punctuation"),
+    (re.compile(rf"\?(?<={_HPM}\?)"), "？", "punctuation"),
+    (re.compile(rf"!(?<={_HPM}!)"), "！", "punctuation"),
     (re.compile(rf"\.(?<=[{HAN}%）”》]\.)(?={_H}|$)", re.M), "。", "punctuation"),
 ]
 _PAREN_PAIR = re.compile(r"([(（])([^()（）\n]{0,200})([)）])")
@@ -111,8 +116,8 @@ _SPACE_RUN = re.compile(r"  +")
 # a full-width line ending like a title, signature or date is a line of its own, not a wrap
 _STANDALONE_END = re.compile(r"(?:通知|意见|方案|规划|办法|决定|纲要|计划|要点|细则|报告|公告|通告|批复|"
                              r"政府|办公厅|办公室|委员会|管委会|[局厅]|\d+日|目录)$")
-_CONTINUES = tuple("，、“《（(—")
-_SENTENCE_END = tuple("。！？；…”）)」』】!?;:：")
+_CONTINUES = tuple("，,、“《（(—")
+_SENTENCE_END = tuple("。！？；…”）)」』】!?;:：.")
 
 
 def _sub(pattern: re.Pattern, repl, text: str, kind: str, repairs: RepairLog) -> str:
@@ -148,12 +153,20 @@ def fold_characters(text: str, repairs: RepairLog) -> str:
     return text
 
 
+def drop_invisible(text: str, repairs: RepairLog) -> str:
+    """C0 controls and zero-width characters, before the byte-level repairs (they would split a
+    garbled run). C1 controls stay until then: they are bytes of Latin-1 mojibake."""
+    if _INVISIBLE.search(text):
+        text = _sub(_INVISIBLE, "", text, "control_characters", repairs)
+    return text
+
+
 def _paren(m: re.Match) -> str:
     opening, inner, closing = m.groups()
     if opening == "（" and closing == "）":
         return m.group()
     before = m.string[m.start() - 1] if m.start() else ""
-    if _HAN_CHAR.search(inner) or _HAN_CHAR.match(before) or before in _CJK_PUNCT \
+    if _HAN_CHAR.search(inner) or _HAN_CHAR.match(before) or (before and before in _CJK_PUNCT + ",;:?!") \
             or "（" in (opening, closing) or "）" in (opening, closing):
         return f"（{inner}）"
     return m.group()
@@ -162,12 +175,7 @@ def _paren(m: re.Match) -> str:
 def punctuate(text: str, repairs: RepairLog) -> str:
     for pattern, repl, kind in _LABEL_RULES:
         text = _sub(pattern, repl, text, kind, repairs)
-    if " " in text:
-        text = _sub(_SPACE_HAN, "", text, "spaces_in_text", repairs)
-        text = _sub(_SPACE_HAN_ALNUM, "", text, "spaces_in_text", repairs)
-        text = _SPACE_RUN.sub(" ", text)
-    for pattern, repl, kind in _PUNCT_RULES:
-        text = _sub(pattern, repl, text, kind, repairs)
+    # brackets and quotes first: the marks after them look at what they became
     if "(" in text or ")" in text:
         for _ in range(4):  # nested pairs: inner first
             new = _sub(_PAREN_PAIR, _paren, text, "punctuation", repairs)
@@ -177,6 +185,12 @@ def punctuate(text: str, repairs: RepairLog) -> str:
     if '"' in text:
         text = _sub(_QUOTE_PAIR, lambda m: f"“{m.group(1)}”" if _HAN_CHAR.search(m.group(1)) else m.group(),
                     text, "punctuation", repairs)
+    for pattern, repl, kind in _PUNCT_RULES:
+        text = _sub(pattern, repl, text, kind, repairs)
+    if " " in text:
+        text = _SPACE_RUN.sub(" ", text)
+        text = _sub(_SPACE_HAN, "", text, "spaces_in_text", repairs)
+        text = _sub(_SPACE_HAN_ALNUM, "", text, "spaces_in_text", repairs)
     if "号" in text:
         text = _sub(_DOC_NUMBER, r"〔\1〕\2号", text, "doc_number_brackets", repairs)
     return text
@@ -200,8 +214,9 @@ _CLOSERS = tuple("》）)”’」』】〕，,。、；;：！？…")
 
 
 def _unbalanced(line: str) -> bool:
+    """An opening mark left open (half- and full-width alike: punctuation may convert them)."""
     return line.count("《") > line.count("》") or line.count("“") > line.count("”") \
-        or line.count("（") > line.count("）")
+        or line.count("（") + line.count("(") > line.count("）") + line.count(")")
 
 
 def _joinable(line: str, nxt: str, width: int | None) -> bool:
@@ -236,20 +251,20 @@ def layout(text: str, repairs: RepairLog) -> str:
         if not line:
             blank_run += 1
             continue
-        if out and blank_run == 0 and _joinable(out[-1], line, width):
+        if blank_run and out:
+            repairs.add("blank_lines", f"{blank_run} blank line(s)", "(removed)", n=1)
+        blank_run = 0
+        # blank lines do not decide joins: the output has none, and a second pass must agree
+        if out and _joinable(out[-1], line, width):
             # fixed-width wrapping cuts anywhere, even inside a number or word: join without a space
             repairs.add("hard_wrap", out[-1][-10:] + "⏎" + line[:10], out[-1][-10:] + line[:10])
             out[-1] = out[-1] + line
         else:
-            if blank_run > 0 and out:
-                repairs.add("blank_lines", f"{blank_run} blank line(s)", "(removed)", n=1)
             out.append(line)
-        blank_run = 0
     return "\n".join(out)
 
 
 def apply_policy(text: str, repairs: RepairLog) -> str:
-    text = fold_characters(text, repairs)
     text = layout(text, repairs)
     text = punctuate(text, repairs)
     # punctuation may have made a line end mid-sentence (`,` -> `，`), or a label line: lay out again
@@ -264,7 +279,10 @@ def _normalize_once(text: str, raw_encoding: str, repairs: RepairLog) -> Normali
     if "<" in text and looks_like_html(text):
         text = html_to_text(text, repairs, meta, attachments)
     text = unescape_entities(text, repairs)
+    text = drop_invisible(text, repairs)
     text, lost = repair_double_encoding(text, repairs)
+    if _CONTROL.search(text):  # C1 controls left once Latin-1 mojibake is undone are noise
+        text = _sub(_CONTROL, "", text, "control_characters", repairs)
     text, shifted_lost = repair_gbk_shift(text, repairs)
     lost += shifted_lost
     if "\ufffd" in text:
@@ -273,6 +291,7 @@ def _normalize_once(text: str, raw_encoding: str, repairs: RepairLog) -> Normali
         text = text.replace("\ufffd", UNRECOVERABLE)
         lost += n
     text = strip_pinyin(text, repairs)
+    text = fold_characters(text, repairs)  # after the byte-level repairs, which need ５ as A3B5
     text, script = to_simplified(text, repairs)
     text, wrapper_meta, wrapper_attachments = strip_wrappers(text, repairs)
     for k, v in wrapper_meta.items():

@@ -73,7 +73,7 @@ def clean_doc_number(value: str, repairs: RepairLog) -> str:
 
 
 # ---------------------------------------------------------------- editor lines, front matter
-_EDITOR_LINE = re.compile(r"^(?:#.*-\*-.*coding[:=].*|#!.*|<\?xml[^>]*\?>)[ \t]*\n?", re.M)
+_EDITOR_LINE = re.compile(r"^(?:#.*-\*-.*coding[:=].*|#!.*|<\?xml[^>]*\?>)[^\S\n]*\n?", re.M)
 
 
 def strip_editor_lines(text: str, repairs: RepairLog) -> str:
@@ -88,7 +88,7 @@ def strip_editor_lines(text: str, repairs: RepairLog) -> str:
 
 # libyaml's safe loader when built in (10x faster); both refuse tags such as !!python/object
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_FRONT_MATTER = re.compile(r"\A\s*---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+_FRONT_MATTER = re.compile(r"\A\s*---[^\S\n]*\n(.*?)\n(?:---|\.\.\.)[^\S\n]*(?:\n|\Z)", re.S)
 _FM_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$")
 _FM_KEYS = {"title": "title", "date": "date", "author": "author", "unit": "unit",
             "source": "source_url", "url": "source_url", "link": "source_url"}
@@ -138,24 +138,27 @@ def strip_front_matter(text: str, repairs: RepairLog, meta: Meta) -> str:
 
 
 # ---------------------------------------------------------------- header form (seed 000)
-_HEADER_FIELD = re.compile(r"^[ \t]*#{0,6}[ \t]*(政策标题|政策来源|政策内容|发文字号|发布日期|成文日期)[ \t]*[:：][ \t]*(.*)$", re.M)
+_HEADER_FIELD = re.compile(r"^[^\S\n]*#{0,6}[^\S\n]*(政策标题|政策来源|政策内容|发文字号|发布日期|成文日期)[^\S\n]*[:：][^\S\n]*(.*)$", re.M)
+MAX_HEADER_FORM = 2000  # characters from the first header field to 政策内容
 _HEADER_KEYS = {"政策标题": "notice_title", "政策来源": "issuer", "发文字号": "doc_number",
                 "发布日期": "publish_date", "成文日期": "written_date"}
 
 
 def strip_header_form(text: str, repairs: RepairLog, meta: Meta) -> str:
-    body = re.search(r"^[ \t]*#{0,6}[ \t]*政策内容[ \t]*[:：][ \t]*$", text, re.M)
+    body = re.search(r"^[^\S\n]*#{0,6}[^\S\n]*政策内容[^\S\n]*[:：][^\S\n]*$", text, re.M)
     if not body:
         return text
     head = text[:body.start()]
     fields = list(_HEADER_FIELD.finditer(head))
-    if not fields:
-        return text
+    if not fields or fields[0].start() > 1000 or body.start() - fields[0].start() > MAX_HEADER_FORM:
+        return text  # a header form sits at the top and is short: never strip a body
     for i, f in enumerate(fields):
         end = fields[i + 1].start() if i + 1 < len(fields) else len(head)
         value = (f.group(2) + "\n" + head[f.end():end]).strip()
         value = " ".join(v.strip() for v in value.splitlines() if v.strip())
-        key = _HEADER_KEYS[f.group(1)]
+        key = _HEADER_KEYS.get(f.group(1))
+        if key is None:  # a second 政策内容 line: the body marker is the first one only
+            continue
         if key.endswith("date"):
             value = iso_date(value)
         _set(meta, key, value)
@@ -344,6 +347,7 @@ def strip_encyclopedia(lines: list[str], repairs: RepairLog, meta: Meta) -> list
 
 # ---------------------------------------------------------------- HTML
 _HTML_HINT = re.compile(r"<(?:!doctype|html|body|p|div|br|table|span|head|meta|td|li|h[1-6])\b", re.I)
+_HTML_START = re.compile(r"<(?:!doctype|html)\b", re.I)
 _BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
                "table", "section", "article", "blockquote", "pre", "hr", "title", "dd", "dt", "center"}
 _SKIP_TAGS = {"script", "style", "nav", "noscript", "header", "footer", "iframe", "form", "select",
@@ -412,7 +416,7 @@ class _PageText(HTMLParser):
 
 def looks_like_html(text: str) -> bool:
     head = text[:20000]
-    return len(_HTML_HINT.findall(head)) >= 3 or head.lstrip()[:15].lower().startswith(("<!doctype", "<html"))
+    return len(_HTML_HINT.findall(head)) >= 3 or bool(_HTML_START.search(head[:2000]))
 
 
 def html_to_text(text: str, repairs: RepairLog, meta: Meta, attachments: Attachments) -> str:
@@ -425,14 +429,14 @@ def html_to_text(text: str, repairs: RepairLog, meta: Meta, attachments: Attachm
         return text
     body = "".join(parser.parts)
     body = re.sub(r"[ \t\xa0]*\|[ \t\xa0]*\|", "|", body)  # "| |" from <tr><td>
-    body = re.sub(r"\n[ \t]*\|\s*\n", "\n", body)
+    body = re.sub(r"\n[^\S\n]*\|\s*\n", "\n", body)
     lines = []
     for line in body.split("\n"):
         s = line.strip()
         if s.startswith("|") and not s.endswith("|"):
             s += " |"
         lines.append(s)
-    body = "\n".join(lines)
+    body = re.sub(r"\n{2,}", "\n", "\n".join(lines))  # block elements are lines; no blank lines
     _set(meta, "title", parser.meta.get("articletitle") or parser.title.strip())
     _set(meta, "publish_date", iso_date(parser.meta["pubdate"]) if parser.meta.get("pubdate") else None)
     _set(meta, "source", parser.meta.get("contentsource"))
@@ -458,9 +462,9 @@ def unescape_entities(text: str, repairs: RepairLog) -> str:
 # ---------------------------------------------------------------- Markdown
 _IMAGE = re.compile(r"!\[([^\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"']([^\"'\n]*)[\"'])?\s*\)")
 _LINK = re.compile(r"(?<!!)\[([^\]\n]+)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^\"'\n]*[\"'])?\s*\)")
-_ATTACHMENT_LINE = re.compile(r"^[ \t]*(?:#{1,6}[ \t]*)?附\s*件\s*(\d*)\s*[:：]\s*(.+?)\s*$")
+_ATTACHMENT_LINE = re.compile(r"^[^\S\n]*(?:#{1,6}[^\S\n]*)?附\s*件\s*(\d*)\s*[:：]\s*(.+?)\s*$")
 _ATTACHMENT_ITEM = re.compile(r"^\s*\d{1,2}\s*[.．、]\s*(\S.{0,60})$")
-_MD_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]*(?=\S)(?!#)")
+_MD_HEADING = re.compile(r"^[^\S\n]*#{1,6}[^\S\n]*(?=\S)(?!#)")
 _MD_RULE = re.compile(r"^\s*([-*_])(?:\s*\1){2,}\s*$")
 _MD_BULLET = re.compile(r"^(\s*)[-*+•●▪◆■][ \t]+(?=\S)")
 _MD_STARTS = set("|#>-*+•●▪◆■")
@@ -474,19 +478,50 @@ def _attachment_from(value: str) -> dict[str, Any]:
     return dict(kind="attachment", name=value.strip() or None, uri=None)
 
 
+def _strip_line_marks(line: str, repairs: RepairLog) -> str:
+    """Heading marks, quote marks and bullets at a line start, however they are stacked."""
+    while True:
+        s = line.lstrip()
+        if not s or s[0] not in _MD_STARTS or s[0] == "|":
+            return line
+        if s[0] == "#":
+            new = _MD_HEADING.sub("", line) if s.strip("#").strip() else ""  # `##` alone: empty heading
+            kind = "markdown_heading"
+        elif s[0] == ">":
+            new = re.sub(r"^\s*(?:>\s?)+", "", line)
+            kind = "markdown_quote"
+        else:
+            new = _MD_BULLET.sub(r"\1", line)
+            kind = "markdown_bullet"
+        if new == line:
+            return line
+        repairs.add(kind, line.strip(), new.strip())
+        line = new
+
+
 def strip_markdown(lines: list[str], repairs: RepairLog, attachments: Attachments) -> list[str]:
     out = []
     i = 0
     while i < len(lines):
         line = lines[i]
         i += 1
+        if line[:1] in "-*_ " and _MD_RULE.match(line):
+            if line.strip():
+                repairs.add("markdown_rule", line.strip(), "(removed)")
+            continue
+        line = _strip_line_marks(line, repairs)
+        if not line.strip() and lines[i - 1].strip():
+            continue  # a line of Markdown marks only
+        if _MD_RULE.match(line):
+            repairs.add("markdown_rule", line.strip(), "(removed)")
+            continue
         if "![" in line:
             for m in _IMAGE.finditer(line):
                 attachments.append(dict(kind="image", name=m.group(1).strip() or m.group(3) or None,
                                         uri=m.group(2) or None))
                 repairs.add("markdown_image", m.group()[:50], "(to attachments)")
-            line = _IMAGE.sub("", line)
-            if not line.strip():
+            line = _strip_line_marks(_IMAGE.sub("", line), repairs)
+            if not line.strip() or _MD_RULE.match(line):
                 continue
         m = _ATTACHMENT_LINE.match(line) if "附" in line else None
         if m:
@@ -498,29 +533,9 @@ def strip_markdown(lines: list[str], repairs: RepairLog, attachments: Attachment
                     repairs.add("attachment_line", lines[i].strip(), "(to attachments)")
                     i += 1
             continue
-        if line[:1] in "-*_ " and _MD_RULE.match(line):
-            if line.strip():
-                repairs.add("markdown_rule", line.strip(), "(removed)")
-            continue
-        s = line.lstrip()
-        if not s or s[0] not in _MD_STARTS and "](" not in s and "**" not in s and "__" not in s:
-            out.append(line)  # plain prose: nothing Markdown about it
-            continue
-        if s.startswith("|"):
+        if line.lstrip().startswith("|"):
             out.append(line)  # tables stay tables
             continue
-        if s.startswith("#"):
-            new = _MD_HEADING.sub("", line)
-            if new != line:
-                repairs.add("markdown_heading", line.strip(), new.strip())
-                line = new
-        if s.startswith(">"):
-            line = re.sub(r"^\s*(?:>\s?)+", "", line)
-            repairs.add("markdown_quote", s, line)
-        new = _MD_BULLET.sub(r"\1", line)
-        if new != line:
-            repairs.add("markdown_bullet", line.strip(), new.strip())
-            line = new
         if "](" in line:
             for m in _LINK.finditer(line):
                 if _ATTACHMENT_EXT.search(m.group(2)):
@@ -544,8 +559,9 @@ def strip_wrappers(text: str, repairs: RepairLog) -> tuple[str, Meta, Attachment
     text = strip_front_matter(text, repairs, meta)
     text = strip_header_form(text, repairs, meta)
     lines = text.split("\n")
+    # Markdown first: its marks would hide the lines the page parsers look for
+    lines = strip_markdown(lines, repairs, attachments)
     lines = strip_encyclopedia(lines, repairs, meta)
     lines = strip_metadata_box(lines, repairs, meta)
     lines = strip_furniture(lines, repairs)
-    lines = strip_markdown(lines, repairs, attachments)
     return "\n".join(lines), meta, attachments

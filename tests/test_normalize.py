@@ -207,10 +207,11 @@ def test_seeds_are_idempotent(prefix):
 _PIECES = list("一二三四五六七八九十（）()、,.，。：:;；?！!\"“”|# -*_>\n\t　 1234567890abcAB１２．") + [
     "國務(wù)院", "發展", "数字政府", "〔", "〕", "[", "]", "号", "年", "附件：", "![a](x.png)", "---\n",
     "基本介绍\n", "相关词条\n", "索引号 | ", "发文字号：", "<p>", "</p>", "&nbsp;", "ㄒ唬", "┌", "\ue7ed",
-    "?。", "## ", "• 中文名:", "\r\n", "【打印】", "数位", "套用", "檔案"]
+    "?。", "## ", "• 中文名:", "\r\n", "【打印】", "数位", "套用", "檔案", "政策内容：\n", "## 政策标题：\n",
+    "<html>", "<br>", "**", "> ", "1、", "(1)", "\u3000\u3000", "鏁板瓧", "æ•°", "通知\n", "2023年1月1日\n"]
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.one_of(st.text(max_size=300), st.lists(st.sampled_from(_PIECES), max_size=80).map("".join)))
 def test_normalize_text_never_raises_and_is_idempotent(text):
     try:
@@ -241,3 +242,10 @@ def test_text_without_chinese_is_no_usable_text(text):
     with pytest.raises(Rejected) as exc:
         normalize_text(text)
     assert exc.value.reason == "no_text"
+
+
+def test_header_form_only_at_the_top_and_short():
+    body = "一、总体要求\n（一）指导思想。正文。\n"
+    text = "发布日期：2023年1月1日\n" + body * 200 + "政策内容：\n" + body
+    assert normalize_text(text).text.count("一、总体要求") == 201
+    assert normalize_text("政策内容：\n。\n政策内容：\n一、总体要求").text  # never crashes

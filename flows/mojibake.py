@@ -375,6 +375,11 @@ def _utf8_as_gbk_chars() -> frozenset[str]:
     return frozenset(found)
 
 
+@cache
+def _utf8_as_gbk_pattern() -> re.Pattern:
+    return re.compile("[" + re.escape("".join(sorted(_utf8_as_gbk_chars()))) + "]")
+
+
 _UTF8_AS_LATIN = re.compile("[\u00c2-\u00ef][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e"
                             "\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030"
                             "\u2039\u203a\u20ac\u2122]")
@@ -456,8 +461,8 @@ def repair_double_encoding(text: str, repairs: RepairLog) -> tuple[str, int]:
     if text.isascii():
         return text, 0
     marks = _utf8_as_gbk_chars()
-    if marks.isdisjoint(text) and not _UTF8_AS_LATIN.search(text):
-        return text, 0  # the common case, in one C-speed pass
+    if not _utf8_as_gbk_pattern().search(text) and not _UTF8_AS_LATIN.search(text):
+        return text, 0  # the common case, in two C-speed passes
     wide = sum(1 for c in text if ord(c) > 0x7F)
     gbk_marks = sum(1 for c in text if c in marks)
     latin_marks = len(_UTF8_AS_LATIN.findall(text)) if gbk_marks < _MIN_DOUBLE else 0

@@ -99,8 +99,9 @@ _LABEL_RULES = [  # (pattern at a line start, replacement, kind)
     (re.compile(rf"^(\d{{1,2}})[ ]*[)）][ ]*(?=[{HAN}])", re.M), r"（\1）", "heading_label"),
 ]
 _PUNCT_RULES = [
-    (re.compile(rf"(?<={_HPM})[ ]*,[ ]*|[ ]*,[ ]*(?={_H})"), "，", "punctuation"),
-    (re.compile(rf"(?<={_HPM})[ ]*;[ ]*|[ ]*;[ ]*(?={_H})"), "；", "punctuation"),
+    # each pattern starts with its mark, so the regex engine jumps from mark to mark
+    (re.compile(rf",(?:(?<={_HPM},)|(?<={_HP} ,)|(?=[ ]*{_H}))"), "，", "punctuation"),
+    (re.compile(rf";(?:(?<={_HPM};)|(?<={_HP} ;)|(?=[ ]*{_H}))"), "；", "punctuation"),
     (re.compile(rf":(?<={_HPM}:)(?!//)"), "：", "punctuation"),
     (re.compile(rf"\?(?<={_HPM}\?)"), "？", "punctuation"),
     (re.compile(rf"!(?<={_HPM}!)"), "！", "punctuation"),
@@ -110,7 +111,7 @@ _PAREN_PAIR = re.compile(r"([(（])([^()（）\n]{0,200})([)）])")
 _HAN_CHAR = re.compile(_H)
 _QUOTE_PAIR = re.compile(r'"([^"\n]{1,200})"')
 _DOC_NUMBER = re.compile(rf"(?<=[{HAN}])[ ]?[\[［【(（〔{{｛][ ]?((?:19|20)\d\d)[ ]?[\]］】)）〕}}｝][ ]?(\d{{1,4}})[ ]?号")
-_SPACE_HAN = re.compile(rf" +(?<={_HP} )(?={_HP})|(?<={_HP}) +(?={_HP})")
+_SPACE_HAN = re.compile(rf" (?<={_HP} )(?={_HP})")  # after runs became one space
 _SPACE_HAN_ALNUM = re.compile(rf" (?:(?<={_H} )(?=[A-Za-z0-9])|(?<=[A-Za-z0-9%] )(?={_H}))")
 _SPACE_RUN = re.compile(r"  +")
 # a full-width line ending like a title, signature or date is a line of its own, not a wrap

@@ -98,6 +98,11 @@ def tw_phrase_table() -> tuple[dict[str, str], re.Pattern, re.Pattern]:
 
 def detect_script(text: str) -> tuple[str, str | None]:
     """(script, the text converted by t2s or None when simplified)."""
+    # fast path: traditional-only characters are outside GB2312, so a text with few characters
+    # outside it is simplified (two C-speed passes instead of a set of every character)
+    outside = len(text) - len(text.encode("gb2312", errors="ignore").decode("gb2312"))
+    if outside < MIN_TRADITIONAL:
+        return "simplified", None
     trad, simp = _char_classes()
     chars = set(text)  # distinct characters: cheap, and enough to tell the scripts apart
     n_trad = len(chars & trad)

@@ -193,6 +193,7 @@ def _decode_middle(run: _Run) -> str | None:
     return "".join(out)
 
 
+@cache
 def _candidates(known: int, known_is_trail: bool) -> list[str]:
     found = []
     for other in range(0x81, 0xFF) if known_is_trail else (*range(0x40, 0x7F), *range(0x80, 0xFF)):
@@ -460,11 +461,10 @@ def repair_double_encoding(text: str, repairs: RepairLog) -> tuple[str, int]:
     marked □. Returns (text, characters lost)."""
     if text.isascii():
         return text, 0
-    marks = _utf8_as_gbk_chars()
     if not _utf8_as_gbk_pattern().search(text) and not _UTF8_AS_LATIN.search(text):
         return text, 0  # the common case, in two C-speed passes
-    wide = sum(1 for c in text if ord(c) > 0x7F)
-    gbk_marks = sum(1 for c in text if c in marks)
+    wide = len(text) - len(text.encode("ascii", errors="ignore"))
+    gbk_marks = len(_utf8_as_gbk_pattern().findall(text))
     latin_marks = len(_UTF8_AS_LATIN.findall(text)) if gbk_marks < _MIN_DOUBLE else 0
     if max(gbk_marks, latin_marks) < max(_MIN_DOUBLE, 0.05 * wide):
         return text, 0

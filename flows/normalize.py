@@ -18,7 +18,8 @@ Punctuation and layout policy (the same sentence from any source comes out ident
   a `(...)` pair holding Han or following Han; a straight `"..."` pair holding Han becomes “...”); `.` between Han (or at a
   line end after Han) becomes 。. Digits, Latin letters and `%`, `+`, `-`, `.`, `/`, `~` are
   half-width: full-width forms (`１．`, `ＩＰｖ６`, `％`) are folded; NBSP and other wide
-  spaces become plain spaces.
+  spaces become plain spaces (U+3000 inside a line is kept; at a line start it is indentation).
+  Corner brackets 「」『』 become “” ‘’; half-width ｡ ､ become 。、.
 - Heading labels at a line start are canonical: `一、` `（一）` `1.` `（1）`. So `一.`/`一，`
   become `一、`; `(一)`/`（一)` become `（一）`; `1、` `１．` `1，` `4,建设` become `1.`;
   `(1)` `1)` become `（1）`; spaces after a label are dropped.
@@ -36,6 +37,19 @@ Punctuation and layout policy (the same sentence from any source comes out ident
   the line before a heading and table rows (`| … |`) are never joined.
 - Markdown tables stay pipe tables, one row per line.
 Normalization is idempotent: normalizing a normalized text changes nothing.
+
+Repair kinds (``Repair.kind``; each with a count and up to five "before → after" examples):
+  bytes      truncated_character, undecodable_bytes, control_characters
+  mojibake   double_encoding (UTF-8 read as GBK/Latin-1), mojibake (GBK one byte off),
+             mojibake_inferred (a lost byte restored from evidence), unrecoverable (□ left in
+             the text, also counted in ``unrecoverable_spans``), pinyin_annotation
+  script     script_conversion, tw_phrasing
+  wrappers   html, html_entity, html_unparsed, editor_line, front_matter, front_matter_malformed,
+             header_form, encyclopedia, encyclopedia_fact_box, encyclopedia_navigation,
+             encyclopedia_trailing_list, metadata_box, metadata_value, web_furniture,
+             markdown_heading/_quote/_bullet/_link/_emphasis/_image/_rule, attachment_line
+  policy     fullwidth_and_spaces, indentation, blank_lines, hard_wrap, heading_label,
+             punctuation, spaces_in_text, doc_number_brackets
 """
 
 from __future__ import annotations
@@ -74,7 +88,10 @@ _FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F) if chr(cp) not in _KEEP
 _FOLD.update({0x00A0: 0x20, 0x2002: 0x20, 0x2003: 0x20, 0x2004: 0x20, 0x2005: 0x20, 0x2006: 0x20,
               0x2007: 0x20, 0x2008: 0x20, 0x2009: 0x20, 0x200A: 0x20, 0x202F: 0x20, 0x205F: 0x20,
               0x09: 0x20, 0x0B: 0x0A, 0x0C: 0x0A, 0x2028: 0x0A, 0x2029: 0x0A, 0x85: 0x0A,
-              0x200B: None, 0x200C: None, 0x200D: None, 0x2060: None, 0xFEFF: None, 0xAD: None})
+              0x200B: None, 0x200C: None, 0x200D: None, 0x2060: None, 0xFEFF: None, 0xAD: None,
+              # corner brackets (Taiwan/Hong Kong copies) are mainland quotes; half-width forms
+              0x300C: "“", 0x300D: "”", 0x300E: "‘", 0x300F: "’", 0xFF61: "。", 0xFF64: "、",
+              0xFF62: "“", 0xFF63: "”"})
 _FOLDABLE = re.compile("[" + "".join(re.escape(chr(c)) for c in _FOLD) + "]")
 _INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff]")  # not U+00AD: a Latin-1 mojibake byte
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")

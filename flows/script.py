@@ -155,7 +155,7 @@ def to_simplified(text: str, repairs: RepairLog) -> tuple[str, str]:
         if has_tw_phrasing(text):
             text = apply_tw_phrases(text, repairs)
         return text, script
-    changed = sum(1 for a, b in zip(text, converted) if a != b) if len(text) == len(converted) else 1
+    changed = sum(map(str.__ne__, text, converted)) if len(text) == len(converted) else 1
     for before, after in _differences(text, converted):
         repairs.add("script_conversion", before, after, n=0)
     repairs.add("script_conversion", f"{script} → simplified (OpenCC t2s tables)", f"{changed} characters",

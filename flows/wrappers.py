@@ -11,7 +11,7 @@ pipe tables. Text the later stages read (notice wrapper, signature, table of con
 Keys written into ``meta`` (all values strings; dates as YYYY-MM-DD where they parse):
   title          document title (front matter `title`, fact box 中文名, box 标题/名称, HTML title)
   doc_number     document number 文号 (front matter `subtitle` when it is one, 发文字号, 文号)
-  subtitle       front matter `subtitle` when it is not a document number
+  subtitle       front matter `subtitle` as given (a document number or a real subtitle)
   date           document date from front matter `date` or fact box 印发日期/发布日期
   author, unit   front matter `author` / `unit`
   source_url     front matter `source`/`url`/`link`, HTML canonical link
@@ -129,10 +129,9 @@ def strip_front_matter(text: str, repairs: RepairLog, meta: Meta) -> str:
             _set(meta, name, value, overwrite=True)
     sub = given.get("subtitle")
     if sub:
+        _set(meta, "subtitle", sub, overwrite=True)
         if DOC_NUMBER.fullmatch(sub.strip()):
             _set(meta, "doc_number", clean_doc_number(sub, repairs), overwrite=True)
-        else:
-            _set(meta, "subtitle", sub, overwrite=True)
     repairs.add("front_matter", m.group(0)[:40].replace("\n", " "), f"{len(given)} fields to meta")
     return text[m.end():]
 

@@ -48,6 +48,8 @@ def test_heading_labels_are_canonical(given_, expected):
     ("时间 13:29:50，网址 https://a.gov.cn/x", "时间13:29:50，网址https://a.gov.cn/x"),
     ("投资1,000万元", "投资1,000万元"),
     ("第1.2节", "第1.2节"),
+    ("推进「一网通办」和『互联网+』｡建设､发展", "推进“一网通办”和‘互联网+’。建设、发展"),
+    ("建设 , 发展 ; 提升", "建设，发展；提升"),
 ])
 def test_punctuation_policy(given_, expected):
     assert norm(given_) == expected

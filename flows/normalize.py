@@ -23,7 +23,9 @@ Punctuation and layout policy (the same sentence from any source comes out ident
 - Heading labels at a line start are canonical: `一、` `（一）` `1.` `（1）`. So `一.`/`一，`
   become `一、`; `(一)`/`（一)` become `（一）`; `1、` `１．` `1，` `4,建设` become `1.`;
   `(1)` `1)` become `（1）`; spaces after a label are dropped.
-- Document numbers use 〔〕: `国发[2022]14号`, `国发(2022)14号` become `国发〔2022〕14号`.
+- Document numbers use 〔〕: `国发[2022]14号`, `国发(2022)14号`, `国发﹝2022﹞14号` become
+  `国发〔2022〕14号`.
+- One-glyph labels ⑴ ㈠ become （1） （一）.
 - Space runs become one space; spaces between two Han characters (or Han and a Chinese
   punctuation mark) and between Han and a Latin letter or digit are removed.
 - Lines: leading/trailing whitespace (indentation, U+3000) is stripped; one paragraph or heading
@@ -92,6 +94,9 @@ _FOLD.update({0x00A0: 0x20, 0x2002: 0x20, 0x2003: 0x20, 0x2004: 0x20, 0x2005: 0x
               # corner brackets (Taiwan/Hong Kong copies) are mainland quotes; half-width forms
               0x300C: "“", 0x300D: "”", 0x300E: "‘", 0x300F: "’", 0xFF61: "。", 0xFF64: "、",
               0xFF62: "“", 0xFF63: "”"})
+# parenthesised numbers as single characters (⑴, ㈠) are heading labels written in one glyph
+_FOLD.update({0x2474 + i: f"（{i + 1}）" for i in range(20)})
+_FOLD.update({0x3220 + i: f"（{n}）" for i, n in enumerate("一二三四五六七八九十")})
 _FOLDABLE = re.compile("[" + "".join(re.escape(chr(c)) for c in _FOLD) + "]")
 _INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff]")  # not U+00AD: a Latin-1 mojibake byte
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
@@ -127,7 +132,7 @@ _PUNCT_RULES = [
 _PAREN_PAIR = re.compile(r"([(（])([^()（）\n]{0,200})([)）])")
 _HAN_CHAR = re.compile(_H)
 _QUOTE_PAIR = re.compile(r'"([^"\n]{1,200})"')
-_DOC_NUMBER = re.compile(rf"(?<=[{HAN}])[ ]?[\[［【(（〔{{｛][ ]?((?:19|20)\d\d)[ ]?[\]］】)）〕}}｝][ ]?(\d{{1,4}})[ ]?号")
+_DOC_NUMBER = re.compile(rf"(?<=[{HAN}])[ ]?[\[［【(（〔{{｛﹝〖][ ]?((?:19|20)\d\d)[ ]?[\]］】)）〕}}｝﹞〗][ ]?(\d{{1,4}})[ ]?号")
 _SPACE_HAN = re.compile(rf" (?<={_HP} )(?={_HP})")  # after runs became one space
 _SPACE_HAN_ALNUM = re.compile(rf" (?:(?<={_H} )(?=[A-Za-z0-9])|(?<=[A-Za-z0-9%] )(?={_H}))")
 _SPACE_RUN = re.compile(r"  +")

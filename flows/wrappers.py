@@ -40,7 +40,7 @@ from flows.repairs import RepairLog
 Meta = dict[str, Any]
 Attachments = list[dict[str, Any]]
 
-DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,10}[〔\[［(（【]\s*\d{4}\s*[〕\]］)）】]\s*\d{1,4}\s*号")
+DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,10}[〔\[［(（【﹝〖]\s*\d{4}\s*[〕\]］)）】﹞〗]\s*\d{1,4}\s*号")
 _DATE = re.compile(r"(\d{4})\s*(?:年|[-/.])\s*(\d{1,2})\s*(?:月|[-/.])\s*(\d{1,2})\s*日?")
 
 

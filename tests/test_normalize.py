@@ -30,6 +30,8 @@ def norm(text: str) -> str:
     ("2. 建设政务云", "2.建设政务云"),
     ("(1)完善标准", "（1）完善标准"),
     ("1)完善标准", "（1）完善标准"),
+    ("⑵完善标准", "（2）完善标准"),
+    ("㈢保障措施", "（三）保障措施"),
 ])
 def test_heading_labels_are_canonical(given_, expected):
     assert norm(given_) == expected
@@ -50,6 +52,7 @@ def test_heading_labels_are_canonical(given_, expected):
     ("第1.2节", "第1.2节"),
     ("推进「一网通办」和『互联网+』｡建设､发展", "推进“一网通办”和‘互联网+’。建设、发展"),
     ("建设 , 发展 ; 提升", "建设，发展；提升"),
+    ("依据国办发﹝2023﹞5号和国发〖2022〗14号", "依据国办发〔2023〕5号和国发〔2022〕14号"),
 ])
 def test_punctuation_policy(given_, expected):
     assert norm(given_) == expected

@@ -3,7 +3,8 @@
 Handled: YAML front matter, the policy-database header form (`## 政策标题：`), editor lines
 (`# -*- coding: utf-8 -*-`), encyclopedia pages (基本介绍 fact box, block navigation line,
 trailing 相关词条/热门词条 lists), government web-page furniture (【打印】, 浏览次数, 无障碍 ...),
-web metadata boxes (索引号 | … | 发文字号 | … in colon, pipe or label-over-value form), HTML
+web metadata boxes (索引号 | … | 发文字号 | … in colon, pipe or label-over-value form), page
+numbers of PDF/Word copies (- 3 -, 第3页 共10页), HTML
 markup, Markdown images/attachment lines/heading marks/emphasis/links. Markdown tables stay as
 pipe tables. Text the later stages read (notice wrapper, signature, table of contents, the
 内容解读 interpretation block) is kept.
@@ -273,6 +274,25 @@ def is_furniture(line: str) -> bool:
 
 
 _PAGE_FOOTER = re.compile(r"版权所有|ICP备|公网安备|主办单位[:：]|承办单位[:：]|技术支持[:：]|网站标识码")
+
+
+# page numbers of a PDF or Word copy: "- 3 -", "—3—", "第3页 共10页"; a bare number only where
+# the document has several (a page-numbering pattern, not a stray value)
+_PAGE_NUMBER = re.compile(r"^(?:[-—－–_·]+\s*\d{1,3}\s*[-—－–_·]+|第\s*\d{1,3}\s*页(?:\s*[/，,、]?\s*共\s*\d{1,3}\s*页)?"
+                          r"|\d{1,3}\s*/\s*\d{1,3})$")
+_BARE_NUMBER = re.compile(r"^\d{1,3}$")
+
+
+def strip_page_numbers(lines: list[str], repairs: RepairLog) -> list[str]:
+    out = []
+    bare_numbers = sum(1 for line in lines if _BARE_NUMBER.match(line.strip())) >= 2
+    for line in lines:
+        s = line.strip()
+        if s and len(s) <= 20 and (_PAGE_NUMBER.match(s) or (bare_numbers and _BARE_NUMBER.match(s))):
+            repairs.add("page_number", s, "(removed)")
+            continue
+        out.append(line)
+    return out
 
 
 def strip_furniture(lines: list[str], repairs: RepairLog) -> list[str]:
@@ -558,7 +578,8 @@ def strip_wrappers(text: str, repairs: RepairLog) -> tuple[str, Meta, Attachment
     text = strip_front_matter(text, repairs, meta)
     text = strip_header_form(text, repairs, meta)
     lines = text.split("\n")
-    # Markdown first: its marks would hide the lines the page parsers look for
+    lines = strip_page_numbers(lines, repairs)  # before Markdown reads "- 3 -" as a bullet
+    # Markdown next: its marks would hide the lines the page parsers look for
     lines = strip_markdown(lines, repairs, attachments)
     lines = strip_encyclopedia(lines, repairs, meta)
     lines = strip_metadata_box(lines, repairs, meta)

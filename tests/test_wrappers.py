@@ -168,3 +168,17 @@ def test_notice_wrapper_and_toc_are_kept():
     result = normalize_text(text)
     for kept in ("关于印发", "某省人民政府办公厅\n2021年12月22日", "目录\n一、发展基础\n（一）发展现状\n二、总体要求"):
         assert kept in result.text
+
+
+def test_page_numbers_of_pdf_copies_are_removed_and_the_sentence_rejoined():
+    text = ("一、总体要求\n（一）指导思想。坚持以人民为中心，推进政务服务\n- 2 -\n"
+            "一网通办，提升治理能力。\n第3页 共10页\n（二）主要目标。\n—4—\n二、主要任务\n")
+    result = normalize_text(text)
+    assert result.text == ("一、总体要求\n（一）指导思想。坚持以人民为中心，推进政务服务\n一网通办，提升治理能力。\n"
+                           "（二）主要目标。\n二、主要任务")
+    assert {r.kind: r.count for r in result.repairs}["page_number"] == 3
+
+
+def test_a_single_number_line_is_not_a_page_number():
+    body, _, _, repairs = wrap("指标名称\n95\n说明")
+    assert body == "指标名称\n95\n说明" and not repairs.count("page_number")

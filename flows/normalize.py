@@ -295,11 +295,11 @@ def apply_policy(text: str, repairs: RepairLog) -> str:
 
 
 # ---------------------------------------------------------------- the stage
-def _normalize_once(text: str, raw_encoding: str, repairs: RepairLog) -> Normalized:
+def _normalize_once(text: str, raw_encoding: str, repairs: RepairLog, html: bool = False) -> Normalized:
     meta: dict[str, Any] = {}
     attachments: list[dict[str, Any]] = []
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if "<" in text and looks_like_html(text):
+    if "<" in text and (looks_like_html(text) or (html and "</" in text)):
         text = html_to_text(text, repairs, meta, attachments)
     text = unescape_entities(text, repairs)
     text = drop_invisible(text, repairs)
@@ -328,10 +328,12 @@ def _normalize_once(text: str, raw_encoding: str, repairs: RepairLog) -> Normali
 MAX_PASSES = 3
 
 
-def normalize_text(text: str, raw_encoding: str = "utf-8", repairs: RepairLog | None = None) -> Normalized:
-    """Normalize a decoded text. Raises ``Rejected("no_text")`` when nothing usable is left."""
+def normalize_text(text: str, raw_encoding: str = "utf-8", repairs: RepairLog | None = None,
+                   html: bool = False) -> Normalized:
+    """Normalize a decoded text (``html``: the file was saved as a web page). Raises
+    ``Rejected("no_text")`` when nothing usable is left."""
     repairs = repairs or RepairLog()
-    result = _normalize_once(text, raw_encoding, repairs)
+    result = _normalize_once(text, raw_encoding, repairs, html)
     # Rules can uncover work for each other (a stripped wrapper exposes another); run to a
     # fixpoint so that normalization is idempotent. A clean text needs one extra pass.
     for _ in range(MAX_PASSES - 1):
@@ -354,4 +356,5 @@ def normalize_text(text: str, raw_encoding: str = "utf-8", repairs: RepairLog | 
 def normalize_bytes(data: bytes, source_file: str = "") -> Normalized:
     repairs = RepairLog()
     text, encoding = decode_bytes(data, repairs)
-    return normalize_text(text, raw_encoding=encoding, repairs=repairs)
+    html = source_file.lower().endswith((".html", ".htm", ".shtml", ".xhtml"))
+    return normalize_text(text, raw_encoding=encoding, repairs=repairs, html=html)

@@ -182,3 +182,10 @@ def test_page_numbers_of_pdf_copies_are_removed_and_the_sentence_rejoined():
 def test_a_single_number_line_is_not_a_page_number():
     body, _, _, repairs = wrap("指标名称\n95\n说明")
     assert body == "指标名称\n95\n说明" and not repairs.count("page_number")
+
+
+def test_html_file_suffix_lets_a_fragment_be_read_as_markup():
+    from flows.normalize import normalize_bytes
+
+    fragment = "<p>一、总体要求</p>\n<p>（一）指导思想。</p>".encode("utf-8")
+    assert normalize_bytes(fragment, "page.html").text == "一、总体要求\n（一）指导思想。"

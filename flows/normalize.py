@@ -15,8 +15,8 @@ string. Steps, each recording what it changed in ``Normalized.repairs`` (one ent
 Punctuation and layout policy (the same sentence from any source comes out identical):
 - Chinese prose uses full-width ，；：？！（） : a half-width one becomes full-width next to a
   Han character (`,` `;` after or before Han; `:` `?` `!` after Han or Chinese punctuation;
-  a `(...)` pair holding Han or following Han; a straight `"..."` pair holding Han becomes “...”); `.` between Han (or at a
-  line end after Han) becomes 。. Digits, Latin letters and `%`, `+`, `-`, `.`, `/`, `~` are
+  a `(...)` pair holding Han or following Han; a straight `"..."` pair holding Han becomes
+  “...”); `.` between Han (or at a line end after Han) becomes 。. Digits, Latin letters and `%`, `+`, `-`, `.`, `/`, `~` are
   half-width: full-width forms (`１．`, `ＩＰｖ６`, `％`) are folded; NBSP and other wide
   spaces become plain spaces (U+3000 inside a line is kept; at a line start it is indentation).
   Corner brackets 「」『』 become “” ‘’; half-width ｡ ､ become 。、.
@@ -30,15 +30,17 @@ Punctuation and layout policy (the same sentence from any source comes out ident
   punctuation mark) and between Han and a Latin letter or digit are removed.
 - Lines: leading/trailing whitespace (indentation, U+3000) is stripped; one paragraph or heading
   per line; blank lines are removed (copies that differ only in blank lines give the same text,
-  which is what duplicate detection compares). A line is joined with the next when it is cut mid-sentence:
-  the next line starts with a closing mark (`》`, `，`, `。` ...), the line ends with `，` `、`
+  which is what duplicate detection compares). A line is joined with the next when it is cut
+  mid-sentence: the next line starts with a closing mark (`》`, `，`, `。` ...), the line ends with `，` `、`
   or an opening bracket/quote or leaves a `《`/`（`/`“` open, or the document is hard-wrapped
   at a fixed width and the line reaches that width without ending a sentence (title, signature
   and date lines excepted). A heading line (one starting with a label) is joined only in a
   hard-wrapped text where it is cut at full width or its next line starts with a closing mark;
   the line before a heading and table rows (`| … |`) are never joined.
 - Markdown tables stay pipe tables, one row per line.
-Normalization is idempotent: normalizing a normalized text changes nothing.
+Normalization is idempotent: normalizing a normalized text changes nothing (the rules are
+ordered so that one pass is stable; ``normalize_text`` still confirms with a second pass).
+Unrecoverable characters are written as □ and counted in ``unrecoverable_spans``.
 
 Repair kinds (``Repair.kind``; each with a count and up to five "before → after" examples):
   bytes      truncated_character, undecodable_bytes, control_characters

@@ -160,7 +160,7 @@ def decode_bytes(data: bytes, repairs: RepairLog) -> tuple[str, str]:
                 raise Rejected("unknown_encoding", f"bytes after the {name} BOM are not {name}")
             return text, name
     if b"\x00" in data:
-        found = _decode_utf16_without_bom(data)
+        found = _decode_utf16_without_bom(data) or _utf16_by_content(data)
         if found:
             return found
         raise Rejected("binary", f"zero bytes in a file without a text BOM ({data.count(0)} of {len(data)})")
@@ -176,6 +176,18 @@ def _text_or_binary(text: str, data: bytes) -> str:
     return text
 
 
+def _utf16_by_content(data: bytes) -> tuple[str, str] | None:
+    """BOM-less UTF-16 recognised by what it decodes to: almost only everyday Chinese."""
+    if len(data) % 2 or len(data) < 8:
+        return None
+    for codec in ("utf-16-le", "utf-16-be"):
+        text = _strict(data, codec)
+        if text is not None and _control_share(text) == 0 and commonness(text) >= 0.9 \
+                and sum(1 for c in text if "\u4e00" <= c <= "\u9fff") >= len(text) / 3:
+            return text, codec
+    return None
+
+
 def _decode_legacy(data: bytes, repairs: RepairLog) -> tuple[str, str]:
     candidates: list[tuple[float, str, str]] = []
     for codec in LEGACY_CODECS:
@@ -183,13 +195,15 @@ def _decode_legacy(data: bytes, repairs: RepairLog) -> tuple[str, str]:
         if text is None and codec == "big5":
             text = _strict(data, "cp950")
         if text is not None:
-            # a truncated double-byte character at the very end still counts as this codec
             candidates.append((commonness(text), codec, text))
-        else:
-            for cut in (1,):
-                text = _strict(data[:-cut], codec) if len(data) > cut else None
-                if text is not None and data[-cut] >= 0x81:
-                    candidates.append((commonness(text) - 0.001, codec + "+cut", text))
+        elif len(data) > 1 and data[-1] >= 0x81:
+            # a double-byte character cut at the very end still counts as this codec
+            text = _strict(data[:-1], codec)
+            if text is not None:
+                candidates.append((commonness(text) - 0.001, codec + "+cut", text))
+    found = _utf16_by_content(data)
+    if found:
+        candidates.append((commonness(found[0]) - 0.002, found[1], found[0]))
     if candidates:
         score, codec, text = max(candidates, key=lambda c: c[0])
         if score < 0.5:

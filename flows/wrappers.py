@@ -90,6 +90,7 @@ def strip_editor_lines(text: str, repairs: RepairLog) -> str:
 # libyaml's safe loader when built in (10x faster); both refuse tags such as !!python/object
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FRONT_MATTER = re.compile(r"\A\s*---[^\S\n]*\n(.*?)\n(?:---|\.\.\.)[^\S\n]*(?:\n|\Z)", re.S)
+MAX_FRONT_MATTER_LINES = 60
 _FM_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$")
 _FM_KEYS = {"title": "title", "date": "date", "author": "author", "unit": "unit",
             "source": "source_url", "url": "source_url", "link": "source_url"}
@@ -114,9 +115,18 @@ def _front_matter_fields(block: str, repairs: RepairLog, meta: Meta) -> dict[str
         return data
 
 
+def _looks_like_front_matter(block: str) -> bool:
+    """Short and mostly `key: value` lines: not a text between two Markdown rules."""
+    lines = [l for l in block.splitlines() if l.strip()]
+    if len(lines) > MAX_FRONT_MATTER_LINES:
+        return False
+    keyed = sum(1 for l in lines if re.match(r"\s*[A-Za-z_][\w-]*\s*:", l) or l.lstrip().startswith("- "))
+    return keyed * 2 >= len(lines)
+
+
 def strip_front_matter(text: str, repairs: RepairLog, meta: Meta) -> str:
     m = _FRONT_MATTER.match(text)
-    if not m:
+    if not m or not _looks_like_front_matter(m.group(1)):
         return text
     fields = _front_matter_fields(m.group(1), repairs, meta)
     given = {str(k): (iso_date(v) if isinstance(v, (dt.date, dt.datetime)) else str(v))

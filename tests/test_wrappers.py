@@ -189,3 +189,9 @@ def test_html_file_suffix_lets_a_fragment_be_read_as_markup():
 
     fragment = "<p>一、总体要求</p>\n<p>（一）指导思想。</p>".encode("utf-8")
     assert normalize_bytes(fragment, "page.html").text == "一、总体要求\n（一）指导思想。"
+
+
+def test_text_between_two_markdown_rules_is_not_front_matter():
+    text = "---\n一、总体要求\n（一）指导思想。推进数字政府建设。\n---\n二、主要任务\n"
+    body, meta, _, _ = wrap(text)
+    assert "一、总体要求" in body and "front_matter" not in meta

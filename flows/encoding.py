@@ -105,10 +105,9 @@ def _strict(data: bytes, codec: str) -> str | None:
         return None
 
 
-def _gb_name(data: bytes, text: str) -> str:
-    if _strict(data, "gbk") is not None:
-        return "gbk"
-    return "gb18030"
+def _gb_name(data: bytes) -> str:
+    """gbk when the bytes stay within GBK, gb18030 when they use its four-byte sequences."""
+    return "gbk" if _strict(data, "gbk") is not None else "gb18030"
 
 
 def _decode_utf8(data: bytes, repairs: RepairLog) -> str | None:
@@ -212,7 +211,7 @@ def _decode_legacy(data: bytes, repairs: RepairLog) -> tuple[str, str]:
             codec = codec[:-4]
             repairs.add("truncated_character", data[-1:].hex(), "(dropped)")
             data = data[:-1]
-        name = _gb_name(data, text) if codec == "gb18030" else codec
+        name = _gb_name(data) if codec == "gb18030" else codec
         return _text_or_binary(text, data), name
     # Nothing decodes cleanly: accept a clear encoding with a few damaged bytes.
     best = None

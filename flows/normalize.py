@@ -292,8 +292,8 @@ def layout(text: str, repairs: RepairLog) -> str:
 def apply_policy(text: str, repairs: RepairLog) -> str:
     text = layout(text, repairs)
     text = punctuate(text, repairs)
-    # punctuation may have made a line end mid-sentence (`,` -> `，`), or a label line: lay out again
-    return layout(text, RepairLog()) if "，\n" in text or "、\n" in text else text
+    # punctuation may have made a line end mid-sentence (`(` -> `（`): lay out again
+    return layout(text, repairs) if "，\n" in text or "、\n" in text or "（\n" in text else text
 
 
 # ---------------------------------------------------------------- the stage

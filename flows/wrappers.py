@@ -209,9 +209,12 @@ def _box_value(label: str, value: str, meta: Meta, repairs: RepairLog) -> None:
     _set(meta, key, value)
 
 
+_BOX_NOISE = re.compile(r"【[^】\n]{0,12}】|(?:浏览|阅读|访问|点击)(?:次数|量|数)[:：]?\s*\d*次?")
+
+
 def _parse_box_line(line: str, meta: Meta, repairs: RepairLog) -> bool:
     """Read one metadata-box line into meta; False when the line is not a box line."""
-    stripped = line.strip()
+    stripped = _BOX_NOISE.sub(" ", line).strip()  # 浏览次数：12 【打印】 share box lines
     if not stripped or len(stripped) > 200:
         return False
     if "|" in stripped or "｜" in stripped:
@@ -237,7 +240,9 @@ def _parse_box_line(line: str, meta: Meta, repairs: RepairLog) -> bool:
 
 
 def strip_metadata_box(lines: list[str], repairs: RepairLog, meta: Meta) -> list[str]:
-    if not any(lab in "".join(lines[:60]) for lab in ("索引号", "发文字号", "成文日期", "发布机构", "生成日期", "发布日期")):
+    head = "".join(lines[:60]) + "".join(lines[-30:])
+    if not any(lab in head for lab in ("索引号", "发文字号", "文号", "成文日期", "发布机构", "生成日期",
+                                       "发布日期", "发布时间", "信息来源")):
         return lines
     out = []
     i = 0

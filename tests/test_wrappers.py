@@ -195,3 +195,10 @@ def test_text_between_two_markdown_rules_is_not_front_matter():
     text = "---\n一、总体要求\n（一）指导思想。推进数字政府建设。\n---\n二、主要任务\n"
     body, meta, _, _ = wrap(text)
     assert "一、总体要求" in body and "front_matter" not in meta
+
+
+def test_box_line_mixed_with_page_tools():
+    text = "某省数字政府规划\n发布时间：2023-01-05 09:30  来源：某省政府办公厅  浏览次数：1234  【字体：大 中 小】【打印】\n" + BODY
+    body, meta, _, _ = wrap(text)
+    assert meta["publish_date"] == "2023-01-05" and meta["source"] == "某省政府办公厅"
+    assert "浏览" not in body and "来源" not in body and body.startswith("某省数字政府规划\n一、总体要求")

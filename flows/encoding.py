@@ -1,7 +1,8 @@
 """Bytes to text: detect the encoding of a raw file, reject what is not text.
 
 Handled: UTF-8 (with or without BOM), UTF-16/UTF-32 with BOM (and BOM-less UTF-16 when the
-zero bytes say so unambiguously), GB18030/GBK/GB2312 and Big5. When more than one legacy
+zero bytes say so, or when it decodes to almost only everyday Chinese), GB18030/GBK/GB2312 and
+Big5. When more than one legacy
 codec decodes the bytes, the one whose characters are more common Chinese wins. A character cut
 off at the very end of the file is dropped and recorded; a file with a few undecodable bytes in
 an otherwise clear encoding keeps them as U+FFFD (later marked unrecoverable). Anything else

@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-slow validate release bench clean
+.PHONY: help venv run test test-slow validate release browser bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -26,11 +26,21 @@ venv: $(STAMP) ## Create .venv from the pinned requirements.lock (done by run an
 run: $(STAMP) ## Build the dataset from raw/ into curated/ (RAW=… OUT=… to change)
 	$(VENV)/bin/digigov run --raw $(RAW) --out $(OUT)
 
-test: $(STAMP) ## Run the test suite (everything but tests marked slow)
+# The overview page's test opens it in Debian's chromium; a CJK font makes its screenshot legible.
+SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+browser: ## Install Debian's chromium (+ a CJK font) for the browser test, only where missing
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium fonts-wqy-microhei; fi
+
+test: $(STAMP) browser ## Run the test suite (everything but tests marked slow)
 	$(PY) -m pytest -q -m "not slow"
 
 test-slow: $(STAMP) ## Run the slow tests too (long property runs)
 	$(PY) -m pytest -q -m slow
+
+release: $(STAMP) ## Cut an immutable release of the current tables: make release VERSION=2026.11.0
+	@test -n "$(VERSION)" || { echo "make release: set VERSION, e.g. make release VERSION=2026.11.0" >&2; exit 2; }
+	$(PY) -m flows.cli release --version $(VERSION) --out $(OUT) --raw $(RAW)
 
 clean: ## Remove generated tables (curated/) and caches, keep .venv
 	rm -rf $(OUT)/*.parquet $(OUT)/.builds $(OUT)/.current $(OUT)/_build.json .pytest_cache

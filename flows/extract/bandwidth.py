@@ -1,9 +1,155 @@
-"""Extraction of bandwidth_targets (filled in by the extraction issue)."""
+"""Bandwidth targets: 万兆到市、千兆到县、百兆到乡、村 → one row per (bandwidth, administrative level).
+
+A bandwidth is 百兆/千兆/万兆/十万兆 or a number with Mbps/Gbps/M/G/兆 (``10G``, ``100Mbps``; a
+bare ``G`` only for link speeds 1/2.5/10/25/40/100/400 — ``5G`` is a mobile generation), in a
+sentence about a network (网, 带宽, 链路, 出口, 光纤 ...). The levels it reaches follow it
+(``万兆到州、市``, ``千兆网覆盖到县``) or precede it (``省到市万兆``); one list gives one row per
+distinct level, so ``县、市、区`` is one county row (a 市 listed with counties is a county-level
+city) and ``乡、村`` two rows. A bandwidth with no level (``建设万兆骨干网``) is one row with
+admin_level null; a level with no bandwidth (``村、社区按需接入``) is no row.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from flows.extract.common import CLAUSE_END, document
+
+_WORD_MBPS = {"百兆": 100, "千兆": 1000, "万兆": 10000, "十万兆": 100000}
+_LINK_GBPS = {1.0, 2.5, 10.0, 25.0, 40.0, 100.0, 200.0, 400.0}
+BANDWIDTH = re.compile(
+    r"(?=[\d十万千百])(?:(?P<word>十万兆|万兆|千兆|百兆)"
+    r"|(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>Gbps|Gb/s|GB/s|Mbps|Mb/s|G|M|兆)(?![A-Za-z\d]))"
+)
+_NETWORK_CONTEXT = re.compile(r"网|带宽|频宽|链路|出口|光纤|专线|接入")
+NETWORK = re.compile(
+    r"(?:纵向|横向)?(?:电子政务外网|电子政务内网|电子政务网络|政务外网|政务内网|政务网络|政务网|骨干网|"
+    r"城域网|接入网|横向网|纵向网|互联网出口|视联网|业务专网|光纤网络?)"
+)
+_ADMIN_WORDS = {
+    "省": "province", "自治区": "province", "直辖市": "province",
+    "市": "prefecture", "州": "prefecture", "盟": "prefecture", "地区": "prefecture", "州市": "prefecture",
+    "市州": "prefecture", "地市": "prefecture", "地级市": "prefecture",
+    "县": "county", "区": "county", "旗": "county", "县级市": "county", "县区": "county",
+    "县市区": "county", "市县": "county",
+    "乡": "township", "镇": "township", "乡镇": "township", "街道": "township", "苏木": "township",
+    "村": "village", "社区": "village", "行政村": "village", "嘎查": "village",
+}
+_ADMIN = "|".join(sorted(_ADMIN_WORDS, key=len, reverse=True))
+# A level word must end there (省直部门, 市场, 县城 are no levels).
+_ADMIN_END = (
+    r"(?:一?级)?(?=[、，,/和及与（(）)；;。\s\d]|全|等|的|机关|单位|政府|部门|骨干|带宽|链路|网络|达到|实现|"
+    r"不低于|为|均|[十万千百]兆|$|" + _ADMIN + ")"
+)
+_ADMIN_TOKEN = re.compile(rf"(?P<word>{_ADMIN}){_ADMIN_END}")
+_ADMIN_LIST = re.compile(
+    rf"(?:{_ADMIN}){_ADMIN_END}(?:\s*[、/和及与（(）)]?\s*(?:{_ADMIN}){_ADMIN_END})*[）)]?"
+)
+_NOT_CLAUSE = rf"[^\s{re.escape(CLAUSE_END)}、"
+# between a bandwidth and the levels it reaches: 万兆到市 / 千兆网覆盖到县 / 百兆接入至乡镇
+_FORWARD = re.compile(
+    rf"(?P<net>{_NOT_CLAUSE}到至]{{0,6}}?网络?)?\s*(?:覆盖|接入|延伸|通达|连接|直达|贯通)?\s*(?:到|至|进)\s*"
+)
+# levels before a bandwidth: 省到市万兆 / 市至县实现千兆 / 省到市骨干链路带宽达到10Gbps
+_BACKWARD = re.compile(
+    rf"(?:{_ADMIN})(?:一?级)?\s*(?:到|至)\s*(?P<list>{_ADMIN_LIST.pattern}){_NOT_CLAUSE}]{{0,10}}$"
+)
+# Programme names, not bandwidth targets: 双千兆 (gigabit optical + 5G), 千兆城市.
+_PROGRAMME = re.compile(r"双(?:千兆|万兆)|(?:千兆|万兆)(?:城市|光网城市|小区)")
+
+
+def _mbps(m: re.Match[str]) -> int | None:
+    if m.group("word"):
+        return _WORD_MBPS[m.group("word")]
+    if m.start() > 0 and re.match(r"[\dA-Za-z.]", m.string[m.start() - 1]):
+        return None  # the tail of a token (IPv6, V10G ...)
+    value, unit = float(m.group("num")), m.group("unit")
+    if unit in ("Gbps", "Gb/s", "GB/s"):
+        return int(value * 1000)
+    if unit == "G":
+        return int(value * 1000) if value in _LINK_GBPS else None
+    return int(value)
+
+
+def _levels(listed: str) -> list[tuple[str, str]]:
+    """(admin_level, admin_level_text) per distinct level of a list such as 县、市、区 or 乡、村."""
+    tokens = [m.group("word") for m in _ADMIN_TOKEN.finditer(listed)]
+    spans = [m.span() for m in _ADMIN_TOKEN.finditer(listed)]
+    has_county = any(_ADMIN_WORDS[w] == "county" for w in tokens)
+    levels = ["county" if w == "市" and has_county else _ADMIN_WORDS[w] for w in tokens]
+    out = []
+    for level in dict.fromkeys(levels):
+        mine = [i for i, lv in enumerate(levels) if lv == level]
+        if all(levels[i] == level for i in range(mine[0], mine[-1] + 1)):
+            end = spans[mine[-1]][1]
+            opened = listed[spans[mine[0]][0]:end]
+            if opened.count("（") + opened.count("(") > opened.count("）") + opened.count(")") \
+                    and listed[end:end + 1] in ("）", ")"):
+                end += 1  # 街道（乡镇）: keep the bracket that closes the list
+            written = listed[spans[mine[0]][0]:end]
+        else:
+            written = "、".join(listed[slice(*spans[i])] for i in mine)
+        out.append((level, written))
+    return out
+
+
+def _network(text: str, s: int, e: int, m: re.Match[str], attached_after: str | None) -> tuple[str | None, bool]:
+    """The network a bandwidth is about, and whether it was named right at the bandwidth."""
+    before = NETWORK.search(text, max(s, m.start() - 8), m.start())
+    if before and before.end() == m.start():
+        return before.group(0), True
+    if attached_after and NETWORK.fullmatch(attached_after):
+        return attached_after, True
+    first = NETWORK.search(text, s, e)
+    return (first.group(0) if first else None), False
 
 
 def extract_bandwidth_targets(doc_id: str, text: str, sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return []
+    doc = document(text, sections)
+    index = doc.index
+    rows: list[dict[str, Any]] = []
+    seen: set[tuple[int, int, str | None]] = set()
+    clause_network: dict[int, str] = {}
+    for m in BANDWIDTH.finditer(text):
+        sent = doc.sentence_at(m.start())
+        mbps = _mbps(m)
+        if _PROGRAMME.match(text, max(0, m.start() - 1)) or _PROGRAMME.match(text, m.start()):
+            continue
+        if not mbps or sent is None or not index.extracted(sent[0]):
+            continue
+        s, e = sent
+        if not _NETWORK_CONTEXT.search(text, s, e):
+            continue
+        levels: list[tuple[str | None, str | None]] = []
+        after_net = re.match(r"[^\s，,；;。、到至]{0,6}?网", text[m.end():e])
+        attached_after = after_net.group(0) if after_net else None
+        fwd = _FORWARD.match(text, m.end(), e)
+        if fwd:
+            listed = _ADMIN_LIST.match(text, fwd.end(), e)
+            if listed:
+                levels = list(_levels(listed.group(0)))
+        if not levels:
+            back = _BACKWARD.search(text[max(s, m.start() - 24):m.start()])
+            if back:
+                levels = list(_levels(back.group("list")))
+        if not levels:
+            levels = [(None, None)]
+        network, attached = _network(text, s, e, m, attached_after)
+        clause_start = max(text.rfind(c, s, m.start()) for c in CLAUSE_END) + 1
+        if attached and network:
+            clause_network[clause_start] = network
+        elif clause_start in clause_network and not attached_after:
+            network = clause_network[clause_start]
+        for level, level_text in levels:
+            key = (s, mbps, level)
+            if key in seen:
+                continue
+            seen.add(key)
+            rows.append(dict(
+                bandwidth_id=f"{doc_id}-b{len(rows):04d}", doc_id=doc_id, section_id=index.at(s)["section_id"],
+                network=network, bandwidth_mbps=mbps, bandwidth_label=m.group(0), admin_level=level,
+                admin_level_text=level_text, target_year=doc.goal_context.year_at(m.start()),
+                source_text=text[s:e], char_start=s, char_end=e,
+            ))
+    return rows

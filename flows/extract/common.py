@@ -1,19 +1,60 @@
-"""Helpers shared by the extractors: sections by offset, sentence spans."""
+"""Helpers shared by the extractors: sections by offset, sentence and clause spans, which text counts.
+
+Every extractor reads the same normalized text with the same section rows; the helpers here decide
+once which parts of a document are the plan proper (see ``EXTRACTED_KINDS``) and carve it into
+paragraphs, sentences and clauses with exact offsets. Punctuation may come half- or full-width
+(normalization canonicalizes it, but extractors must not depend on that), so every class below
+lists both forms.
+"""
 
 from __future__ import annotations
 
 import bisect
 import re
+from functools import cached_property
 from typing import Any, Iterator
 
 _SENTENCE_END = re.compile(r"[。；;！？!?\n]")
+# A clause ends at a comma-like mark too; 、 is not one (it separates the items of one list).
+CLAUSE_END = "，,；;。！？!?：:\n"
+
+# Section kinds whose text is the plan proper. Not extracted: `toc` (a table of contents repeats
+# headings), `interpretation` (an appended 解读 restates the plan's targets: extracting it would
+# count them twice), `signature` and `boilerplate` (issuer lines, page furniture).
+EXTRACTED_KINDS = frozenset({"preamble", "body", "attachment"})
+
+# Headings of sections that report the past (发展现状, 发展基础, 工作成效, “十三五”回顾 ...): a number
+# there is a baseline or an achievement, a year there is not a goal.
+_REPORT_HEADING = re.compile(
+    r"(?:“?十[一二三四五]五”?(?:期间|时期|以来)?)?(?:发展|工作|建设|现有|已有|前期|取得的|主要)*"
+    r"(?:现状|基础(?:条件)?|成效|成就|进展|回顾|成绩)"
+    r"(?:(?:与|和|及|、)(?:发展|面临的?)?(?:形势|环境|挑战|问题|机遇|存在的?问题|现状|基础))*"
+)
+# ... a heading that is one of those titles and nothing else (夯实网络基础 is a task, and
+# 一、发展现状和总体要求 holds the goals).
+_FORWARD_HEADING = re.compile(r"目标|要求|任务|思路|原则|举措|措施|路径|重点|方向")
 
 
 def sentences(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
     """(start, end) spans of sentences in text[start:end], trimmed of surrounding whitespace."""
+    yield from _split(_SENTENCE_END, text, start, end)
+
+
+def paragraphs(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
+    """(start, end) spans of the non-empty lines of text[start:end], trimmed."""
     end = len(text) if end is None else end
     pos = start
-    for m in _SENTENCE_END.finditer(text, start, end):
+    while pos < end:
+        nl = text.find("\n", pos, end)
+        stop = end if nl < 0 else nl
+        yield from _trimmed(text, pos, stop)
+        pos = stop + 1
+
+
+def _split(pattern: re.Pattern[str], text: str, start: int, end: int | None) -> Iterator[tuple[int, int]]:
+    end = len(text) if end is None else end
+    pos = start
+    for m in pattern.finditer(text, start, end):
         yield from _trimmed(text, pos, m.end())
         pos = m.end()
     if pos < end:
@@ -29,12 +70,23 @@ def _trimmed(text: str, s: int, e: int) -> Iterator[tuple[int, int]]:
         yield s, e
 
 
+def enclosing(spans: list[tuple[int, int]], offset: int) -> tuple[int, int] | None:
+    """The span of a sorted, non-overlapping list that contains offset, if any."""
+    i = bisect.bisect_right(spans, (offset, float("inf"))) - 1
+    if i >= 0 and spans[i][0] <= offset < spans[i][1]:
+        return spans[i]
+    return None
+
+
 class SectionIndex:
-    """Finds the innermost section that contains an offset."""
+    """Finds the innermost section that contains an offset, and what that section is."""
 
     def __init__(self, sections: list[dict[str, Any]]):
         self._rows = sorted(sections, key=lambda r: (r["char_start"], -r["char_end"]))
         self._starts = [r["char_start"] for r in self._rows]
+        self._by_id = {r["section_id"]: r for r in self._rows}
+        self._extracted: dict[str, bool] = {}
+        self._reports_past: dict[str, bool] = {}
 
     def at(self, offset: int) -> dict[str, Any]:
         i = bisect.bisect_right(self._starts, offset) - 1
@@ -44,3 +96,94 @@ class SectionIndex:
                 return row
             i -= 1
         return self._rows[max(i, 0)]
+
+    def chain(self, offset: int) -> list[dict[str, Any]]:
+        """The innermost section at offset, then its parent, up to the top level."""
+        out = [self.at(offset)]
+        while out[-1].get("parent_id") and out[-1]["parent_id"] in self._by_id and len(out) < 10:
+            out.append(self._by_id[out[-1]["parent_id"]])
+        return out
+
+    def extracted(self, offset: int) -> bool:
+        """Whether the text at offset is the plan proper (see EXTRACTED_KINDS)."""
+        row = self.at(offset)
+        sid = row["section_id"]
+        if sid not in self._extracted:
+            self._extracted[sid] = all(
+                r.get("kind", "body") in EXTRACTED_KINDS for r in self.chain(offset))
+        return self._extracted[sid]
+
+    def reports_past(self, offset: int) -> bool:
+        """Whether the text at offset sits under a heading that reports results (发展现状 ...)."""
+        row = self.at(offset)
+        sid = row["section_id"]
+        if sid not in self._reports_past:
+            self._reports_past[sid] = any(
+                _REPORT_HEADING.fullmatch(title.rstrip("。.：:； ")) and not _FORWARD_HEADING.search(title)
+                for title in map(_heading_title, self.chain(offset))
+            )
+        return self._reports_past[sid]
+
+    def own_text_end(self, row: dict[str, Any]) -> int:
+        """Where a section's own text ends: at its first sub-section, else at its end."""
+        i = bisect.bisect_right(self._starts, row["char_start"])
+        for later in self._rows[i:]:
+            if later["char_start"] >= row["char_end"]:
+                break
+            if later.get("parent_id") == row["section_id"]:
+                return later["char_start"]
+        return row["char_end"]
+
+def _heading_title(row: dict[str, Any]) -> str:
+    """A heading's title part: a run-in heading (（一）发展基础。近年来……) is cut at its first stop."""
+    heading = (row.get("heading") or "").strip()
+    m = re.match(r"[^。.：:；;，,]{1,30}[。.：:]", heading)
+    return m.group(0) if m else heading[:30]
+
+
+
+
+class Document:
+    """One document as every extractor sees it: text, sections, sentences and paragraphs."""
+
+    def __init__(self, text: str, sections: list[dict[str, Any]]):
+        self.text = text
+        self.index = SectionIndex(sections)
+        self.sentences = list(sentences(text))
+        self.paragraphs = list(paragraphs(text))
+        self._sentence_starts = [s for s, _ in self.sentences]
+
+    def sentence_at(self, offset: int) -> tuple[int, int] | None:
+        i = bisect.bisect_right(self._sentence_starts, offset) - 1
+        if i >= 0 and self.sentences[i][0] <= offset < self.sentences[i][1]:
+            return self.sentences[i]
+        return None
+
+    def paragraph_at(self, offset: int) -> tuple[int, int] | None:
+        return enclosing(self.paragraphs, offset)
+
+    @cached_property
+    def tables(self):
+        from flows.extract.tables import find_tables
+
+        return find_tables(self.text)
+
+    @cached_property
+    def goal_context(self):
+        from flows.extract.goals import GoalContext
+
+        return GoalContext(self)
+
+
+_last_document: tuple[str, list[dict[str, Any]], Document] | None = None
+
+
+def document(text: str, sections: list[dict[str, Any]]) -> Document:
+    """The Document of (text, sections), built once for all the extractors of one document."""
+    global _last_document
+    last = _last_document
+    if last is not None and last[0] is text and last[1] is sections:
+        return last[2]
+    doc = Document(text, sections)
+    _last_document = (text, sections, doc)
+    return doc

@@ -1,24 +1,279 @@
-"""Goals: statements with a deadline (到2025年，…)."""
+"""Goals: statements with a deadline, and the year context other extractors read targets in.
+
+What is a deadline (each form has invented-sentence tests in tests/test_extract_goals.py):
+- ``到2025年，…`` / ``至2025年`` / ``到2025年底前`` / ``到2023年6月底`` (到/至 + a year);
+- ``2025年底前`` / ``2025年前`` (a year + 前);
+- ``到“十四五”末`` (十四五 → 2025, 十三五 → 2020, 十五五 → 2030);
+- a phase: ``（一）补齐短板阶段（2021—2022年）`` (start_year 2021, target_year 2022), also 近期/中期/
+  远期/第一步 and single-year phases ``深化拓展阶段（2025年）``.
+What is not: a year naming a document (``2035年远景目标纲要``, anything inside 《》), a period
+(``2021年至2025年``, ``规划期（2021—2025年）``), a date with a day (``2023年4月12日印发``,
+``有效期至2028年4月12日``), a report of the past (``截至2022年底``, ``到2020年，全省已…`` or any
+deadline under a 发展现状/发展基础 heading), text outside the plan proper (see common.py), and
+table rows (a task breakdown table's ``2023年底前`` cells are task deadlines, not goal statements).
+
+goal_type: ``phase`` for phases; ``overall`` for a deadline that opens its sentence in a 目标
+section and is not a step of a chain (到2025年，… / 到2035年，…: the headline, near and long term);
+``milestone`` for the rest: chains (``到2023年，…；到2024年，…；到2025年，…``, or three or more dated
+steps in one paragraph) and deadlines of a single task or domain.
+"""
 
 from __future__ import annotations
 
+import bisect
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from flows.extract.common import SectionIndex, sentences
+from flows.extract.common import Document, SectionIndex, document, enclosing, sentences
+from flows.extract.numbers import five_year_plan_end
 
-_DEADLINE = re.compile(r"(?:到|至)\s*(20\d\d)\s*年(?:底|末)?")
+_CN_DIGIT = "〇○零一二三四五六七八九"
+YEAR = rf"(?:19|20)\d\d|二[{_CN_DIGIT}]{{3}}"
+_OPEN_Q, _CLOSE_Q = "[“\"「『‘']?", "[”\"」』’']?"
+
+_YEAR_MENTION = re.compile(rf"(?P<year>{YEAR})\s*年")
+# 到/至 right before the year, but not 截至/截止到/有效期至 (reports, validity) nor a period's 2021年至
+_TO_BEFORE = re.compile(r"(?:到|至)\s*$")
+_NOT_TO_BEFORE = re.compile(r"(?:截至|截止到?|有效期至|期限至)\s*$|[\d年]\s*(?:到|至)\s*$")
+_TO_TAIL = re.compile(
+    r"(?:\s*(?P<month>\d{1,2}|[一二三四五六七八九十]{1,3})\s*月(?:份)?)?"
+    r"(?P<day>\s*\d{1,2}\s*日)?(?:\s*(?:年?底|年?末))?(?:\s*前)?"
+)
+_BEFORE_TAIL = re.compile(r"(?:\s*\d{1,2}\s*月)?\s*(?:底|末)?\s*前(?![后三两几])")
+_FIVE_YEAR_END = re.compile(
+    rf"(?:到|至)\s*{_OPEN_Q}十(?P<n>[一二三四五六七八九])五{_CLOSE_Q}\s*(?:规划)?\s*(?:期末|末期|时期末|末|收官之年)"
+)
+_PHASE_WORD = (
+    r"(?:[^\s，。；,;：:（(）)]{0,12}?阶段|近期|中期|远期|第[一二三四五六七八九十]步"
+    r"|起步期|攻坚期|提升期|完善期|巩固期|推广期|试点期|深化期|拓展期|成熟期)"
+)
+_PHASE_YEARS = re.compile(
+    rf"[（(]\s*(?P<y1>{YEAR})\s*年?(?:\s*[—–\-－~～至到]+\s*(?P<y2>{YEAR})\s*年?)?\s*[）)]"
+)
+_PHASE_NAMED = re.compile(rf"(?P<word>{_PHASE_WORD})\s*(?:目标)?\s*$")
+# A phase heading starts its line: a label and a few words at most before the phase word.
+_LINE_LEAD = re.compile(r"[\s#*>]*(?:[（(]?[一二三四五六七八九十\d]{1,3}[）)、.．]\s*)?")
+# Words that may stand before a deadline that still opens its sentence.
+_LEAD_WORDS = re.compile(
+    r"^[\s—\-－•·*#>]*(?:[（(]?[一二三四五六七八九十\d]{1,3}[）)、.．]\s*)?"
+    r"(?:力争|争取|预计|计划|目标是|总体目标是|主要目标是)?[，,：:\s]*$"
+)
+_PAST = re.compile(r"已(?!有|经?建成的|建的)|已经")
+_GOAL_HEADING = re.compile(r"目标")
+
+
+@dataclass(frozen=True)
+class Deadline:
+    start: int
+    end: int
+    target_year: int
+    start_year: int | None
+    phase: bool
+
+
+def year_value(text: str) -> int:
+    """2025 or 二〇二五 as an int."""
+    if text.isdigit():
+        return int(text)
+    return int("".join(str(_CN_DIGIT.index(c) - 2 if c not in "〇○零" else 0) for c in text))
+
+
+def find_deadlines(doc: Document) -> list[Deadline]:
+    """Every deadline and phase in the plan proper, in text order, past reports excluded."""
+    text, index = doc.text, doc.index
+    found: list[Deadline] = []
+    for m in _PHASE_YEARS.finditer(text):
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        named = _PHASE_NAMED.search(text, max(line_start, m.start() - 20), m.start())
+        if not named or "规划期" in named.group("word"):
+            continue
+        lead = _LINE_LEAD.match(text, line_start).end()
+        if named.start() - lead > 12:
+            continue
+        y1 = year_value(m.group("y1"))
+        y2 = year_value(m.group("y2")) if m.group("y2") else y1
+        if y2 >= y1:
+            found.append(Deadline(named.start(), m.end(), y2, y1, True))
+    for m in _FIVE_YEAR_END.finditer(text):
+        found.append(Deadline(m.start(), m.end(), five_year_plan_end(m.group("n")), None, False))
+    for m in _YEAR_MENTION.finditer(text):
+        if any(d.start <= m.start() < d.end for d in found):
+            continue
+        pre = text[max(0, m.start() - 6):m.start()]
+        to = _TO_BEFORE.search(pre)
+        if to and not _NOT_TO_BEFORE.search(pre):
+            tail = _TO_TAIL.match(text, m.end())
+            if tail.group("day"):
+                continue  # a date to the day is an event or a validity, not a deadline
+            start, end = m.start() - (len(pre) - to.start()), tail.end()
+        else:
+            if pre.endswith(("到", "至")) or (pre and pre[-1].isdigit()):
+                continue
+            tail = _BEFORE_TAIL.match(text, m.end())
+            if not tail:
+                continue
+            start, end = m.start(), tail.end()
+        if _names_a_document(text, start, end):
+            continue
+        found.append(Deadline(start, end, year_value(m.group("year")), None, False))
+    found.sort(key=lambda d: d.start)
+    tables = [(t.start, t.end) for t in doc.tables]
+    return [
+        d for d in found
+        if 1990 <= d.target_year <= 2100 and index.extracted(d.start) and not index.reports_past(d.start)
+        and (d.phase or not _reports_past(text, d)) and not enclosing(tables, d.start)
+    ]
+
+
+def _names_a_document(text: str, start: int, end: int) -> bool:
+    """A year inside 《…》 or in 2035年远景目标 names a document, not a deadline."""
+    if re.match(r"\s*(?:年)?\s*远景目标", text[end:end + 8]):
+        return True
+    opened = text.rfind("《", max(0, start - 80), start)
+    return opened >= 0 and text.find("》", opened, start) < 0
+
+
+def _reports_past(text: str, d: Deadline) -> bool:
+    """到2020年底，全省已建成… reports what was done by then."""
+    sentence_end = re.compile(r"[。；;！？!?\n]").search(text, d.end)
+    stop = sentence_end.start() if sentence_end else len(text)
+    return bool(_PAST.search(text, d.end, min(stop, d.end + 60)))
+
+
+def _leads_sentence(text: str, sentence_start: int, d: Deadline) -> bool:
+    return bool(_LEAD_WORDS.match(text[sentence_start:d.start]))
 
 
 def extract_goals(doc_id: str, text: str, sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    index = SectionIndex(sections)
+    doc = document(text, sections)
+    index = doc.index
+    deadlines = doc.goal_context.deadlines
     rows = []
-    for s, e in sentences(text):
-        for m in _DEADLINE.finditer(text, s, e):
-            sec = index.at(s)
-            rows.append(dict(
-                goal_id=f"{doc_id}-g{len(rows):04d}", doc_id=doc_id, section_id=sec["section_id"],
-                goal_type="overall", start_year=None, target_year=int(m.group(1)),
-                deadline_text=m.group(0), statement=text[s:e], char_start=s, char_end=e,
-            ))
+    for i, d in enumerate(deadlines):
+        para = doc.paragraph_at(d.start) or (d.start, d.end)
+        sent = doc.sentence_at(d.start) or para
+        in_para = [x for x in deadlines if para[0] <= x.start < para[1]]
+        leading = _leads_sentence(text, sent[0], d)
+        if d.phase:
+            goal_type = "phase"
+            start, end = _phase_statement(text, index, para)
+        else:
+            headings = " ".join((r.get("heading") or "")[:20] for r in index.chain(d.start)[:2])
+            in_goal_section = bool(_GOAL_HEADING.search(headings))
+            chained = _in_chain(doc, sent, in_para)
+            goal_type = "overall" if (leading and in_goal_section and not chained) else "milestone"
+            start, end = _statement(doc, sent, para, d, in_para, leading)
+        rows.append(dict(
+            goal_id=f"{doc_id}-g{i:04d}", doc_id=doc_id, section_id=index.at(start)["section_id"],
+            goal_type=goal_type, start_year=d.start_year, target_year=d.target_year,
+            deadline_text=text[d.start:d.end].strip(), statement=text[start:end],
+            char_start=start, char_end=end,
+        ))
     return rows
+
+
+def _phase_statement(text: str, index: SectionIndex, para: tuple[int, int]) -> tuple[int, int]:
+    """A phase heading governs its section's own text; a phase line in prose, its paragraph."""
+    sec = index.at(para[0])
+    if sec["char_start"] <= para[0] and not text[sec["char_start"]:para[0]].strip():
+        end = index.own_text_end(sec)
+        while end > para[0] and text[end - 1].isspace():
+            end -= 1
+        return para[0], max(end, para[1])
+    return para
+
+
+def _in_chain(doc: Document, sent: tuple[int, int], in_para: list[Deadline]) -> bool:
+    """Whether a deadline is one step of a chain: its paragraph dates three steps or more
+    (2019年底前…。到2020年底前…。到2022年底前…), or it is linked by ；to another deadline
+    (到2023年，…；到2024年，…). One or two deadlines opening their paragraph's sentences (到2025年…。
+    到2035年…) are the plan's headline: near term and long term."""
+    text = doc.text
+    if len({x.target_year for x in in_para}) >= 3:
+        return True
+    if text[sent[1] - 1] in "；;" and any(sent[1] <= x.start for x in in_para):
+        return True
+    before = doc.sentence_at(sent[0] - 1) if sent[0] >= 1 else None
+    if before is None and sent[0] >= 2:
+        before = doc.sentence_at(sent[0] - 2)
+    return bool(before and text[before[1] - 1] in "；;" and any(before[0] <= x.start < before[1] for x in in_para))
+
+
+def _statement(doc: Document, sent: tuple[int, int], para: tuple[int, int], d: Deadline,
+               in_para: list[Deadline], leading: bool) -> tuple[int, int]:
+    """A deadline that opens its sentence governs the sentences up to the next deadline of its
+    paragraph (or the paragraph's end); one inside a sentence governs its clauses up to the next
+    deadline of that sentence."""
+    text = doc.text
+    start, end = sent
+    others = [x for x in in_para if x is not d and sent[0] <= x.start < sent[1]]
+    if leading and not [x for x in others if x.start > d.start]:
+        later = [x for x in in_para if x.start >= sent[1]]
+        if later:
+            next_sentence = doc.sentence_at(later[0].start)
+            end = next_sentence[0] if next_sentence else later[0].start
+        else:
+            end = para[1]
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        return start, max(end, sent[1])
+    later = [x for x in others if x.start > d.start]
+    if later:
+        cut = max(text.rfind(c, d.end, later[0].start) for c in "，,")
+        if cut > d.end:
+            end = cut + 1
+    earlier = [x for x in others if x.start < d.start]
+    if earlier:
+        cut = max(text.rfind(c, earlier[-1].end, d.start) for c in "，,")
+        if cut >= 0:
+            start = cut + 1
+    return start, end
+
+
+class GoalContext:
+    """The deadlines of a document and the year a target stated at some offset is due."""
+
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self.text = doc.text
+        self.index = doc.index
+        self.deadlines = find_deadlines(doc)
+        self._starts = [d.start for d in self.deadlines]
+
+    def _between(self, start: int, end: int) -> list[Deadline]:
+        lo = bisect.bisect_left(self._starts, start)
+        hi = bisect.bisect_left(self._starts, end)
+        return self.deadlines[lo:hi]
+
+    def year_at(self, offset: int) -> int | None:
+        """From the sentence (its nearest deadline), else the paragraph (a deadline opening one of
+        its sentences), else the sections around it (a phase heading; a deadline in an enclosing
+        section's introduction; an introduction ending in ：that precedes it), else None."""
+        if not self.deadlines:
+            return None
+        sent = self.doc.sentence_at(offset) or (offset, offset + 1)
+        in_sent = self._between(*sent)
+        if in_sent:
+            before = [d for d in in_sent if d.start <= offset]
+            return (before[-1] if before else in_sent[0]).target_year
+        para = self.doc.paragraph_at(offset) or sent
+        leading = [
+            d for d in self._between(para[0], offset)
+            if _leads_sentence(self.text, (self.doc.sentence_at(d.start) or sent)[0], d)
+        ]
+        if leading:
+            return leading[-1].target_year
+        for depth, sec in enumerate(self.index.chain(offset)):
+            intro_end = self.index.own_text_end(sec)
+            intro = self._between(sec["char_start"], min(intro_end, offset))
+            if depth > 0 and len({d.target_year for d in intro}) == 1:
+                return intro[0].target_year
+            if depth == 0:
+                for d in reversed(intro):
+                    p = self.doc.paragraph_at(d.start)
+                    if d.phase and p and p[0] == sec["char_start"]:
+                        return d.target_year
+                    if p and self.text[p[1] - 1] in "：:":
+                        return d.target_year
+        return None

@@ -1,9 +1,54 @@
-"""Extraction of keywords (filled in by the extraction issue)."""
+"""Keywords: the top terms of each document by jieba TF-IDF with the domain dictionary.
+
+Only the plan proper counts (common.EXTRACTED_KINDS: no table of contents, no appended 解读).
+Cutting a whole plan with jieba costs ~2 µs a character (~40 ms for a 20,000-character plan), too
+slow for a 10,000-document build, so a long document is sampled: an even stride of its sentences
+adding up to about ``SAMPLE_CHARS`` characters, which keeps term frequencies proportional. On the
+seeds, 10–15 of the 20 keywords of the sample are among the 20 of the full text.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from flows.extract.common import document
+from flows.extract.segment import keyword_extractor
+
+TOP_K = 20
+SAMPLE_CHARS = 2000
+_TERM = re.compile(r"[\u4e00-\u9fff]{2}")
+# Not the plan's words: who is responsible and by when (（责任单位：省发展改革委…）), image and link
+# markup, URLs. Blanked to spaces so that sentence offsets still hold.
+_NOT_PROSE = re.compile(
+    r"[（(][^（()）]{0,8}?(?:牵头单位|责任单位|牵头部门|责任部门|配合单位|完成时限|时间节点)[^（()）]*[）)]"
+    r"|!?\[[^\]\n]*\]\([^)\n]*\)|https?://\S+"
+)
+
+
+def keyword_sample(text: str, sections: list[dict[str, Any]]) -> str:
+    """The text TF-IDF reads: the extracted sentences, an even stride of them when they are long."""
+    doc = document(text, sections)
+    prose = _NOT_PROSE.sub(lambda m: " " * len(m.group(0)), text)
+    sents = [(s, e) for s, e in doc.sentences if doc.index.extracted(s)]
+    total = sum(e - s for s, e in sents)
+    ratio = min(1.0, SAMPLE_CHARS / total) if total else 1.0
+    picked, credit = [], 0.0
+    for s, e in sents:
+        credit += (e - s) * ratio
+        if credit >= (e - s) / 2:  # take a sentence once its share of the budget is half earned
+            picked.append(prose[s:e])
+            credit -= e - s
+    return "\n".join(picked)
 
 
 def extract_keywords(doc_id: str, text: str, sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return []
+    sample = keyword_sample(text, sections)
+    if not sample.strip():
+        return []
+    tags = keyword_extractor().extract_tags(sample, topK=TOP_K * 2, withWeight=True)
+    terms = [(t, w) for t, w in tags if _TERM.search(t)][:TOP_K]
+    return [
+        dict(doc_id=doc_id, term=term, weight=float(weight), rank=rank)
+        for rank, (term, weight) in enumerate(terms, 1)
+    ]

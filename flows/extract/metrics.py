@@ -1,9 +1,326 @@
-"""Extraction of metrics (filled in by the extraction issue)."""
+"""Metrics: quantified indicators in prose and in indicator tables, one row per value.
+
+A number is a metric only when it carries a unit (numbers.QUANTITY) and passes the unit's test:
+- ``%``, ``个百分点``, ``倍``: always (the unit says it is a measure);
+- money, data volumes, areas, lengths: Arabic numerals, or Chinese ones with a comparator;
+- durations (天, 工作日, 小时 ...): a comparator (最多90天, 3个工作日内) or a duration word
+  (时限, 用时, 压缩 ...): ``24小时“不打烊”`` is a service promise, not a measured duration;
+- 年: only with a comparator (不少于5年): a bare ``2025年`` is a date;
+- counts (个, 项, 家, 人, 条 ...): a comparator (以上, 超过, 近, 达到 ...), a 万/亿 multiplier
+  (近1.5万家), or an Arabic count of at least 2 that a verb of building governs: right after it
+  (建成10个示范应用, 实现第一批58项), a later item of its list (建设1个省级平台、14个市州分平台), or
+  closing the clause it opens (接入部门120个). A plan's own counts of what it will build are
+  targets; a count of 1 (打造1个大脑) names an architecture, not a quantity. Not: a count that
+  closes a list (``…等7个领域``), counts of the document itself (``共包括7个部分``, ``3个方面``),
+  small Chinese-numeral counts (``三个一``, ``四个品牌``, ``五级``), ordinals (``第6版``), numbers
+  glued to letters or ``+`` (``IPv6``, ``5G``, ``1+15+N``), numbers in 《titles》, compound units
+  outside the vocabulary (``条次``).
+Anything without a unit (``12345热线``, section numbers, phone and document numbers, ``6000万``
+with the unit left implicit) never starts.
+
+Indicator and subject: the value splits its clause. ``一般政务服务事项100%“全程网办”`` → subject
+before, indicator after; ``同步制发比例达90%`` → indicator before, no subject; ``80%以上的政务服务
+事项实现全程网办`` → subject and indicator after; ``建成10个以上示范应用`` → indicator after. jieba
+with the domain dictionary cuts the words, so verbs and adverbs (实现, 推动, 达到 ...) are trimmed
+on term boundaries. Comparators: 以上/不低于/不少于/至少 → ``>=``; 超过/突破/逾/余 → ``>``;
+不超过/以内/以下/最多/压减至/控制在 → ``<=``; 低于/少于 → ``<``; 近/约/左右 → ``~``; else ``=``.
+
+is_target is false for baselines and achievements: a 发展现状/发展基础 section, a sentence that
+reports (已, 截至, 达到了, 近年来, “十三五”期间 ...) without a deadline, a sentence stating a state
+(累计, 目前, 共有) that no goal context dates, the ``由90%`` of ``由90%提高到95%``, and the base
+columns of an indicator table. A baseline has no target_year; a target's comes from
+``GoalContext.year_at``.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
+
+from flows.extract.common import CLAUSE_END, SectionIndex, document, enclosing
+from flows.extract.goals import GoalContext
+from flows.extract.numbers import (
+    COMPARATOR_AFTER, COMPARATOR_BEFORE, QUANTITY, Quantity, alternation, parse_quantity,
+)
+from flows.extract.segment import cut
+from flows.extract.tables import table_metrics
+
+log = logging.getLogger(__name__)
+
+_MEASURE_UNITS = {"%", "个百分点", "倍"}
+_AMOUNT_UNITS = {"元", "PB", "TB", "GB", "平方米", "公里"}
+_DURATION_UNITS = {"工作日", "天", "小时", "分钟", "秒"}
+_UNIT_TAIL = set("次户件")  # after a unit they make a compound unit (条次, 人户 ...)
+
+_COMPARATOR_BEFORE = re.compile(rf"(?P<word>{alternation(COMPARATOR_BEFORE)})\s*$")
+_COMPARATOR_AFTER = re.compile(rf"^\s*(?P<word>{alternation(COMPARATOR_AFTER)})")
+# Verbs after which an Arabic count is something the plan will build (建成10个 ...).
+_BUILD_WORDS = (
+    r"建成|建设|新建|打造|培育|创建|认定|遴选|推出|上线|开通|接入|汇聚|归集|开放|培养|引进|形成|"
+    r"建立|部署|发布|整合|迁移|实现|推广|编制|制定|完成|新增|累计|共建|布局|设立"
+)
+_BUILD_VERB = re.compile(rf"(?:{_BUILD_WORDS})\s*(?:第[一二三四五六七八九十\d]{{1,3}}批|首批|一批)?\s*$")
+# ... or counted at the end of a clause the verb opens (接入部门120个, 建成政务云节点3个).
+_BUILD_CLAUSE = re.compile(rf"(?:{_BUILD_WORDS})[^，,；;。、]*$")
+# ... or a later item of a list the verb opens (建设1个省级平台、14个市州分平台).
+_BUILD_LIST = re.compile(rf"(?:{_BUILD_WORDS})\s*\d[^，,；;。、]*(?:、[^，,；;。、]*)*、\s*$")
+# ... unless the count closes a list or counts parts of the document.
+_LIST_COUNT_BEFORE = re.compile(r"(?:等|共|这|上述|以下|下列|前述|其中)\s*$")
+_DOCUMENT_PARTS = re.compile(r"^\s*(?:个|项|大|类)?\s*(?:部分|方面|章|节|条意见|任务|措施|原则|环节|维度|领域|步骤|阶段)")
+_DURATION_WORD = re.compile(r"时间|时限|用时|时长|周期|办结|压缩|缩短|提速|减少")
+_PAST = re.compile(
+    r"已(?!有)|已经|截至|截止|达到了|实现了|建成了|完成了|取得了|近年来|以来|过去|“?十[一二三]五”?(?:期间|时期)"
+)
+# Words that report a state when nothing dates the sentence as a target (累计减少材料20万份 under
+# a 2022 goal is a target; 目前共有事项3000项 is a count of today).
+_STATE = re.compile(r"累计|共有|现有|目前")
+_FROM_TO = re.compile(r"(?:由|从)\s*$")
+_CHANGE_AFTER = re.compile(r"[^，,；;。]{0,4}?(?:提高|提升|增加|增长|降低|下降|减少|压缩|缩短|压减|缩减)(?:到|至)")
+
+# Words trimmed off the ends of an indicator or subject (jieba tokens).
+_LEAD_WORDS = frozenset(
+    "实现 推动 推进 确保 力争 争取 努力 全面 基本 逐步 进一步 持续 加快 使 让 促进 保持 预计 计划 其中 同时 "
+    "并 且 和 及 以及 要 将 把 对 在 有 共 总计 合计 累计 新增 达到 达 超过 均 分别 都 并且 "
+    "其 各 由 从 与 或 深化 提高 提升 加强 不断 基本上 初步 大力 全力 着力 有效 显著 明显 到 至 以 "
+    "使得 力求 做到 达成 确保了 已 已经 目前 当前 现 带动 开展 组织 支持 引导 , ， 、 ： :".split()
+)
+_TRAIL_WORDS = frozenset(
+    "达到 达 为 超过 突破 不低于 不少于 保持 保持在 稳定 稳定在 提高 提高到 提升 提升至 提升到 控制 控制在 "
+    "的 均 分别 都 要 将 以上 左右 约 近 逾 超 最多 不超过 降至 至 到 在 由 从 "
+    "实现 和 及 以及 与 并 , ， 、".split()
+)
+# Where a long clause is cut to reach its indicator: after the last of these.
+_SPLIT_VERBS = re.compile(r"(?:实现|推动|推进|确保|促进|使|让|力争|争取|其中|全面|努力)(?![率度量数])")
+_SUBJECT_VERB = re.compile(r"(?:实现|达到|可|能够|具备|支持|做到|完成)")
+_YEAR_IN = re.compile(r"(?:较|比)?(?:(?:19|20)\d\d\s*年|“?十[一二三四五六七八九]五”?(?:期末|末)?)[底末]?(?:前)?")
 
 
 def extract_metrics(doc_id: str, text: str, sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return []
+    doc = document(text, sections)
+    index, context = doc.index, doc.goal_context
+    rows: list[dict[str, Any]] = []
+    table_spans: list[tuple[int, int]] = []
+    for table in doc.tables:
+        table_spans.append((table.start, table.end))
+        if index.extracted(table.start):
+            rows.extend(table_metrics(table, text, context))
+    found: dict[tuple[int, int], list[tuple[re.Match[str], Quantity]]] = {}
+    for m in QUANTITY.finditer(text):
+        sent = doc.sentence_at(m.start())
+        if sent is None or not index.extracted(sent[0]) or enclosing(table_spans, sent[0]):
+            continue
+        q = parse_quantity(m)
+        if q is not None:
+            found.setdefault(sent, []).append((m, q))
+    for sent, quantities in found.items():
+        rows.extend(_sentence_metrics(text, sent, quantities, index, context))
+    out, seen = [], set()
+    for r in rows:
+        key = (r["char_start"], r["value"], r["value_max"], r["unit"], r["indicator"], r["is_target"])
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    for n, r in enumerate(out):
+        r["metric_id"] = f"{doc_id}-m{n:04d}"
+        r["doc_id"] = doc_id
+    return out
+
+
+def _sentence_metrics(text: str, sent: tuple[int, int], quantities: list[tuple[re.Match[str], Quantity]],
+                      index: SectionIndex, context: GoalContext) -> list[dict[str, Any]]:
+    s, e = sent
+    sentence = text[s:e]
+    accepted = []
+    for m, q in quantities:
+        comparator, value_start, value_end = _comparator(text, s, e, m, q)
+        if _is_metric(text, s, m, q, comparator):
+            accepted.append((m, q, comparator or "=", value_start, value_end))
+    if not accepted:
+        return []
+    reports_past = index.reports_past(s)
+    has_deadline = any(s <= d.start < e for d in context.deadlines)
+    past_sentence = bool(_PAST.search(sentence)) and not has_deadline
+    state_sentence = bool(_STATE.search(sentence)) and not has_deadline
+    rows = []
+    previous_indicator = None
+    for k, (m, q, comparator, v0, v1) in enumerate(accepted):
+        c0, c1 = _clause(text, s, e, m.start())
+        prev_end = max([a[4] for a in accepted[:k] if c0 <= a[3] < c1] + [c0])
+        nxt = [a[3] for a in accepted[k + 1:] if c0 <= a[3] < c1]
+        before = text[prev_end:v0]
+        after = text[v1:nxt[0] if nxt else c1]
+        baseline = bool(_FROM_TO.search(before)) and bool(_CHANGE_AFTER.match(text, v1, c1))
+        indicator, subject = _respectively(text, c0, c1, accepted, k), None
+        if not indicator:
+            indicator, subject = _indicator_subject(before, after, q.unit)
+        if not indicator and prev_end > c0 and previous_indicator:
+            indicator, subject = previous_indicator  # 由90%提高到95%: the second value shares it
+        if not indicator:
+            log.warning("metric value without an indicator, not published: %r in %r", m.group(0), sentence[:80])
+            continue
+        previous_indicator = (indicator, subject)
+        year = context.year_at(m.start())
+        is_target = not (reports_past or past_sentence or baseline or (state_sentence and year is None))
+        rows.append(dict(
+            metric_id=None, doc_id=None, section_id=index.at(s)["section_id"],
+            indicator=indicator, subject=subject, value=q.value, value_max=q.value_max, unit=q.unit,
+            comparator=">" if q.more_than and comparator == "=" else comparator,
+            target_year=year if is_target else None, is_target=is_target,
+            value_text=text[v0:v1].strip(), source_text=sentence, char_start=s, char_end=e,
+        ))
+    return rows
+
+
+def _comparator(text: str, s: int, e: int, m: re.Match[str], q: Quantity) -> tuple[str | None, int, int]:
+    """The comparator written around a value, and the span of the value as written with it."""
+    found, start, end = None, m.start(), m.end()
+    window = text[max(s, m.start() - 8):m.start()]
+    pm = _COMPARATOR_BEFORE.search(window)
+    if pm:
+        found = COMPARATOR_BEFORE[pm.group("word")]
+        if found != "=":
+            start = m.start() - (len(window) - pm.start())
+    sm = _COMPARATOR_AFTER.match(text[m.end():min(e, m.end() + 4)])
+    if sm and not (sm.group("word") == "内" and q.unit not in _DURATION_UNITS):  # 省内 is a place
+        after = COMPARATOR_AFTER[sm.group("word")]
+        found = after if found in (None, "=", after) else found
+        end = m.end() + sm.end()
+    return found, start, end
+
+
+def _is_metric(text: str, s: int, m: re.Match[str], q: Quantity, comparator: str | None) -> bool:
+    before = text[max(s, m.start() - 12):m.start()]
+    if before.endswith(("第", "×", "x", "X", "*", "＊", "+", "＋")) or re.search(r"[A-Za-z]\s*$", before):
+        return False
+    if text[m.end():m.end() + 1] in ("+", "＋", "×") or _in_title(text, s, m.start()):
+        return False
+    if text[m.end():m.end() + 1] in _UNIT_TAIL and q.unit != "人次":
+        log.info("compound unit not in the vocabulary, not published: %r", text[m.start():m.end() + 1])
+        return False  # 12.6亿条次, 5万户次: a unit the vocabulary does not have
+    unit = q.unit
+    if unit in _MEASURE_UNITS:
+        return True
+    if unit in _AMOUNT_UNITS:
+        return not q.chinese or comparator is not None
+    if unit in _DURATION_UNITS:
+        return comparator is not None or bool(_DURATION_WORD.search(text[max(s, m.start() - 12):m.start()]))
+    if unit == "年":
+        return comparator not in (None, "=") and q.value < 100
+    # counts
+    if _LIST_COUNT_BEFORE.search(before) or _DOCUMENT_PARTS.match(text, m.end()):
+        return False
+    if comparator is not None or q.multiplied or q.more_than:
+        return not (q.chinese and q.value < 10 and comparator in (None, "="))
+    if q.chinese or q.value < 2:
+        return False
+    c0, c1 = _clause(text, s, len(text), m.start())
+    closes_clause = not text[m.end():c1].strip(" 。；;")
+    return bool(_BUILD_VERB.search(before) or _BUILD_LIST.search(text, c0, m.start())
+                or (closes_clause and _BUILD_CLAUSE.search(text, c0, m.start())))
+
+
+def _in_title(text: str, s: int, pos: int) -> bool:
+    opened = text.rfind("《", s, pos)
+    return opened >= 0 and text.find("》", opened, pos) < 0
+
+
+def _clause(text: str, s: int, e: int, pos: int) -> tuple[int, int]:
+    start = max(text.rfind(c, s, pos) for c in CLAUSE_END) + 1
+    start = max(start, s)
+    ends = [i for i in (text.find(c, pos, e) for c in CLAUSE_END) if i >= 0]
+    return start, min(ends) if ends else e
+
+
+def _indicator_subject(before: str, after: str, unit: str) -> tuple[str | None, str | None]:
+    if _BUILD_VERB.search(before) or before.rstrip().endswith(("、", "，", ",")):
+        before = ""  # 建成10个示范应用 / 建设1个X、14个Y: the value counts what is named after it
+    before_words = _trim(_tail_phrase(_YEAR_IN.sub("", before)))
+    after = after.strip()
+    if after.startswith("的"):
+        rest = after[1:]
+        split = _SUBJECT_VERB.search(rest)
+        if split and split.start() > 0:
+            return _trim(cut(rest[split.end():])) or None, _trim(cut(rest[:split.start()])) or None
+        if before_words:
+            return before_words, _trim(cut(rest)) or None
+        return _trim(cut(rest)) or None, None
+    after_words = _trim(_head_phrase(after))
+    if not after_words:
+        return before_words or None, None
+    if not before_words:
+        return after_words, None
+    if unit == "%":
+        return after_words, before_words
+    return before_words + after_words, None
+
+
+def _tail_phrase(before: str) -> list[str]:
+    """The words of a clause's end that can be an indicator: after its last 实现/推动/确保 ..."""
+    last = None
+    for last in _SPLIT_VERBS.finditer(before):
+        pass
+    if last is not None and last.end() < len(before.rstrip()):
+        before = before[last.end():]
+    words = cut(before)
+    while len("".join(words)) > 24 and len(words) > 1:
+        words = words[1:]
+    return words
+
+
+def _head_phrase(after: str) -> list[str]:
+    words = []
+    for w in cut(after):
+        if w in ("并", "并且", "同时", "以及", "，", ","):
+            break
+        words.append(w)
+        if len("".join(words)) >= 20:
+            break
+    return words
+
+
+def _trim(words: list[str]) -> str:
+    words = [w for w in words if w.strip()]
+    while words and words[0] in _LEAD_WORDS:
+        words = words[1:]
+    while words and words[-1] in _TRAIL_WORDS:
+        words = words[:-1]
+    return _balance("".join(words).strip(" ，,、：:"))
+
+
+_OPENING = {"“": "”", "‘": "’", "「": "」", "『": "』", "《": "》", "〈": "〉", '"': '"', "'": "'"}
+_CLOSING = {c: o for o, c in _OPENING.items()}
+
+
+def _balance(phrase: str) -> str:
+    """Drop quotation marks at the ends that pair with nothing, or wrap the whole phrase:
+    “全程网办” → 全程网办, 注册用户” → 注册用户, but “浙里办”注册用户 keeps its pair."""
+    while phrase:
+        first, last = phrase[0], phrase[-1]
+        if first in _OPENING:
+            close = _OPENING[first]
+            if close not in phrase[1:]:
+                phrase = phrase[1:]
+                continue
+            if len(phrase) > 1 and phrase.endswith(close) and close not in phrase[1:-1]:
+                phrase = phrase[1:-1]
+                continue
+        if last in _CLOSING and _CLOSING[last] not in phrase[:-1]:
+            phrase = phrase[:-1]
+            continue
+        return phrase.strip()
+    return phrase
+
+
+def _respectively(text: str, c0: int, c1: int, accepted: list, k: int) -> str | None:
+    """X和Y分别达到90%、95%: pair the listed indicators with the values in order."""
+    in_clause = [a for a in accepted if c0 <= a[3] < c1]
+    first = in_clause[0][3] if in_clause else c1
+    head = text[c0:first]
+    if "分别" not in head:
+        return None
+    names = [n for n in re.split(r"[和、与及]", _YEAR_IN.sub("", head.split("分别")[0])) if n.strip()]
+    position = [a[3] for a in in_clause].index(accepted[k][3]) if accepted[k] in in_clause else -1
+    if len(names) != len(in_clause) or position < 0:
+        return None
+    return _trim(cut(names[position])) or None

@@ -1,0 +1,721 @@
+"""Release: cut an immutable, checksummed, self-describing version of the current tables.
+
+``release(version, out_dir, raw_dir)`` writes ``OUT/releases/<version>/`` from the build that
+``OUT/.current`` points to:
+
+    <table>.parquet   the tables, rewritten through pyarrow with the dataset version in the
+                      Parquet file metadata and the column descriptions of schemas/ per field
+    datapackage.json  Frictionless Data Package v2 (flows.datapackage)
+    README.md         dataset card (tables and columns from schemas/ via flows.dictionary)
+    CITATION.cff      CFF 1.2, type dataset
+    CHANGELOG.md      documents, row counts and target values changed since the previous release
+    manifest.json     version, code commit, lock-file hash, raw sources, row counts, state
+    index.html        the analyst overview (flows.overview)
+    validation/       the validation report of these tables
+    SHA256SUMS        sha256 of every other file (``sha256sum -c SHA256SUMS``)
+
+It refuses, before writing anything, to overwrite a version, to release tables that fail the
+validation gate or that no longer match the raw folder they claim to cover, and to release from
+a state it cannot describe (no build record, not a git checkout, uncommitted changes to the code,
+schemas, lock file or raw folder, code committed after the tables were built) unless
+``allow_dirty`` is given, in which case the manifest says so and why.
+
+A version is staged in ``releases/.<version>.tmp-XXXX`` and renamed into place once complete;
+``releases/latest`` (a one-line text file naming the newest version) is replaced atomically
+after that. A crash leaves at most a hidden staging folder, which the next release removes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+from filelock import FileLock, Timeout
+
+from flows import __version__
+from flows.datapackage import (
+    json_field_type, package_descriptor, resource_descriptor, validate_datapackage, write_datapackage,
+)
+from flows.dictionary import data_dictionary, md_table, tables_overview
+from flows.ingest import discover
+from flows.schema import TABLES, load_schemas, schema
+from flows.write import BUILD_META, CURRENT, _fsync, _fsync_dir
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RELEASES = "releases"
+LATEST = "latest"
+SUMS = "SHA256SUMS"
+VALIDATION_DIR = "validation"
+VERSION_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+# What the code version of a release is made of: a change here changes what the tables mean.
+CODE_PATHS = ("flows", "schemas", "requirements.lock", "pyproject.toml")
+LOCK_FILE = "requirements.lock"
+LOCK_WAIT_SECONDS = 10.0
+
+DATASET_NAME = "digigov"
+DATASET_TITLE = "digigov: Chinese provincial digital-government plans (数字政府建设方案)"
+DATASET_DESCRIPTION = (
+    "Chinese provincial 'digital government' plans (数字政府建设方案 / 实施意见 / 总体规划) as a "
+    "validated Parquet dataset: each plan's normalized text, section tree and identity, and the "
+    "goals, quantified metrics, bandwidth targets and tasks it sets, every row traceable to its "
+    "sentence by character offsets into documents.text."
+)
+KEYWORDS = ("digital government", "数字政府", "China", "policy documents", "e-government", "Parquet")
+LICENCE = {
+    "name": "CC-BY-4.0",
+    "path": "https://creativecommons.org/licenses/by/4.0/",
+    "title": "Creative Commons Attribution 4.0 International",
+}
+AUTHOR = "digigov contributors"
+
+
+class ReleaseRefused(RuntimeError):
+    """The release was not written; ``reasons`` says why, one line each."""
+
+    def __init__(self, version: str, reasons: list[str]):
+        super().__init__(f"release {version} refused:\n" + "\n".join(f"  - {r}" for r in reasons))
+        self.version = version
+        self.reasons = reasons
+
+
+@dataclass
+class ReleaseResult:
+    version: str
+    path: Path
+    files: int
+    bytes: int
+    seconds: float
+    previous: str | None
+    latest: str
+    dirty_reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReleaseSource:
+    """What a release is cut from, read and checked once by ``preflight``."""
+
+    build: Path
+    meta: dict[str, Any]
+    tables: dict[str, pa.Table]
+    gate: dict[str, Any]
+    documents: dict[str, str]  # source_file → sha256 of the documents rows
+    rejects: dict[str, str | None]  # source_file → sha256 of the rejects rows
+    code: dict[str, Any]  # git commit, package version, dirty paths
+    dirty: list[str]  # why the state cannot be fully described (released only with allow_dirty)
+
+
+# --- the validation gate: the one place a release calls flows.validate ---------------------------
+
+def validation_gate(tables: Mapping[str, pa.Table]) -> dict[str, Any]:
+    """Validate the tables to be released; returns {success, failures, expectations, gate}."""
+    from flows import validate
+
+    result = validate.check_contract(dict(tables))
+    return {"gate": "flows.validate.check_contract", "success": bool(result.success),
+            "failures": list(result.failures), "expectations": int(result.expectations)}
+
+
+# --- reading the current state --------------------------------------------------------------------
+
+def parse_version(version: str) -> tuple[int, int, int]:
+    m = VERSION_RE.match(version or "")
+    if not m:
+        raise ValueError(f"version {version!r} is not MAJOR.MINOR.PATCH (e.g. 2026.11.0; no leading zeros)")
+    return tuple(int(g) for g in m.groups())  # type: ignore[return-value]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def read_current_build(out_dir: Path) -> tuple[Path | None, dict[str, Any] | None, dict[str, pa.Table]]:
+    """The build OUT/.current points to, read once (a concurrent run may swap .current later)."""
+    link = out_dir / CURRENT
+    build = link.resolve() if link.is_symlink() else None
+    if build is None or not build.is_dir():
+        return None, None, {}
+    meta_path = build / BUILD_META
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else None
+    tables = {name: pq.read_table(build / f"{name}.parquet") for name in TABLES if (build / f"{name}.parquet").is_file()}
+    return build, meta, tables
+
+
+def covered_sources(tables: Mapping[str, pa.Table]) -> tuple[dict[str, str], dict[str, str | None]]:
+    """Raw files the tables cover: documents {source_file: sha256}, rejects {source_file: sha256|None}."""
+    docs = tables["documents"].select(["source_file", "source_sha256"]).to_pylist()
+    rejects = tables["rejects"].select(["source_file", "source_sha256"]).to_pylist()
+    return ({d["source_file"]: d["source_sha256"] for d in docs},
+            {r["source_file"]: r["source_sha256"] for r in rejects})
+
+
+def raw_drift(raw_dir: Path, documents: Mapping[str, str], rejects: Mapping[str, str | None]) -> list[str]:
+    """How the raw folder differs from what the tables cover: one line per file, empty if fresh."""
+    current = {p.relative_to(raw_dir).as_posix(): p for p in discover(raw_dir)}
+    covered: dict[str, str | None] = {**rejects, **documents}
+    out = []
+    for name in sorted(set(current) | set(covered)):
+        if name not in covered:
+            out.append(f"raw file {name} was added after the build")
+        elif name not in current:
+            out.append(f"raw file {name} was removed after the build")
+        elif covered[name] is not None and sha256_file(current[name]) != covered[name]:
+            out.append(f"raw file {name} changed after the build (sha256 {covered[name][:12]}… in the tables)")
+    return out
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip() or f"git {' '.join(args)} failed")
+    return done.stdout
+
+
+def code_state(repo: Path, raw_dir: Path, built: datetime | None) -> tuple[dict[str, Any], list[str]]:
+    """Git commit of the code and what keeps it from describing the tables (dirty reasons)."""
+    state: dict[str, Any] = {"git_commit": None, "package_version": __version__, "dirty_paths": []}
+    try:
+        state["git_commit"] = _git(repo, "rev-parse", "HEAD").strip()
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        return state, [f"{repo} is not a git checkout with a commit ({exc}): the code version is unknown"]
+    paths = [p for p in CODE_PATHS if (repo / p).exists()]
+    raw = raw_dir.resolve()
+    if raw.is_relative_to(repo.resolve()):
+        paths.append(raw.relative_to(repo.resolve()).as_posix() or ".")
+    reasons = []
+    status = _git(repo, "status", "--porcelain=v1", "--untracked-files=all", "--", *paths)
+    dirty = sorted(line[3:] for line in status.splitlines() if line.strip())
+    state["dirty_paths"] = dirty
+    if dirty:
+        shown = ", ".join(dirty[:8]) + (f" and {len(dirty) - 8} more" if len(dirty) > 8 else "")
+        reasons.append(f"uncommitted changes in {', '.join(paths)}: {shown}")
+    last = _git(repo, "log", "-1", "--format=%H %ct", "--", "flows", "schemas").split()
+    if last and built is not None:
+        committed = datetime.fromtimestamp(int(last[1]), timezone.utc)
+        if committed > built:
+            reasons.append(f"flows/ or schemas/ changed in commit {last[0][:12]} ({iso(committed)}), after the "
+                           f"tables were built ({iso(built)}): rebuild with `digigov run` first")
+    return state, reasons
+
+
+def existing_versions(releases: Path) -> list[str]:
+    if not releases.is_dir():
+        return []
+    found = [p.name for p in releases.iterdir() if p.is_dir() and VERSION_RE.match(p.name)]
+    return sorted(found, key=parse_version)
+
+
+def latest_version(releases: Path) -> str | None:
+    path = releases / LATEST
+    return path.read_text(encoding="utf-8").strip() or None if path.is_file() else None
+
+
+# --- what goes into the release ---------------------------------------------------------------------
+
+def release_table(name: str, table: pa.Table, version: str) -> pa.Table:
+    """The table with the schemas/ field metadata and the dataset version in the schema metadata."""
+    target = schema(name).arrow_schema({"dataset": DATASET_NAME, "dataset_version": version,
+                                        "licence": LICENCE["name"]})
+    return pa.Table.from_arrays(table.select(target.names).columns, schema=target)
+
+
+def documents_covered(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(docs, key=lambda d: (d.get("province") or "\uffff", str(d.get("issue_date") or ""), d["source_file"]))
+
+
+def doc_title(doc: Mapping[str, Any]) -> str:
+    return doc.get("title") or doc.get("notice_title") or "(title not recovered)"
+
+
+def target_keys(rows: Iterable[Mapping[str, Any]], source_of: Mapping[str, str], key_cols: tuple[str, ...],
+                value_cols: tuple[str, ...]) -> dict[tuple, list[tuple]]:
+    """Targets grouped by what they are about (document file + key columns) → sorted values."""
+    out: dict[tuple, list[tuple]] = defaultdict(list)
+    for r in rows:
+        key = (source_of.get(r["doc_id"], r["doc_id"]),) + tuple(r.get(c) for c in key_cols)
+        out[key].append(tuple(r.get(c) for c in value_cols))
+    return {k: sorted(v, key=repr) for k, v in out.items()}
+
+
+def _metric_value(v: tuple) -> str:
+    value, value_max, comparator = v
+    return f"{comparator} {value:g}" + (f"–{value_max:g}" if value_max is not None else "")
+
+
+def _bandwidth_value(v: tuple) -> str:
+    mbps, label = v
+    return f"{label} ({mbps} Mbit/s)"
+
+
+# Tables whose target values the changelog compares: (what a target is about, its value, how to show it)
+TARGET_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...], Callable[[tuple], str]]] = {
+    "metrics": (("indicator", "subject", "unit", "is_target", "target_year"), ("value", "value_max", "comparator"),
+                _metric_value),
+    "bandwidth_targets": (("network", "admin_level", "admin_level_text", "target_year"),
+                          ("bandwidth_mbps", "bandwidth_label"), _bandwidth_value),
+}
+
+
+def read_release_rows(release_dir: Path, name: str, columns: list[str]) -> list[dict[str, Any]]:
+    path = release_dir / f"{name}.parquet"
+    if not path.is_file():
+        return []
+    available = set(pq.read_schema(path).names)
+    return pq.read_table(path, columns=[c for c in columns if c in available]).to_pylist()
+
+
+# Document identity columns whose re-reading (same raw bytes, newer code) the changelog reports.
+IDENTITY = ("title", "province", "issuer", "doc_number", "issue_date")
+
+
+def changelog(version: str, created: str, previous: str | None, prev_dir: Path | None,
+              tables: Mapping[str, pa.Table], row_counts: Mapping[str, int], commit: str | None = None) -> str:
+    lines = [f"# Changelog: {DATASET_NAME} {version}", "", f"Released {created}."]
+    docs_now = tables["documents"].select(["doc_id", "source_file", "source_sha256"]).to_pylist()
+    if previous is None or prev_dir is None:
+        lines += ["", "First release: there is no earlier version to compare with.", "",
+                  f"## Documents ({len(docs_now)})", ""]
+        lines += [f"- added: `{d['source_file']}` (sha256 `{d['source_sha256']}`)" for d in sorted(docs_now, key=lambda d: d["source_file"])]
+        return "\n".join(lines) + "\n"
+    prev_manifest = json.loads((prev_dir / "manifest.json").read_text(encoding="utf-8"))
+    lines[2] += f" Compared with the previous release, {previous}."
+    prev_sources: dict[str, str] = prev_manifest.get("sources", {})
+    now_sources = {d["source_file"]: d["source_sha256"] for d in docs_now}
+    added = sorted(set(now_sources) - set(prev_sources))
+    removed = sorted(set(prev_sources) - set(now_sources))
+    changed = sorted(f for f in set(now_sources) & set(prev_sources) if now_sources[f] != prev_sources[f])
+    lines += ["", "## Documents", ""]
+    if not (added or removed or changed):
+        lines.append("No document was added, removed or changed.")
+    lines += [f"- added: `{f}` (sha256 `{now_sources[f]}`)" for f in added]
+    lines += [f"- removed: `{f}` (sha256 `{prev_sources[f]}`)" for f in removed]
+    lines += [f"- changed: `{f}` (sha256 `{prev_sources[f]}` → `{now_sources[f]}`)" for f in changed]
+
+    prev_code = (prev_manifest.get("code_version") or {}).get("git_commit")
+    if prev_code != commit:
+        lines[2] += f" Code: `{(prev_code or 'unknown')[:12]}` → `{(commit or 'unknown')[:12]}`."
+
+    prev_meta = {d["source_file"]: d for d in read_release_rows(prev_dir, "documents", ["source_file", *IDENTITY])}
+    now_meta = tables["documents"].select(["source_file", *IDENTITY]).to_pylist()
+    meta_changes = [(d["source_file"], c, prev_meta[d["source_file"]].get(c), d[c])
+                    for d in now_meta if d["source_file"] in prev_meta and d["source_file"] not in changed
+                    for c in IDENTITY if c in prev_meta[d["source_file"]] and prev_meta[d["source_file"]][c] != d[c]]
+    if meta_changes:
+        lines += ["", "Metadata read differently from unchanged documents:", "",
+                  md_table(["source_file", "column", previous, version],
+                           [(f, c, "—" if a is None else a, "—" if b is None else b) for f, c, a, b in meta_changes])]
+
+    prev_counts: dict[str, int] = prev_manifest.get("row_counts", {})
+    lines += ["", "## Rows per table", "", md_table(
+        ["table", previous, version, "change"],
+        [(t, prev_counts.get(t, 0), row_counts.get(t, 0), f"{row_counts.get(t, 0) - prev_counts.get(t, 0):+d}")
+         for t in sorted(set(prev_counts) | set(row_counts))])]
+
+    prev_docs = read_release_rows(prev_dir, "documents", ["doc_id", "source_file"])
+    prev_source_of = {d["doc_id"]: d["source_file"] for d in prev_docs}
+    now_source_of = {d["doc_id"]: d["source_file"] for d in docs_now}
+    for name, (key_cols, value_cols, show) in TARGET_TABLES.items():
+        cols = ["doc_id", *key_cols, *value_cols]
+        before = target_keys(read_release_rows(prev_dir, name, cols), prev_source_of, key_cols, value_cols)
+        after = target_keys(tables[name].select(cols).to_pylist(), now_source_of, key_cols, value_cols)
+        rows = []
+        for key in sorted(set(before) | set(after), key=repr):
+            old, new = before.get(key), after.get(key)
+            if old != new:
+                what = "added" if old is None else "removed" if new is None else "changed"
+                rows.append((what, key[0], *("" if v is None else v for v in key[1:]),
+                             _values(old, show), _values(new, show)))
+        lines += ["", f"## {name}: values changed", ""]
+        if rows:
+            lines.append(md_table(["change", "source_file", *key_cols, previous, version], rows))
+        else:
+            lines.append("No value changed.")
+    return "\n".join(lines) + "\n"
+
+
+def _values(values: list[tuple] | None, show: Callable[[tuple], str]) -> str:
+    return "—" if values is None else "; ".join(show(v) for v in values)
+
+
+def citation_cff(version: str, released: datetime, commit: str | None) -> str:
+    doc: dict[str, Any] = {
+        "cff-version": "1.2.0",
+        "message": "If you use this dataset, please cite it as below.",
+        "type": "dataset",
+        "title": DATASET_TITLE,
+        "version": version,
+        "date-released": released.strftime("%Y-%m-%d"),
+        "license": LICENCE["name"],
+        "authors": [{"name": AUTHOR}],
+        "abstract": DATASET_DESCRIPTION,
+        "keywords": list(KEYWORDS),
+    }
+    if commit:
+        doc["commit"] = commit
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+
+
+def how_to_cite(version: str, released: datetime) -> str:
+    return f"{AUTHOR} ({released.year}). *{DATASET_TITLE}* (Version {version}) [Data set]."
+
+
+def dataset_card(*, version: str, created: datetime, manifest: Mapping[str, Any],
+                 documents: list[dict[str, Any]], repairs: list[dict[str, Any]],
+                 rejects: list[dict[str, Any]], validation: Mapping[str, Any]) -> str:
+    counts = manifest["row_counts"]
+    code = manifest["code_version"]
+    lines = [
+        f"# {DATASET_TITLE}, version {version}", "",
+        DATASET_DESCRIPTION, "",
+        f"Released {iso(created)} under {LICENCE['title']} ({LICENCE['name']}). "
+        "Open `index.html` for an overview with charts; `datapackage.json` describes every file "
+        "for Frictionless tools; `CHANGELOG.md` lists what changed since the previous release.", "",
+        f"## Documents covered ({len(documents)})", "",
+        md_table(["province", "title", "issuer", "number", "issue date", "source file"],
+                 [(d.get("province") or "—", doc_title(d), d.get("issuer") or "—", d.get("doc_number") or "—",
+                   d.get("issue_date") or "—", f"`{d['source_file']}`") for d in documents_covered(documents)]),
+        "",
+    ]
+    if rejects:
+        lines += [f"Raw files not used ({len(rejects)}):", ""]
+        lines += [f"- `{r['source_file']}`: {r['reason']} ({r['detail'][:200]})" for r in rejects]
+        lines.append("")
+    dirty = manifest["state"]["dirty_reasons"]
+    lines += [
+        "## How it was built", "",
+        "Each raw plan text was read as bytes, decoded (encoding detected), normalized to simplified "
+        "Chinese with canonical punctuation (every repair recorded in `repairs`), split into its "
+        "GB/T 9704 section tree, and mined for metadata, goals, metrics, bandwidth targets, tasks and "
+        "keywords by rule-based extractors; every extracted row points back to its source sentence "
+        "(`char_start`/`char_end` into `documents.text`). The tables were validated against the "
+        "contract in `schemas/` before being published, and again before this release.", "",
+        md_table(["", ""], [
+            ("code (git commit)", f"`{code['git_commit'] or 'unknown'}`"),
+            ("package version", code["package_version"]),
+            ("lock file sha256", f"`{manifest['lock_file']['sha256'] or 'missing'}`"),
+            ("tables built", manifest["build"].get("created") or "unknown"),
+            ("validation", f"{'passed' if validation['success'] else 'FAILED'} "
+                           f"({validation['expectations']} checks, gate {validation['gate']})"),
+            ("state", "clean" if not dirty else "released with --allow-dirty: " + "; ".join(dirty)),
+        ]), "",
+        "`manifest.json` records the sha256 of every raw source; `SHA256SUMS` the sha256 of every file "
+        "here (`sha256sum -c SHA256SUMS`). `frictionless validate datapackage.json` checks every table "
+        "against its types, constraints, primary and foreign keys; `validation/` holds the validation "
+        "report of these tables.", "",
+        "## Tables", "",
+        tables_overview(load_schemas(), counts), "",
+        "Every Parquet file carries each column's description in its field metadata and the dataset "
+        "version in its file metadata (`dataset_version`).", "",
+        data_dictionary(load_schemas(), counts, heading_level=3),
+        "## Known limitations", "",
+    ]
+    lines += known_limitations(documents, repairs)
+    lines += [
+        "", "## Licence", "",
+        f"The tables, documentation and overview are released under {LICENCE['title']} "
+        f"({LICENCE['name']}, {LICENCE['path']}). The plan texts themselves are official documents of "
+        "Chinese government bodies; attribute them to their issuers.", "",
+        "## How to cite", "",
+        how_to_cite(version, created), "",
+        "`CITATION.cff` holds the same in Citation File Format 1.2.", "",
+        "## Examples", "",
+        "Run from this folder (Python with pandas, pyarrow and duckdb):", "",
+        "```python",
+        "import pandas as pd",
+        "",
+        "docs = pd.read_parquet(\"documents.parquet\")",
+        "print(docs[[\"province\", \"title\", \"doc_number\", \"issue_date\"]])",
+        "goals = pd.read_parquet(\"goals.parquet\").merge(docs[[\"doc_id\", \"province\"]], on=\"doc_id\")",
+        "print(goals.groupby([\"province\", \"target_year\"], dropna=False).size())",
+        "```", "",
+        "```python",
+        "import duckdb",
+        "",
+        "print(duckdb.sql(\"\"\"",
+        "    select d.province, m.indicator, m.value, m.unit, m.target_year, m.source_text",
+        "    from 'metrics.parquet' m join 'documents.parquet' d using (doc_id)",
+        "    where m.unit = '%' and m.is_target",
+        "    order by d.province, m.indicator",
+        "\"\"\"))",
+        "print(duckdb.sql(\"\"\"",
+        "    select d.province, b.admin_level, max(b.bandwidth_mbps) as max_mbps",
+        "    from 'bandwidth_targets.parquet' b join 'documents.parquet' d using (doc_id)",
+        "    group by all order by all",
+        "\"\"\"))",
+        "```", "",
+        "```python",
+        "import pyarrow.parquet as pq",
+        "",
+        "schema = pq.read_schema(\"metrics.parquet\")",
+        "print(schema.metadata[b\"dataset_version\"].decode())",
+        "print(schema.field(\"value\").metadata[b\"description\"].decode())",
+        "```", "",
+    ]
+    return "\n".join(lines)
+
+
+def known_limitations(documents: list[dict[str, Any]], repairs: list[dict[str, Any]]) -> list[str]:
+    out = [
+        "- Extraction is rule-based: goals, metrics, bandwidth targets and tasks are found by patterns "
+        "over the text; a statement phrased in an unforeseen way can be missed. Each row quotes its "
+        "source sentence so it can be checked.",
+    ]
+    damaged = [d for d in documents if (d.get("unrecoverable_spans") or 0) > 0]
+    total = sum(d["unrecoverable_spans"] for d in damaged)
+    if damaged:
+        out.append(f"- Unrecoverable text: {total} span(s) in {len(damaged)} document(s) could not be "
+                   "recovered from damaged bytes (`documents.unrecoverable_spans`): "
+                   + ", ".join(f"`{d['source_file']}` ({d['unrecoverable_spans']})" for d in damaged) + ".")
+    else:
+        out.append("- Unrecoverable text: none; every document's bytes were decoded or repaired "
+                   "(`documents.unrecoverable_spans` is 0 throughout).")
+    flagged = [d for d in documents if d.get("metadata_flags")]
+    if flagged:
+        out.append(f"- Flagged metadata ({len(flagged)} document(s), `documents.metadata_flags`): "
+                   + "; ".join(f"`{d['source_file']}`: {', '.join(d['metadata_flags'])}" for d in flagged) + ".")
+    else:
+        out.append("- Flagged metadata: no document carries a metadata conflict flag (`documents.metadata_flags`).")
+    missing = Counter(c for d in documents for c in ("title", "province", "issuer", "issue_date", "doc_number")
+                      if not d.get(c))
+    if missing:
+        out.append("- Metadata not recovered (null): " + ", ".join(f"{c} in {n} document(s)" for c, n in sorted(missing.items())) + ".")
+    kinds = Counter(r["kind"] for r in repairs)
+    if kinds:
+        out.append("- Repaired text: " + ", ".join(f"{k} ({n} document(s))" for k, n in sorted(kinds.items()))
+                   + "; see the `repairs` table for counts and examples.")
+    dups = [d for d in documents if d.get("duplicate_of")]
+    if dups:
+        out.append(f"- {len(dups)} document(s) duplicate an earlier one (`documents.duplicate_of`); their "
+                   "derived rows are not repeated.")
+    return out
+
+
+def write_sums(root: Path) -> None:
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != SUMS)
+    text = "".join(f"{sha256_file(p)}  {p.relative_to(root).as_posix()}\n" for p in files)
+    (root / SUMS).write_text(text, encoding="utf-8")
+
+
+def copy_validation_report(out_dir: Path, dest: Path, gate: Mapping[str, Any]) -> None:
+    """The Data Docs of the last run where present, and always this release's own gate result."""
+    dest.mkdir()
+    docs = out_dir / VALIDATION_DIR
+    if docs.is_dir():
+        shutil.copytree(docs, dest / "data_docs", symlinks=False)
+    (dest / "release_gate.json").write_text(json.dumps(gate, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    status = "passed" if gate["success"] else "failed"
+    lines = [f"# Validation of the released tables: {status}", "",
+             f"Gate `{gate['gate']}`: {gate['expectations']} checks, {len(gate['failures'])} failures.", ""]
+    lines += [f"- {f}" for f in gate["failures"]]
+    if docs.is_dir():
+        newest = max((p.stat().st_mtime for p in docs.rglob("*") if p.is_file()), default=docs.stat().st_mtime)
+        lines += ["", f"`data_docs/` is a copy of the Data Docs in `{docs.name}/` of the output folder as they were at "
+                      f"release time (last written {iso(datetime.fromtimestamp(newest, timezone.utc))}, by the last "
+                      "run or validate); `release_gate.json` is the validation of exactly the tables released here."]
+    (dest / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+# --- the command ------------------------------------------------------------------------------
+
+def preflight(version: str, out_dir: Path, raw_dir: Path, repo: Path, allow_dirty: bool) -> ReleaseSource:
+    """Everything a release needs, read once, or ReleaseRefused with every reason at once."""
+    try:
+        parse_version(version)
+    except ValueError as exc:
+        raise ReleaseRefused(version, [str(exc)]) from None
+    releases = out_dir / RELEASES
+    if (releases / version).exists():
+        raise ReleaseRefused(version, [f"{releases / version} already exists; a release is never overwritten "
+                                       "(choose a new version)"])
+    build, meta, tables = read_current_build(out_dir)
+    if build is None:
+        raise ReleaseRefused(version, [f"no current build in {out_dir} (run `digigov run --out {out_dir}` first)"])
+    missing = [f"the current build {build.name} has no {name}.parquet" for name in TABLES if name not in tables]
+    if missing:
+        raise ReleaseRefused(version, missing)
+    hard: list[str] = []
+    unknown = [] if meta is not None else [f"the current build {build.name} has no {BUILD_META}: "
+                                           "when and from what it was built is unknown"]
+    gate = validation_gate(tables)
+    if not gate["success"]:
+        hard += [f"validation failed: {f}" for f in gate["failures"]]
+    documents, rejects = covered_sources(tables)
+    if meta is not None and meta.get("sources") is not None and meta["sources"] != documents:
+        unknown.append(f"{BUILD_META} lists other sources than the documents table holds")
+    if not raw_dir.is_dir():
+        hard.append(f"raw folder {raw_dir} does not exist; the tables cannot be checked against their inputs")
+    else:
+        drift = raw_drift(raw_dir, documents, rejects)
+        if drift:
+            built_from = (meta or {}).get("raw_dir", "unknown")
+            hard.append(f"the tables are older than the raw folder {raw_dir} (built from {built_from}); "
+                        "rebuild with `digigov run` first:")
+            hard += [f"  {d}" for d in drift]
+    built = None
+    if meta and meta.get("created"):
+        try:
+            built = datetime.fromisoformat(str(meta["created"]).replace("Z", "+00:00")).astimezone(timezone.utc)
+        except ValueError:
+            unknown.append(f"{BUILD_META} has an unreadable created time {meta['created']!r}")
+    state, dirty = code_state(repo, raw_dir, built)
+    dirty = unknown + dirty
+    if not (repo / LOCK_FILE).is_file():
+        dirty.append(f"{LOCK_FILE} is missing: the dependency versions are unknown")
+    if dirty and not allow_dirty:
+        hard += [f"{d} (pass --allow-dirty to release anyway; the manifest will say so)" for d in dirty]
+    if hard:
+        raise ReleaseRefused(version, hard)
+    return ReleaseSource(build=build, meta=meta or {}, tables=tables, gate=gate, documents=documents,
+                         rejects=rejects, code=state, dirty=dirty)
+
+
+def release(version: str, out_dir: Path | str = "curated", raw_dir: Path | str = "raw", *,
+            allow_dirty: bool = False, repo: Path | str = REPO_ROOT,
+            now: Callable[[], datetime] = utc_now, after_stage: Callable[[Path], None] | None = None) -> ReleaseResult:
+    """Write OUT/releases/<version>/ from the current tables (see the module docstring).
+
+    ``after_stage`` is called with the staging folder once every file is written and before it
+    is renamed into place (tests use it to simulate a crash there).
+    """
+    started = time.perf_counter()
+    out_dir, raw_dir, repo = Path(out_dir), Path(raw_dir), Path(repo)
+    source = preflight(version, out_dir, raw_dir, repo, allow_dirty)
+    releases = out_dir / RELEASES
+    releases.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = FileLock(releases / ".lock").acquire(timeout=LOCK_WAIT_SECONDS)
+    except Timeout:
+        raise ReleaseRefused(version, [f"another release holds {releases / '.lock'}"]) from None
+    with lock:
+        if (releases / version).exists():  # released by a concurrent run meanwhile
+            raise ReleaseRefused(version, [f"{releases / version} already exists; a release is never overwritten"])
+        for stale in releases.glob(".*.tmp-*"):  # left by a crashed release; we hold the lock
+            shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
+        versions = existing_versions(releases)
+        older = [v for v in versions if parse_version(v) < parse_version(version)]
+        previous = older[-1] if older else None
+        stage = Path(tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=releases))
+        try:
+            stage.chmod(0o755)  # mkdtemp's 0700 would make a published folder private
+            created = now()
+            write_release(stage, version=version, created=created, out_dir=out_dir, source=source, repo=repo,
+                          previous=previous, prev_dir=releases / previous if previous else None)
+            if after_stage is not None:
+                after_stage(stage)
+            os.rename(stage, releases / version)
+            _fsync_dir(releases)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        latest = latest_version(releases)
+        if latest is None or not VERSION_RE.match(latest) or parse_version(version) > parse_version(latest):
+            point_latest(releases, version)
+            latest = version
+    final = releases / version
+    files = [p for p in final.rglob("*") if p.is_file()]
+    return ReleaseResult(version=version, path=final, files=len(files), bytes=sum(p.stat().st_size for p in files),
+                         seconds=round(time.perf_counter() - started, 2), previous=previous, latest=latest,
+                         dirty_reasons=source.dirty)
+
+
+def point_latest(releases: Path, version: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{LATEST}.tmp-", dir=releases)
+    os.chmod(tmp, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(version + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, releases / LATEST)
+    _fsync_dir(releases)
+
+
+def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path, source: ReleaseSource,
+                  repo: Path, previous: str | None, prev_dir: Path | None) -> None:
+    from flows.overview import render_overview
+
+    tables, gate, state, meta = source.tables, source.gate, source.code, source.meta
+
+    row_counts = {name: t.num_rows for name, t in tables.items()}
+    resources = []
+    for name in TABLES:
+        path = stage / f"{name}.parquet"
+        table = release_table(name, tables[name], version)
+        pq.write_table(table, path, compression="zstd")
+        json_types = {c.name: json_field_type(table.column(c.name).to_pylist())
+                      for c in schema(name).columns if c.type == "json"}
+        resources.append(resource_descriptor(schema(name), path.name, path.stat().st_size, sha256_file(path),
+                                             table.num_rows, json_types))
+    doc_rows = tables["documents"].drop_columns(["text"]).to_pylist()
+    lock = repo / LOCK_FILE
+    manifest = {
+        "dataset": DATASET_NAME,
+        "version": version,
+        "created": iso(created),
+        "licence": LICENCE["name"],
+        "code_version": state,
+        "lock_file": {"path": LOCK_FILE, "sha256": sha256_file(lock) if lock.is_file() else None},
+        "build": {"id": source.build.name, "created": meta.get("created"), "code_version": meta.get("code_version"),
+                  "raw_dir": meta.get("raw_dir")},
+        "sources": dict(sorted(source.documents.items())),
+        "rejected_sources": dict(sorted(source.rejects.items())),
+        "row_counts": row_counts,
+        "validation": {k: gate[k] for k in ("gate", "success", "expectations")} | {"failures": len(gate["failures"])},
+        "state": {"allow_dirty": bool(source.dirty), "dirty_reasons": list(source.dirty)},
+        "previous_release": previous,
+    }
+    sources = [{"title": f"{d['source_file']}: {d.get('province') or '?'} {doc_title(d)}",
+                **({"path": d["source_url"]} if d.get("source_url") else {}),
+                "sha256": d["source_sha256"]} for d in sorted(doc_rows, key=lambda d: d["source_file"])]
+    write_datapackage(stage / "datapackage.json", package_descriptor(
+        version=version, created=iso(created), title=DATASET_TITLE, description=DATASET_DESCRIPTION,
+        licence=LICENCE, resources=resources, sources=sources, keywords=KEYWORDS))
+    valid, problems = validate_datapackage(stage / "datapackage.json")
+    if not valid:  # the package must pass `frictionless validate` as published, or not be published
+        raise ReleaseRefused(version, ["datapackage.json fails Frictionless validation:"] + [f"  {p}" for p in problems[:20]])
+    repairs = tables["repairs"].to_pylist()
+    reject_rows = tables["rejects"].to_pylist()
+    copy_validation_report(out_dir, stage / VALIDATION_DIR, gate)
+    (stage / "README.md").write_text(dataset_card(
+        version=version, created=created, manifest=manifest, documents=doc_rows, repairs=repairs,
+        rejects=reject_rows, validation=gate), encoding="utf-8")
+    (stage / "CITATION.cff").write_text(citation_cff(version, created, state.get("git_commit")), encoding="utf-8")
+    (stage / "CHANGELOG.md").write_text(changelog(version, iso(created), previous, prev_dir, tables, row_counts,
+                                                  state.get("git_commit")),
+                                        encoding="utf-8")
+    (stage / "index.html").write_text(render_overview(
+        version=version, created=iso(created), documents=doc_rows,
+        goals=tables["goals"].to_pylist(), metrics=tables["metrics"].to_pylist(),
+        bandwidth=tables["bandwidth_targets"].to_pylist(), repairs=repairs, rejects=reject_rows,
+        validation=gate, row_counts=row_counts), encoding="utf-8")
+    (stage / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n",
+                                         encoding="utf-8")
+    write_sums(stage)
+    for p in stage.rglob("*"):
+        if p.is_file():
+            _fsync(p)
+    _fsync_dir(stage)

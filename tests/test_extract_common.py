@@ -1,0 +1,73 @@
+"""Shared helpers of the extractors (flows/extract/common.py) and the section builder the
+extractor tests use for invented texts."""
+
+from __future__ import annotations
+
+import re
+
+from flows.extract.common import SectionIndex, document, paragraphs, sentences
+
+_HEADING = re.compile(
+    r"^(?:#+\s*)?(?:(?P<l1>[一二三四五六七八九十]+)、|[（(](?P<l2>[一二三四五六七八九十]+)[）)]|(?P<l3>\d+)[.．])\s*(?P<h>.+)$",
+    re.M,
+)
+
+
+def build_sections(text: str, kinds: dict[str, str] | None = None, doc_id: str = "t") -> list[dict]:
+    """Section rows for an invented text: a preamble, then one section per heading line (一、 /
+    （一） / 1.), nested by level; ``kinds`` maps a heading word to a section kind (toc ...)."""
+    kinds = kinds or {}
+    heads = []
+    for m in _HEADING.finditer(text):
+        level = 1 if m.group("l1") else 2 if m.group("l2") else 3
+        heads.append((m.start(), level, m.group("h").strip()))
+    first = heads[0][0] if heads else len(text)
+    rows = [dict(section_id=f"{doc_id}-0000", doc_id=doc_id, parent_id=None, level=0, heading=None,
+                 kind="preamble", char_start=0, char_end=first)]
+    stack: list[tuple[int, str]] = []
+    for i, (start, level, heading) in enumerate(heads, 1):
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        end = next((s for s, lv, _ in heads[i:] if lv <= level), len(text))
+        kind = next((k for word, k in kinds.items() if word in heading), None)
+        parent = stack[-1][1] if stack else None
+        if kind is None:
+            kind = next((r["kind"] for r in rows if r["section_id"] == parent), "body") if parent else "body"
+        sid = f"{doc_id}-{i:04d}"
+        rows.append(dict(section_id=sid, doc_id=doc_id, parent_id=parent, level=level, heading=heading,
+                         kind=kind, char_start=start, char_end=end))
+        stack.append((level, sid))
+    return rows
+
+
+def test_sentences_and_paragraphs_cut_on_both_widths():
+    text = "到2025年，实现A；B达90%。\nC,D;E"
+    assert [text[s:e] for s, e in sentences(text)] == ["到2025年，实现A；", "B达90%。", "C,D;", "E"]
+    assert [text[s:e] for s, e in paragraphs(text)] == ["到2025年，实现A；B达90%。", "C,D;E"]
+
+
+def test_section_index_innermost_and_kinds():
+    text = "前言\n一、总体要求\n（一）发展现状\n已建成A。\n（二）主要目标\n到2025年，B。\n二、目录\n三、解读\n到2025年"
+    secs = build_sections(text, {"目录": "toc", "解读": "interpretation"})
+    index = SectionIndex(secs)
+    at = text.index("已建成")
+    assert index.at(at)["heading"] == "发展现状"
+    assert [r["heading"] for r in index.chain(at)] == ["发展现状", "总体要求"]
+    assert index.reports_past(at)
+    assert not index.reports_past(text.index("到2025年"))  # 主要目标 under 总体要求
+    assert index.extracted(text.index("已建成"))
+    assert not index.extracted(text.index("二、目录") + 3)
+    assert not index.extracted(len(text) - 2)
+
+
+def test_report_heading_that_also_announces_goals_is_not_a_report():
+    text = "一、发展现状和总体要求\n（一）主要目标\n到2025年，A。"
+    index = SectionIndex(build_sections(text))
+    assert not index.reports_past(text.index("到2025年"))
+
+
+def test_document_is_built_once_per_text_and_sections():
+    text = "到2025年，A达到90%。"
+    secs = build_sections(text)
+    assert document(text, secs) is document(text, secs)
+    assert document(text, build_sections(text)) is not document(text, secs)

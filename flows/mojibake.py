@@ -343,8 +343,8 @@ def repair_gbk_shift(text: str, repairs: RepairLog) -> tuple[str, int]:
 
 
 _TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
-_PINYIN = re.compile(
-    r"(?<=[\u4e00-\u9fff])[(（]((?:[a-zü]*[" + _TONE_VOWELS + r"][a-zü" + _TONE_VOWELS + r"]*"
+_PINYIN = re.compile(  # starts with the bracket so the engine jumps from bracket to bracket
+    r"[(（](?<=[\u4e00-\u9fff][(（])((?:[a-zü]*[" + _TONE_VOWELS + r"][a-zü" + _TONE_VOWELS + r"]*"
     r"|[a-z]{1,6}[1-5])(?:\s[a-zü" + _TONE_VOWELS + r"]+[1-5]?)*)[)）]")
 
 

@@ -122,14 +122,14 @@ _LABEL_RULES = [  # (pattern at a line start, replacement, kind)
     (re.compile(rf"^(\d{{1,2}})[ ]*(?:[、．,，]|\.[ ]+|[ ]+\.)[ ]*(?=[{HAN}“《（(])", re.M), r"\1.", "heading_label"),
     (re.compile(rf"^(\d{{1,2}})[ ]*[)）][ ]*(?=[{HAN}])", re.M), r"（\1）", "heading_label"),
 ]
-_PUNCT_RULES = [
+_PUNCT_RULES = [  # (mark, pattern, replacement)
     # each pattern starts with its mark, so the regex engine jumps from mark to mark
-    (re.compile(rf",(?:(?<={_HPM},)|(?<={_HP} ,)|(?=[ ]*{_H}))"), "，", "punctuation"),
-    (re.compile(rf";(?:(?<={_HPM};)|(?<={_HP} ;)|(?=[ ]*{_H}))"), "；", "punctuation"),
-    (re.compile(rf":(?<={_HPM}:)(?!//)"), "：", "punctuation"),
-    (re.compile(rf"\?(?<={_HPM}\?)"), "？", "punctuation"),
-    (re.compile(rf"!(?<={_HPM}!)"), "！", "punctuation"),
-    (re.compile(rf"\.(?<=[{HAN}%）”》]\.)(?={_H}|$)", re.M), "。", "punctuation"),
+    (",", re.compile(rf",(?:(?<={_HPM},)|(?<={_HP} ,)|(?=[ ]*{_H}))"), "，"),
+    (";", re.compile(rf";(?:(?<={_HPM};)|(?<={_HP} ;)|(?=[ ]*{_H}))"), "；"),
+    (":", re.compile(rf":(?<={_HPM}:)(?!//)"), "："),
+    ("?", re.compile(rf"\?(?<={_HPM}\?)"), "？"),
+    ("!", re.compile(rf"!(?<={_HPM}!)"), "！"),
+    (".", re.compile(rf"\.(?<=[{HAN}%）”》]\.)(?={_H}|$)", re.M), "。"),
 ]
 _PAREN_PAIR = re.compile(r"([(（])([^()（）\n]{0,200})([)）])")
 _HAN_CHAR = re.compile(_H)
@@ -210,8 +210,9 @@ def punctuate(text: str, repairs: RepairLog) -> str:
     if '"' in text:
         text = _sub(_QUOTE_PAIR, lambda m: f"“{m.group(1)}”" if _HAN_CHAR.search(m.group(1)) else m.group(),
                     text, "punctuation", repairs)
-    for pattern, repl, kind in _PUNCT_RULES:
-        text = _sub(pattern, repl, text, kind, repairs)
+    for mark, pattern, repl in _PUNCT_RULES:
+        if mark in text:
+            text = _sub(pattern, repl, text, "punctuation", repairs)
     if " " in text:
         text = _SPACE_RUN.sub(" ", text)
         text = _sub(_SPACE_HAN, "", text, "spaces_in_text", repairs)

@@ -24,7 +24,7 @@ Punctuation and layout policy (the same sentence from any source comes out ident
   become `一、`; `(一)`/`（一)` become `（一）`; `1、` `１．` `1，` `4,建设` become `1.`;
   `(1)` `1)` become `（1）`; spaces after a label are dropped.
 - Document numbers use 〔〕: `国发[2022]14号`, `国发(2022)14号`, `国发﹝2022﹞14号` become
-  `国发〔2022〕14号`.
+  `国发〔2022〕14号` (a doubled 号号 becomes 号).
 - One-glyph labels ⑴ ㈠ become （1） （一）.
 - Space runs become one space; spaces between two Han characters (or Han and a Chinese
   punctuation mark) and between Han and a Latin letter or digit are removed.
@@ -134,7 +134,7 @@ _PUNCT_RULES = [  # (mark, pattern, replacement)
 _PAREN_PAIR = re.compile(r"([(（])([^()（）\n]{0,200})([)）])")
 _HAN_CHAR = re.compile(_H)
 _QUOTE_PAIR = re.compile(r'"([^"\n]{1,200})"')
-_DOC_NUMBER = re.compile(rf"(?<=[{HAN}])[ ]?[\[［【(（〔{{｛﹝〖][ ]?((?:19|20)\d\d)[ ]?[\]］】)）〕}}｝﹞〗][ ]?(\d{{1,4}})[ ]?号")
+_DOC_NUMBER = re.compile(rf"(?<=[{HAN}])[ ]?[\[［【(（〔{{｛﹝〖][ ]?((?:19|20)\d\d)[ ]?[\]］】)）〕}}｝﹞〗][ ]?(\d{{1,4}})[ ]?号(?:号(?!码))*")
 _SPACE_HAN = re.compile(rf" (?<={_HP} )(?={_HP})")  # after runs became one space
 _SPACE_HAN_ALNUM = re.compile(rf" (?:(?<={_H} )(?=[A-Za-z0-9])|(?<=[A-Za-z0-9%] )(?={_H}))")
 _SPACE_RUN = re.compile(r"  +")

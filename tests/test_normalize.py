@@ -53,6 +53,7 @@ def test_heading_labels_are_canonical(given_, expected):
     ("推进「一网通办」和『互联网+』｡建设､发展", "推进“一网通办”和‘互联网+’。建设、发展"),
     ("建设 , 发展 ; 提升", "建设，发展；提升"),
     ("依据国办发﹝2023﹞5号和国发〖2022〗14号", "依据国办发〔2023〕5号和国发〔2022〕14号"),
+    ("印发甘政办发〔2021〕113号号文件，拨打12345号码", "印发甘政办发〔2021〕113号文件，拨打12345号码"),
 ])
 def test_punctuation_policy(given_, expected):
     assert norm(given_) == expected

@@ -116,12 +116,15 @@ HEADING_LABEL = re.compile(
     rf"^(?:[（(][{_NUM_CN}]+[）)]|[{_NUM_CN}]+、|[（(]\d{{1,3}}[)）]|\d{{1,3}}\.(?!\d)|"
     rf"第[{_NUM_CN}\d]+[章节部分条篇]|[①-⑳]|附件|目\s*录)")
 
+_MD_MARKS = r"^(#{1,6} )?"  # a label may follow the marks of a Markdown heading kept by flows.wrappers
 _LABEL_RULES = [  # (pattern at a line start, replacement, kind)
-    (re.compile(rf"^[(（][ ]*([{_NUM_CN}]+|\d{{1,3}})[ ]*[)）][ ]*", re.M), r"（\1）", "heading_label"),
-    (re.compile(rf"^([{_NUM_CN}]+)[ ]*(?:[.．,，][ ]*|、[ ]+)(?=[^\s\d])", re.M), r"\1、", "heading_label"),
-    (re.compile(rf"^(\d{{1,2}})[ ]*(?:[、．,，]|\.[ ]+|[ ]+\.)[ ]*(?=[{HAN}“《（(])", re.M), r"\1.", "heading_label"),
-    (re.compile(rf"^(\d{{1,2}})[ ]*[)）][ ]*(?=[{HAN}])", re.M), r"（\1）", "heading_label"),
+    (re.compile(rf"{_MD_MARKS}[(（][ ]*([{_NUM_CN}]+|\d{{1,3}})[ ]*[)）][ ]*", re.M), r"\1（\2）", "heading_label"),
+    (re.compile(rf"{_MD_MARKS}([{_NUM_CN}]+)[ ]*(?:[.．,，][ ]*|、[ ]+)(?=[^\s\d])", re.M), r"\1\2、", "heading_label"),
+    (re.compile(rf"{_MD_MARKS}(\d{{1,2}})[ ]*(?:[、．,，]|\.[ ]+|[ ]+\.)[ ]*(?=[{HAN}“《（(])", re.M), r"\1\2.",
+     "heading_label"),
+    (re.compile(rf"{_MD_MARKS}(\d{{1,2}})[ ]*[)）][ ]*(?=[{HAN}])", re.M), r"\1（\2）", "heading_label"),
 ]
+_MD_HEADING_LINE = re.compile(r"^(#{1,6}) (.+)$", re.M)  # the canonical form flows.wrappers leaves
 _PUNCT_RULES = [  # (mark, pattern, replacement)
     # each pattern starts with its mark, so the regex engine jumps from mark to mark
     (",", re.compile(rf",(?:(?<={_HPM},)|(?<={_HP} ,)|(?=[ ]*{_H}))"), "，"),
@@ -247,8 +250,8 @@ def _unbalanced(line: str) -> bool:
 
 def _joinable(line: str, nxt: str, width: int | None) -> bool:
     """Whether ``nxt`` continues ``line`` (the line was cut mid-sentence)."""
-    if not line or not nxt or line.startswith("|") or nxt.startswith("|") or _is_heading(nxt):
-        return False
+    if not line or not nxt or line.startswith(("|", "#")) or nxt.startswith(("|", "#")) or _is_heading(nxt):
+        return False  # a Markdown heading is one line by definition
     if nxt.startswith(_CLOSERS):
         return True  # no line starts with a closing mark: it was cut off its sentence
     at_width = width is not None and len(line) >= width - 1 and not line.endswith(_SENTENCE_END)
@@ -290,11 +293,45 @@ def layout(text: str, repairs: RepairLog) -> str:
     return "\n".join(out)
 
 
+def settle_markdown_headings(text: str, repairs: RepairLog) -> tuple[str, bool]:
+    """Keep the marks of Markdown headings only where they say something a line cannot.
+
+    An unlabelled heading (`## 背景`) keeps its marks: they are all that makes it a heading. A
+    labelled one (`## 一、总体要求`) loses them, its label carries the level, unless the document
+    also has unlabelled section headings: then every heading keeps its marks so that their depths
+    relate the two kinds (`## 背景` is a sibling of `## 一、…`, `### 工作目标` a child). A lone
+    top heading over the rest is the title, not a section. Marks on a line that names nothing
+    (no Han, or a field label ending in a colon) are dropped. Returns the text and whether it
+    changed."""
+    if "#" not in text:
+        return text, False
+    found = [(m, bool(HEADING_LABEL.match(m.group(2)))) for m in _MD_HEADING_LINE.finditer(text)]
+    headings = [(m, labelled) for m, labelled in found
+                if labelled or (_HAN_CHAR.search(m.group(2)) and not m.group(2).endswith(("：", ":")))]
+    unlabelled = [m for m, labelled in headings if not labelled]
+    if unlabelled and unlabelled[0] is headings[0][0]:
+        depths = [len(m.group(1)) for m, _ in headings]
+        if depths.count(min(depths)) == 1 and depths[0] == min(depths):
+            unlabelled = unlabelled[1:]  # the title
+    keep = {m.start() for m, labelled in headings if not labelled or unlabelled}
+    if len(keep) == len(found):
+        return text, False
+
+    def settle(m: re.Match) -> str:
+        if m.start() in keep:
+            return m.group()
+        repairs.add("markdown_heading", m.group(), m.group(2))
+        return m.group(2)
+    return _MD_HEADING_LINE.sub(settle, text), True
+
+
 def apply_policy(text: str, repairs: RepairLog) -> str:
     text = layout(text, repairs)
     text = punctuate(text, repairs)
-    # punctuation may have made a line end mid-sentence (`(` -> `（`): lay out again
-    return layout(text, repairs) if "，\n" in text or "、\n" in text or "（\n" in text else text
+    text, settled = settle_markdown_headings(text, repairs)  # after punctuate: labels are canonical
+    # punctuation may have made a line end mid-sentence (`(` -> `（`), a heading that lost its
+    # marks may be a wrapped line's start: lay out again
+    return layout(text, repairs) if settled or "，\n" in text or "、\n" in text or "（\n" in text else text
 
 
 # ---------------------------------------------------------------- the stage

@@ -214,7 +214,7 @@ _BOX_NOISE = re.compile(r"【[^】\n]{0,12}】|(?:浏览|阅读|访问|点击)(?
 
 def _parse_box_line(line: str, meta: Meta, repairs: RepairLog) -> bool:
     """Read one metadata-box line into meta; False when the line is not a box line."""
-    stripped = _BOX_NOISE.sub(" ", line).strip()  # 浏览次数：12 【打印】 share box lines
+    stripped = _BOX_NOISE.sub(" ", bare_line(line)).strip()  # 浏览次数：12 【打印】 share box lines
     if not stripped or len(stripped) > 200:
         return False
     if "|" in stripped or "｜" in stripped:
@@ -255,7 +255,7 @@ def strip_metadata_box(lines: list[str], repairs: RepairLog, meta: Meta) -> list
                 n_box += 1
                 i += 1
                 continue
-            m = _LABEL_ONLY.match(line)
+            m = _LABEL_ONLY.match(bare_line(line))
             if m and i + 1 < len(lines) and 0 < len(lines[i + 1].strip()) <= 40 \
                     and not _LABEL_ONLY.match(lines[i + 1]):
                 _box_value(m.group(1), lines[i + 1], meta, repairs)
@@ -313,7 +313,7 @@ def strip_page_numbers(lines: list[str], repairs: RepairLog) -> list[str]:
 def strip_furniture(lines: list[str], repairs: RepairLog) -> list[str]:
     out = []
     for line in lines:
-        s = line.strip()
+        s = bare_line(line)
         if s and (is_furniture(s) or (len(s) <= 100 and _PAGE_FOOTER.search(s))):
             repairs.add("web_furniture", s, "(removed)")
             continue
@@ -332,7 +332,7 @@ _TRAILING_LISTS = ("相关词条", "热门词条", "词条标签", "参考资料
 
 
 def strip_encyclopedia(lines: list[str], repairs: RepairLog, meta: Meta) -> list[str]:
-    stripped = [l.strip() for l in lines]
+    stripped = [bare_line(l) for l in lines]
     if "基本介绍" not in stripped[:40] and not any(s in _TRAILING_LISTS for s in stripped[-40:]):
         return lines
     meta["page_kind"] = "encyclopedia"
@@ -369,7 +369,7 @@ def strip_encyclopedia(lines: list[str], repairs: RepairLog, meta: Meta) -> list
         out.append(line)
     # trailing lists: from the first list title near the end, if nothing long follows
     for k in range(max(0, len(out) - 40), len(out)):
-        s = out[k].strip()
+        s = bare_line(out[k])
         if s in _TRAILING_LISTS and all(len(x.strip()) <= 40 for x in out[k:]):
             for x in out[k:]:
                 if x.strip():
@@ -498,7 +498,10 @@ _IMAGE = re.compile(r"!\[([^\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"']([^\"'\n]*)[\
 _LINK = re.compile(r"(?<!!)\[([^\]\n]+)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^\"'\n]*[\"'])?\s*\)")
 _ATTACHMENT_LINE = re.compile(r"^[^\S\n]*(?:#{1,6}[^\S\n]*)?附\s*件\s*(\d*)\s*[:：]\s*(.+?)\s*$")
 _ATTACHMENT_ITEM = re.compile(r"^\s*\d{1,2}\s*[.．、]\s*(\S.{0,60})$")
-_MD_HEADING = re.compile(r"^[^\S\n]*#{1,6}[^\S\n]*(?=\S)(?!#)")
+_MD_HEADING = re.compile(r"^[^\S\n]*(#{1,6})([^\S\n]*)(?=\S)(?!#)")
+# a closing run (`## 背景 ##`); `C#` keeps its mark
+_MD_CLOSING = re.compile(r"(?<![A-Za-z0-9+])[^\S\n]*#+[^\S\n]*$")
+CANONICAL_HEADING = re.compile(r"^(#{1,6}) (?=[^\s#])")  # what _markdown_heading leaves
 _MD_RULE = re.compile(r"^\s*([-*_])(?:\s*\1){2,}\s*$")
 _MD_BULLET = re.compile(r"^(\s*)[-*+•●▪◆■][ \t]+(?=\S)")
 _MD_STARTS = set("|#>-*+•●▪◆■")
@@ -512,6 +515,25 @@ def _attachment_from(value: str) -> dict[str, Any]:
     return dict(kind="attachment", name=value.strip() or None, uri=None)
 
 
+def _markdown_heading(line: str) -> str:
+    """A Markdown heading in canonical form, `#`×depth, one space, the text (closing marks
+    dropped). The marks stay: an unlabelled heading (`## 背景`) has nothing else to say it is one.
+    Normalization drops them again where a label carries the level (flows.normalize)."""
+    m = _MD_HEADING.match(line)
+    if m is None:
+        return line if line.strip().strip("#").strip() else ""  # `##` alone: an empty heading
+    content = line[m.end():].rstrip()
+    if not m.group(2) and "#" in content:
+        return content  # `#数字政府# 话题`: a topic tag, not a heading
+    content = _MD_CLOSING.sub("", content)
+    return f"{m.group(1)} {content}" if content.strip("#").strip() else ""
+
+
+def bare_line(line: str) -> str:
+    """A line without surrounding spaces and heading marks: what page parsers compare."""
+    return CANONICAL_HEADING.sub("", line.strip())
+
+
 def _strip_line_marks(line: str, repairs: RepairLog) -> str:
     """Heading marks, quote marks and bullets at a line start, however they are stacked."""
     while True:
@@ -519,9 +541,11 @@ def _strip_line_marks(line: str, repairs: RepairLog) -> str:
         if not s or s[0] not in _MD_STARTS or s[0] == "|":
             return line
         if s[0] == "#":
-            new = _MD_HEADING.sub("", line) if s.strip("#").strip() else ""  # `##` alone: empty heading
-            kind = "markdown_heading"
-        elif s[0] == ">":
+            new = _markdown_heading(line)
+            if new != line:
+                repairs.add("markdown_heading", line.strip(), new.strip())
+            return new  # what follows the marks is the heading's text, not more marks
+        if s[0] == ">":
             new = re.sub(r"^\s*(?:>\s?)+", "", line)
             kind = "markdown_quote"
         else:

@@ -38,6 +38,10 @@ Punctuation and layout policy (the same sentence from any source comes out ident
   hard-wrapped text where it is cut at full width or its next line starts with a closing mark;
   the line before a heading and table rows (`| … |`) are never joined.
 - Markdown tables stay pipe tables, one row per line.
+- Markdown headings are `#`×depth, one space, the text (``flows.wrappers``). An unlabelled one
+  (`## 背景`) keeps its marks, the only sign it is a heading; a labelled one (`## 一、总体要求`)
+  loses them unless the document also has unlabelled section headings, whose depths must then be
+  comparable (``settle_markdown_headings``). A heading line is never joined with another line.
 Normalization is idempotent: normalizing a normalized text changes nothing (the rules are
 ordered so that one pass is stable; ``normalize_text`` still confirms with a second pass).
 Unrecoverable characters are written as □ and counted in ``unrecoverable_spans``.
@@ -124,7 +128,7 @@ _LABEL_RULES = [  # (pattern at a line start, replacement, kind)
      "heading_label"),
     (re.compile(rf"{_MD_MARKS}(\d{{1,2}})[ ]*[)）][ ]*(?=[{HAN}])", re.M), r"\1（\2）", "heading_label"),
 ]
-_MD_HEADING_LINE = re.compile(r"^(#{1,6}) (.+)$", re.M)  # the canonical form flows.wrappers leaves
+_MD_HEADING_LINE = re.compile(r"^(#{1,6}) ([^\s#].*)$", re.M)  # the canonical form flows.wrappers leaves
 _PUNCT_RULES = [  # (mark, pattern, replacement)
     # each pattern starts with its mark, so the regex engine jumps from mark to mark
     (",", re.compile(rf",(?:(?<={_HPM},)|(?<={_HP} ,)|(?=[ ]*{_H}))"), "，"),

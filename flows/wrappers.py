@@ -5,8 +5,9 @@ Handled: YAML front matter, the policy-database header form (`## 政策标题：
 trailing 相关词条/热门词条 lists), government web-page furniture (【打印】, 浏览次数, 无障碍 ...),
 web metadata boxes (索引号 | … | 发文字号 | … in colon, pipe or label-over-value form), page
 numbers of PDF/Word copies (- 3 -, 第3页 共10页), HTML
-markup, Markdown images/attachment lines/heading marks/emphasis/links. Markdown tables stay as
-pipe tables. Text the later stages read (notice wrapper, signature, table of contents, the
+markup, Markdown images/attachment lines/quote and bullet marks/emphasis/links. Markdown heading
+marks are made canonical (`## 背景`), not stripped: normalization decides where they stay.
+Markdown tables stay as pipe tables. Text the later stages read (notice wrapper, signature, table of contents, the
 内容解读 interpretation block) is kept.
 
 Keys written into ``meta`` (all values strings; dates as YYYY-MM-DD where they parse):
@@ -501,6 +502,7 @@ _ATTACHMENT_ITEM = re.compile(r"^\s*\d{1,2}\s*[.．、]\s*(\S.{0,60})$")
 _MD_HEADING = re.compile(r"^[^\S\n]*(#{1,6})([^\S\n]*)(?=\S)(?!#)")
 # a closing run (`## 背景 ##`); `C#` keeps its mark
 _MD_CLOSING = re.compile(r"(?<![A-Za-z0-9+])[^\S\n]*#+[^\S\n]*$")
+_TAG_END = re.compile(r"[^\s#]#")
 CANONICAL_HEADING = re.compile(r"^(#{1,6}) (?=[^\s#])")  # what _markdown_heading leaves
 _MD_RULE = re.compile(r"^\s*([-*_])(?:\s*\1){2,}\s*$")
 _MD_BULLET = re.compile(r"^(\s*)[-*+•●▪◆■][ \t]+(?=\S)")
@@ -523,8 +525,8 @@ def _markdown_heading(line: str) -> str:
     if m is None:
         return line if line.strip().strip("#").strip() else ""  # `##` alone: an empty heading
     content = line[m.end():].rstrip()
-    if not m.group(2) and "#" in content:
-        return content  # `#数字政府# 话题`: a topic tag, not a heading
+    if not m.group(2) and _TAG_END.search(content):
+        return content  # `#数字政府# 话题`: a topic tag, not a heading (`##背景 ##` is one)
     content = _MD_CLOSING.sub("", content)
     return f"{m.group(1)} {content}" if content.strip("#").strip() else ""
 
@@ -544,7 +546,11 @@ def _strip_line_marks(line: str, repairs: RepairLog) -> str:
             new = _markdown_heading(line)
             if new != line:
                 repairs.add("markdown_heading", line.strip(), new.strip())
-            return new  # what follows the marks is the heading's text, not more marks
+            m = CANONICAL_HEADING.match(new)
+            if m:  # `## > 背景`, `## - 背景`: the heading's text without quote or bullet marks
+                text = _strip_line_marks(new[m.end():], repairs).strip()
+                new = m.group() + text if text else ""
+            return new
         if s[0] == ">":
             new = re.sub(r"^\s*(?:>\s?)+", "", line)
             kind = "markdown_quote"

@@ -204,3 +204,32 @@ def test_box_line_mixed_with_page_tools():
     body, meta, _, _ = wrap(text)
     assert meta["publish_date"] == "2023-01-05" and meta["source"] == "某省政府办公厅"
     assert "浏览" not in body and "来源" not in body and body.startswith("某省数字政府规划\n一、总体要求")
+
+
+@pytest.mark.parametrize("given_,expected", [
+    ("## 背景", "## 背景"),
+    ("##背景", "## 背景"),
+    ("  ###\t工作目标 ###  ", "### 工作目标"),
+    ("## 一、总体要求 ##", "## 一、总体要求"),  # normalization decides whether a labelled one keeps them
+    ("> ## 背景", "## 背景"),
+    ("## > 背景", "## 背景"),
+    ("- ## 背景", "## 背景"),
+    ("## C#语言", "## C#语言"),
+    ("#数字政府# 话题讨论", "数字政府# 话题讨论"),
+    ("## ##", ""),
+])
+def test_markdown_heading_marks_become_canonical(given_, expected):
+    body, _, _, repairs = wrap(given_ + "\n正文。")
+    assert body.split("\n")[0] == (expected or "正文。")  # marks alone: the line goes
+    assert bool(repairs.as_list()) == (given_ != expected)  # a repair only when the line changed
+
+
+def test_page_parsers_read_heading_lines_without_their_marks():
+    body, meta, _, _ = wrap("## 基本介绍\n中文名：某省数字政府建设方案\n印发机关：某省人民政府\n\n"
+                            "## 一、总体要求\n正文。\n## 相关词条\n数字政府\n")
+    assert meta["title"] == "某省数字政府建设方案" and meta["issuer"] == "某省人民政府"
+    assert "基本介绍" not in body and "相关词条" not in body and "## 一、总体要求" in body
+    body, meta, _, _ = wrap("## 索引号：000014349/2024-00012\n## 发文字号：某政发〔2024〕3号\n"
+                            "## 【打印】【关闭】\n## 背景\n正文。\n")
+    assert meta["index_no"] == "000014349/2024-00012" and meta["doc_number"] == "某政发〔2024〕3号"
+    assert body.strip() == "## 背景\n正文。"

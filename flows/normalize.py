@@ -303,8 +303,8 @@ def settle_markdown_headings(text: str, repairs: RepairLog) -> tuple[str, bool]:
     An unlabelled heading (`## 背景`) keeps its marks: they are all that makes it a heading. A
     labelled one (`## 一、总体要求`) loses them, its label carries the level, unless the document
     also has unlabelled section headings: then every heading keeps its marks so that their depths
-    relate the two kinds (`## 背景` is a sibling of `## 一、…`, `### 工作目标` a child). A lone
-    top heading over the rest is the title, not a section. Marks on a line that names nothing
+    relate the two kinds (`## 背景` is a sibling of `## 一、…`, `### 工作目标` a child). A first
+    heading that is the lone top one or is named like a document (…方案) is the title, not a section. Marks on a line that names nothing
     (no Han, or a field label ending in a colon) are dropped. Returns the text and whether it
     changed."""
     if "#" not in text:
@@ -315,8 +315,9 @@ def settle_markdown_headings(text: str, repairs: RepairLog) -> tuple[str, bool]:
     unlabelled = [m for m, labelled in headings if not labelled]
     if unlabelled and unlabelled[0] is headings[0][0]:
         depths = [len(m.group(1)) for m, _ in headings]
-        if depths.count(min(depths)) == 1 and depths[0] == min(depths):
-            unlabelled = unlabelled[1:]  # the title
+        lone_top = depths.count(min(depths)) == 1 and depths[0] == min(depths)
+        if lone_top or _STANDALONE_END.search(unlabelled[0].group(2)):
+            unlabelled = unlabelled[1:]  # the title (`# 某市…方案` may share its depth with `# 一、…`)
     keep = {m.start() for m, labelled in headings if not labelled or unlabelled}
     if len(keep) == len(found):
         return text, False

@@ -290,6 +290,9 @@ def test_labelled_markdown_headings_lose_marks_unless_the_document_mixes_both():
                            "## 二、主要任务\n#### 1.建设平台\n正文。")
     # two top headings: neither is the title, so the unlabelled one is a section
     assert norm("# 背景\n正文。\n# 一、总体要求\n正文。") == "# 背景\n正文。\n# 一、总体要求\n正文。"
+    # a first heading named like a document is the title even at its sections' depth
+    assert norm("# 某省数字政府建设方案\n# 一、总体要求\n正文。\n# 二、主要任务\n正文。") == \
+        "# 某省数字政府建设方案\n一、总体要求\n正文。\n二、主要任务\n正文。"
 
 
 def test_markdown_heading_lines_are_never_joined():

@@ -1,7 +1,8 @@
 """Bytes to text: detect the encoding of a raw file, reject what is not text.
 
 Handled: UTF-8 (with or without BOM), UTF-16/UTF-32 with BOM (and BOM-less UTF-16 when the
-zero bytes say so unambiguously), GB18030/GBK/GB2312 and Big5. When more than one legacy
+zero bytes say so, or when it decodes to almost only everyday Chinese), GB18030/GBK/GB2312 and
+Big5. When more than one legacy
 codec decodes the bytes, the one whose characters are more common Chinese wins. A character cut
 off at the very end of the file is dropped and recorded; a file with a few undecodable bytes in
 an otherwise clear encoding keeps them as U+FFFD (later marked unrecoverable). Anything else
@@ -105,10 +106,9 @@ def _strict(data: bytes, codec: str) -> str | None:
         return None
 
 
-def _gb_name(data: bytes, text: str) -> str:
-    if _strict(data, "gbk") is not None:
-        return "gbk"
-    return "gb18030"
+def _gb_name(data: bytes) -> str:
+    """gbk when the bytes stay within GBK, gb18030 when they use its four-byte sequences."""
+    return "gbk" if _strict(data, "gbk") is not None else "gb18030"
 
 
 def _decode_utf8(data: bytes, repairs: RepairLog) -> str | None:
@@ -160,7 +160,7 @@ def decode_bytes(data: bytes, repairs: RepairLog) -> tuple[str, str]:
                 raise Rejected("unknown_encoding", f"bytes after the {name} BOM are not {name}")
             return text, name
     if b"\x00" in data:
-        found = _decode_utf16_without_bom(data)
+        found = _decode_utf16_without_bom(data) or _utf16_by_content(data)
         if found:
             return found
         raise Rejected("binary", f"zero bytes in a file without a text BOM ({data.count(0)} of {len(data)})")
@@ -176,6 +176,18 @@ def _text_or_binary(text: str, data: bytes) -> str:
     return text
 
 
+def _utf16_by_content(data: bytes) -> tuple[str, str] | None:
+    """BOM-less UTF-16 recognised by what it decodes to: almost only everyday Chinese."""
+    if len(data) % 2 or len(data) < 8:
+        return None
+    for codec in ("utf-16-le", "utf-16-be"):
+        text = _strict(data, codec)
+        if text is not None and _control_share(text) == 0 and commonness(text) >= 0.9 \
+                and sum(1 for c in text if "\u4e00" <= c <= "\u9fff") >= len(text) / 3:
+            return text, codec
+    return None
+
+
 def _decode_legacy(data: bytes, repairs: RepairLog) -> tuple[str, str]:
     candidates: list[tuple[float, str, str]] = []
     for codec in LEGACY_CODECS:
@@ -183,13 +195,15 @@ def _decode_legacy(data: bytes, repairs: RepairLog) -> tuple[str, str]:
         if text is None and codec == "big5":
             text = _strict(data, "cp950")
         if text is not None:
-            # a truncated double-byte character at the very end still counts as this codec
             candidates.append((commonness(text), codec, text))
-        else:
-            for cut in (1,):
-                text = _strict(data[:-cut], codec) if len(data) > cut else None
-                if text is not None and data[-cut] >= 0x81:
-                    candidates.append((commonness(text) - 0.001, codec + "+cut", text))
+        elif len(data) > 1 and data[-1] >= 0x81:
+            # a double-byte character cut at the very end still counts as this codec
+            text = _strict(data[:-1], codec)
+            if text is not None:
+                candidates.append((commonness(text) - 0.001, codec + "+cut", text))
+    found = _utf16_by_content(data)
+    if found:
+        candidates.append((commonness(found[0]) - 0.002, found[1], found[0]))
     if candidates:
         score, codec, text = max(candidates, key=lambda c: c[0])
         if score < 0.5:
@@ -198,7 +212,7 @@ def _decode_legacy(data: bytes, repairs: RepairLog) -> tuple[str, str]:
             codec = codec[:-4]
             repairs.add("truncated_character", data[-1:].hex(), "(dropped)")
             data = data[:-1]
-        name = _gb_name(data, text) if codec == "gb18030" else codec
+        name = _gb_name(data) if codec == "gb18030" else codec
         return _text_or_binary(text, data), name
     # Nothing decodes cleanly: accept a clear encoding with a few damaged bytes.
     best = None

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from flows.structure import cn_int
+from flows.wrappers import bare_line
 
 # (full name, other names, document-number abbreviations, gov.cn domain labels)
 PROVINCES: tuple[tuple[str, tuple[str, ...], str, tuple[str, ...]], ...] = (
@@ -190,7 +191,8 @@ def _clean(s: str) -> str:
 
 
 def _lines_of(sections: list[dict[str, Any]], kind: str) -> list[str]:
-    return [ln.strip(_SPACE) for r in sections if r["kind"] == kind for ln in r["text"].splitlines()]
+    # a title kept as a Markdown heading (`# 某市…方案`) is read without its marks
+    return [bare_line(ln).strip(_SPACE) for r in sections if r["kind"] == kind for ln in r["text"].splitlines()]
 
 
 def _notice_title(lines: list[str]) -> str | None:
@@ -275,7 +277,7 @@ def _province_from_text(text: str) -> str | None:
 
 def extract_metadata(text: str, sections: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
     flags: list[str] = []
-    preamble = _lines_of(sections, "preamble") or text.splitlines()[:40]
+    preamble = _lines_of(sections, "preamble") or [bare_line(ln) for ln in text.splitlines()[:40]]
     head = text[:4000]
 
     # notice and title

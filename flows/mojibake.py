@@ -139,19 +139,21 @@ def plausibility(text: str) -> float:
     return sum(char_logp(c) for c in text) / len(text) if text else 0.0
 
 
-# A run starts at a lost-byte marker: `?`, U+FFFD, or an ASCII punctuation character that is a
-# GBK lead byte with its high bit stripped. It goes on over double-byte characters.
-_RUN_START = re.compile(r"[?\ufffd!-/:-@\[-`{-~](?=[^\x00-\x7f])")
+# A run starts at a lost-byte marker: `?`, U+FFFD, or a symbol-row lead byte (0xA1-0xA7: CJK
+# punctuation, full-width forms) with its high bit stripped, `!` to `'`. Letters and digits are
+# too common to be taken for stripped lead bytes. The run goes on over double-byte characters.
+_RUN_START = re.compile(r"[?\ufffd!-'](?=[^\x00-\x7f])")
 MIN_GAIN = 2.5  # nats per character the repair must gain over the garbled run
 DOC_EVIDENCE = 3  # the restored word must occur this many times more often than any rival
 
 
 class _Run:
-    __slots__ = ("start", "end", "lead", "body", "tail", "tail_lost")
+    __slots__ = ("start", "end", "lead", "body", "tail", "tail_lost", "tail_marked")
 
-    def __init__(self, start, end, lead, body, tail, tail_lost):
+    def __init__(self, start, end, lead, body, tail, tail_lost, tail_marked=False):
         self.start, self.end, self.lead = start, end, lead
         self.body, self.tail, self.tail_lost = body, tail, tail_lost
+        self.tail_marked = tail_marked  # the run ended on a `?`: a second lost-byte marker
 
 
 def _scan_run(text: str, start: int) -> _Run | None:
@@ -159,7 +161,7 @@ def _scan_run(text: str, start: int) -> _Run | None:
     lead = None if marker in "?\ufffd" else ord(marker) | 0x80
     body = bytearray()
     i = start + 1
-    while i < len(text) and ord(text[i]) > 0x7F and not text[i].isspace():
+    while i < len(text) and ord(text[i]) > 0x7F and not text[i].isspace() and text[i] != UNRECOVERABLE:
         raw = legacy_encode(text[i])
         if raw is None or len(raw) != 2:
             break
@@ -167,16 +169,16 @@ def _scan_run(text: str, start: int) -> _Run | None:
         i += 1
     if not body:
         return None
-    tail, tail_lost = None, False
+    tail, tail_lost, tail_marked = None, False, False
     if i < len(text) and 0x40 <= ord(text[i]) <= 0x7E and text[i] != "?":
         tail = ord(text[i])  # the ASCII byte that brought the decoder back in step
         i += 1
     elif i < len(text) and text[i] == "?":
-        tail_lost = True
+        tail_lost = tail_marked = True
         i += 1
     else:
         tail_lost = True  # the run ran into a line end: its last trail byte is gone
-    return _Run(start, i, lead, bytes(body), tail, tail_lost)
+    return _Run(start, i, lead, bytes(body), tail, tail_lost, tail_marked)
 
 
 def _decode_middle(run: _Run) -> str | None:
@@ -191,6 +193,7 @@ def _decode_middle(run: _Run) -> str | None:
     return "".join(out)
 
 
+@cache
 def _candidates(known: int, known_is_trail: bool) -> list[str]:
     found = []
     for other in range(0x81, 0xFF) if known_is_trail else (*range(0x40, 0x7F), *range(0x80, 0xFF)):
@@ -286,8 +289,8 @@ def _repair_run(text: str, run: _Run, pos: int) -> tuple[str, int, list[str]] | 
     if middle:
         if plausibility(middle) < plausibility(garbled) + MIN_GAIN:
             return None
-    elif not (how == "indent" or how == "stripped_bit"):
-        return None  # nothing decodes and nothing structural says this is damage
+    elif not (how == "indent" and run.tail_marked):
+        return None  # nothing decodes: only two lost-byte marks around an indent say it is damage
     inferred = []
     if how == "inferred" and first is not None:
         inferred.append(first)
@@ -340,8 +343,8 @@ def repair_gbk_shift(text: str, repairs: RepairLog) -> tuple[str, int]:
 
 
 _TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
-_PINYIN = re.compile(
-    r"(?<=[\u4e00-\u9fff])[(（]((?:[a-zü]*[" + _TONE_VOWELS + r"][a-zü" + _TONE_VOWELS + r"]*"
+_PINYIN = re.compile(  # starts with the bracket so the engine jumps from bracket to bracket
+    r"[(（](?<=[\u4e00-\u9fff][(（])((?:[a-zü]*[" + _TONE_VOWELS + r"][a-zü" + _TONE_VOWELS + r"]*"
     r"|[a-z]{1,6}[1-5])(?:\s[a-zü" + _TONE_VOWELS + r"]+[1-5]?)*)[)）]")
 
 
@@ -371,6 +374,11 @@ def _utf8_as_gbk_chars() -> frozenset[str]:
         except UnicodeDecodeError:
             pass
     return frozenset(found)
+
+
+@cache
+def _utf8_as_gbk_pattern() -> re.Pattern:
+    return re.compile("[" + re.escape("".join(sorted(_utf8_as_gbk_chars()))) + "]")
 
 
 _UTF8_AS_LATIN = re.compile("[\u00c2-\u00ef][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e"
@@ -453,11 +461,10 @@ def repair_double_encoding(text: str, repairs: RepairLog) -> tuple[str, int]:
     marked □. Returns (text, characters lost)."""
     if text.isascii():
         return text, 0
-    marks = _utf8_as_gbk_chars()
-    if marks.isdisjoint(text) and not _UTF8_AS_LATIN.search(text):
-        return text, 0  # the common case, in one C-speed pass
-    wide = sum(1 for c in text if ord(c) > 0x7F)
-    gbk_marks = sum(1 for c in text if c in marks)
+    if not _utf8_as_gbk_pattern().search(text) and not _UTF8_AS_LATIN.search(text):
+        return text, 0  # the common case, in two C-speed passes
+    wide = len(text) - len(text.encode("ascii", errors="ignore"))
+    gbk_marks = len(_utf8_as_gbk_pattern().findall(text))
     latin_marks = len(_UTF8_AS_LATIN.findall(text)) if gbk_marks < _MIN_DOUBLE else 0
     if max(gbk_marks, latin_marks) < max(_MIN_DOUBLE, 0.05 * wide):
         return text, 0

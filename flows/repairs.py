@@ -45,4 +45,4 @@ class RepairLog:
         return rep.count if rep else 0
 
     def as_list(self) -> list[Repair]:
-        return list(self.by_kind.values())
+        return [r for r in self.by_kind.values() if r.count > 0]

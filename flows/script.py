@@ -98,6 +98,11 @@ def tw_phrase_table() -> tuple[dict[str, str], re.Pattern, re.Pattern]:
 
 def detect_script(text: str) -> tuple[str, str | None]:
     """(script, the text converted by t2s or None when simplified)."""
+    # fast path: traditional-only characters are outside GB2312, so a text with few characters
+    # outside it is simplified (two C-speed passes instead of a set of every character)
+    outside = len(text) - len(text.encode("gb2312", errors="ignore").decode("gb2312"))
+    if outside < MIN_TRADITIONAL:
+        return "simplified", None
     trad, simp = _char_classes()
     chars = set(text)  # distinct characters: cheap, and enough to tell the scripts apart
     n_trad = len(chars & trad)
@@ -150,7 +155,7 @@ def to_simplified(text: str, repairs: RepairLog) -> tuple[str, str]:
         if has_tw_phrasing(text):
             text = apply_tw_phrases(text, repairs)
         return text, script
-    changed = sum(1 for a, b in zip(text, converted) if a != b) if len(text) == len(converted) else 1
+    changed = sum(map(str.__ne__, text, converted)) if len(text) == len(converted) else 1
     for before, after in _differences(text, converted):
         repairs.add("script_conversion", before, after, n=0)
     repairs.add("script_conversion", f"{script} → simplified (OpenCC t2s tables)", f"{changed} characters",

@@ -3,15 +3,17 @@
 Handled: YAML front matter, the policy-database header form (`## 政策标题：`), editor lines
 (`# -*- coding: utf-8 -*-`), encyclopedia pages (基本介绍 fact box, block navigation line,
 trailing 相关词条/热门词条 lists), government web-page furniture (【打印】, 浏览次数, 无障碍 ...),
-web metadata boxes (索引号 | … | 发文字号 | … in colon, pipe or label-over-value form), HTML
-markup, Markdown images/attachment lines/heading marks/emphasis/links. Markdown tables stay as
-pipe tables. Text the later stages read (notice wrapper, signature, table of contents, the
+web metadata boxes (索引号 | … | 发文字号 | … in colon, pipe or label-over-value form), page
+numbers of PDF/Word copies (- 3 -, 第3页 共10页), HTML
+markup, Markdown images/attachment lines/quote and bullet marks/emphasis/links. Markdown heading
+marks are made canonical (`## 背景`), not stripped: normalization decides where they stay.
+Markdown tables stay as pipe tables. Text the later stages read (notice wrapper, signature, table of contents, the
 内容解读 interpretation block) is kept.
 
 Keys written into ``meta`` (all values strings; dates as YYYY-MM-DD where they parse):
   title          document title (front matter `title`, fact box 中文名, box 标题/名称, HTML title)
   doc_number     document number 文号 (front matter `subtitle` when it is one, 发文字号, 文号)
-  subtitle       front matter `subtitle` when it is not a document number
+  subtitle       front matter `subtitle` as given (a document number or a real subtitle)
   date           document date from front matter `date` or fact box 印发日期/发布日期
   author, unit   front matter `author` / `unit`
   source_url     front matter `source`/`url`/`link`, HTML canonical link
@@ -40,7 +42,7 @@ from flows.repairs import RepairLog
 Meta = dict[str, Any]
 Attachments = list[dict[str, Any]]
 
-DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,10}[〔\[［(（【]\s*\d{4}\s*[〕\]］)）】]\s*\d{1,4}\s*号")
+DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,10}[〔\[［(（【﹝〖]\s*\d{4}\s*[〕\]］)）】﹞〗]\s*\d{1,4}\s*号")
 _DATE = re.compile(r"(\d{4})\s*(?:年|[-/.])\s*(\d{1,2})\s*(?:月|[-/.])\s*(\d{1,2})\s*日?")
 
 
@@ -73,7 +75,7 @@ def clean_doc_number(value: str, repairs: RepairLog) -> str:
 
 
 # ---------------------------------------------------------------- editor lines, front matter
-_EDITOR_LINE = re.compile(r"^(?:#.*-\*-.*coding[:=].*|#!.*|<\?xml[^>]*\?>)[ \t]*\n?", re.M)
+_EDITOR_LINE = re.compile(r"^(?:#.*-\*-.*coding[:=].*|#!.*|<\?xml[^>]*\?>)[^\S\n]*\n?", re.M)
 
 
 def strip_editor_lines(text: str, repairs: RepairLog) -> str:
@@ -88,7 +90,8 @@ def strip_editor_lines(text: str, repairs: RepairLog) -> str:
 
 # libyaml's safe loader when built in (10x faster); both refuse tags such as !!python/object
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_FRONT_MATTER = re.compile(r"\A\s*---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+_FRONT_MATTER = re.compile(r"\A\s*---[^\S\n]*\n(.*?)\n(?:---|\.\.\.)[^\S\n]*(?:\n|\Z)", re.S)
+MAX_FRONT_MATTER_LINES = 60
 _FM_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$")
 _FM_KEYS = {"title": "title", "date": "date", "author": "author", "unit": "unit",
             "source": "source_url", "url": "source_url", "link": "source_url"}
@@ -113,9 +116,18 @@ def _front_matter_fields(block: str, repairs: RepairLog, meta: Meta) -> dict[str
         return data
 
 
+def _looks_like_front_matter(block: str) -> bool:
+    """Short and mostly `key: value` lines: not a text between two Markdown rules."""
+    lines = [l for l in block.splitlines() if l.strip()]
+    if len(lines) > MAX_FRONT_MATTER_LINES:
+        return False
+    keyed = sum(1 for l in lines if re.match(r"\s*[A-Za-z_][\w-]*\s*:", l) or l.lstrip().startswith("- "))
+    return keyed * 2 >= len(lines)
+
+
 def strip_front_matter(text: str, repairs: RepairLog, meta: Meta) -> str:
     m = _FRONT_MATTER.match(text)
-    if not m:
+    if not m or not _looks_like_front_matter(m.group(1)):
         return text
     fields = _front_matter_fields(m.group(1), repairs, meta)
     given = {str(k): (iso_date(v) if isinstance(v, (dt.date, dt.datetime)) else str(v))
@@ -129,33 +141,35 @@ def strip_front_matter(text: str, repairs: RepairLog, meta: Meta) -> str:
             _set(meta, name, value, overwrite=True)
     sub = given.get("subtitle")
     if sub:
+        _set(meta, "subtitle", sub, overwrite=True)
         if DOC_NUMBER.fullmatch(sub.strip()):
             _set(meta, "doc_number", clean_doc_number(sub, repairs), overwrite=True)
-        else:
-            _set(meta, "subtitle", sub, overwrite=True)
     repairs.add("front_matter", m.group(0)[:40].replace("\n", " "), f"{len(given)} fields to meta")
     return text[m.end():]
 
 
 # ---------------------------------------------------------------- header form (seed 000)
-_HEADER_FIELD = re.compile(r"^[ \t]*#{0,6}[ \t]*(政策标题|政策来源|政策内容|发文字号|发布日期|成文日期)[ \t]*[:：][ \t]*(.*)$", re.M)
+_HEADER_FIELD = re.compile(r"^[^\S\n]*#{0,6}[^\S\n]*(政策标题|政策来源|政策内容|发文字号|发布日期|成文日期)[^\S\n]*[:：][^\S\n]*(.*)$", re.M)
+MAX_HEADER_FORM = 2000  # characters from the first header field to 政策内容
 _HEADER_KEYS = {"政策标题": "notice_title", "政策来源": "issuer", "发文字号": "doc_number",
                 "发布日期": "publish_date", "成文日期": "written_date"}
 
 
 def strip_header_form(text: str, repairs: RepairLog, meta: Meta) -> str:
-    body = re.search(r"^[ \t]*#{0,6}[ \t]*政策内容[ \t]*[:：][ \t]*$", text, re.M)
+    body = re.search(r"^[^\S\n]*#{0,6}[^\S\n]*政策内容[^\S\n]*[:：][^\S\n]*$", text, re.M)
     if not body:
         return text
     head = text[:body.start()]
     fields = list(_HEADER_FIELD.finditer(head))
-    if not fields:
-        return text
+    if not fields or fields[0].start() > 1000 or body.start() - fields[0].start() > MAX_HEADER_FORM:
+        return text  # a header form sits at the top and is short: never strip a body
     for i, f in enumerate(fields):
         end = fields[i + 1].start() if i + 1 < len(fields) else len(head)
         value = (f.group(2) + "\n" + head[f.end():end]).strip()
         value = " ".join(v.strip() for v in value.splitlines() if v.strip())
-        key = _HEADER_KEYS[f.group(1)]
+        key = _HEADER_KEYS.get(f.group(1))
+        if key is None:  # a second 政策内容 line: the body marker is the first one only
+            continue
         if key.endswith("date"):
             value = iso_date(value)
         _set(meta, key, value)
@@ -196,9 +210,12 @@ def _box_value(label: str, value: str, meta: Meta, repairs: RepairLog) -> None:
     _set(meta, key, value)
 
 
+_BOX_NOISE = re.compile(r"【[^】\n]{0,12}】|(?:浏览|阅读|访问|点击)(?:次数|量|数)[:：]?\s*\d*次?")
+
+
 def _parse_box_line(line: str, meta: Meta, repairs: RepairLog) -> bool:
     """Read one metadata-box line into meta; False when the line is not a box line."""
-    stripped = line.strip()
+    stripped = _BOX_NOISE.sub(" ", bare_line(line)).strip()  # 浏览次数：12 【打印】 share box lines
     if not stripped or len(stripped) > 200:
         return False
     if "|" in stripped or "｜" in stripped:
@@ -224,7 +241,9 @@ def _parse_box_line(line: str, meta: Meta, repairs: RepairLog) -> bool:
 
 
 def strip_metadata_box(lines: list[str], repairs: RepairLog, meta: Meta) -> list[str]:
-    if not any(lab in "".join(lines[:60]) for lab in ("索引号", "发文字号", "成文日期", "发布机构", "生成日期", "发布日期")):
+    head = "".join(lines[:60]) + "".join(lines[-30:])
+    if not any(lab in head for lab in ("索引号", "发文字号", "文号", "成文日期", "发布机构", "生成日期",
+                                       "发布日期", "发布时间", "信息来源")):
         return lines
     out = []
     i = 0
@@ -237,7 +256,7 @@ def strip_metadata_box(lines: list[str], repairs: RepairLog, meta: Meta) -> list
                 n_box += 1
                 i += 1
                 continue
-            m = _LABEL_ONLY.match(line)
+            m = _LABEL_ONLY.match(bare_line(line))
             if m and i + 1 < len(lines) and 0 < len(lines[i + 1].strip()) <= 40 \
                     and not _LABEL_ONLY.match(lines[i + 1]):
                 _box_value(m.group(1), lines[i + 1], meta, repairs)
@@ -273,10 +292,29 @@ def is_furniture(line: str) -> bool:
 _PAGE_FOOTER = re.compile(r"版权所有|ICP备|公网安备|主办单位[:：]|承办单位[:：]|技术支持[:：]|网站标识码")
 
 
+# page numbers of a PDF or Word copy: "- 3 -", "—3—", "第3页 共10页"; a bare number only where
+# the document has several (a page-numbering pattern, not a stray value)
+_PAGE_NUMBER = re.compile(r"^(?:[-—－–_·]+\s*\d{1,3}\s*[-—－–_·]+|第\s*\d{1,3}\s*页(?:\s*[/，,、]?\s*共\s*\d{1,3}\s*页)?"
+                          r"|\d{1,3}\s*/\s*\d{1,3})$")
+_BARE_NUMBER = re.compile(r"^\d{1,3}$")
+
+
+def strip_page_numbers(lines: list[str], repairs: RepairLog) -> list[str]:
+    out = []
+    bare_numbers = sum(1 for line in lines if _BARE_NUMBER.match(line.strip())) >= 2
+    for line in lines:
+        s = line.strip()
+        if s and len(s) <= 20 and (_PAGE_NUMBER.match(s) or (bare_numbers and _BARE_NUMBER.match(s))):
+            repairs.add("page_number", s, "(removed)")
+            continue
+        out.append(line)
+    return out
+
+
 def strip_furniture(lines: list[str], repairs: RepairLog) -> list[str]:
     out = []
     for line in lines:
-        s = line.strip()
+        s = bare_line(line)
         if s and (is_furniture(s) or (len(s) <= 100 and _PAGE_FOOTER.search(s))):
             repairs.add("web_furniture", s, "(removed)")
             continue
@@ -295,7 +333,7 @@ _TRAILING_LISTS = ("相关词条", "热门词条", "词条标签", "参考资料
 
 
 def strip_encyclopedia(lines: list[str], repairs: RepairLog, meta: Meta) -> list[str]:
-    stripped = [l.strip() for l in lines]
+    stripped = [bare_line(l) for l in lines]
     if "基本介绍" not in stripped[:40] and not any(s in _TRAILING_LISTS for s in stripped[-40:]):
         return lines
     meta["page_kind"] = "encyclopedia"
@@ -332,7 +370,7 @@ def strip_encyclopedia(lines: list[str], repairs: RepairLog, meta: Meta) -> list
         out.append(line)
     # trailing lists: from the first list title near the end, if nothing long follows
     for k in range(max(0, len(out) - 40), len(out)):
-        s = out[k].strip()
+        s = bare_line(out[k])
         if s in _TRAILING_LISTS and all(len(x.strip()) <= 40 for x in out[k:]):
             for x in out[k:]:
                 if x.strip():
@@ -344,6 +382,7 @@ def strip_encyclopedia(lines: list[str], repairs: RepairLog, meta: Meta) -> list
 
 # ---------------------------------------------------------------- HTML
 _HTML_HINT = re.compile(r"<(?:!doctype|html|body|p|div|br|table|span|head|meta|td|li|h[1-6])\b", re.I)
+_HTML_START = re.compile(r"<(?:!doctype|html)\b", re.I)
 _BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
                "table", "section", "article", "blockquote", "pre", "hr", "title", "dd", "dt", "center"}
 _SKIP_TAGS = {"script", "style", "nav", "noscript", "header", "footer", "iframe", "form", "select",
@@ -412,7 +451,7 @@ class _PageText(HTMLParser):
 
 def looks_like_html(text: str) -> bool:
     head = text[:20000]
-    return len(_HTML_HINT.findall(head)) >= 3 or head.lstrip()[:15].lower().startswith(("<!doctype", "<html"))
+    return len(_HTML_HINT.findall(head)) >= 3 or bool(_HTML_START.search(head[:2000]))
 
 
 def html_to_text(text: str, repairs: RepairLog, meta: Meta, attachments: Attachments) -> str:
@@ -425,14 +464,14 @@ def html_to_text(text: str, repairs: RepairLog, meta: Meta, attachments: Attachm
         return text
     body = "".join(parser.parts)
     body = re.sub(r"[ \t\xa0]*\|[ \t\xa0]*\|", "|", body)  # "| |" from <tr><td>
-    body = re.sub(r"\n[ \t]*\|\s*\n", "\n", body)
+    body = re.sub(r"\n[^\S\n]*\|\s*\n", "\n", body)
     lines = []
     for line in body.split("\n"):
         s = line.strip()
         if s.startswith("|") and not s.endswith("|"):
             s += " |"
         lines.append(s)
-    body = "\n".join(lines)
+    body = re.sub(r"\n{2,}", "\n", "\n".join(lines))  # block elements are lines; no blank lines
     _set(meta, "title", parser.meta.get("articletitle") or parser.title.strip())
     _set(meta, "publish_date", iso_date(parser.meta["pubdate"]) if parser.meta.get("pubdate") else None)
     _set(meta, "source", parser.meta.get("contentsource"))
@@ -458,9 +497,13 @@ def unescape_entities(text: str, repairs: RepairLog) -> str:
 # ---------------------------------------------------------------- Markdown
 _IMAGE = re.compile(r"!\[([^\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"']([^\"'\n]*)[\"'])?\s*\)")
 _LINK = re.compile(r"(?<!!)\[([^\]\n]+)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^\"'\n]*[\"'])?\s*\)")
-_ATTACHMENT_LINE = re.compile(r"^[ \t]*(?:#{1,6}[ \t]*)?附\s*件\s*(\d*)\s*[:：]\s*(.+?)\s*$")
+_ATTACHMENT_LINE = re.compile(r"^[^\S\n]*(?:#{1,6}[^\S\n]*)?附\s*件\s*(\d*)\s*[:：]\s*(.+?)\s*$")
 _ATTACHMENT_ITEM = re.compile(r"^\s*\d{1,2}\s*[.．、]\s*(\S.{0,60})$")
-_MD_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]*(?=\S)(?!#)")
+_MD_HEADING = re.compile(r"^[^\S\n]*(#{1,6})([^\S\n]*)(?=\S)(?!#)")
+# a closing run (`## 背景 ##`); `C#` keeps its mark
+_MD_CLOSING = re.compile(r"(?<![A-Za-z0-9+])[^\S\n]*#+[^\S\n]*$")
+_TAG_END = re.compile(r"[^\s#]#")
+CANONICAL_HEADING = re.compile(r"^(#{1,6}) (?=[^\s#])")  # what _markdown_heading leaves
 _MD_RULE = re.compile(r"^\s*([-*_])(?:\s*\1){2,}\s*$")
 _MD_BULLET = re.compile(r"^(\s*)[-*+•●▪◆■][ \t]+(?=\S)")
 _MD_STARTS = set("|#>-*+•●▪◆■")
@@ -474,19 +517,75 @@ def _attachment_from(value: str) -> dict[str, Any]:
     return dict(kind="attachment", name=value.strip() or None, uri=None)
 
 
+def _markdown_heading(line: str) -> str:
+    """A Markdown heading in canonical form, `#`×depth, one space, the text (closing marks
+    dropped). The marks stay: an unlabelled heading (`## 背景`) has nothing else to say it is one.
+    Normalization drops them again where a label carries the level (flows.normalize)."""
+    m = _MD_HEADING.match(line)
+    if m is None:
+        return line if line.strip().strip("#").strip() else ""  # `##` alone: an empty heading
+    content = line[m.end():].rstrip()
+    if not m.group(2) and _TAG_END.search(content):
+        return content  # `#数字政府# 话题`: a topic tag, not a heading (`##背景 ##` is one)
+    content = _MD_CLOSING.sub("", content)
+    return f"{m.group(1)} {content}" if content.strip("#").strip() else ""
+
+
+def bare_line(line: str) -> str:
+    """A line without surrounding spaces and heading marks: what page parsers compare."""
+    return CANONICAL_HEADING.sub("", line.strip())
+
+
+def _strip_line_marks(line: str, repairs: RepairLog) -> str:
+    """Heading marks, quote marks and bullets at a line start, however they are stacked."""
+    while True:
+        s = line.lstrip()
+        if not s or s[0] not in _MD_STARTS or s[0] == "|":
+            return line
+        if s[0] == "#":
+            new = _markdown_heading(line)
+            if new != line:
+                repairs.add("markdown_heading", line.strip(), new.strip())
+            m = CANONICAL_HEADING.match(new)
+            if m:  # `## > 背景`, `## - 背景`: the heading's text without quote or bullet marks
+                text = _strip_line_marks(new[m.end():], repairs).strip()
+                new = m.group() + text if text else ""
+            return new
+        if s[0] == ">":
+            new = re.sub(r"^\s*(?:>\s?)+", "", line)
+            kind = "markdown_quote"
+        else:
+            new = _MD_BULLET.sub(r"\1", line)
+            kind = "markdown_bullet"
+        if new == line:
+            return line
+        repairs.add(kind, line.strip(), new.strip())
+        line = new
+
+
 def strip_markdown(lines: list[str], repairs: RepairLog, attachments: Attachments) -> list[str]:
     out = []
     i = 0
     while i < len(lines):
         line = lines[i]
         i += 1
+        if line[:1] in "-*_ " and _MD_RULE.match(line):
+            if line.strip():
+                repairs.add("markdown_rule", line.strip(), "(removed)")
+            continue
+        line = _strip_line_marks(line, repairs)
+        if not line.strip() and lines[i - 1].strip():
+            continue  # a line of Markdown marks only
+        if _MD_RULE.match(line):
+            repairs.add("markdown_rule", line.strip(), "(removed)")
+            continue
         if "![" in line:
             for m in _IMAGE.finditer(line):
                 attachments.append(dict(kind="image", name=m.group(1).strip() or m.group(3) or None,
                                         uri=m.group(2) or None))
                 repairs.add("markdown_image", m.group()[:50], "(to attachments)")
-            line = _IMAGE.sub("", line)
-            if not line.strip():
+            line = _strip_line_marks(_IMAGE.sub("", line), repairs)
+            if not line.strip() or _MD_RULE.match(line):
                 continue
         m = _ATTACHMENT_LINE.match(line) if "附" in line else None
         if m:
@@ -498,29 +597,9 @@ def strip_markdown(lines: list[str], repairs: RepairLog, attachments: Attachment
                     repairs.add("attachment_line", lines[i].strip(), "(to attachments)")
                     i += 1
             continue
-        if line[:1] in "-*_ " and _MD_RULE.match(line):
-            if line.strip():
-                repairs.add("markdown_rule", line.strip(), "(removed)")
-            continue
-        s = line.lstrip()
-        if not s or s[0] not in _MD_STARTS and "](" not in s and "**" not in s and "__" not in s:
-            out.append(line)  # plain prose: nothing Markdown about it
-            continue
-        if s.startswith("|"):
+        if line.lstrip().startswith("|"):
             out.append(line)  # tables stay tables
             continue
-        if s.startswith("#"):
-            new = _MD_HEADING.sub("", line)
-            if new != line:
-                repairs.add("markdown_heading", line.strip(), new.strip())
-                line = new
-        if s.startswith(">"):
-            line = re.sub(r"^\s*(?:>\s?)+", "", line)
-            repairs.add("markdown_quote", s, line)
-        new = _MD_BULLET.sub(r"\1", line)
-        if new != line:
-            repairs.add("markdown_bullet", line.strip(), new.strip())
-            line = new
         if "](" in line:
             for m in _LINK.finditer(line):
                 if _ATTACHMENT_EXT.search(m.group(2)):
@@ -544,8 +623,10 @@ def strip_wrappers(text: str, repairs: RepairLog) -> tuple[str, Meta, Attachment
     text = strip_front_matter(text, repairs, meta)
     text = strip_header_form(text, repairs, meta)
     lines = text.split("\n")
+    lines = strip_page_numbers(lines, repairs)  # before Markdown reads "- 3 -" as a bullet
+    # Markdown next: its marks would hide the lines the page parsers look for
+    lines = strip_markdown(lines, repairs, attachments)
     lines = strip_encyclopedia(lines, repairs, meta)
     lines = strip_metadata_box(lines, repairs, meta)
     lines = strip_furniture(lines, repairs)
-    lines = strip_markdown(lines, repairs, attachments)
     return "\n".join(lines), meta, attachments

@@ -114,3 +114,10 @@ def test_a_few_damaged_bytes_in_a_clear_encoding_become_unrecoverable_spans():
     assert result.unrecoverable_spans == 1
     assert "□" in result.text
     assert {r.kind for r in result.repairs} >= {"undecodable_bytes", "unrecoverable"}
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_bomless_utf16_of_all_chinese_text(codec):
+    text = "关于加强数字政府建设的实施意见。推进政务服务一网通办，提升治理能力。"
+    decoded, enc, _ = decode(text.encode(codec))
+    assert (decoded, enc) == (text, codec)

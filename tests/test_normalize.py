@@ -30,6 +30,8 @@ def norm(text: str) -> str:
     ("2. 建设政务云", "2.建设政务云"),
     ("(1)完善标准", "（1）完善标准"),
     ("1)完善标准", "（1）完善标准"),
+    ("⑵完善标准", "（2）完善标准"),
+    ("㈢保障措施", "（三）保障措施"),
 ])
 def test_heading_labels_are_canonical(given_, expected):
     assert norm(given_) == expected
@@ -48,6 +50,10 @@ def test_heading_labels_are_canonical(given_, expected):
     ("时间 13:29:50，网址 https://a.gov.cn/x", "时间13:29:50，网址https://a.gov.cn/x"),
     ("投资1,000万元", "投资1,000万元"),
     ("第1.2节", "第1.2节"),
+    ("推进「一网通办」和『互联网+』｡建设､发展", "推进“一网通办”和‘互联网+’。建设、发展"),
+    ("建设 , 发展 ; 提升", "建设，发展；提升"),
+    ("依据国办发﹝2023﹞5号和国发〖2022〗14号", "依据国办发〔2023〕5号和国发〔2022〕14号"),
+    ("印发甘政办发〔2021〕113号号文件，拨打12345号码", "印发甘政办发〔2021〕113号文件，拨打12345号码"),
 ])
 def test_punctuation_policy(given_, expected):
     assert norm(given_) == expected
@@ -207,10 +213,11 @@ def test_seeds_are_idempotent(prefix):
 _PIECES = list("一二三四五六七八九十（）()、,.，。：:;；?！!\"“”|# -*_>\n\t　 1234567890abcAB１２．") + [
     "國務(wù)院", "發展", "数字政府", "〔", "〕", "[", "]", "号", "年", "附件：", "![a](x.png)", "---\n",
     "基本介绍\n", "相关词条\n", "索引号 | ", "发文字号：", "<p>", "</p>", "&nbsp;", "ㄒ唬", "┌", "\ue7ed",
-    "?。", "## ", "• 中文名:", "\r\n", "【打印】", "数位", "套用", "檔案"]
+    "?。", "## ", "• 中文名:", "\r\n", "【打印】", "数位", "套用", "檔案", "政策内容：\n", "## 政策标题：\n",
+    "<html>", "<br>", "**", "> ", "1、", "(1)", "\u3000\u3000", "鏁板瓧", "æ•°", "通知\n", "2023年1月1日\n"]
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.one_of(st.text(max_size=300), st.lists(st.sampled_from(_PIECES), max_size=80).map("".join)))
 def test_normalize_text_never_raises_and_is_idempotent(text):
     try:
@@ -241,3 +248,91 @@ def test_text_without_chinese_is_no_usable_text(text):
     with pytest.raises(Rejected) as exc:
         normalize_text(text)
     assert exc.value.reason == "no_text"
+
+
+def test_header_form_only_at_the_top_and_short():
+    body = "一、总体要求\n（一）指导思想。正文。\n"
+    text = "发布日期：2023年1月1日\n" + body * 200 + "政策内容：\n" + body
+    assert normalize_text(text).text.count("一、总体要求") == 201
+    assert normalize_text("政策内容：\n。\n政策内容：\n一、总体要求").text  # never crashes
+
+
+# ---------------------------------------------------------------- Markdown headings
+_WRAPPED_BODY = ("以习近平新时代中国特色社会主义思想为指导，全面贯彻党的二\n"
+                 "十大精神，深入贯彻落实党中央、国务院关于加强数字政府建设\n"
+                 "的决策部署，推进政府治理流程优化、模式创新和履职能力提升\n")
+
+
+@pytest.mark.parametrize("given_,expected", [
+    ("## 背景\n近年来，建设取得进展。", "## 背景\n近年来，建设取得进展。"),
+    ("##背景\n正文。", "## 背景\n正文。"),
+    ("###   工作目标 ###\n正文。", "### 工作目标\n正文。"),
+    ("## **主要任务**\n正文。", "## 主要任务\n正文。"),
+    ("  > ## 保障措施\n正文。", "## 保障措施\n正文。"),
+    ("＃＃ 背景\n正文。", "## 背景\n正文。"),  # full-width marks fold first
+    ("#数字政府# 话题讨论\n正文。", "数字政府# 话题讨论\n正文。"),  # a topic tag is no heading
+    ("### 2025\n正文。", "2025\n正文。"),  # names nothing: marks dropped
+    ("## 说明：\n正文。", "说明：\n正文。"),  # a field label, not a heading
+])
+def test_unlabelled_markdown_headings_keep_canonical_marks(given_, expected):
+    assert norm(given_) == expected
+
+
+def test_labelled_markdown_headings_lose_marks_unless_the_document_mixes_both():
+    labelled = "# 某市数字政府建设方案\n## 一.总体要求\n### (一)指导思想\n正文。\n## 二、主要任务\n#### 1、建设平台\n正文。"
+    # all labelled (a lone top heading is the title): the labels carry the levels
+    assert norm(labelled) == "# 某市数字政府建设方案\n一、总体要求\n（一）指导思想\n正文。\n二、主要任务\n1.建设平台\n正文。"
+    assert norm(labelled.replace("# 某市数字政府建设方案\n", "")) == norm(
+        "一、总体要求\n（一）指导思想\n正文。\n二、主要任务\n1.建设平台\n正文。")
+    # an unlabelled section among them: every heading keeps its depth, labels still canonical
+    mixed = labelled.replace("## 二、主要任务\n", "## 背景\n正文。\n## 二、主要任务\n")
+    assert norm(mixed) == ("# 某市数字政府建设方案\n## 一、总体要求\n### （一）指导思想\n正文。\n## 背景\n正文。\n"
+                           "## 二、主要任务\n#### 1.建设平台\n正文。")
+    # two top headings: neither is the title, so the unlabelled one is a section
+    assert norm("# 背景\n正文。\n# 一、总体要求\n正文。") == "# 背景\n正文。\n# 一、总体要求\n正文。"
+    # a first heading named like a document is the title even at its sections' depth
+    assert norm("# 某省数字政府建设方案\n# 一、总体要求\n正文。\n# 二、主要任务\n正文。") == \
+        "# 某省数字政府建设方案\n一、总体要求\n正文。\n二、主要任务\n正文。"
+
+
+def test_markdown_heading_lines_are_never_joined():
+    assert norm("推进数据共享，\n## 背景\n正文。") == "推进数据共享，\n## 背景\n正文。"
+    assert norm("## 背景\n，推进数据共享。") == "## 背景\n，推进数据共享。"
+    assert norm("为推进《数字政府\n## 背景\n正文。") == "为推进《数字政府\n## 背景\n正文。"
+    long_heading = "## 加快推进全省一体化政务大数据体系建设和数据共享开放工作\n"
+    lines = norm(_WRAPPED_BODY + long_heading + _WRAPPED_BODY + "## 工作目标\n" + _WRAPPED_BODY).split("\n")
+    assert lines[1] == long_heading.strip() and lines[3] == "## 工作目标" and len(lines) == 5
+    # a labelled heading that lost its marks is laid out as a plain labelled line
+    assert norm("推进数据共享，\n## 一、总体要求\n正文。") == "推进数据共享，\n一、总体要求\n正文。"
+
+
+def test_punctuation_never_touches_the_heading_marks():
+    assert norm("## 5G网络建设\n正文。") == "## 5G网络建设\n正文。"
+    assert norm("## (数字政府)建设背景\n正文。") == "## （数字政府）建设背景\n正文。"
+    assert norm("## 背景:现状\n正文。") == "## 背景：现状\n正文。"
+    assert norm("## 背景 与 现状\n正文。") == "## 背景与现状\n正文。"
+
+
+def _heading_repairs(text: str) -> list[str]:
+    return [e for r in normalize_text(text).repairs if r.kind == "markdown_heading" for e in r.examples]
+
+
+def test_markdown_heading_repair_only_when_the_line_changed():
+    assert _heading_repairs("## 背景\n正文。\n### 工作目标\n正文。") == []
+    assert _heading_repairs("##背景 ##\n正文。") == ["##背景 ## → ## 背景"]
+    assert _heading_repairs("## 一、总体要求\n正文。") == ["## 一、总体要求 → 一、总体要求"]
+
+
+_MD_PIECES = ["#", "## ", "### ", "####### ", " ##", "##\n", "\n", "背景", "一、", "(一)", "1、", "总体", "：", ":",
+              "**", "> ", "- ", "，", "。", "《", "2025", "C#", "\u3000", "| a |", "＃", "附件："]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(_MD_PIECES), max_size=60).map("".join))
+def test_markdown_heading_normalization_is_idempotent(text):
+    try:
+        once = normalize_text(text).text
+    except Rejected:
+        return
+    assert normalize_text(once).text == once
+    assert all(line == line.strip() for line in once.split("\n"))

@@ -281,3 +281,35 @@ def test_plan_issued_as_attachment_of_a_notice_with_numbered_points():
 def test_hash_tags_are_not_markdown_headings():
     rows = parse("导言\n#数字政府# 话题讨论\n##一、总体要求\n正文\n")
     assert body(rows) == [(1, "一、", "总体要求")] and "#数字政府# 话题讨论" in rows[0]["text"]
+
+
+def test_unlabelled_markdown_headings_become_sections_through_the_pipeline():
+    import hashlib
+
+    from flows.ingest import RawDoc
+    from flows.pipeline import process_document
+
+    plan = ("# 某市数字政府建设方案\n\n为加快推进我市数字政府建设，结合实际，制定本方案。\n\n"
+            "## 背景\n\n近年来，我市政务服务能力持续提升。\n\n## 一、总体要求\n\n### （一）指导思想\n\n坚持以人民为中心。\n\n"
+            "## 主要任务\n\n### 1.建设政务云平台\n\n推进政务云资源整合，\n到2025年，政务云资源利用率达到80%以上。\n\n"
+            "### 2.推进数据共享\n\n完善数据共享交换平台。\n\n### **工作目标** ##\n\n"
+            "到2025年，政务服务事项网上可办率达到95%以上。\n\n## 二、保障措施\n\n加强组织领导。\n\n"
+            "某市人民政府\n2024年3月1日\n")
+    data = plan.encode()
+    rows = process_document(RawDoc("plans/md_plan.md", hashlib.sha256(data).hexdigest(), data))
+    assert rows["rejects"] == []
+    doc = rows["documents"][0]
+    text = doc["text"]
+    assert doc["title"] == "某市数字政府建设方案"
+    sections = rows["sections"]
+    assert_tree(sections, text)
+    assert body(sections) == [(1, None, "背景"), (1, "一、", "总体要求"), (2, "（一）", "指导思想"),
+                              (1, None, "主要任务"), (2, "1.", "建设政务云平台"), (2, "2.", "推进数据共享"),
+                              (2, None, "工作目标"), (1, "二、", "保障措施")]
+    assert not any("#" in (r["heading"] or "") for r in sections)
+    by_heading = {r["heading"]: r for r in sections}
+    assert by_heading["工作目标"]["parent_id"] == by_heading["主要任务"]["section_id"]
+    assert text[by_heading["背景"]["char_start"]:].startswith("## 背景\n近年来")
+    assert by_heading["工作目标"]["text"].endswith("网上可办率达到95%以上。")
+    goal_metric = [m for m in rows["metrics"] if m["value"] == 95.0]
+    assert [m["section_id"] for m in goal_metric] == [by_heading["工作目标"]["section_id"]]

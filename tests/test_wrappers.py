@@ -149,9 +149,11 @@ def test_markdown_images_attachments_headings_tables():
             "附件：1.重点工程清单\n2.任务分工表\n")
     body, _, attachments, _ = wrap(text)
     lines = [l for l in body.splitlines() if l.strip()]
-    assert lines[:4] == ["某市数字政府建设方案", "一、总体要求", "（一）指导思想", "坚持以人民为中心，详见说明。"]
+    # heading marks stay in canonical form here; normalization drops them where a label carries the level
+    assert lines[:4] == ["# 某市数字政府建设方案", "## 一、总体要求", "### （一）指导思想", "坚持以人民为中心，详见说明。"]
     assert "| 指标 | 2025年 |\n|---|---|\n| 网办率 | 90% |" in body
-    assert "![" not in body and "附件" not in body and "#" not in body
+    assert "![" not in body and "附件" not in body
+    assert normalize_text(text).text.startswith("# 某市数字政府建设方案\n一、总体要求\n（一）指导思想\n坚持")
     assert attachments == [
         {"kind": "attachment", "name": "主要任务分解表", "uri": None},
         {"kind": "image", "name": "分解表", "uri": "/img/t1.png"},
@@ -168,3 +170,66 @@ def test_notice_wrapper_and_toc_are_kept():
     result = normalize_text(text)
     for kept in ("关于印发", "某省人民政府办公厅\n2021年12月22日", "目录\n一、发展基础\n（一）发展现状\n二、总体要求"):
         assert kept in result.text
+
+
+def test_page_numbers_of_pdf_copies_are_removed_and_the_sentence_rejoined():
+    text = ("一、总体要求\n（一）指导思想。坚持以人民为中心，推进政务服务\n- 2 -\n"
+            "一网通办，提升治理能力。\n第3页 共10页\n（二）主要目标。\n—4—\n二、主要任务\n")
+    result = normalize_text(text)
+    assert result.text == ("一、总体要求\n（一）指导思想。坚持以人民为中心，推进政务服务\n一网通办，提升治理能力。\n"
+                           "（二）主要目标。\n二、主要任务")
+    assert {r.kind: r.count for r in result.repairs}["page_number"] == 3
+
+
+def test_a_single_number_line_is_not_a_page_number():
+    body, _, _, repairs = wrap("指标名称\n95\n说明")
+    assert body == "指标名称\n95\n说明" and not repairs.count("page_number")
+
+
+def test_html_file_suffix_lets_a_fragment_be_read_as_markup():
+    from flows.normalize import normalize_bytes
+
+    fragment = "<p>一、总体要求</p>\n<p>（一）指导思想。</p>".encode("utf-8")
+    assert normalize_bytes(fragment, "page.html").text == "一、总体要求\n（一）指导思想。"
+
+
+def test_text_between_two_markdown_rules_is_not_front_matter():
+    text = "---\n一、总体要求\n（一）指导思想。推进数字政府建设。\n---\n二、主要任务\n"
+    body, meta, _, _ = wrap(text)
+    assert "一、总体要求" in body and "front_matter" not in meta
+
+
+def test_box_line_mixed_with_page_tools():
+    text = "某省数字政府规划\n发布时间：2023-01-05 09:30  来源：某省政府办公厅  浏览次数：1234  【字体：大 中 小】【打印】\n" + BODY
+    body, meta, _, _ = wrap(text)
+    assert meta["publish_date"] == "2023-01-05" and meta["source"] == "某省政府办公厅"
+    assert "浏览" not in body and "来源" not in body and body.startswith("某省数字政府规划\n一、总体要求")
+
+
+@pytest.mark.parametrize("given_,expected", [
+    ("## 背景", "## 背景"),
+    ("##背景", "## 背景"),
+    ("  ###\t工作目标 ###  ", "### 工作目标"),
+    ("## 一、总体要求 ##", "## 一、总体要求"),  # normalization decides whether a labelled one keeps them
+    ("> ## 背景", "## 背景"),
+    ("## > 背景", "## 背景"),
+    ("- ## 背景", "## 背景"),
+    ("## C#语言", "## C#语言"),
+    ("#数字政府# 话题讨论", "数字政府# 话题讨论"),
+    ("## ##", ""),
+])
+def test_markdown_heading_marks_become_canonical(given_, expected):
+    body, _, _, repairs = wrap(given_ + "\n正文。")
+    assert body.split("\n")[0] == (expected or "正文。")  # marks alone: the line goes
+    assert bool(repairs.as_list()) == (given_ != expected)  # a repair only when the line changed
+
+
+def test_page_parsers_read_heading_lines_without_their_marks():
+    body, meta, _, _ = wrap("## 基本介绍\n中文名：某省数字政府建设方案\n印发机关：某省人民政府\n\n"
+                            "## 一、总体要求\n正文。\n## 相关词条\n数字政府\n")
+    assert meta["title"] == "某省数字政府建设方案" and meta["issuer"] == "某省人民政府"
+    assert "基本介绍" not in body and "相关词条" not in body and "## 一、总体要求" in body
+    body, meta, _, _ = wrap("## 索引号：000014349/2024-00012\n## 发文字号：某政发〔2024〕3号\n"
+                            "## 【打印】【关闭】\n## 背景\n正文。\n")
+    assert meta["index_no"] == "000014349/2024-00012" and meta["doc_number"] == "某政发〔2024〕3号"
+    assert body.strip() == "## 背景\n正文。"

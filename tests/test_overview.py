@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 
 from flows.overview import bandwidth_label, percent_targets, render_overview
-from flows.validate import check_contract
 from flows.schema import TABLES, schema
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -85,14 +84,14 @@ class Page(HTMLParser):
 
 def page_for(rows: dict[str, list[dict]]) -> str:
     tables = {name: schema(name).table(rows[name]) for name in TABLES}
-    gate = check_contract(tables)
     return render_overview(
         version="2026.11.0", created="2026-11-22T00:00:00Z",
         documents=[{k: v for k, v in d.items() if k != "text"} for d in rows["documents"]],
         goals=rows["goals"], metrics=rows["metrics"], bandwidth=rows["bandwidth_targets"],
         repairs=rows["repairs"], rejects=rows["rejects"],
-        validation={"gate": "check_contract", "success": gate.success, "failures": gate.failures,
-                    "expectations": gate.expectations},
+        # the page shows whatever the release gate reported; rendering is tested, not the gate
+        validation={"gate": "flows.validate.check_contract", "success": True, "failures": [],
+                    "expectations": len(TABLES)},
         row_counts={n: t.num_rows for n, t in tables.items()})
 
 

@@ -18,19 +18,76 @@ def _quiet_prefect_defaults() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from flows.build import RunLocked, ValidationFailed, build_dataset
+    from flows import progress
+    from flows.build import RunLocked, ValidationFailed, run_build
 
     try:
-        summary = build_dataset(raw_dir=str(args.raw), out_dir=str(args.out))
+        with progress.use(progress.for_stream(sys.stderr)):
+            summary = run_build(
+                str(args.raw), str(args.out), runner=args.runner, workers=args.workers,
+                dask_address=args.dask_address, full_refresh=args.full_refresh,
+            )
     except (RunLocked, ValidationFailed, FileNotFoundError) as exc:
         print(f"digigov run failed: {exc}", file=sys.stderr)
         return 1
     rows = ", ".join(f"{k} {v}" for k, v in summary["rows"].items())
     print(
-        f"digigov run: {summary['documents']} documents read, {summary['rejected']} rejected; "
+        f"digigov run: {summary['documents']} documents read, {summary['rejected']} rejected "
+        f"({summary['processed']} processed, {summary['cached']} from cache); "
         f"rows: {rows}; {summary['seconds']:.1f} s → {summary['out_dir']}"
     )
     return 0
+
+
+# --- operations (issue 9): runner flags, serve, bench -------------------------------------------
+
+def add_runner_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--full-refresh", action="store_true",
+                   help="process every document again, ignoring the per-document cache")
+    p.add_argument("--runner", choices=["local", "threads", "dask"], default="local",
+                   help="local: a process pool over this machine's cores (default); threads: one "
+                        "process; dask: a Dask cluster (--dask-address, else a local cluster)")
+    p.add_argument("--dask-address", metavar="tcp://HOST:PORT", default=None,
+                   help="scheduler of an existing Dask cluster (with --runner dask)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count)")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from flows.serve import serve
+
+    serve(raw_dir=str(args.raw), out_dir=str(args.out), cron=args.cron, name=args.name,
+          runner=args.runner, workers=args.workers, dask_address=args.dask_address)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from flows.bench import main as bench_main
+
+    return bench_main(docs=args.docs, workdir=args.workdir, seed=args.seed, runner=args.runner,
+                      workers=args.workers, raw=args.raw, keep=args.keep)
+
+
+def add_ops_commands(sub) -> None:
+    serve = sub.add_parser("serve", help="serve build_dataset as a scheduled Prefect deployment")
+    serve.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder (default raw/)")
+    serve.add_argument("--out", type=Path, default=Path("curated"), help="output folder (default curated/)")
+    serve.add_argument("--cron", default="0 3 * * *", help='cron schedule (default "0 3 * * *", daily 03:00)')
+    serve.add_argument("--name", default="digigov-nightly", help="deployment name")
+    serve.add_argument("--runner", choices=["local", "threads", "dask"], default="local")
+    serve.add_argument("--dask-address", default=None)
+    serve.add_argument("--workers", type=int, default=None)
+    serve.set_defaults(func=cmd_serve)
+
+    bench = sub.add_parser("bench", help="benchmark full and incremental runs on a synthetic corpus")
+    bench.add_argument("--docs", type=int, nargs="+", default=[1000],
+                       help="corpus sizes (unique documents), e.g. --docs 1000 10000")
+    bench.add_argument("--raw", type=Path, default=Path("raw"), help="seed documents (default raw/)")
+    bench.add_argument("--workdir", type=Path, default=None, help="where corpora and outputs go (default: a temp dir)")
+    bench.add_argument("--seed", type=int, default=0, help="random seed of the synthetic corpus")
+    bench.add_argument("--runner", choices=["local", "threads", "dask"], default="local")
+    bench.add_argument("--workers", type=int, default=None)
+    bench.add_argument("--keep", action="store_true", help="keep the work directory")
+    bench.set_defaults(func=cmd_bench)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="build the dataset from a raw folder into an output folder")
     run.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder (default raw/)")
     run.add_argument("--out", type=Path, default=Path("curated"), help="output folder (default curated/)")
+    add_runner_arguments(run)
     run.set_defaults(func=cmd_run)
+    add_ops_commands(sub)
     return p
 
 

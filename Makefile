@@ -33,4 +33,4 @@ test-slow: $(STAMP) ## Run the slow tests too (long property runs)
 	$(PY) -m pytest -q -m slow
 
 clean: ## Remove generated tables (curated/) and caches, keep .venv
-	rm -rf $(OUT)/*.parquet $(OUT)/.builds $(OUT)/.current $(OUT)/_build.json .pytest_cache
+	rm -rf $(OUT)/*.parquet $(OUT)/.builds $(OUT)/.current $(OUT)/.previous $(OUT)/.cache $(OUT)/_build.json .pytest_cache

@@ -398,3 +398,14 @@ def run_build(raw_dir: str, out_dir: str, *, runner: str = "local", workers: int
     flow_ = build_dataset.with_options(task_runner=task_runner(runner, workers, dask_address))
     with api_server():
         return flow_(raw_dir=raw_dir, out_dir=out_dir, **params)
+
+
+@flow(name="scheduled_build", log_prints=True)
+def scheduled_build(raw_dir: str = "raw", out_dir: str = "curated", runner: str = "local",
+                    workers: int | None = None, dask_address: str | None = None,
+                    full_refresh: bool = False) -> dict[str, Any]:
+    """``build_dataset`` on a task runner chosen by parameter: the entry point of deployments
+    (``digigov serve``, ``prefect.yaml``), whose runs load the flow by name and so cannot be
+    handed a task runner object."""
+    flow_ = build_dataset.with_options(task_runner=task_runner(runner, workers, dask_address))
+    return flow_(raw_dir=raw_dir, out_dir=out_dir, full_refresh=full_refresh)

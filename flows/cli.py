@@ -6,6 +6,7 @@ Flags and default paths (``--raw raw/``, ``--out curated/``) are a public interf
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -30,6 +31,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (RunLocked, ValidationFailed, FileNotFoundError) as exc:
         print(f"digigov run failed: {exc}", file=sys.stderr)
         return 1
+    if args.summary_json:
+        args.summary_json.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     rows = ", ".join(f"{k} {v}" for k, v in summary["rows"].items())
     print(
         f"digigov run: {summary['documents']} documents read, {summary['rejected']} rejected "
@@ -50,13 +53,19 @@ def add_runner_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dask-address", metavar="tcp://HOST:PORT", default=None,
                    help="scheduler of an existing Dask cluster (with --runner dask)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count)")
+    p.add_argument("--summary-json", type=Path, default=None, metavar="FILE",
+                   help="also write the run summary (counts, cache hits, seconds per stage) as JSON")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from flows.serve import serve
+    from flows.serve import ServerRequired, serve
 
-    serve(raw_dir=str(args.raw), out_dir=str(args.out), cron=args.cron, name=args.name,
-          runner=args.runner, workers=args.workers, dask_address=args.dask_address)
+    try:
+        serve(raw_dir=str(args.raw), out_dir=str(args.out), cron=args.cron, name=args.name,
+              runner=args.runner, workers=args.workers, dask_address=args.dask_address)
+    except ServerRequired as exc:
+        print(f"digigov serve: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

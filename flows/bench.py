@@ -32,6 +32,7 @@ _NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _DOC_NUMBER = re.compile(r"([\u4e00-\u9fff]{1,8}[〔\[［(（]\s*)(\d{4})(\s*[〕\]］)）]\s*)(\d+)(\s*号)")
 _HEADING_LINE = re.compile(r"^\s*(?:#+\s|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[）)]|\d+[.．、])")
+_DATE_UNITS = ("月", "日", "号", "年", "-", "/")
 ENCODINGS = ("utf-8", "traditional", "gb18030", "utf-8-sig", "utf-8", "utf-8", "utf-8", "gb18030", "utf-8", "utf-8")
 
 
@@ -54,8 +55,9 @@ def perturb(text: str, serial: int, rng: random.Random) -> str:
     def number(m: re.Match) -> str:
         s = m.group(0)
         line_start = text.rfind("\n", 0, m.start()) + 1
-        if _YEAR.fullmatch(s) or not text[line_start:m.start()].strip() or rng.random() < 0.5:
-            return s  # years and heading numbers carry structure; keep them
+        if (_YEAR.fullmatch(s) or not text[line_start:m.start()].strip() or text[m.end():m.end() + 1] in _DATE_UNITS
+                or rng.random() < 0.5):
+            return s  # years, dates and heading numbers carry structure; keep them
         if "." in s:
             whole, frac = s.split(".")
             return f"{max(0, int(whole) + rng.randint(-2, 2))}.{rng.randint(0, 10 ** len(frac) - 1):0{len(frac)}d}"

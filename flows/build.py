@@ -201,8 +201,11 @@ def write_task(tables: dict[str, Any], out_dir: Path, meta: dict[str, Any]) -> s
     return str(publish(build, out_dir, list(tables)))
 
 
-def acquire_lock(out: Path, wait_seconds: float = LOCK_WAIT_SECONDS) -> FileLock:
-    """The output folder's run lock; a second run waits ``wait_seconds`` then refuses clearly."""
+def acquire_lock(out: Path, wait_seconds: float | None = None) -> FileLock:
+    """The output folder's run lock; a second run waits ``wait_seconds`` then refuses clearly.
+
+    An OS-level lock (flock): a run killed with SIGKILL releases it with its process."""
+    wait_seconds = LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds
     lock = FileLock(out / ".lock")
     try:
         lock.acquire(timeout=wait_seconds)

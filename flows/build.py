@@ -155,20 +155,26 @@ def plan_batches(entries: list[RawEntry], batch_size: int) -> list[list[RawEntry
 
 def assemble(results: list[BatchResult], extra_rejects: list[dict[str, Any]]) -> dict[str, pa.Table]:
     """One table per name from the batches; documents with the same normalized text as an earlier
-    one get ``duplicate_of`` and contribute no derived rows."""
-    tables = {name: pa.concat_tables([r.tables[name] for r in results]) if results else schema(name).table([])
-              for name in TABLES}
+    one get ``duplicate_of`` and contribute no derived rows.
+
+    Batches are filtered one by one before they are concatenated (zero-copy), so memory never
+    holds a second copy of a whole table (sections alone carry the full text once more)."""
     _, duplicate_of = duplicate_roles([k for r in results for k in r.doc_keys])
-    if duplicate_of:
-        docs = tables["documents"]
-        marked = [duplicate_of.get(d) for d in docs.column("doc_id").to_pylist()]
-        i = docs.schema.get_field_index("duplicate_of")
-        tables["documents"] = docs.set_column(i, docs.schema.field(i), pa.array(marked, pa.string()))
-        dup_ids = pa.array(sorted(duplicate_of), pa.string())
-        for name, table in tables.items():
-            if name not in ("documents", "rejects") and "doc_id" in table.column_names:
-                tables[name] = table.filter(pc.invert(pc.is_in(table.column("doc_id"), value_set=dup_ids)))
-    rejects = pa.concat_tables([tables["rejects"], schema("rejects").table(extra_rejects)])
+    dup_ids = pa.array(sorted(duplicate_of), pa.string())
+    parts: dict[str, list[pa.Table]] = {name: [schema(name).table([])] for name in TABLES}
+    for r in results:
+        for name, table in r.tables.items():
+            if duplicate_of and name == "documents":
+                marked = [duplicate_of.get(d) for d in table.column("doc_id").to_pylist()]
+                i = table.schema.get_field_index("duplicate_of")
+                table = table.set_column(i, table.schema.field(i), pa.array(marked, pa.string()))
+            elif duplicate_of and name != "rejects" and "doc_id" in table.column_names:
+                table = table.filter(pc.invert(pc.is_in(table.column("doc_id"), value_set=dup_ids)))
+            parts[name].append(table)
+        r.tables = {}  # the parts list holds them now; let the batch's own references go
+    parts["rejects"].append(schema("rejects").table(extra_rejects))
+    tables = {name: pa.concat_tables(p) for name, p in parts.items()}
+    rejects = tables["rejects"]
     tables["rejects"] = rejects.take(pc.sort_indices(rejects, [("source_file", "ascending")]))
     return tables
 

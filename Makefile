@@ -32,5 +32,9 @@ test: $(STAMP) ## Run the test suite (everything but tests marked slow)
 test-slow: $(STAMP) ## Run the slow tests too (long property runs)
 	$(PY) -m pytest -q -m slow
 
+BENCH_DOCS ?= 1000 10000
+bench: $(STAMP) ## Benchmark full and incremental runs on synthetic corpora (BENCH_DOCS="1000 10000")
+	$(VENV)/bin/digigov bench --docs $(BENCH_DOCS) --workdir .bench --keep
+
 clean: ## Remove generated tables (curated/) and caches, keep .venv
 	rm -rf $(OUT)/*.parquet $(OUT)/.builds $(OUT)/.current $(OUT)/.previous $(OUT)/.cache $(OUT)/_build.json .pytest_cache

@@ -22,7 +22,6 @@ import pyarrow.compute as pc
 from filelock import FileLock, Timeout
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
 from prefect.tasks import exponential_backoff
 
 from flows import __version__, progress
@@ -259,21 +258,23 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
         with timed(timings, "batches"):
             plan = plan_batches(unique, batch_size)
             futures = [process_batch_task.submit(raw, b, out, cache.fingerprint) for b in plan]
-            index = {f.task_run_id: i for i, f in enumerate(futures)}
-            results: list[BatchResult | None] = [None] * len(futures)
-            for fut in as_completed(futures):
-                results[index[fut.task_run_id]] = fut.result()
-                bar.advance(len(plan[index[fut.task_run_id]]))
+            results: list[BatchResult] = []
+            for i in range(len(futures)):
+                # In submission order, letting go of each future once read: a process-pool future
+                # keeps its pickled result alive, which would double the memory of the tables.
+                future, futures[i] = futures[i], None
+                results.append(future.result())
+                del future
+                bar.advance(len(plan[i]))
         bar.finish()
-        done = [r for r in results if r is not None]
         with timed(timings, "assemble"):
-            tables = assemble(done, rejects)
+            tables = assemble(results, rejects)
         result = validate_task(tables)
         if not result.success:
             raise ValidationFailed(result)
         counts = {name: t.num_rows for name, t in tables.items()}
         stage_seconds: dict[str, float] = {}
-        for r in done:
+        for r in results:
             for stage, s in r.timings.items():
                 stage_seconds[stage] = stage_seconds.get(stage, 0.0) + s
         docs = tables["documents"]
@@ -284,8 +285,8 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
             "raw_dir": str(raw),
             "row_counts": counts,
             "documents_in": len(entries),
-            "processed": sum(r.processed for r in done),
-            "cached": sum(r.cached for r in done),
+            "processed": sum(r.processed for r in results),
+            "cached": sum(r.cached for r in results),
             "full_refresh": full_refresh,
             "sources": dict(zip(docs.column("source_file").to_pylist(), docs.column("source_sha256").to_pylist())),
         }

@@ -110,7 +110,8 @@ def process_entries(raw_dir: Path, entries: list[RawEntry], cache: DocumentCache
             with timed(timings, "text_key"):
                 text_key = hashlib.sha256(part["documents"][0]["text"].encode()).hexdigest() if part["documents"] else None
             hit = CachedDocument(part, text_key)
-            if cache is not None:
+            # an `error` reject may be the machine's (memory, disk), not the document's: retry it next run
+            if cache is not None and not any(r["reason"] == "error" for r in part["rejects"]):
                 with timed(timings, "cache_store"):
                     cache.put(entry.sha256, entry.suffix, hit)
             processed += 1

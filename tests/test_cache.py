@@ -167,3 +167,17 @@ def test_flow_reuses_the_cache_and_full_refresh_bypasses_it(prefect_harness, tmp
         assert pq.read_table(out / f"{t}.parquet").equals(tables[t]), t
     third = build_dataset(raw_dir=str(RAW), out_dir=str(out), full_refresh=True)
     assert (third["processed"], third["cached"]) == (5, 0)
+
+
+def test_errors_are_not_cached(folder, tmp_path, monkeypatch):
+    import flows.pipeline as pipeline
+
+    def boom(*a, **k):
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(pipeline, "parse_sections", boom)
+    first = _run(folder, tmp_path / "out")
+    assert {r["reason"] for b in first for r in b.tables["rejects"].to_pylist()} == {"error"}
+    monkeypatch.undo()
+    again = _run(folder, tmp_path / "out")
+    assert sum(r.processed for r in again) == 6 and not [r for b in again for r in b.tables["rejects"].to_pylist()]

@@ -25,7 +25,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from flows import __version__, progress
-from flows.cache import CachedDocument, DocumentCache
+from flows.cache import CachedDocument, DocumentCache, bare_table
 from flows.ingest import RawDoc, Rejected, discover, read_raw, relative_name
 from flows.pipeline import Rows, copy_reject, duplicate_roles, process_document, reject_row, timed
 from flows.schema import TABLES, schema
@@ -34,7 +34,11 @@ from flows.write import clean_stale, new_build_dir, publish, write_build
 
 DEFAULT_BATCH_SIZE = 50  # documents to process per task; cached documents cost far less
 CACHE_HITS_PER_DOCUMENT = 20  # a cache hit costs ~1/20 of processing a document (measured)
-MAX_BATCH_DOCUMENTS = 1000
+MAX_BATCH_DOCUMENTS = 500
+# Below this many documents to process, batches run in the flow's own process: starting worker
+# processes (seconds each: every worker imports Prefect and the stages) would cost more than
+# loading cached documents serially (~0.2 ms each).
+IN_PROCESS_MAX_MISSES = 20
 LOCK_WAIT_SECONDS = 10.0
 IO_RETRIES = dict(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=1), retry_jitter_factor=0.5)
 
@@ -89,41 +93,49 @@ def scan_raw(raw_dir: Path, paths: list[Path]) -> list[RawEntry]:
 
 
 def process_entries(raw_dir: Path, entries: list[RawEntry], cache: DocumentCache | None) -> BatchResult:
-    """Rows of a batch of scanned raw files as Arrow tables: cached rows where the cache has them,
-    ``process_document`` otherwise (plain function; the task wraps it)."""
+    """Rows of a batch of scanned raw files as Arrow tables: cached tables where the cache has
+    them, ``process_document`` otherwise (plain function; the task wraps it)."""
     timings: dict[str, float] = {}
-    rows: Rows = {t: [] for t in TABLES}
+    parts: dict[str, list[pa.Table]] = {t: [] for t in TABLES}
     doc_keys: list[tuple[str, str, str]] = []
     processed = cached = 0
     for entry in entries:
-        hit = None
+        doc = None
         if cache is not None and entry.cached:
             with timed(timings, "cache_load"):
-                hit = cache.get(entry.sha256, entry.suffix, entry.source_file)
-        if hit is None:
+                doc = cache.get(entry.sha256, entry.suffix, entry.source_file)
+        if doc is None:
             with timed(timings, "read"):
                 raw = _reread(raw_dir, entry)
             if isinstance(raw, dict):
-                rows["rejects"].append(raw)
+                parts["rejects"].append(bare_table(schema("rejects").table([raw])))
                 continue
-            part = process_document(raw, timings)
-            with timed(timings, "text_key"):
-                text_key = hashlib.sha256(part["documents"][0]["text"].encode()).hexdigest() if part["documents"] else None
-            hit = CachedDocument(part, text_key)
+            rows = process_document(raw, timings)
+            with timed(timings, "arrow"):
+                text_key = hashlib.sha256(rows["documents"][0]["text"].encode()).hexdigest() if rows["documents"] else None
+                doc = CachedDocument.from_rows(rows, text_key)
             # an `error` reject may be the machine's (memory, disk), not the document's: retry it next run
-            if cache is not None and not any(r["reason"] == "error" for r in part["rejects"]):
+            if cache is not None and not any(r["reason"] == "error" for r in rows["rejects"]):
                 with timed(timings, "cache_store"):
-                    cache.put(entry.sha256, entry.suffix, hit)
+                    cache.put(entry.sha256, entry.suffix, doc)
             processed += 1
         else:
             cached += 1
-        for table, table_rows in hit.rows.items():
-            rows[table].extend(table_rows)
-        if hit.text_key is not None:
-            doc_keys.extend((d["source_file"], d["doc_id"], hit.text_key) for d in hit.rows["documents"])
+        for name, table in doc.tables.items():
+            parts[name].append(table)
+        if doc.text_key is not None and "documents" in doc.tables:
+            doc_keys.extend((entry.source_file, d, doc.text_key) for d in doc.tables["documents"].column("doc_id").to_pylist())
     with timed(timings, "arrow"):
-        tables = {name: schema(name).table(rows[name]) for name in TABLES}
+        tables = {name: _with_schema(name, parts[name]) for name in TABLES}
     return BatchResult(tables, doc_keys, processed, cached, timings)
+
+
+def _with_schema(name: str, parts: list[pa.Table]) -> pa.Table:
+    """One contiguous table with the contract's schema (descriptions included) from bare parts."""
+    if not parts:
+        return schema(name).table([])
+    combined = pa.concat_tables(parts).combine_chunks()
+    return pa.Table.from_arrays(combined.columns, schema=schema(name).arrow_schema())
 
 
 def _reread(raw_dir: Path, entry: RawEntry) -> RawDoc | dict[str, Any]:
@@ -137,15 +149,17 @@ def _reread(raw_dir: Path, entry: RawEntry) -> RawDoc | dict[str, Any]:
     return raw
 
 
-def plan_batches(entries: list[RawEntry], batch_size: int) -> list[list[RawEntry]]:
-    """Consecutive batches (path order, so tables come out in a stable order) of about equal cost."""
+def plan_batches(entries: list[RawEntry], batch_size: int, parallelism: int = 1) -> list[list[RawEntry]]:
+    """Consecutive batches (path order, so tables come out in a stable order) of about equal cost,
+    and at least two per worker when there are enough documents, so that all workers get some."""
     out: list[list[RawEntry]] = []
     current: list[RawEntry] = []
     cost = 0  # in cache hits
+    max_docs = max(batch_size, min(MAX_BATCH_DOCUMENTS, -(-len(entries) // (2 * parallelism))))
     for entry in entries:
         current.append(entry)
         cost += 1 if entry.cached else CACHE_HITS_PER_DOCUMENT
-        if cost >= batch_size * CACHE_HITS_PER_DOCUMENT or len(current) >= MAX_BATCH_DOCUMENTS:
+        if cost >= batch_size * CACHE_HITS_PER_DOCUMENT or len(current) >= max_docs:
             out.append(current)
             current, cost = [], 0
     if current:
@@ -225,11 +239,12 @@ def acquire_lock(out: Path, wait_seconds: float | None = None) -> FileLock:
 
 @flow(name="build_dataset", log_prints=True)
 def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: int = DEFAULT_BATCH_SIZE,
-                  full_refresh: bool = False) -> dict[str, Any]:
+                  full_refresh: bool = False, serial_up_to: int = IN_PROCESS_MAX_MISSES) -> dict[str, Any]:
     """Build every table from the raw folder and publish them into ``out_dir`` atomically.
 
     Documents unchanged since an earlier run (same raw sha256, same code fingerprint) reuse
-    their cached rows unless ``full_refresh``.
+    their cached rows unless ``full_refresh``. When at most ``serial_up_to`` documents need
+    processing, the batches run in the flow's process instead of on the task runner.
     """
     logger = get_run_logger()
     started = time.perf_counter()
@@ -257,9 +272,16 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
         bar = progress.current(lambda: progress.LineProgress(logger.info))
         bar.start(len(unique))
         with timed(timings, "batches"):
-            plan = plan_batches(unique, batch_size)
-            futures = [process_batch_task.submit(raw, b, out, cache.fingerprint) for b in plan]
+            to_process = len(unique) - n_cached
+            in_process = to_process <= serial_up_to
+            plan = plan_batches(unique, batch_size, 1 if in_process else os.cpu_count() or 1)
             results: list[BatchResult] = []
+            if in_process:
+                logger.info("%d documents to process: batches run in this process", to_process)
+                for b in plan:
+                    results.append(process_batch_task(raw, b, out, cache.fingerprint))
+                    bar.advance(len(b))
+            futures = [] if in_process else [process_batch_task.submit(raw, b, out, cache.fingerprint) for b in plan]
             for i in range(len(futures)):
                 # In submission order, letting go of each future once read: a process-pool future
                 # keeps its pickled result alive, which would double the memory of the tables.

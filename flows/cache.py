@@ -9,11 +9,12 @@ a dictionary and the fingerprint changes, so every document is processed again; 
 file and only that file misses. File names and times are never part of a key: a renamed or
 touched file is a hit (its ``source_file`` is filled in at load time).
 
-Layout: ``OUT/.cache/<fingerprint>/<sha[:2]>/<sha256><suffix>.rows`` — one zstd-compressed pickle
-per document, written atomically (temp file + rename), so a killed run leaves only whole entries
-and concurrent writers of the same entry are harmless. One file per document was measured
-against one store per batch: at 10,000 documents the per-file load is well under a second, and
-it keeps hits independent of how documents fall into batches.
+Layout: ``OUT/.cache/<fingerprint>/<sha[:2]>/<sha256><suffix>.rows`` — one zstd-compressed
+entry per document holding its non-empty tables as Arrow IPC streams (bare schemas: the column
+descriptions are put back once per batch), written atomically (temp file + rename), so a killed
+run leaves only whole entries and concurrent writers of the same entry are harmless. Measured per
+document: loading IPC ~0.1 ms, against ~1.4 ms for pickled row dicts turned back into Arrow. One
+file per document keeps hits independent of how documents fall into batches.
 """
 
 from __future__ import annotations
@@ -69,8 +70,28 @@ def code_fingerprint() -> str:
 
 @dataclass
 class CachedDocument:
-    rows: dict[str, list[dict[str, Any]]]  # rows per table, as process_document returned them
+    """A document's non-empty tables (bare schemas, see ``bare_table``) and its text key."""
+
+    tables: dict[str, pa.Table]
     text_key: str | None  # sha256 of the normalized text (duplicate detection); None if rejected
+
+    @classmethod
+    def from_rows(cls, rows: dict[str, list[dict[str, Any]]], text_key: str | None) -> "CachedDocument":
+        from flows.schema import schema
+
+        return cls({name: bare_table(schema(name).table(r)) for name, r in rows.items() if r}, text_key)
+
+
+def bare_table(table: pa.Table) -> pa.Table:
+    """The table without schema metadata (descriptions), which would dominate small tables' size."""
+    return pa.Table.from_arrays(table.columns, names=table.column_names)
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
 
 
 class DocumentCache:
@@ -90,20 +111,24 @@ class DocumentCache:
         try:
             blob = self.path(sha256, suffix).read_bytes()
             (size,) = _HEADER.unpack_from(blob)
-            entry = pickle.loads(_CODEC.decompress(blob[_HEADER.size:], decompressed_size=size, asbytes=True))
+            streams, text_key = pickle.loads(_CODEC.decompress(blob[_HEADER.size:], decompressed_size=size, asbytes=True))
+            tables = {name: pa.ipc.open_stream(data).read_all() for name, data in streams.items()}
         except FileNotFoundError:
             return None
         except Exception:  # a damaged entry is a miss; it is rewritten after processing
             return None
-        for table in ("documents", "rejects"):
-            for row in entry.rows[table]:
-                row["source_file"] = source_file
-        return entry
+        for name in ("documents", "rejects"):
+            if name in tables:
+                t = tables[name]
+                i = t.schema.get_field_index("source_file")
+                tables[name] = t.set_column(i, t.schema.field(i), pa.array([source_file] * t.num_rows, pa.string()))
+        return CachedDocument(tables, text_key)
 
     def put(self, sha256: str, suffix: str, entry: CachedDocument) -> None:
         path = self.path(sha256, suffix)
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
+        streams = {name: _ipc(t) for name, t in entry.tables.items()}
+        data = pickle.dumps((streams, entry.text_key), protocol=pickle.HIGHEST_PROTOCOL)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
         with open(tmp, "wb") as f:
             f.write(_HEADER.pack(len(data)))

@@ -35,6 +35,9 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"{\\rtf", "RTF document"),
 )
 _SNIFF_BYTES = 8192
+# Bytes below 0x20 that text does not contain (tab, newline, form feed, carriage return and
+# escape are allowed: they occur in real plan texts).
+_CONTROL_BYTES = bytes(b for b in range(0x20) if b not in b"\t\n\r\x0c\x1b")
 # UTF-16/32 text carries NUL bytes; recognise it by its byte-order mark before the NUL test.
 _UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 
@@ -55,7 +58,7 @@ def sniff_binary(data: bytes) -> str | None:
     if head.startswith(_UTF16_32_BOMS):
         return None
     nul = head.count(0)
-    control = sum(1 for b in head if b < 0x20 and b not in b"\t\n\r\x0c\x1b")
+    control = len(head) - len(head.translate(None, _CONTROL_BYTES))
     if (nul or control / len(head) > 0.05) and not _looks_like_bomless_utf16(head):
         if nul:
             return f"binary data ({nul} NUL bytes in the first {len(head)})"

@@ -87,10 +87,15 @@ def test_a_damaged_entry_is_a_miss_and_is_rewritten(folder, tmp_path):
 def test_put_and_get_fill_in_the_current_file_name(tmp_path):
     cache = DocumentCache(tmp_path, "f" * 16)
     rows = {t: [] for t in TABLES}
-    rows["documents"] = [{"doc_id": "ab", "source_file": "old.txt", "text": "正文"}]
-    cache.put("ab" * 32, ".txt", CachedDocument(rows, "k"))
+    rows["documents"] = [{"doc_id": "ab", "source_file": "old.txt", "source_sha256": "ab" * 32, "source_bytes": 9,
+                          "raw_encoding": "utf-8", "script": "simplified", "repairs": "[]", "unrecoverable_spans": 0,
+                          "text": "正文"}]
+    rows["sections"] = [{"section_id": "ab-0000", "doc_id": "ab", "level": 0, "kind": "preamble", "text": "正文",
+                         "char_start": 0, "char_end": 2}]
+    cache.put("ab" * 32, ".txt", CachedDocument.from_rows(rows, "k"))
     got = cache.get("ab" * 32, ".txt", "new/name.txt")
-    assert got.rows["documents"][0]["source_file"] == "new/name.txt" and got.text_key == "k"
+    assert got.tables["documents"].to_pylist()[0]["source_file"] == "new/name.txt" and got.text_key == "k"
+    assert got.tables["sections"].to_pylist()[0]["text"] == "正文" and set(got.tables) == {"documents", "sections"}
     assert cache.get("ab" * 32, ".md", "x.md") is None  # the suffix may select a parser: part of the key
 
 
@@ -140,7 +145,7 @@ def test_prune_drops_other_fingerprints_only(tmp_path):
     old = DocumentCache(tmp_path, "0" * 16)
     new = DocumentCache(tmp_path, "1" * 16)
     for c in (old, new):
-        c.put("ab" * 32, ".txt", CachedDocument({t: [] for t in TABLES}, None))
+        c.put("ab" * 32, ".txt", CachedDocument({}, None))
     assert new.prune() == [old.dir]
     assert new.has("ab" * 32, ".txt") and not old.dir.exists()
 
@@ -150,7 +155,10 @@ def test_batches_keep_path_order_and_weigh_cache_hits_lightly():
     batches = plan_batches(entries, 4)
     assert [e for b in batches for e in b] == entries
     assert len(batches[0]) == 4  # four documents to process fill a batch
-    assert len(batches[1]) == 80  # cache hits cost 1/20 of a document each
+    assert len(batches[1]) == 52  # cache hits cost 1/20 of a document, but one worker gets >= 2 batches
+    assert [len(b) for b in plan_batches(entries[4:], 4)] == [50, 50]
+    assert [len(b) for b in plan_batches(entries[4:], 4, parallelism=2)] == [25, 25, 25, 25]
+    assert [len(b) for b in plan_batches(entries[4:] * 10, 4)] == [80] * 12 + [40]
 
 
 @pytest.mark.e2e

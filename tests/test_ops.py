@@ -23,7 +23,7 @@ def threads_build(prefect_harness, tmp_path_factory):
     from flows.build import run_build
 
     out = tmp_path_factory.mktemp("threads")
-    run_build(str(RAW), str(out), runner="threads", workers=1)
+    run_build(str(RAW), str(out), runner="threads", workers=1, serial_up_to=0)
     return _tables(out)
 
 
@@ -31,7 +31,7 @@ def threads_build(prefect_harness, tmp_path_factory):
 def test_process_pool_gives_the_same_tables(threads_build, tmp_path):
     from flows.build import run_build
 
-    summary = run_build(str(RAW), str(tmp_path), runner="local", workers=2, batch_size=2)
+    summary = run_build(str(RAW), str(tmp_path), runner="local", workers=2, batch_size=2, serial_up_to=0)
     assert summary["batches"] == 3
     for t, table in _tables(tmp_path).items():
         assert table.equals(threads_build[t]), t
@@ -41,7 +41,7 @@ def test_process_pool_gives_the_same_tables(threads_build, tmp_path):
 def test_dask_local_cluster_gives_the_same_tables(threads_build, tmp_path):
     from flows.build import run_build
 
-    summary = run_build(str(RAW), str(tmp_path), runner="dask", workers=2, batch_size=2)
+    summary = run_build(str(RAW), str(tmp_path), runner="dask", workers=2, batch_size=2, serial_up_to=0)
     assert summary["documents"] == 5 and summary["batches"] == 3
     for t, table in _tables(tmp_path).items():
         assert table.equals(threads_build[t]), t

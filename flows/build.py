@@ -27,7 +27,7 @@ from prefect.tasks import exponential_backoff
 from flows import __version__, progress
 from flows.cache import CachedDocument, DocumentCache, bare_table
 from flows.ingest import RawDoc, Rejected, discover, read_raw, relative_name
-from flows.pipeline import Rows, copy_reject, duplicate_roles, process_document, reject_row, timed
+from flows.pipeline import copy_reject, duplicate_roles, process_document, reject_row, timed
 from flows.schema import TABLES, schema
 from flows.validate import ValidationResult, check_contract
 from flows.write import clean_stale, new_build_dir, publish, write_build
@@ -272,27 +272,14 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
         bar = progress.current(lambda: progress.LineProgress(logger.info))
         bar.start(len(unique))
         with timed(timings, "batches"):
-            to_process = len(unique) - n_cached
-            in_process = to_process <= serial_up_to
+            in_process = len(unique) - n_cached <= serial_up_to
             plan = plan_batches(unique, batch_size, 1 if in_process else os.cpu_count() or 1)
-            results: list[BatchResult] = []
-            if in_process:
-                logger.info("%d documents to process: batches run in this process", to_process)
-                for b in plan:
-                    results.append(process_batch_task(raw, b, out, cache.fingerprint))
-                    bar.advance(len(b))
-            futures = [] if in_process else [process_batch_task.submit(raw, b, out, cache.fingerprint) for b in plan]
-            for i in range(len(futures)):
-                # In submission order, letting go of each future once read: a process-pool future
-                # keeps its pickled result alive, which would double the memory of the tables.
-                future, futures[i] = futures[i], None
-                results.append(future.result())
-                del future
-                bar.advance(len(plan[i]))
+            results = run_batches(raw, out, cache.fingerprint, plan, in_process, bar)
         bar.finish()
         with timed(timings, "assemble"):
             tables = assemble(results, rejects)
-        result = validate_task(tables)
+        with timed(timings, "validate"):
+            result = validate_task(tables)
         if not result.success:
             raise ValidationFailed(result)
         counts = {name: t.num_rows for name, t in tables.items()}
@@ -335,6 +322,27 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
         return summary
     finally:
         lock.release()
+
+
+def run_batches(raw: Path, out: Path, fingerprint: str, plan: list[list[RawEntry]], in_process: bool,
+                bar: progress.Progress) -> list[BatchResult]:
+    """Every batch's result, in plan order: on the task runner, or (few documents to process)
+    as direct task calls in this process."""
+    results: list[BatchResult] = []
+    if in_process:
+        for b in plan:
+            results.append(process_batch_task(raw, b, out, fingerprint))
+            bar.advance(len(b))
+        return results
+    futures = [process_batch_task.submit(raw, b, out, fingerprint) for b in plan]
+    for i in range(len(futures)):
+        # In submission order, letting go of each future once read: a process-pool future keeps
+        # its pickled result alive, which would double the memory of the tables.
+        future, futures[i] = futures[i], None
+        results.append(future.result())
+        del future
+        bar.advance(len(plan[i]))
+    return results
 
 
 def _split_copies(entries: list[RawEntry]) -> tuple[list[RawEntry], list[dict[str, Any]]]:

@@ -34,6 +34,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from flows.schema import schema
+
 # Bump to invalidate every cache without a code change (e.g. after fixing a bug in a library).
 EPOCH = 1
 CACHE_DIR = ".cache"
@@ -77,8 +79,6 @@ class CachedDocument:
 
     @classmethod
     def from_rows(cls, rows: dict[str, list[dict[str, Any]]], text_key: str | None) -> "CachedDocument":
-        from flows.schema import schema
-
         return cls({name: bare_table(schema(name).table(r)) for name, r in rows.items() if r}, text_key)
 
 

@@ -6,7 +6,6 @@ with ``use(...)``. Without a choice the flow logs a line every tenth of the work
 
 from __future__ import annotations
 
-import sys
 import time
 from contextlib import contextmanager
 from typing import Callable, Iterator, TextIO
@@ -112,11 +111,3 @@ def use(progress: Progress) -> Iterator[Progress]:
     finally:
         _current = previous
 
-
-if __name__ == "__main__":  # manual check of the bar: python -m flows.progress
-    p = for_stream(sys.stderr)
-    p.start(200)
-    for _ in range(200):
-        time.sleep(0.01)
-        p.advance()
-    p.finish()

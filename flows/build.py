@@ -413,11 +413,15 @@ def api_server() -> Iterator[str]:
 
     With no ``PREFECT_API_URL`` configured Prefect starts an embedded server per *process*; a
     process pool or a local Dask cluster would then start one server per worker (seconds each,
-    and the runs split across them). So start the embedded server once here and hand its URL to
-    the workers through the environment.
+    and the runs split across them). So start the embedded server once here (or use the one the
+    CLI started early, ``flows/embedded_server.py``) and hand its URL to the workers through the
+    environment.
     """
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from flows import embedded_server
+
+    embedded_server.wait_ready()
     if PREFECT_API_URL.value():
         yield PREFECT_API_URL.value()
         return

@@ -19,6 +19,9 @@ def _quiet_prefect_defaults() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from flows import embedded_server
+
+    embedded_server.start()  # boots while the flow's modules import (see flows/embedded_server.py)
     from flows import progress
     from flows.build import RunLocked, ValidationFailed, run_build
 

@@ -130,3 +130,36 @@ def test_plain_lines_when_not_a_terminal():
     assert 10 <= len(lines) <= 13  # start, each tenth, the end: not one line per document
     assert lines[-1].startswith("done: 100/100 documents") and "\r" not in "".join(lines)
     assert isinstance(progress.for_stream(io.StringIO()), progress.LineProgress)
+
+
+def test_embedded_server_defers_to_a_configured_api(tmp_path, monkeypatch):
+    import sys
+
+    from flows import embedded_server
+
+    monkeypatch.delitem(sys.modules, "prefect.settings")  # as in a fresh CLI process (restored after)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+    monkeypatch.delenv("PREFECT_PROFILES_PATH", raising=False)
+    monkeypatch.delenv("PREFECT_PROFILE", raising=False)
+    assert not embedded_server._api_configured()
+    (tmp_path / "profiles.toml").write_text(
+        'active = "team"\n[profiles.team]\nPREFECT_API_URL = "http://prefect.internal:4200/api"\n', encoding="utf-8")
+    assert embedded_server._api_configured()
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    assert embedded_server.start() is None
+
+
+@pytest.mark.e2e
+def test_cli_in_a_fresh_process_boots_its_own_server_and_exits(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    run = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--out", str(tmp_path / "out")], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "5 documents read" in run.stdout
+    assert (tmp_path / "prefect-home" / "prefect.db").exists()  # the runs were recorded

@@ -137,7 +137,7 @@ def test_embedded_server_defers_to_a_configured_api(tmp_path, monkeypatch):
 
     from flows import embedded_server
 
-    monkeypatch.delitem(sys.modules, "prefect.settings")  # as in a fresh CLI process (restored after)
+    monkeypatch.delitem(sys.modules, "prefect.settings", raising=False)  # as in a fresh CLI process (restored after)
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
     monkeypatch.delenv("PREFECT_PROFILES_PATH", raising=False)

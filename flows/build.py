@@ -205,6 +205,7 @@ def scan_task(raw_dir: Path, paths: list[Path]) -> list[RawEntry]:
 
 @task(name="process-batch", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def process_batch_task(raw_dir: Path, entries: list[RawEntry], out_dir: Path | None, fingerprint: str) -> BatchResult:
+    pa.default_memory_pool().release_unused()  # a long-lived worker returns the last batch's memory
     cache = DocumentCache(out_dir, fingerprint) if out_dir is not None else None
     return process_entries(raw_dir, entries, cache)
 

@@ -25,8 +25,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from flows import progress
     from flows.build import RunLocked, ValidationFailed, run_build
 
+    bar = progress.for_stream(sys.stderr)
+    if isinstance(bar, progress.BarProgress):  # one line per finished batch would scroll the bar away
+        import logging
+
+        logging.getLogger("prefect.task_runs").setLevel(logging.WARNING)
     try:
-        with progress.use(progress.for_stream(sys.stderr)):
+        with progress.use(bar):
             summary = run_build(
                 str(args.raw), str(args.out), runner=args.runner, workers=args.workers,
                 dask_address=args.dask_address, full_refresh=args.full_refresh,

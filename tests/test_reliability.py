@@ -232,3 +232,24 @@ def test_no_headings_gives_one_preamble_and_still_extracts():
     rows = process_document(RawDoc("x.txt", hashlib.sha256(data).hexdigest(), data))
     assert [s["kind"] for s in rows["sections"]] == ["preamble"]
     assert rows["goals"] and rows["goals"][0]["section_id"] == rows["sections"][0]["section_id"]
+
+
+def test_duplicates_across_batches_are_marked_whatever_the_batch_order(tmp_path):
+    from flows.build import assemble, process_entries, scan_raw
+    from flows.ingest import discover
+
+    (tmp_path / "a 繁體.txt").write_text(TRAD, encoding="utf-8")
+    (tmp_path / "b.txt").write_text(variant(50), encoding="utf-8")
+    (tmp_path / "0 简体.txt").write_text(PLAN, encoding="utf-8")
+    entries = scan_raw(tmp_path, discover(tmp_path))
+    # the simplified original sorts first by path but lands in the last batch
+    batches = [process_entries(tmp_path, [e], None) for e in reversed(entries)]
+    tables = assemble(batches, [])
+    docs = {d["source_file"]: d for d in tables["documents"].to_pylist()}
+    assert docs["a 繁體.txt"]["duplicate_of"] == docs["0 简体.txt"]["doc_id"]
+    assert docs["0 简体.txt"]["duplicate_of"] is None and docs["b.txt"]["duplicate_of"] is None
+    sections = tables["sections"].to_pylist()
+    assert {s["doc_id"] for s in sections} == {docs["0 简体.txt"]["doc_id"], docs["b.txt"]["doc_id"]}
+    from flows.schema import schema
+
+    assert tables["sections"].schema.equals(schema("sections").arrow_schema())

@@ -207,6 +207,31 @@ def extractor_profile(corpus: Path, sample: int = 100) -> dict[str, float]:
     return {name: round(1000 * s / max(n, 1), 2) for name, s in totals.items()}
 
 
+def hot_spots(corpus: Path, sample: int = 50, top: int = 12) -> list[tuple[str, float]]:
+    """The functions ``process_document`` spends its own time in, on a sample (cProfile)."""
+    import cProfile
+    import pstats
+
+    from flows.ingest import Rejected, read_raw
+    from flows.pipeline import process_document
+
+    raws = []
+    for path in discover(corpus)[:sample]:
+        try:
+            raws.append(read_raw(corpus, path))
+        except Rejected:
+            continue
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for raw in raws:
+        process_document(raw)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats  # (file, line, name) -> (calls, ncalls, tottime, cumtime, callers)
+    ranked = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
+    return [(f"{Path(f).parent.name}/{Path(f).name}:{line} {name}", round(1000 * tt / max(len(raws), 1), 2))
+            for (f, line, name), (_, _, tt, _, _) in ranked]
+
+
 def measure(n: int, workdir: Path, raw: Path, seed: int, runner: str, workers: int | None) -> dict[str, Any]:
     corpus = workdir / f"corpus-{n}-{seed}"
     t0 = time.perf_counter()
@@ -225,7 +250,8 @@ def measure(n: int, workdir: Path, raw: Path, seed: int, runner: str, workers: i
     report = {"docs": n, "mb": round(mb, 1), "corpus_seconds": round(corpus_seconds, 1), "runner": runner,
               "workers": workers, "full": _run_report(full, n, mb, workers),
               "incremental": _run_report(incremental, n, mb, workers),
-              "regex_baseline": regex_baseline(corpus), "extract_ms_per_doc": extractor_profile(corpus)}
+              "regex_baseline": regex_baseline(corpus), "extract_ms_per_doc": extractor_profile(corpus),
+              "hot_spots_ms_per_doc": hot_spots(corpus)}
     return report
 
 
@@ -265,6 +291,8 @@ def render(reports: list[dict[str, Any]]) -> str:
         stages = ", ".join(f"{k} {v}" for k, v in r["full"]["stages_s"].items())
         lines.append(f"- {r['docs']} docs, full run, seconds per stage (stage:* summed over workers): {stages}")
         lines.append(f"- {r['docs']} docs, extractors, ms/doc: " + ", ".join(f"{k} {v}" for k, v in r["extract_ms_per_doc"].items()))
+        lines.append(f"- {r['docs']} docs, where process_document spends its own time (cProfile, ms/doc): "
+                     + ", ".join(f"{name} {ms}" for name, ms in r["hot_spots_ms_per_doc"][:6]))
         b = r["regex_baseline"]
         lines.append(f"- {r['docs']} docs, plain regex script (1 process): {b['seconds']} s, {b['docs_per_s']} docs/s")
     return "\n".join(lines)

@@ -42,5 +42,9 @@ release: $(STAMP) ## Cut an immutable release of the current tables: make releas
 	@test -n "$(VERSION)" || { echo "make release: set VERSION, e.g. make release VERSION=2026.11.0" >&2; exit 2; }
 	$(PY) -m flows.cli release --version $(VERSION) --out $(OUT) --raw $(RAW)
 
+BENCH_DOCS ?= 1000 10000
+bench: $(STAMP) ## Benchmark full and incremental runs on synthetic corpora (BENCH_DOCS="1000 10000")
+	$(VENV)/bin/digigov bench --docs $(BENCH_DOCS) --workdir .bench --keep
+
 clean: ## Remove generated tables (curated/) and caches, keep .venv
-	rm -rf $(OUT)/*.parquet $(OUT)/.builds $(OUT)/.current $(OUT)/_build.json .pytest_cache
+	rm -rf $(OUT)/*.parquet $(OUT)/.builds $(OUT)/.current $(OUT)/.previous $(OUT)/.cache $(OUT)/_build.json .pytest_cache

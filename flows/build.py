@@ -1,57 +1,210 @@
 """The Prefect flow ``build_dataset``: raw/ → curated/ (ingest → normalize → structure → extract
-→ validate → write). Tasks are thin: they call the plain stage functions in batches."""
+→ validate → write). Tasks are thin: they call the plain stage functions in batches.
+
+Work is split into batches of documents (one task per batch, not per document) that run on
+the flow's task runner: a process pool over the machine's cores from the CLI, Dask with
+``--runner dask``. A document whose raw bytes and processing code are unchanged since an earlier
+run is not processed again: its rows come from the per-document cache (``flows/cache.py``).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from filelock import FileLock, Timeout
 from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.tasks import exponential_backoff
 
-from flows import __version__
-from flows.ingest import Rejected, discover, read_raw
-from flows.pipeline import Rows, empty_rows, mark_duplicates, merge, process_document, reject_row
+from flows import __version__, progress
+from flows.cache import CachedDocument, DocumentCache, bare_table
+from flows.ingest import RawDoc, Rejected, discover, read_raw, relative_name
+from flows.pipeline import copy_reject, duplicate_roles, process_document, reject_row, timed
 from flows.schema import TABLES, schema
 from flows.validate import DOCS_DIR, ValidationFailed, ValidationResult, validate_tables
 from flows.write import clean_stale, new_build_dir, publish, write_build
 
-DEFAULT_BATCH_SIZE = 50
+DEFAULT_BATCH_SIZE = 50  # documents to process per task; cached documents cost far less
+CACHE_HITS_PER_DOCUMENT = 20  # a cache hit costs ~1/20 of processing a document (measured)
+MAX_BATCH_DOCUMENTS = 500
+# Below this many documents to process, batches run in the flow's own process: starting worker
+# processes (seconds each: every worker imports Prefect and the stages) would cost more than
+# loading cached documents serially (~0.2 ms each).
+IN_PROCESS_MAX_MISSES = 20
 LOCK_WAIT_SECONDS = 10.0
+IO_RETRIES = dict(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=1), retry_jitter_factor=0.5)
 
 
 class RunLocked(RuntimeError):
     pass
 
 
-def process_paths(raw_dir: Path, paths: list[Path]) -> Rows:
-    """Read and process a batch of raw files (plain function; the task wraps it)."""
-    parts = []
+@dataclass(frozen=True)
+class RawEntry:
+    """One raw file as the scan saw it: its content hash, or why it cannot be used."""
+
+    source_file: str
+    sha256: str | None = None
+    size: int = 0
+    reject: dict[str, Any] | None = None
+    cached: bool = False
+
+    @property
+    def suffix(self) -> str:
+        return Path(self.source_file).suffix.lower()
+
+
+@dataclass
+class BatchResult:
+    tables: dict[str, pa.Table]
+    # (source_file, doc_id, sha256 of the normalized text) per documents row, for duplicates
+    doc_keys: list[tuple[str, str, str]]
+    processed: int = 0
+    cached: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def scan_raw(raw_dir: Path, paths: list[Path]) -> list[RawEntry]:
+    """Hash every raw file (or record why it is rejected); reads one file at a time."""
+    entries = []
     for path in paths:
+        name = relative_name(raw_dir, path)
         try:
             raw = read_raw(raw_dir, path)
         except Rejected as exc:
-            part = empty_rows()
-            part["rejects"].append(reject_row(path.relative_to(raw_dir).as_posix(), None, exc.reason, exc.detail))
-            parts.append(part)
+            entries.append(RawEntry(name, reject=reject_row(name, None, exc.reason, exc.detail)))
             continue
-        parts.append(process_document(raw))
-    return merge(parts)
+        entries.append(RawEntry(name, sha256=raw.sha256, size=len(raw.data)))
+    return entries
 
 
-@task(name="discover-raw", retries=2, retry_delay_seconds=[1, 5])
+def process_entries(raw_dir: Path, entries: list[RawEntry], cache: DocumentCache | None) -> BatchResult:
+    """Rows of a batch of scanned raw files as Arrow tables: cached tables where the cache has
+    them, ``process_document`` otherwise (plain function; the task wraps it)."""
+    timings: dict[str, float] = {}
+    parts: dict[str, list[pa.Table]] = {t: [] for t in TABLES}
+    doc_keys: list[tuple[str, str, str]] = []
+    processed = cached = 0
+    for entry in entries:
+        doc = None
+        if cache is not None and entry.cached:
+            with timed(timings, "cache_load"):
+                doc = cache.get(entry.sha256, entry.suffix, entry.source_file)
+        if doc is None:
+            with timed(timings, "read"):
+                raw = _reread(raw_dir, entry)
+            if isinstance(raw, dict):
+                parts["rejects"].append(bare_table(schema("rejects").table([raw])))
+                continue
+            rows = process_document(raw, timings)
+            with timed(timings, "arrow"):
+                text_key = hashlib.sha256(rows["documents"][0]["text"].encode()).hexdigest() if rows["documents"] else None
+                doc = CachedDocument.from_rows(rows, text_key)
+            # an `error` reject may be the machine's (memory, disk), not the document's: retry it next run
+            if cache is not None and not any(r["reason"] == "error" for r in rows["rejects"]):
+                with timed(timings, "cache_store"):
+                    cache.put(entry.sha256, entry.suffix, doc)
+            processed += 1
+        else:
+            cached += 1
+        for name, table in doc.tables.items():
+            parts[name].append(table)
+        if doc.text_key is not None and "documents" in doc.tables:
+            doc_keys.extend((entry.source_file, d, doc.text_key) for d in doc.tables["documents"].column("doc_id").to_pylist())
+    with timed(timings, "arrow"):
+        tables = {name: _with_schema(name, parts[name]) for name in TABLES}
+    return BatchResult(tables, doc_keys, processed, cached, timings)
+
+
+def _with_schema(name: str, parts: list[pa.Table]) -> pa.Table:
+    """One contiguous table with the contract's schema (descriptions included) from bare parts."""
+    if not parts:
+        return schema(name).table([])
+    combined = pa.concat_tables(parts).combine_chunks()
+    return pa.Table.from_arrays(combined.columns, schema=schema(name).arrow_schema())
+
+
+def _reread(raw_dir: Path, entry: RawEntry) -> RawDoc | dict[str, Any]:
+    try:
+        raw = read_raw(raw_dir, raw_dir / entry.source_file)
+    except Rejected as exc:
+        return reject_row(entry.source_file, None, exc.reason, exc.detail)
+    if raw.sha256 != entry.sha256:  # changed between the scan and now: the next run takes it
+        return reject_row(entry.source_file, raw.sha256, "unreadable",
+                          "the file changed while the run was reading it; it is read again next run")
+    return raw
+
+
+def plan_batches(entries: list[RawEntry], batch_size: int, parallelism: int = 1) -> list[list[RawEntry]]:
+    """Consecutive batches (path order, so tables come out in a stable order) of about equal cost,
+    and at least two per worker when there are enough documents, so that all workers get some."""
+    out: list[list[RawEntry]] = []
+    current: list[RawEntry] = []
+    cost = 0  # in cache hits
+    max_docs = max(batch_size, min(MAX_BATCH_DOCUMENTS, -(-len(entries) // (2 * parallelism))))
+    for entry in entries:
+        current.append(entry)
+        cost += 1 if entry.cached else CACHE_HITS_PER_DOCUMENT
+        if cost >= batch_size * CACHE_HITS_PER_DOCUMENT or len(current) >= max_docs:
+            out.append(current)
+            current, cost = [], 0
+    if current:
+        out.append(current)
+    return out
+
+
+def assemble(results: list[BatchResult], extra_rejects: list[dict[str, Any]]) -> dict[str, pa.Table]:
+    """One table per name from the batches; documents with the same normalized text as an earlier
+    one get ``duplicate_of`` and contribute no derived rows.
+
+    Batches are filtered one by one before they are concatenated (zero-copy), so memory never
+    holds a second copy of a whole table (sections alone carry the full text once more)."""
+    _, duplicate_of = duplicate_roles([k for r in results for k in r.doc_keys])
+    dup_ids = pa.array(sorted(duplicate_of), pa.string())
+    parts: dict[str, list[pa.Table]] = {name: [schema(name).table([])] for name in TABLES}
+    for r in results:
+        for name, table in r.tables.items():
+            if duplicate_of and name == "documents":
+                marked = [duplicate_of.get(d) for d in table.column("doc_id").to_pylist()]
+                i = table.schema.get_field_index("duplicate_of")
+                table = table.set_column(i, table.schema.field(i), pa.array(marked, pa.string()))
+            elif duplicate_of and name != "rejects" and "doc_id" in table.column_names:
+                table = table.filter(pc.invert(pc.is_in(table.column("doc_id"), value_set=dup_ids)))
+            parts[name].append(table)
+        r.tables = {}  # the parts list holds them now; let the batch's own references go
+    parts["rejects"].append(schema("rejects").table(extra_rejects))
+    tables = {name: pa.concat_tables(p) for name, p in parts.items()}
+    rejects = tables["rejects"]
+    tables["rejects"] = rejects.take(pc.sort_indices(rejects, [("source_file", "ascending")]))
+    return tables
+
+
+@task(name="discover-raw", **IO_RETRIES)
 def discover_task(raw_dir: Path) -> list[Path]:
     return discover(raw_dir)
 
 
-@task(name="process-batch")
-def process_batch_task(raw_dir: Path, paths: list[Path]) -> Rows:
-    return process_paths(raw_dir, paths)
+@task(name="scan-raw", cache_policy=NO_CACHE, **IO_RETRIES)
+def scan_task(raw_dir: Path, paths: list[Path]) -> list[RawEntry]:
+    return scan_raw(raw_dir, paths)
 
 
-@task(name="validate")
+@task(name="process-batch", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
+def process_batch_task(raw_dir: Path, entries: list[RawEntry], out_dir: Path | None, fingerprint: str) -> BatchResult:
+    pa.default_memory_pool().release_unused()  # a long-lived worker returns the last batch's memory
+    cache = DocumentCache(out_dir, fingerprint) if out_dir is not None else None
+    return process_entries(raw_dir, entries, cache)
+
+
+@task(name="validate", cache_policy=NO_CACHE)
 def validate_task(tables: dict[str, Any], docs_dir: Path) -> ValidationResult:
     from prefect.artifacts import create_markdown_artifact
 
@@ -62,59 +215,243 @@ def validate_task(tables: dict[str, Any], docs_dir: Path) -> ValidationResult:
     return result
 
 
-@task(name="write", retries=2, retry_delay_seconds=[1, 5])
+@task(name="write", cache_policy=NO_CACHE, **IO_RETRIES)
 def write_task(tables: dict[str, Any], out_dir: Path, meta: dict[str, Any]) -> str:
     build = new_build_dir(out_dir)
     write_build(tables, build, meta)
     return str(publish(build, out_dir, list(tables)))
 
 
-def batches(items: list, size: int) -> list[list]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+def acquire_lock(out: Path, wait_seconds: float | None = None) -> FileLock:
+    """The output folder's run lock; a second run waits ``wait_seconds`` then refuses clearly.
+
+    An OS-level lock (flock): a run killed with SIGKILL releases it with its process."""
+    wait_seconds = LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    lock = FileLock(out / ".lock")
+    try:
+        lock.acquire(timeout=wait_seconds)
+    except Timeout:
+        raise RunLocked(
+            f"another digigov run is writing to {out} (it holds {out / '.lock'}); waited "
+            f"{wait_seconds:.0f} s and gave up without touching anything. Run again when it has finished."
+        ) from None
+    return lock
 
 
 @flow(name="build_dataset", log_prints=True)
-def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: int = DEFAULT_BATCH_SIZE) -> dict[str, Any]:
-    """Build every table from the raw folder and publish them into ``out_dir`` atomically."""
+def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: int = DEFAULT_BATCH_SIZE,
+                  full_refresh: bool = False, serial_up_to: int = IN_PROCESS_MAX_MISSES) -> dict[str, Any]:
+    """Build every table from the raw folder and publish them into ``out_dir`` atomically.
+
+    Documents unchanged since an earlier run (same raw sha256, same code fingerprint) reuse
+    their cached rows unless ``full_refresh``. When at most ``serial_up_to`` documents need
+    processing, the batches run in the flow's process instead of on the task runner.
+    """
     logger = get_run_logger()
     started = time.perf_counter()
+    timings: dict[str, float] = {}
     raw, out = Path(raw_dir).resolve(), Path(out_dir).resolve()
     if not raw.is_dir():
         raise FileNotFoundError(f"raw folder {raw} does not exist")
     out.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(out / ".lock")
-    try:
-        lock.acquire(timeout=LOCK_WAIT_SECONDS)
-    except Timeout:
-        raise RunLocked(f"another run holds {out / '.lock'}; waited {LOCK_WAIT_SECONDS:.0f} s, giving up") from None
+    lock = acquire_lock(out)
     try:
         for stale in clean_stale(out):
             logger.info("removed stale build %s", stale.name)
-        paths = discover_task(raw)
-        logger.info("%d raw files under %s", len(paths), raw)
-        futures = [process_batch_task.submit(raw, b) for b in batches(paths, batch_size)]
-        rows = mark_duplicates(merge([f.result() for f in futures]))
-        tables = {name: schema(name).table(rows[name]) for name in TABLES}
-        result = validate_task(tables, out / DOCS_DIR)
+        cache = DocumentCache(out)
+        with timed(timings, "scan"):
+            entries = scan_task(raw, discover_task(raw))
+        rejects = [e.reject for e in entries if e.reject]
+        unique, copies = _split_copies([e for e in entries if not e.reject])
+        rejects += copies
+        if not full_refresh:
+            unique = [RawEntry(e.source_file, e.sha256, e.size, cached=cache.has(e.sha256, e.suffix)) for e in unique]
+        n_cached = sum(e.cached for e in unique)
+        logger.info("%d raw files under %s: %d to process, %d cached, %d rejected before processing",
+                    len(entries), raw, len(unique) - n_cached, n_cached, len(rejects))
+
+        bar = progress.current(lambda: progress.LineProgress(logger.info))
+        bar.start(len(unique))
+        with timed(timings, "batches"):
+            in_process = len(unique) - n_cached <= serial_up_to
+            plan = plan_batches(unique, batch_size, 1 if in_process else os.cpu_count() or 1)
+            results = run_batches(raw, out, cache.fingerprint, plan, in_process, bar)
+        bar.finish()
+        with timed(timings, "assemble"):
+            tables = assemble(results, rejects)
+        with timed(timings, "validate"):
+            result = validate_task(tables, out / DOCS_DIR)
         if not result.success:
             raise ValidationFailed(result)
         counts = {name: t.num_rows for name, t in tables.items()}
+        stage_seconds: dict[str, float] = {}
+        for r in results:
+            for stage, s in r.timings.items():
+                stage_seconds[stage] = stage_seconds.get(stage, 0.0) + s
+        docs = tables["documents"]
         meta = {
             "code_version": __version__,
+            "code_fingerprint": cache.fingerprint,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "raw_dir": str(raw),
             "row_counts": counts,
-            "sources": {r["source_file"]: r["source_sha256"] for r in rows["documents"]},
+            "documents_in": len(entries),
+            "processed": sum(r.processed for r in results),
+            "cached": sum(r.cached for r in results),
+            "full_refresh": full_refresh,
+            "sources": dict(zip(docs.column("source_file").to_pylist(), docs.column("source_sha256").to_pylist())),
         }
-        write_task(tables, out, meta)
+        with timed(timings, "write"):
+            write_task(tables, out, meta)
+        cache.prune()
+        timings["flow"] = time.perf_counter() - started
         summary = {
             "documents": counts["documents"],
+            "documents_in": len(entries),
             "rejected": counts["rejects"],
+            "processed": meta["processed"],
+            "cached": meta["cached"],
             "rows": counts,
-            "seconds": round(time.perf_counter() - started, 2),
+            "seconds": round(timings["flow"], 2),
+            "timings": {k: round(v, 3) for k, v in {**timings, **{f"stage:{k}": v for k, v in stage_seconds.items()}}.items()},
+            "batches": len(plan),
+            "validation": {"success": result.success, "expectations": result.expectations},
             "out_dir": str(out),
         }
-        logger.info("built %s", summary)
+        _publish_artifacts(summary, tables["rejects"])
+        logger.info("built %s", {k: v for k, v in summary.items() if k != "timings"})
         return summary
     finally:
         lock.release()
+
+
+def run_batches(raw: Path, out: Path, fingerprint: str, plan: list[list[RawEntry]], in_process: bool,
+                bar: progress.Progress) -> list[BatchResult]:
+    """Every batch's result, in plan order: on the task runner, or (few documents to process)
+    as direct task calls in this process."""
+    results: list[BatchResult] = []
+    if in_process:
+        for b in plan:
+            results.append(process_batch_task(raw, b, out, fingerprint))
+            bar.advance(len(b))
+        return results
+    futures = [process_batch_task.submit(raw, b, out, fingerprint) for b in plan]
+    for i in range(len(futures)):
+        # In submission order, letting go of each future once read: a process-pool future keeps
+        # its pickled result alive, which would double the memory of the tables.
+        future, futures[i] = futures[i], None
+        results.append(future.result())
+        del future
+        bar.advance(len(plan[i]))
+    return results
+
+
+def _split_copies(entries: list[RawEntry]) -> tuple[list[RawEntry], list[dict[str, Any]]]:
+    """Byte-identical files are processed once: the first by path; the others become rejects."""
+    first: dict[str, RawEntry] = {}
+    unique, copies = [], []
+    for e in entries:  # entries are in path order
+        if e.sha256 in first:
+            copies.append(copy_reject(e.source_file, e.sha256, first[e.sha256].source_file))
+        else:
+            first[e.sha256] = e
+            unique.append(e)
+    return unique, copies
+
+
+def _publish_artifacts(summary: dict[str, Any], rejects: pa.Table) -> None:
+    """A markdown summary and a table of rejects on the flow run (Prefect UI → Artifacts)."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    rows = "\n".join(f"| {name} | {n} |" for name, n in summary["rows"].items())
+    validation = "passed" if summary["validation"]["success"] else "FAILED"
+    create_markdown_artifact(
+        key="build-summary",
+        description="digigov build summary",
+        markdown=(
+            f"# digigov build\n\n"
+            f"- documents in: **{summary['documents_in']}** (processed {summary['processed']}, "
+            f"from cache {summary['cached']}, rejected {summary['rejected']})\n"
+            f"- documents table: {summary['documents']} rows\n"
+            f"- validation: **{validation}** ({summary['validation']['expectations']} checks)\n"
+            f"- {summary['seconds']} s, {summary['batches']} batches → `{summary['out_dir']}`\n\n"
+            f"| table | rows |\n|---|---|\n{rows}\n"
+        ),
+    )
+    create_table_artifact(
+        key="build-rejects",
+        description="raw files that were rejected, with the reason",
+        table=[{"source_file": r["source_file"], "reason": r["reason"], "detail": (r["detail"] or "")[:300]}
+               for r in rejects.to_pylist()] or [{"source_file": "", "reason": "", "detail": "no rejects"}],
+    )
+
+
+def task_runner(kind: str = "local", workers: int | None = None, dask_address: str | None = None):
+    """The task runner for ``--runner``: ``local`` = a process pool over the machine's cores,
+    ``threads`` = one process (debugging), ``dask`` = an existing Dask cluster at
+    ``dask_address`` or a local one."""
+    workers = workers or os.cpu_count() or 1
+    if kind == "local":
+        from prefect.task_runners import ProcessPoolTaskRunner
+
+        return ProcessPoolTaskRunner(max_workers=workers)
+    if kind == "threads":
+        from prefect.task_runners import ThreadPoolTaskRunner
+
+        return ThreadPoolTaskRunner(max_workers=workers)
+    if kind == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        if dask_address:
+            return DaskTaskRunner(address=dask_address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True})
+    raise ValueError(f"unknown runner {kind!r} (local, threads or dask)")
+
+
+@contextmanager
+def api_server() -> Iterator[str]:
+    """The Prefect API this process and its worker processes report to.
+
+    With no ``PREFECT_API_URL`` configured Prefect starts an embedded server per *process*; a
+    process pool or a local Dask cluster would then start one server per worker (seconds each,
+    and the runs split across them). So start the embedded server once here (or use the one the
+    CLI started early, ``flows/embedded_server.py``) and hand its URL to the workers through the
+    environment.
+    """
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows import embedded_server
+
+    embedded_server.wait_ready()
+    if PREFECT_API_URL.value():
+        yield PREFECT_API_URL.value()
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()  # the same instance Prefect's own client would start
+    server.start(timeout=120)  # stopped at exit by Prefect, after its log and event workers drain
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
+            yield server.api_url
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+
+
+def run_build(raw_dir: str, out_dir: str, *, runner: str = "local", workers: int | None = None,
+              dask_address: str | None = None, **params: Any) -> dict[str, Any]:
+    """``build_dataset`` on the chosen task runner (what the CLI calls)."""
+    flow_ = build_dataset.with_options(task_runner=task_runner(runner, workers, dask_address))
+    with api_server():
+        return flow_(raw_dir=raw_dir, out_dir=out_dir, **params)
+
+
+@flow(name="scheduled_build", log_prints=True)
+def scheduled_build(raw_dir: str = "raw", out_dir: str = "curated", runner: str = "local",
+                    workers: int | None = None, dask_address: str | None = None,
+                    full_refresh: bool = False) -> dict[str, Any]:
+    """``build_dataset`` on a task runner chosen by parameter: the entry point of deployments
+    (``digigov serve``, ``prefect.yaml``), whose runs load the flow by name and so cannot be
+    handed a task runner object."""
+    flow_ = build_dataset.with_options(task_runner=task_runner(runner, workers, dask_address))
+    return flow_(raw_dir=raw_dir, out_dir=out_dir, full_refresh=full_refresh)

@@ -6,6 +6,7 @@ Flags and default paths (``--raw raw/``, ``--out curated/``) are a public interf
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -18,16 +19,32 @@ def _quiet_prefect_defaults() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from flows.build import RunLocked, ValidationFailed, build_dataset
+    from flows import embedded_server
 
+    embedded_server.start()  # boots while the flow's modules import (see flows/embedded_server.py)
+    from flows import progress
+    from flows.build import RunLocked, ValidationFailed, run_build
+
+    bar = progress.for_stream(sys.stderr)
+    if isinstance(bar, progress.BarProgress):  # one line per finished batch would scroll the bar away
+        import logging
+
+        logging.getLogger("prefect.task_runs").setLevel(logging.WARNING)
     try:
-        summary = build_dataset(raw_dir=str(args.raw), out_dir=str(args.out))
+        with progress.use(bar):
+            summary = run_build(
+                str(args.raw), str(args.out), runner=args.runner, workers=args.workers,
+                dask_address=args.dask_address, full_refresh=args.full_refresh,
+            )
     except (RunLocked, ValidationFailed, FileNotFoundError) as exc:
         print(f"digigov run failed: {exc}", file=sys.stderr)
         return 1
+    if args.summary_json:
+        args.summary_json.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     rows = ", ".join(f"{k} {v}" for k, v in summary["rows"].items())
     print(
-        f"digigov run: {summary['documents']} documents read, {summary['rejected']} rejected; "
+        f"digigov run: {summary['documents']} documents read, {summary['rejected']} rejected "
+        f"({summary['processed']} processed, {summary['cached']} from cache); "
         f"rows: {rows}; {summary['seconds']:.1f} s → {summary['out_dir']}"
     )
     return 0
@@ -64,12 +81,70 @@ def cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- operations (issue 9): runner flags, serve, bench -------------------------------------------
+
+def add_runner_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--full-refresh", action="store_true",
+                   help="process every document again, ignoring the per-document cache")
+    p.add_argument("--runner", choices=["local", "threads", "dask"], default="local",
+                   help="local: a process pool over this machine's cores (default); threads: one "
+                        "process; dask: a Dask cluster (--dask-address, else a local cluster)")
+    p.add_argument("--dask-address", metavar="tcp://HOST:PORT", default=None,
+                   help="scheduler of an existing Dask cluster (with --runner dask)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count)")
+    p.add_argument("--summary-json", type=Path, default=None, metavar="FILE",
+                   help="also write the run summary (counts, cache hits, seconds per stage) as JSON")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from flows.serve import ServerRequired, serve
+
+    try:
+        serve(raw_dir=str(args.raw), out_dir=str(args.out), cron=args.cron, name=args.name,
+              runner=args.runner, workers=args.workers, dask_address=args.dask_address)
+    except ServerRequired as exc:
+        print(f"digigov serve: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from flows.bench import main as bench_main
+
+    return bench_main(docs=args.docs, workdir=args.workdir, seed=args.seed, runner=args.runner,
+                      workers=args.workers, raw=args.raw, keep=args.keep)
+
+
+def add_ops_commands(sub) -> None:
+    serve = sub.add_parser("serve", help="serve build_dataset as a scheduled Prefect deployment")
+    serve.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder (default raw/)")
+    serve.add_argument("--out", type=Path, default=Path("curated"), help="output folder (default curated/)")
+    serve.add_argument("--cron", default="0 3 * * *", help='cron schedule (default "0 3 * * *", daily 03:00)')
+    serve.add_argument("--name", default="digigov-nightly", help="deployment name")
+    serve.add_argument("--runner", choices=["local", "threads", "dask"], default="local")
+    serve.add_argument("--dask-address", default=None)
+    serve.add_argument("--workers", type=int, default=None)
+    serve.set_defaults(func=cmd_serve)
+
+    bench = sub.add_parser("bench", help="benchmark full and incremental runs on a synthetic corpus")
+    bench.add_argument("--docs", type=int, nargs="+", default=[1000],
+                       help="corpus sizes (unique documents), e.g. --docs 1000 10000")
+    bench.add_argument("--raw", type=Path, default=Path("raw"), help="seed documents (default raw/)")
+    bench.add_argument("--workdir", type=Path, default=None, help="where corpora and outputs go (default: a temp dir)")
+    bench.add_argument("--seed", type=int, default=0, help="random seed of the synthetic corpus")
+    bench.add_argument("--runner", choices=["local", "threads", "dask"], default="local")
+    bench.add_argument("--workers", type=int, default=None)
+    bench.add_argument("--keep", action="store_true", help="keep the work directory")
+    bench.set_defaults(func=cmd_bench)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="digigov", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="build the dataset from a raw folder into an output folder")
     run.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder (default raw/)")
     run.add_argument("--out", type=Path, default=Path("curated"), help="output folder (default curated/)")
+    add_runner_arguments(run)
     run.set_defaults(func=cmd_run)
     val = sub.add_parser("validate", help="validate the tables of an output folder; exits non-zero on failure")
     val.add_argument("--out", type=Path, default=Path("curated"), help="output folder (default curated/)")
@@ -82,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     rel.add_argument("--allow-dirty", action="store_true",
                      help="release even if the code state cannot be described; the manifest says so")
     rel.set_defaults(func=cmd_release)
+    add_ops_commands(sub)
     return p
 
 

@@ -417,7 +417,9 @@ def _span_checks(ts: TableSchema, table: pa.Table, documents: pa.Table | None, d
     lengths = _lookup(doc_ids.values, _column(documents, "text").str.len().values, "Int64")
     df["text_length"] = df["doc_id"].map(lengths).astype("Int64")
     start, end = df["char_start"], df["char_end"]
-    inside = (start >= 0) & (start < end) & (end <= df["text_length"])
+    # an empty span is allowed (a text that opens with a heading has an empty preamble); quoted
+    # spans must still be non-empty, which the equality checks below require
+    inside = (start >= 0) & (start <= end) & (end <= df["text_length"])
     df["offsets_inside_text"] = inside.fillna(False).astype(bool)
     text_of = dict(zip(doc_ids.values, texts.values))
     cols = set(ts.column_names)
@@ -429,7 +431,7 @@ def _span_checks(ts: TableSchema, table: pa.Table, documents: pa.Table | None, d
         df[col] = table.column(col).to_pandas()  # quoted in messages when the check fails
         # one linear pass, slicing only the span itself (no per-row copy of the document text)
         if col in SPAN_EQUALS:
-            ok = [bool(good) and v == text_of[d][s:e] for (d, s, e, good), v in zip(spans, values)]
+            ok = [bool(good) and bool(v) and v == text_of[d][s:e] for (d, s, e, good), v in zip(spans, values)]
             df[f"{col}_matches"] = ok
         else:
             ok = [bool(good) and v is not None and v in text_of[d][s:e] for (d, s, e, good), v in zip(spans, values)]

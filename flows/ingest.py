@@ -8,11 +8,77 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 RAW_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 MAX_RAW_BYTES = 256 * 1024 * 1024  # a plan is rarely over 1 MB; beyond this it is not a plan text
+
+
+# Leading bytes of file formats that are never plan text, whatever their file name says. This is
+# the one place binary input is recognised (normalize only ever sees bytes that passed here).
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "PDF document"),
+    (b"\x89PNG\r\n\x1a\n", "PNG image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF87a", "GIF image"),
+    (b"GIF89a", "GIF image"),
+    (b"PK\x03\x04", "ZIP archive (or DOCX/XLSX)"),
+    (b"PK\x05\x06", "ZIP archive (empty)"),
+    (b"\x1f\x8b", "gzip archive"),
+    (b"Rar!\x1a\x07", "RAR archive"),
+    (b"7z\xbc\xaf\x27\x1c", "7-Zip archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "OLE2 document (DOC/XLS/WPS)"),
+    (b"\x7fELF", "ELF executable"),
+    (b"MZ", "Windows executable"),
+    (b"{\\rtf", "RTF document"),
+)
+_SNIFF_BYTES = 8192
+# Bytes below 0x20 that text does not contain (tab, newline, form feed, carriage return and
+# escape are allowed: they occur in real plan texts).
+_CONTROL_BYTES = bytes(b for b in range(0x20) if b not in b"\t\n\r\x0c\x1b")
+# UTF-16/32 text carries NUL bytes; recognise it by its byte-order mark before the NUL test.
+_UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+
+
+def sniff_binary(data: bytes) -> str | None:
+    """What binary format ``data`` is (a short description), or None when it may be text.
+
+    Magic numbers name the common formats; otherwise control bytes decide: text in any encoding
+    we read (UTF-8, GB18030, Big5, UTF-16 with a BOM) has almost no bytes below 0x20 other than
+    tab/newline/carriage return/form feed/escape.
+    """
+    head = data[:_SNIFF_BYTES]
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            if magic == b"MZ" and b"This program cannot be run in DOS mode" not in head[:512]:
+                continue  # "MZ" alone is too short a signature to refuse a text on
+            return kind
+    if head.startswith(_UTF16_32_BOMS):
+        return None
+    nul = head.count(0)
+    control = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    if (nul or control / len(head) > 0.05) and not _looks_like_bomless_utf16(head):
+        if nul:
+            return f"binary data ({nul} NUL bytes in the first {len(head)})"
+        return f"binary data ({control} control bytes in the first {len(head)})"
+    return None
+
+
+def _looks_like_bomless_utf16(head: bytes) -> bool:
+    """UTF-16 without a BOM: decodes strictly, and to Chinese/ASCII text rather than noise."""
+    head = head[: len(head) // 2 * 2]
+    for enc in ("utf-16-le", "utf-16-be"):
+        try:
+            text = head.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        plain = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f"
+                    or "\uff00" <= ch <= "\uffef" or ch.isascii() and (ch.isprintable() or ch in "\r\n\t"))
+        if text and plain / len(text) >= 0.6:
+            return True
+    return False
 
 
 class Rejected(Exception):
@@ -60,12 +126,26 @@ def read_raw(raw_dir: Path, path: Path) -> RawDoc:
         if not target.is_relative_to(raw_dir.resolve()):
             raise Rejected("symlink_outside_raw", f"{name} points to {target}, outside the raw folder")
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the run, a device never ends
+            raise Rejected("unreadable", f"not a regular file ({_file_kind(info.st_mode)})")
+        size = info.st_size
         if size > MAX_RAW_BYTES:
             raise Rejected("too_large", f"{size} bytes, over the {MAX_RAW_BYTES} byte limit")
         data = path.read_bytes()
     except OSError as exc:
         raise Rejected("unreadable", f"{type(exc).__name__}: {exc.strerror or exc}") from exc
-    if not data.strip():
+    if not data or data.isspace():
         raise Rejected("empty", "the file is empty" if not data else "the file holds only whitespace")
+    kind = sniff_binary(data)
+    if kind:
+        raise Rejected("binary", f"{kind}, not text (despite the {path.suffix or 'missing'} suffix)")
     return RawDoc(source_file=name, sha256=hashlib.sha256(data).hexdigest(), data=data)
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"),
+                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device")):
+        if test(mode):
+            return kind
+    return "special file"

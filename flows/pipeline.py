@@ -6,14 +6,16 @@
 from __future__ import annotations
 
 import json
+import time
 import traceback
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from flows.extract import extract_all
 from flows.ingest import RawDoc, Rejected
 from flows.metadata import extract_metadata
 from flows.normalize import normalize_bytes
-from flows.schema import TABLES
+from flows.schema import TABLES, schema
 from flows.structure import parse_sections
 
 Rows = dict[str, list[dict[str, Any]]]
@@ -27,14 +29,34 @@ def reject_row(source_file: str, sha256: str | None, reason: str, detail: str) -
     return dict(source_file=source_file, source_sha256=sha256, reason=reason, detail=detail)
 
 
-def process_document(raw: RawDoc) -> Rows:
-    """All rows one raw document contributes; a failure becomes a `rejects` row, never a crash."""
+@contextmanager
+def timed(timings: dict[str, float] | None, stage: str) -> Iterator[None]:
+    """Add the wall time of the block to ``timings[stage]`` (seconds); a no-op without a dict."""
+    if timings is None:
+        yield
+        return
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t0
+
+
+def process_document(raw: RawDoc, timings: dict[str, float] | None = None) -> Rows:
+    """All rows one raw document contributes; a failure becomes a `rejects` row, never a crash.
+
+    ``timings``, when given, accumulates seconds per stage (normalize, structure, metadata,
+    extract) for the benchmark.
+    """
     out = empty_rows()
     try:
-        norm = normalize_bytes(raw.data, raw.source_file)
+        with timed(timings, "normalize"):
+            norm = normalize_bytes(raw.data, raw.source_file)
         doc_id = raw.doc_id
-        sections = parse_sections(doc_id, norm.text)
-        meta = extract_metadata(norm.text, sections, norm.meta)
+        with timed(timings, "structure"):
+            sections = parse_sections(doc_id, norm.text)
+        with timed(timings, "metadata"):
+            meta = extract_metadata(norm.text, sections, norm.meta)
         out["documents"].append(dict(
             doc_id=doc_id, source_file=raw.source_file, source_sha256=raw.sha256,
             source_bytes=len(raw.data), raw_encoding=norm.raw_encoding, script=norm.script,
@@ -50,7 +72,9 @@ def process_document(raw: RawDoc) -> Rows:
             for i, a in enumerate(norm.attachments)
         ]
         out["sections"] = sections
-        for table, rows in extract_all(doc_id, norm.text, sections).items():
+        with timed(timings, "extract"):
+            extracted = extract_all(doc_id, norm.text, sections)
+        for table, rows in extracted.items():
             out[table] = rows
     except Rejected as exc:
         out = empty_rows()
@@ -70,43 +94,70 @@ def merge(parts: list[Rows]) -> Rows:
     return out
 
 
+def duplicate_roles(docs: list[tuple[str, str, str]]) -> tuple[dict[str, str], dict[str, str]]:
+    """Decide which documents count, from (source_file, doc_id, text key) triples.
+
+    Returns ``copies`` (source_file of a byte-identical copy -> source_file of the kept file; the
+    copy is not a document) and ``duplicate_of`` (doc_id -> doc_id of the first document with the
+    same normalized text, e.g. a traditional-script copy). "First" is by source_file, so the
+    answer does not depend on batch order.
+    """
+    copies: dict[str, str] = {}
+    kept_file: dict[str, str] = {}
+    first_by_text: dict[str, str] = {}
+    duplicate_of: dict[str, str] = {}
+    for source_file, doc_id, text_key in sorted(docs):
+        if doc_id in kept_file:
+            copies[source_file] = kept_file[doc_id]
+            continue
+        kept_file[doc_id] = source_file
+        original = first_by_text.setdefault(text_key, doc_id)
+        if original != doc_id:
+            duplicate_of[doc_id] = original
+    return copies, duplicate_of
+
+
+def copy_reject(source_file: str, sha256: str, original_file: str) -> dict[str, Any]:
+    return reject_row(source_file, sha256, "duplicate", f"byte-identical to {original_file} (doc_id {sha256[:16]})")
+
 
 def mark_duplicates(rows: Rows) -> Rows:
-    """Count every document once.
+    """Count every document once (plain-rows version of the flow's table-level step).
 
     A byte-identical copy shares its original's doc_id: the first file (by path) keeps it and
     each copy becomes a `rejects` row (reason `duplicate`). A copy with different bytes but the
     same normalized text (say a traditional-script copy) keeps its documents row with
     `duplicate_of` set, and its derived rows are dropped.
     """
-    docs = sorted(rows["documents"], key=lambda d: d["source_file"])
-    kept: dict[str, dict[str, Any]] = {}
-    first_by_text: dict[str, str] = {}
-    rejects = list(rows["rejects"])
-    for doc in docs:
-        if doc["doc_id"] in kept:
-            original = kept[doc["doc_id"]]["source_file"]
-            rejects.append(reject_row(doc["source_file"], doc["source_sha256"], "duplicate",
-                                      f"byte-identical to {original} (doc_id {doc['doc_id']})"))
-            continue
-        kept[doc["doc_id"]] = doc
-        original_id = first_by_text.setdefault(doc["text"], doc["doc_id"])
-        if original_id != doc["doc_id"]:
-            doc["duplicate_of"] = original_id
-    dup_ids = {d["doc_id"] for d in kept.values() if d.get("duplicate_of")}
+    docs = rows["documents"]
+    copies, duplicate_of = duplicate_roles([(d["source_file"], d["doc_id"], d["text"]) for d in docs])
+    kept = {d["doc_id"]: d for d in sorted(docs, key=lambda d: d["source_file"]) if d["source_file"] not in copies}
+    by_file = {d["source_file"]: d for d in docs}
+    rejects = list(rows["rejects"]) + [
+        copy_reject(f, by_file[f]["source_sha256"], original) for f, original in sorted(copies.items())
+    ]
+    for doc_id, original in duplicate_of.items():
+        kept[doc_id]["duplicate_of"] = original
     out: Rows = {}
     for table, table_rows in rows.items():
         if table in ("documents", "rejects"):
             continue
-        seen, unique = set(), []
+        # rows of a byte-identical copy repeat the original's rows, primary key included
+        key_cols = schema(table).primary_key or tuple(schema(table).column_names)
+        seen: set[tuple] = set()
+        unique = []
         for r in table_rows:
-            if r.get("doc_id") in dup_ids:
+            if r.get("doc_id") in duplicate_of:
                 continue
-            key = tuple(sorted((k, str(v)) for k, v in r.items()))
-            if key not in seen:  # rows of a byte-identical copy are identical: keep one
+            key = tuple(_hashable(r.get(c)) for c in key_cols)
+            if key not in seen:
                 seen.add(key)
                 unique.append(r)
         out[table] = unique
     out["documents"] = list(kept.values())
     out["rejects"] = rejects
     return out
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value

@@ -5,11 +5,15 @@ Layout of an output folder::
     OUT/<table>.parquet   -> .current/<table>.parquet   (relative symlinks, made once)
     OUT/_build.json       -> .current/_build.json       (row counts, input checksums, code version)
     OUT/.current          -> .builds/<build_id>         (swapped with one rename)
+    OUT/.previous         -> .builds/<build_id>         (the build that was current before)
     OUT/.builds/<build_id>/
 
 Publishing a build is a single ``rename`` of the ``.current`` link, so a reader (or a crash)
-sees either every old table or every new one, never a mix. Builds that never became current are
-stale staging and are removed by the next run (``clean_stale``).
+sees either every old table or every new one, never a mix. Every file is fsynced before the
+swap and every directory after its entries change, so after a power cut ``.current`` never
+points at a half-written build. Builds that are neither current nor previous (staging of a
+killed run, or a finished build killed before its swap) are removed by the next run
+(``clean_stale``), as are temporary links left between steps.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import pyarrow.parquet as pq
 
 BUILDS = ".builds"
 CURRENT = ".current"
+PREVIOUS = ".previous"
 BUILD_META = "_build.json"
 
 
@@ -48,6 +53,7 @@ def write_build(tables: dict[str, pa.Table], build: Path, meta: dict[str, Any]) 
         write_table(table, build / f"{name}.parquet")
     (build / BUILD_META).write_text(json.dumps(meta, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     _fsync(build / BUILD_META)
+    _fsync_dir(build)
 
 
 def publish(build: Path, out_dir: Path, table_names: list[str]) -> Path:
@@ -55,41 +61,49 @@ def publish(build: Path, out_dir: Path, table_names: list[str]) -> Path:
     out_dir = Path(out_dir)
     final = build.with_name(build.name.removesuffix(".staging"))
     os.rename(build, final)
-    _fsync_dir(final.parent)
+    _fsync_dir(final.parent)  # the rename must be on disk before a link points at the new name
     for name in [f"{t}.parquet" for t in table_names] + [BUILD_META]:
         link = out_dir / name
         if not (link.is_symlink() and os.readlink(link) == f"{CURRENT}/{name}"):
-            tmp = out_dir / f".{name}.link"
-            if tmp.is_symlink() or tmp.exists():
-                tmp.unlink()
-            os.symlink(f"{CURRENT}/{name}", tmp)
-            os.replace(tmp, link)
-    tmp = out_dir / f"{CURRENT}.tmp"
-    if tmp.is_symlink():
-        tmp.unlink()
-    os.symlink(f"{BUILDS}/{final.name}", tmp)
-    os.replace(tmp, out_dir / CURRENT)
+            _swap_link(out_dir, name, f"{CURRENT}/{name}")
+    previous = current_build(out_dir)
+    if previous is not None:  # before the swap: a crash in between leaves previous == current
+        _swap_link(out_dir, PREVIOUS, f"{BUILDS}/{previous.name}")
+    _swap_link(out_dir, CURRENT, f"{BUILDS}/{final.name}")
     _fsync_dir(out_dir)
     return final
 
 
+def _swap_link(out_dir: Path, name: str, target: str) -> None:
+    """Point ``out_dir/name`` at ``target`` in one rename (a symlink cannot be retargeted in place)."""
+    tmp = out_dir / f"{'' if name.startswith('.') else '.'}{name}.tmp"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(target, tmp)
+    os.replace(tmp, out_dir / name)
+
+
 def current_build(out_dir: Path) -> Path | None:
-    link = Path(out_dir) / CURRENT
-    return link.resolve() if link.is_symlink() else None
+    return _link_target(Path(out_dir) / CURRENT)
 
 
-def clean_stale(out_dir: Path, keep_previous: int = 1) -> list[Path]:
-    """Remove builds that are not current: staging left by a killed run, and old builds."""
-    builds_dir = Path(out_dir) / BUILDS
-    if not builds_dir.is_dir():
-        return []
-    current = current_build(out_dir)
-    done = [b for b in builds_dir.iterdir() if b.is_dir() and not b.name.endswith(".staging") and b != current]
-    done.sort(key=lambda b: b.stat().st_mtime, reverse=True)
-    stale = [b for b in builds_dir.iterdir() if b.name.endswith(".staging")] + done[keep_previous:]
+def clean_stale(out_dir: Path) -> list[Path]:
+    """Remove builds that are neither current nor previous (staging of a killed run, a finished
+    build killed before its swap, older builds) and temporary links left between steps."""
+    out_dir = Path(out_dir)
+    builds_dir = out_dir / BUILDS
+    keep = {b for b in (current_build(out_dir), _link_target(out_dir / PREVIOUS)) if b is not None}
+    stale = [b for b in builds_dir.iterdir() if b.resolve() not in keep] if builds_dir.is_dir() else []
     for b in stale:
-        shutil.rmtree(b, ignore_errors=True)
+        shutil.rmtree(b, ignore_errors=True) if b.is_dir() and not b.is_symlink() else b.unlink()
+    for tmp in out_dir.glob(".*.tmp"):
+        if tmp.is_symlink() or tmp.is_file():
+            tmp.unlink()
     return stale
+
+
+def _link_target(link: Path) -> Path | None:
+    return link.resolve() if link.is_symlink() else None
 
 
 def _fsync(path: Path) -> None:

@@ -1,0 +1,191 @@
+"""The per-document cache: keyed on content and code, reused across runs, ignored on request."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+import flows.cache as cache_mod
+from flows.build import RawEntry, plan_batches, process_entries, scan_raw
+from flows.cache import CachedDocument, DocumentCache, code_fingerprint
+from flows.ingest import discover
+from flows.schema import TABLES
+from tests.conftest import RAW, ROOT
+
+
+def plan(n: int) -> str:
+    return f"某市数字政府建设方案\n一、总体要求\n到{2020 + n}年，建成{n}个应用。\n"
+
+
+@pytest.fixture
+def folder(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for i in range(6):
+        (raw / f"{i}.txt").write_text(plan(i), encoding="utf-8")
+    return raw
+
+
+def _run(raw: Path, out: Path, full_refresh: bool = False):
+    """What the flow does, without Prefect: scan, look up, process the batches."""
+    cache = DocumentCache(out)
+    entries = [e if e.reject else RawEntry(e.source_file, e.sha256, e.size, cached=not full_refresh and cache.has(e.sha256, e.suffix))
+               for e in scan_raw(raw, discover(raw))]
+    results = [process_entries(raw, b, cache) for b in plan_batches(entries, 2)]
+    return results
+
+
+def test_second_run_reuses_every_document_and_gives_equal_tables(folder, tmp_path):
+    first = _run(folder, tmp_path / "out")
+    second = _run(folder, tmp_path / "out")
+    assert sum(r.processed for r in first) == 6 and sum(r.cached for r in first) == 0
+    assert sum(r.processed for r in second) == 0 and sum(r.cached for r in second) == 6
+    for name in TABLES:
+        a = [row for r in first for row in r.tables[name].to_pylist()]
+        b = [row for r in second for row in r.tables[name].to_pylist()]
+        assert a == b, name
+
+
+def test_changing_one_file_reprocesses_only_that_file(folder, tmp_path):
+    _run(folder, tmp_path / "out")
+    (folder / "3.txt").write_text(plan(3) + "到2030年，再建一个。\n", encoding="utf-8")
+    again = _run(folder, tmp_path / "out")
+    assert sum(r.processed for r in again) == 1 and sum(r.cached for r in again) == 5
+    goals = [g for r in again for g in r.tables["goals"].to_pylist()]
+    assert any(g["target_year"] == 2030 for g in goals)
+
+
+def test_full_refresh_ignores_the_cache(folder, tmp_path):
+    _run(folder, tmp_path / "out")
+    again = _run(folder, tmp_path / "out", full_refresh=True)
+    assert sum(r.processed for r in again) == 6
+
+
+def test_keys_are_content_not_names_or_times(folder, tmp_path):
+    _run(folder, tmp_path / "out")
+    (folder / "0.txt").rename(folder / "renamed 副本.txt")
+    (folder / "1.txt").touch()
+    again = _run(folder, tmp_path / "out")
+    assert sum(r.processed for r in again) == 0
+    docs = [d for r in again for d in r.tables["documents"].to_pylist()]
+    assert "renamed 副本.txt" in {d["source_file"] for d in docs} and "0.txt" not in {d["source_file"] for d in docs}
+
+
+def test_a_damaged_entry_is_a_miss_and_is_rewritten(folder, tmp_path):
+    cache = DocumentCache(tmp_path / "out")
+    _run(folder, tmp_path / "out")
+    (entry,) = [e for e in scan_raw(folder, discover(folder)) if e.source_file == "2.txt"]
+    cache.path(entry.sha256, entry.suffix).write_bytes(b"garbage")
+    again = _run(folder, tmp_path / "out")
+    assert sum(r.processed for r in again) == 1
+    assert cache.get(entry.sha256, entry.suffix, "2.txt") is not None
+
+
+def test_put_and_get_fill_in_the_current_file_name(tmp_path):
+    cache = DocumentCache(tmp_path, "f" * 16)
+    rows = {t: [] for t in TABLES}
+    rows["documents"] = [{"doc_id": "ab", "source_file": "old.txt", "source_sha256": "ab" * 32, "source_bytes": 9,
+                          "raw_encoding": "utf-8", "script": "simplified", "repairs": "[]", "unrecoverable_spans": 0,
+                          "text": "正文"}]
+    rows["sections"] = [{"section_id": "ab-0000", "doc_id": "ab", "level": 0, "kind": "preamble", "text": "正文",
+                         "char_start": 0, "char_end": 2}]
+    cache.put("ab" * 32, ".txt", CachedDocument.from_rows(rows, "k"))
+    got = cache.get("ab" * 32, ".txt", "new/name.txt")
+    assert got.tables["documents"].to_pylist()[0]["source_file"] == "new/name.txt" and got.text_key == "k"
+    assert got.tables["sections"].to_pylist()[0]["text"] == "正文" and set(got.tables) == {"documents", "sections"}
+    assert cache.get("ab" * 32, ".md", "x.md") is None  # the suffix may select a parser: part of the key
+
+
+def _copy_project(dst: Path) -> None:
+    shutil.copytree(ROOT / "flows", dst / "flows", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "schemas", dst / "schemas")
+
+
+@pytest.mark.parametrize("edit,changes", [
+    ("flows/structure.py", True), ("flows/extract/goals.py", True), ("schemas/goals.yaml", True),
+    ("flows/pipeline.py", True), ("flows/build.py", False), ("flows/cli.py", False), ("flows/write.py", False),
+])
+def test_fingerprint_follows_processing_code_and_config_only(tmp_path, monkeypatch, edit, changes):
+    _copy_project(tmp_path)
+    monkeypatch.setattr(cache_mod, "FLOWS_DIR", tmp_path / "flows")
+    monkeypatch.setattr(cache_mod, "SCHEMA_DIR", tmp_path / "schemas")
+    code_fingerprint.cache_clear()
+    try:
+        before = code_fingerprint()
+        with open(tmp_path / edit, "a", encoding="utf-8") as f:
+            f.write("\n# edited\n")
+        code_fingerprint.cache_clear()
+        assert (code_fingerprint() != before) is changes
+    finally:
+        code_fingerprint.cache_clear()
+
+
+def test_epoch_and_new_dictionaries_change_the_fingerprint(tmp_path, monkeypatch):
+    _copy_project(tmp_path)
+    monkeypatch.setattr(cache_mod, "FLOWS_DIR", tmp_path / "flows")
+    monkeypatch.setattr(cache_mod, "SCHEMA_DIR", tmp_path / "schemas")
+    code_fingerprint.cache_clear()
+    try:
+        base = code_fingerprint()
+        (tmp_path / "flows" / "dicts").mkdir(exist_ok=True)
+        (tmp_path / "flows" / "dicts" / "units.txt").write_text("万兆\n", encoding="utf-8")
+        code_fingerprint.cache_clear()
+        with_dict = code_fingerprint()
+        monkeypatch.setattr(cache_mod, "EPOCH", cache_mod.EPOCH + 1)
+        code_fingerprint.cache_clear()
+        assert len({base, with_dict, code_fingerprint()}) == 3
+    finally:
+        code_fingerprint.cache_clear()
+
+
+def test_prune_drops_other_fingerprints_only(tmp_path):
+    old = DocumentCache(tmp_path, "0" * 16)
+    new = DocumentCache(tmp_path, "1" * 16)
+    for c in (old, new):
+        c.put("ab" * 32, ".txt", CachedDocument({}, None))
+    assert new.prune() == [old.dir]
+    assert new.has("ab" * 32, ".txt") and not old.dir.exists()
+
+
+def test_batches_keep_path_order_and_weigh_cache_hits_lightly():
+    entries = [RawEntry(f"{i:03d}.txt", "x", cached=i >= 4) for i in range(104)]
+    batches = plan_batches(entries, 4)
+    assert [e for b in batches for e in b] == entries
+    assert len(batches[0]) == 4  # four documents to process fill a batch
+    assert len(batches[1]) == 52  # cache hits cost 1/20 of a document, but one worker gets >= 2 batches
+    assert [len(b) for b in plan_batches(entries[4:], 4)] == [50, 50]
+    assert [len(b) for b in plan_batches(entries[4:], 4, parallelism=2)] == [25, 25, 25, 25]
+    assert [len(b) for b in plan_batches(entries[4:] * 10, 4)] == [80] * 12 + [40]
+
+
+@pytest.mark.e2e
+def test_flow_reuses_the_cache_and_full_refresh_bypasses_it(prefect_harness, tmp_path):
+    from flows.build import build_dataset
+
+    out = tmp_path / "out"
+    first = build_dataset(raw_dir=str(RAW), out_dir=str(out))
+    tables = {t: pq.read_table(out / f"{t}.parquet") for t in TABLES}
+    second = build_dataset(raw_dir=str(RAW), out_dir=str(out))
+    assert (first["processed"], first["cached"]) == (5, 0)
+    assert (second["processed"], second["cached"]) == (0, 5)
+    for t in TABLES:
+        assert pq.read_table(out / f"{t}.parquet").equals(tables[t]), t
+    third = build_dataset(raw_dir=str(RAW), out_dir=str(out), full_refresh=True)
+    assert (third["processed"], third["cached"]) == (5, 0)
+
+
+def test_errors_are_not_cached(folder, tmp_path, monkeypatch):
+    import flows.pipeline as pipeline
+
+    def boom(*a, **k):
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(pipeline, "parse_sections", boom)
+    first = _run(folder, tmp_path / "out")
+    assert {r["reason"] for b in first for r in b.tables["rejects"].to_pylist()} == {"error"}
+    monkeypatch.undo()
+    again = _run(folder, tmp_path / "out")
+    assert sum(r.processed for r in again) == 6 and not [r for b in again for r in b.tables["rejects"].to_pylist()]

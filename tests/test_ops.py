@@ -1,0 +1,165 @@
+"""Operations: task runners give identical tables, deployments and schedules, artifacts, progress."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from flows import progress
+from flows.schema import TABLES
+from tests.conftest import RAW, ROOT
+
+
+def _tables(out: Path) -> dict:
+    return {t: pq.read_table(out / f"{t}.parquet") for t in TABLES}
+
+
+@pytest.fixture(scope="module")
+def threads_build(prefect_harness, tmp_path_factory):
+    from flows.build import run_build
+
+    out = tmp_path_factory.mktemp("threads")
+    run_build(str(RAW), str(out), runner="threads", workers=1, serial_up_to=0)
+    return _tables(out)
+
+
+@pytest.mark.e2e
+def test_process_pool_gives_the_same_tables(threads_build, tmp_path):
+    from flows.build import run_build
+
+    summary = run_build(str(RAW), str(tmp_path), runner="local", workers=2, batch_size=2, serial_up_to=0)
+    assert summary["batches"] == 3
+    for t, table in _tables(tmp_path).items():
+        assert table.equals(threads_build[t]), t
+
+
+@pytest.mark.e2e
+def test_dask_local_cluster_gives_the_same_tables(threads_build, tmp_path):
+    from flows.build import run_build
+
+    summary = run_build(str(RAW), str(tmp_path), runner="dask", workers=2, batch_size=2, serial_up_to=0)
+    assert summary["documents"] == 5 and summary["batches"] == 3
+    for t, table in _tables(tmp_path).items():
+        assert table.equals(threads_build[t]), t
+
+
+@pytest.mark.e2e
+def test_each_run_publishes_a_summary_and_a_rejects_artifact(seed_build):
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    async def latest(key):  # the REST filter directly: the 3.8 client sends null filters the server refuses
+        async with get_client() as client:
+            r = await client._client.post("/artifacts/filter", json={
+                "artifacts": {"key": {"any_": [key]}}, "sort": "CREATED_DESC", "limit": 1})
+            found = r.json()
+            return found[0] if found else None
+
+    summary = asyncio.run(latest("build-summary"))
+    rejects = asyncio.run(latest("build-rejects"))
+    assert summary is not None and summary["type"] == "markdown"
+    assert "documents in" in summary["data"] and "validation" in summary["data"] and "| sections |" in summary["data"]
+    assert rejects is not None and rejects["type"] == "table" and "no rejects" in rejects["data"]
+
+
+def test_serve_builds_a_cron_deployment_of_the_scheduled_flow():
+    from flows.serve import DEPLOYMENT_ENTRYPOINT, deployment
+
+    d = deployment("raw", "curated", "0 3 * * *", runner="dask", dask_address="tcp://10.0.0.5:8786")
+    assert d.entrypoint == DEPLOYMENT_ENTRYPOINT == "flows.build.scheduled_build"
+    assert [s.schedule.cron for s in d.schedules] == ["0 3 * * *"]
+    assert d.parameters == {"raw_dir": "raw", "out_dir": "curated", "runner": "dask", "dask_address": "tcp://10.0.0.5:8786"}
+
+
+def test_serve_refuses_without_a_prefect_server(monkeypatch, capsys):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.cli import main
+
+    with temporary_settings({PREFECT_API_URL: None}):
+        assert main(["serve", "--cron", "0 3 * * *"]) == 2
+    assert "prefect server start" in capsys.readouterr().err
+
+
+def test_prefect_yaml_deploys_the_scheduled_flow_to_a_work_pool():
+    from prefect.flows import load_flow_from_entrypoint
+
+    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    (dep,) = spec["deployments"]
+    flow_ = load_flow_from_entrypoint(dep["entrypoint"])
+    assert flow_.name == "scheduled_build"
+    assert dep["work_pool"]["name"] and dep["schedules"][0]["cron"] == "0 3 * * *"
+    assert set(dep["parameters"]) <= set(flow_.parameters.properties)
+
+
+def test_cli_accepts_the_operations_flags():
+    from flows.cli import build_parser
+
+    args = build_parser().parse_args(["run", "--full-refresh", "--runner", "dask", "--dask-address", "tcp://h:8786"])
+    assert args.full_refresh and args.runner == "dask" and args.dask_address == "tcp://h:8786"
+    assert build_parser().parse_args(["bench", "--docs", "1000", "10000"]).docs == [1000, 10000]
+
+
+def test_bar_on_a_terminal_shows_done_total_rate_and_eta():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Tty()
+    bar = progress.for_stream(stream)
+    assert isinstance(bar, progress.BarProgress)
+    bar.start(4)
+    bar.advance(4)
+    bar.finish()
+    last = stream.getvalue().split("\r")[-1]
+    assert "4/4 documents" in last and "/s" in last and "ETA" in last and last.endswith("\n")
+
+
+def test_plain_lines_when_not_a_terminal():
+    lines: list[str] = []
+    p = progress.LineProgress(lines.append)
+    p.start(100)
+    for _ in range(100):
+        p.advance()
+    p.finish()
+    assert 10 <= len(lines) <= 13  # start, each tenth, the end: not one line per document
+    assert lines[-1].startswith("done: 100/100 documents") and "\r" not in "".join(lines)
+    assert isinstance(progress.for_stream(io.StringIO()), progress.LineProgress)
+
+
+def test_embedded_server_defers_to_a_configured_api(tmp_path, monkeypatch):
+    import sys
+
+    from flows import embedded_server
+
+    monkeypatch.delitem(sys.modules, "prefect.settings", raising=False)  # as in a fresh CLI process (restored after)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+    monkeypatch.delenv("PREFECT_PROFILES_PATH", raising=False)
+    monkeypatch.delenv("PREFECT_PROFILE", raising=False)
+    assert not embedded_server._api_configured()
+    (tmp_path / "profiles.toml").write_text(
+        'active = "team"\n[profiles.team]\nPREFECT_API_URL = "http://prefect.internal:4200/api"\n', encoding="utf-8")
+    assert embedded_server._api_configured()
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    assert embedded_server.start() is None
+
+
+@pytest.mark.e2e
+def test_cli_in_a_fresh_process_boots_its_own_server_and_exits(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    run = subprocess.run([sys.executable, "-m", "flows.cli", "run", "--out", str(tmp_path / "out")], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "5 documents read" in run.stdout
+    assert (tmp_path / "prefect-home" / "prefect.db").exists()  # the runs were recorded

@@ -145,8 +145,6 @@ def test_hostile_folder_runs_end_to_end(hostile_build):
 
 
 @pytest.mark.e2e
-@pytest.mark.xfail(strict=False, reason="decoding Big5/UTF-16/truncated UTF-8 and stripping HTML come "
-                   "with the normalize rewrite (issue 2); remove this mark once it is merged")
 def test_hostile_encodings_and_html_are_read_correctly(hostile_build):
     _, _, _, _, docs, rejects = hostile_build
     for name, percent in (("big5.txt", 82), ("utf16.txt", 83), ("truncated.txt", 84)):

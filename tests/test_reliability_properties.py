@@ -26,10 +26,6 @@ texts = st.one_of(
     st.text(),
     st.lists(st.one_of(st.sampled_from(PLAN_PIECES), st.text(max_size=8)), max_size=60).map("".join),
 )
-# Found by these tests: flows/metadata.py builds datetime.date from impossible dates in the text
-# (0000年0月0日, 2023年13月45日) and raises; the metadata rewrite (issue 4) owns the fix. Remove
-# this mark once it is merged: the properties must then hold.
-METADATA_DATES = pytest.mark.xfail(strict=False, reason="metadata raises ValueError on impossible dates")
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -78,14 +74,12 @@ def test_normalize_never_raises_on_any_bytes(data):
     check_bytes(data)
 
 
-@METADATA_DATES
 @FAST
 @given(texts)
 def test_structure_metadata_and_extraction_never_raise(text):
     check_text(text)
 
 
-@METADATA_DATES
 @FAST
 @given(encoded)
 def test_a_document_is_processed_or_rejected_never_an_error(data):
@@ -100,7 +94,6 @@ def test_normalize_never_raises_10k(data):
 
 
 @pytest.mark.slow
-@METADATA_DATES
 @SLOW
 @given(texts)
 def test_structure_metadata_and_extraction_never_raise_10k(text):
@@ -108,7 +101,6 @@ def test_structure_metadata_and_extraction_never_raise_10k(text):
 
 
 @pytest.mark.slow
-@METADATA_DATES
 @SLOW
 @given(encoded)
 def test_a_document_is_processed_or_rejected_never_an_error_10k(data):

@@ -39,12 +39,11 @@ ENCODINGS = ("utf-8", "traditional", "gb18030", "utf-8-sig", "utf-8", "utf-8", "
 
 
 def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("gb18030", errors="replace")
+    # the pipeline's own decoder, so the corpus starts from the text the pipeline would read
+    from flows.encoding import decode_bytes
+    from flows.repairs import RepairLog
+
+    return decode_bytes(data, RepairLog())[0]
 
 
 def seed_texts(raw: Path) -> list[tuple[str, str]]:

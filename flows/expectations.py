@@ -85,6 +85,9 @@ SELF_REFERENCES = (
     ("documents", "duplicate_of", "documents", "doc_id"),
 )
 
+# Rules that hold across the rows of a whole table, split off into the table's ``.keys`` suite.
+KEY_RULES = ("unique", "primary_key")
+
 # Columns that must be exactly documents.text[char_start:char_end] (provenance), and the one
 # that must lie inside it (a section's own body text, its span also covers its sub-sections).
 SPAN_EQUALS = ("source_text", "statement")
@@ -100,6 +103,10 @@ class Suite:
     key: list[str]  # the table's primary key: identifies an offending row in messages
     index_columns: list[str]  # key and the columns messages quote from an offending row
     expectations: list[gxe.Expectation]
+    # "rows": the rules hold row by row (or document by document), so in an incremental run only
+    # the rows of documents not validated before need checking; "all": the rules span the
+    # whole table (uniqueness, rows per document, duplicates) and always see every row
+    scope: str = "rows"
 
 
 def _expect(cls, rule: str, table: str, column: str | None = None, show: tuple[str, ...] = (),
@@ -340,15 +347,22 @@ def build_suites(schemas: dict[str, TableSchema], today: dt.date | None = None) 
     for name, ts in schemas.items():
         expectations = contract_expectations(ts) + semantic_expectations(ts, today)
         key = list(ts.primary_key)
-        suites[name] = Suite(name, name, key, _index(key, expectations), expectations)
+        rows = [e for e in expectations if e.meta["rule"] not in KEY_RULES]
+        keys = [e for e in expectations if e.meta["rule"] in KEY_RULES]
+        suites[name] = Suite(name, name, key, _index(key, rows), rows)
+        if keys:
+            suites[f"{name}.keys"] = Suite(f"{name}.keys", name, key, _index(key, keys), keys, scope="all")
         integrity = integrity_expectations(ts)
         if integrity:
-            suites[f"{name}.integrity"] = Suite(f"{name}.integrity", name, key, _index(key, integrity), integrity)
+            # a document's links to its duplicate are decided anew by every run: always all rows
+            scope = "all" if name == "documents" else "rows"
+            suites[f"{name}.integrity"] = Suite(f"{name}.integrity", name, key, _index(key, integrity), integrity,
+                                                scope=scope)
     children = _document_children(schemas)
     if "documents" in schemas and children:
         counts = row_count_expectations(children)
         suites["documents.row_counts"] = Suite("documents.row_counts", "documents", ["doc_id"],
-                                               _index(["doc_id"], counts), counts)
+                                               _index(["doc_id"], counts), counts, scope="all")
     return suites
 
 
@@ -356,12 +370,20 @@ def build_suites(schemas: dict[str, TableSchema], today: dt.date | None = None) 
 # Frames
 
 
+# A string column holding more than this many bytes (documents.text, sections.text) goes into
+# the frame as Python strings. GX filters the whole frame for many expectations (nulls,
+# row conditions); an Arrow-backed column is then copied byte by byte (~0.1 s per expectation
+# for 370 MB of text), an object column only by reference.
+WIDE_TEXT_BYTES = 32 * 2**20
+
+
 def to_frame(table: pa.Table) -> pd.DataFrame:
     """A table as the pandas frame its suite expects (see GX_TYPES)."""
     df = table.to_pandas(types_mapper=_MASKED.get, date_as_object=False)
     for f in table.schema:
-        if pa.types.is_list(f.type):
-            df[f.name] = pd.Series(table.column(f.name).to_pylist(), dtype=object, index=df.index)
+        column = table.column(f.name)
+        if pa.types.is_list(f.type) or (pa.types.is_string(f.type) and column.nbytes > WIDE_TEXT_BYTES):
+            df[f.name] = pd.Series(column.to_pylist(), dtype=object, index=df.index)
     return df
 
 
@@ -384,44 +406,74 @@ def _lookup(keys: Any, values: Any, dtype: Any = None) -> pd.Series:
     return by_key[~by_key.index.duplicated()]
 
 
-def integrity_frame(ts: TableSchema, tables: dict[str, pa.Table]) -> pd.DataFrame:
-    """One row per row of the table: its key, its links and one boolean column per check."""
-    table = tables[ts.name]
+def _exists(links: pa.ChunkedArray, ref: pa.Table | None, ref_col: str) -> Any:
+    """Per link: null, or a value of ``ref.ref_col`` (a numpy bool array)."""
+    values = ref.column(ref_col) if ref is not None and ref_col in ref.column_names else pa.array([], links.type)
+    found = pc.or_kleene(pc.is_null(links), pc.is_in(links, value_set=pc.unique(values)))
+    return found.to_numpy(zero_copy_only=False).astype(bool)
+
+
+def checked_rows(table: pa.Table, checked_docs: pa.Array | None) -> pa.Table:
+    """The rows of ``table`` that belong to the documents being checked (every row when
+    ``checked_docs`` is None or the table has no doc_id)."""
+    if checked_docs is None or "doc_id" not in table.column_names:
+        return table
+    return table.filter(pc.is_in(table.column("doc_id"), value_set=checked_docs))
+
+
+class DocumentTexts:
+    """documents.text as the span checks read it, derived once per validation: the length of
+    every document's text (Arrow, no copy), the text itself only for the checked documents."""
+
+    def __init__(self, documents: pa.Table | None, checked_docs: pa.Array | None):
+        if documents is None or not {"doc_id", "text"} <= set(documents.column_names):
+            self.lengths, self.text_of = _lookup([], [], "Int64"), {}
+            return
+        self.lengths = _lookup(documents.column("doc_id").to_pandas().values,
+                               pc.utf8_length(documents.column("text")).to_pandas().values, "Int64")
+        checked = checked_rows(documents.select(["doc_id", "text"]), checked_docs)
+        self.text_of = dict(zip(checked.column("doc_id").to_pylist(), checked.column("text").to_pylist()))
+
+
+def integrity_frame(ts: TableSchema, tables: dict[str, pa.Table], checked_docs: pa.Array | None = None,
+                    texts: DocumentTexts | None = None) -> pd.DataFrame:
+    """One row per checked row of the table: its key, its links and one boolean column per check
+    (links are looked up in the whole tables)."""
     cols = set(ts.column_names)
+    table = checked_rows(tables[ts.name], checked_docs)
     keep = [c for c in dict.fromkeys([*ts.primary_key, *(_integrity_columns(ts))]) if c in cols]
     df = table.select(keep).to_pandas(types_mapper=_MASKED.get)
     for col, ref, ref_col in _references(ts):
         # a null link links nothing and is allowed where the schema allows the null
-        df[f"{col}_in_{ref}"] = df[col].isna() | df[col].isin(_column(tables.get(ref), ref_col))
+        # (pyarrow's hash lookup: pandas' isin on Arrow strings loops in Python, ~3 s per 500k rows)
+        df[f"{col}_in_{ref}"] = _exists(table.column(col), tables.get(ref), ref_col)
     if "section_id" in cols and "doc_id" in cols and ts.name != "sections":
         sections = tables.get("sections")
         owner = _lookup(_column(sections, "section_id").values, _column(sections, "doc_id").values)
         df["section_in_same_document"] = df["section_id"].map(owner).eq(df["doc_id"]).fillna(False).astype(bool)
     if ts.name == "sections" and "level" in cols:
-        levels = table.column("level").to_pandas(types_mapper=_MASKED.get).values
-        df["level"] = levels
-        level_of = _lookup(table.column("section_id").to_pandas().values, levels)
+        df["level"] = table.column("level").to_pandas(types_mapper=_MASKED.get).values
+        every = tables["sections"]
+        level_of = _lookup(every.column("section_id").to_pandas().values,
+                           every.column("level").to_pandas(types_mapper=_MASKED.get).values)
         df["parent_level"] = df["parent_id"].map(level_of).astype("Int32")
         df["parent_one_level_up"] = (df["parent_id"].isna() | (df["parent_level"] == df["level"] - 1)).fillna(False).astype(bool)
     if ts.name == "documents":
         df["source_sha256"] = table.column("source_sha256").to_pandas()
         df["doc_id_is_sha256_prefix"] = (df["source_sha256"].str.slice(0, 16) == df["doc_id"]).fillna(False).astype(bool)
     if _has_span(ts):
-        _span_checks(ts, table, tables.get("documents"), df)
+        _span_checks(ts, table, texts or DocumentTexts(tables.get("documents"), checked_docs), df)
     return df
 
 
-def _span_checks(ts: TableSchema, table: pa.Table, documents: pa.Table | None, df: pd.DataFrame) -> None:
-    doc_ids = _column(documents, "doc_id")
-    texts = _column(documents, "text")
-    lengths = _lookup(doc_ids.values, _column(documents, "text").str.len().values, "Int64")
-    df["text_length"] = df["doc_id"].map(lengths).astype("Int64")
+def _span_checks(ts: TableSchema, table: pa.Table, texts: DocumentTexts, df: pd.DataFrame) -> None:
+    df["text_length"] = df["doc_id"].map(texts.lengths).astype("Int64")
     start, end = df["char_start"], df["char_end"]
     # an empty span is allowed (a text that opens with a heading has an empty preamble); quoted
     # spans must still be non-empty, which the equality checks below require
     inside = (start >= 0) & (start <= end) & (end <= df["text_length"])
     df["offsets_inside_text"] = inside.fillna(False).astype(bool)
-    text_of = dict(zip(doc_ids.values, texts.values))
+    text_of = texts.text_of
     cols = set(ts.column_names)
     spans = list(zip(df["doc_id"], start, end, df["offsets_inside_text"]))
     for col in (*SPAN_EQUALS, *SPAN_CONTAINS):
@@ -453,10 +505,17 @@ def row_counts_frame(schemas: dict[str, TableSchema], tables: dict[str, pa.Table
     return df
 
 
-def build_frame(suite: Suite, schemas: dict[str, TableSchema], tables: dict[str, pa.Table]) -> pd.DataFrame:
-    """The frame a suite validates (its table must be in ``tables``)."""
+def build_frame(suite: Suite, schemas: dict[str, TableSchema], tables: dict[str, pa.Table],
+                checked_docs: pa.Array | None = None, texts: DocumentTexts | None = None) -> pd.DataFrame:
+    """The frame a suite validates (its table must be in ``tables``): the rows of the checked
+    documents for a ``rows`` suite, every row for an ``all`` suite (``checked_docs`` None: every
+    row everywhere)."""
+    checked = checked_docs if suite.scope == "rows" else None
     if suite.name == suite.table:
-        return to_frame(tables[suite.table])
+        return to_frame(checked_rows(tables[suite.table], checked))
+    if suite.name == f"{suite.table}.keys":
+        columns = [c for c in suite.index_columns if c in tables[suite.table].column_names]
+        return to_frame(tables[suite.table].select(columns))
     if suite.name == "documents.row_counts":
         return row_counts_frame(schemas, tables)
-    return integrity_frame(schemas[suite.table], tables)
+    return integrity_frame(schemas[suite.table], tables, checked, texts)

@@ -569,3 +569,52 @@ def test_a_thousand_documents_validate_in_linear_time():
     result = validate_tables(tables_of(rows), today=TODAY)
     assert result.success, result.failures[:3]
     print(f"1000 documents: {result.expectations} expectations in {result.seconds:.1f} s")
+
+
+# --- incremental runs: row-level suites on the checked documents only ---------------------------
+
+
+def _two_documents(good):
+    """The good plan plus a second, different plan (its own doc_id and ids)."""
+    other = good_rows(PLAN.replace("某省人民政府\n2023年", "某省人民政府办公厅\n2023年"), "other.txt")
+    rows = copy.deepcopy(good)
+    for name in TABLES:
+        rows[name] += [r for r in other[name] if name != "rejects"]
+    return rows, good["documents"][0]["doc_id"], other["documents"][0]["doc_id"]
+
+
+def test_rows_of_unchecked_documents_skip_row_rules_but_not_table_rules(good):
+    rows, first, second = _two_documents(good)
+    rows["metrics"][0]["value"] = 150.0  # a row-level failure in the first document
+    assert "percent_within_0_100" in failed_rules(validate(rows))
+    result = validate(rows, checked_docs=[second])
+    assert result.success, result.failures
+    assert result.checked_documents == 1 and result.documents == 2
+    assert "1 new or changed documents" in result.markdown()
+    # uniqueness spans every row: a key of an unchecked document repeated by a checked one fails
+    rows["tasks"][1]["task_id"] = rows["tasks"][0]["task_id"]
+    (msg,) = validate(rows, checked_docs=[second]).failures
+    assert msg.startswith("tasks.keys: unique failed") and "tasks.task_id" in msg
+
+
+def test_checked_documents_get_every_row_rule_and_span_check(good):
+    rows, first, second = _two_documents(good)
+    rows["metrics"][1]["source_text"] = "到2025年，政务服务事项全程网办率达到91%。"  # its text says 90%
+    failures = validate(rows, checked_docs=[second]).failures
+    assert any(f.startswith("metrics.integrity: source_text_matches_offsets failed") for f in failures)
+    assert validate(rows, checked_docs=[first]).success
+
+
+def test_duplicate_links_and_rows_per_document_are_always_checked_in_full(good):
+    rows, first, second = _two_documents(good)
+    rows["documents"][0]["duplicate_of"] = "0" * 16  # points at no document (and keeps its rows)
+    failures = validate(rows, checked_docs=[second]).failures
+    assert {f.split(" failed")[0] for f in failures} == {
+        "documents.integrity: duplicate_of_exists_in_documents", "documents.row_counts: duplicates_have_no_rows"}
+    rows, first, second = _two_documents(good)
+    rows["sections"] = [s for s in rows["sections"] if s["doc_id"] != first]
+    rows["goals"] = [g for g in rows["goals"] if g["doc_id"] != first]
+    for name in ("metrics", "bandwidth_targets", "tasks"):
+        rows[name] = [r for r in rows[name] if r["doc_id"] != first]
+    failures = validate(rows, checked_docs=[second]).failures
+    assert any(f.startswith("documents.row_counts: sections_per_document failed") for f in failures), failures

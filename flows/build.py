@@ -28,6 +28,7 @@ from flows import __version__, progress
 from flows.cache import CachedDocument, DocumentCache, bare_table
 from flows.ingest import RawDoc, Rejected, discover, read_raw, relative_name
 from flows.pipeline import copy_reject, duplicate_roles, process_document, reject_row, timed
+from flows.previous import PreviousBuild, load_previous, reused_tables, write_text_keys
 from flows.schema import TABLES, schema
 from flows.validate import DOCS_DIR, ValidationFailed, ValidationResult, validate_tables
 from flows.write import clean_stale, new_build_dir, publish, write_build
@@ -161,17 +162,20 @@ def plan_batches(entries: list[RawEntry], batch_size: int, parallelism: int = 1)
     return out
 
 
-def assemble(results: list[BatchResult], extra_rejects: list[dict[str, Any]]) -> dict[str, pa.Table]:
-    """One table per name from the batches; documents with the same normalized text as an earlier
-    one get ``duplicate_of`` and contribute no derived rows.
+def assemble(results: list[BatchResult], extra_rejects: list[dict[str, Any]],
+             reused: dict[str, pa.Table] | None = None, reused_keys: list[tuple[str, str, str]] = (),
+             order: list[str] | None = None) -> dict[str, pa.Table]:
+    """One table per name from the batches and the rows ``reused`` from the previous build;
+    documents with the same normalized text as an earlier one get ``duplicate_of`` and
+    contribute no derived rows. With ``order`` (source files in path order), rows follow it.
 
-    Batches are filtered one by one before they are concatenated (zero-copy), so memory never
+    Parts are filtered one by one before they are concatenated (zero-copy), so memory never
     holds a second copy of a whole table (sections alone carry the full text once more)."""
-    _, duplicate_of = duplicate_roles([k for r in results for k in r.doc_keys])
+    _, duplicate_of = duplicate_roles([*reused_keys, *(k for r in results for k in r.doc_keys)])
     dup_ids = pa.array(sorted(duplicate_of), pa.string())
     parts: dict[str, list[pa.Table]] = {name: [schema(name).table([])] for name in TABLES}
-    for r in results:
-        for name, table in r.tables.items():
+    for tables in [reused or {}] + [r.tables for r in results]:
+        for name, table in tables.items():
             if duplicate_of and name == "documents":
                 marked = [duplicate_of.get(d) for d in table.column("doc_id").to_pylist()]
                 i = table.schema.get_field_index("duplicate_of")
@@ -179,12 +183,34 @@ def assemble(results: list[BatchResult], extra_rejects: list[dict[str, Any]]) ->
             elif duplicate_of and name != "rejects" and "doc_id" in table.column_names:
                 table = table.filter(pc.invert(pc.is_in(table.column("doc_id"), value_set=dup_ids)))
             parts[name].append(table)
-        r.tables = {}  # the parts list holds them now; let the batch's own references go
+        tables.clear()  # the parts list holds them now; let the batch's own references go
     parts["rejects"].append(schema("rejects").table(extra_rejects))
     tables = {name: pa.concat_tables(p) for name, p in parts.items()}
+    if order is not None:
+        tables = _in_path_order(tables, order)
     rejects = tables["rejects"]
     tables["rejects"] = rejects.take(pc.sort_indices(rejects, [("source_file", "ascending")]))
     return tables
+
+
+def _in_path_order(tables: dict[str, pa.Table], order: list[str]) -> dict[str, pa.Table]:
+    """Rows by their document's place in ``order`` (stable within a document), so a run that
+    reuses the previous build's rows gives the very tables a full run gives."""
+    docs = tables["documents"]
+    place = pc.index_in(docs.column("source_file"), value_set=pa.array(order, pa.string()))
+    doc_ids = docs.column("doc_id").take(pc.sort_indices(place))
+    out = {}
+    for name, table in tables.items():
+        if "doc_id" not in table.column_names or table.num_rows < 2:
+            out[name] = table
+            continue
+        position = pc.index_in(table.column("doc_id"), value_set=doc_ids)
+        if pc.all(pc.greater_equal(position.slice(1), position.slice(0, table.num_rows - 1))).as_py():
+            out[name] = table  # already in order (a full run): no copy
+            continue
+        keys = pa.table({"p": position, "i": pa.array(range(table.num_rows), pa.int64())})
+        out[name] = table.take(pc.sort_indices(keys, [("p", "ascending"), ("i", "ascending")]))
+    return out
 
 
 @task(name="discover-raw", **IO_RETRIES)
@@ -205,10 +231,10 @@ def process_batch_task(raw_dir: Path, entries: list[RawEntry], out_dir: Path | N
 
 
 @task(name="validate", cache_policy=NO_CACHE)
-def validate_task(tables: dict[str, Any], docs_dir: Path) -> ValidationResult:
+def validate_task(tables: dict[str, Any], docs_dir: Path, checked_docs: list[str] | None = None) -> ValidationResult:
     from prefect.artifacts import create_markdown_artifact
 
-    result = validate_tables(tables, docs_dir)
+    result = validate_tables(tables, docs_dir, checked_docs=checked_docs)
     create_markdown_artifact(result.markdown(), key="validation", description="Great Expectations results")
     get_run_logger().info("validation: %d suites, %d expectations, %d failed, %.1f s",
                           len(result.suites), result.expectations, len(result.failures), result.seconds)
@@ -216,9 +242,11 @@ def validate_task(tables: dict[str, Any], docs_dir: Path) -> ValidationResult:
 
 
 @task(name="write", cache_policy=NO_CACHE, **IO_RETRIES)
-def write_task(tables: dict[str, Any], out_dir: Path, meta: dict[str, Any]) -> str:
+def write_task(tables: dict[str, Any], out_dir: Path, meta: dict[str, Any],
+               text_keys: dict[str, str] | None = None) -> str:
     build = new_build_dir(out_dir)
     write_build(tables, build, meta)
+    write_text_keys(build, text_keys or {})
     return str(publish(build, out_dir, list(tables)))
 
 
@@ -264,11 +292,20 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
         rejects = [e.reject for e in entries if e.reject]
         unique, copies = _split_copies([e for e in entries if not e.reject])
         rejects += copies
+        order = [e.source_file for e in unique]
+        previous = None if full_refresh else load_previous(out, cache.fingerprint)
+        unique, reuse = _split_reused(unique, previous)
         if not full_refresh:
             unique = [RawEntry(e.source_file, e.sha256, e.size, cached=cache.has(e.sha256, e.suffix)) for e in unique]
         n_cached = sum(e.cached for e in unique)
-        logger.info("%d raw files under %s: %d to process, %d cached, %d rejected before processing",
-                    len(entries), raw, len(unique) - n_cached, n_cached, len(rejects))
+        logger.info("%d raw files under %s: %d to process, %d cached, %d unchanged in the published build, "
+                    "%d rejected before processing",
+                    len(entries), raw, len(unique) - n_cached, n_cached, len(reuse), len(rejects))
+        reused, reused_keys = {}, []
+        if previous is not None:
+            with timed(timings, "reuse"):
+                reused = reused_tables(previous, reuse)
+                reused_keys = [(f, d, previous.text_keys[d]) for d, f in reuse.items()]
 
         bar = progress.current(lambda: progress.LineProgress(logger.info))
         bar.start(len(unique))
@@ -277,10 +314,13 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
             plan = plan_batches(unique, batch_size, 1 if in_process else os.cpu_count() or 1)
             results = run_batches(raw, out, cache.fingerprint, plan, in_process, bar)
         bar.finish()
+        # documents whose rows no published build validated: all of them without a previous build
+        checked = None if previous is None else [d for r in results for _, d, _ in r.doc_keys]
+        text_keys = {d: k for _, d, k in [*reused_keys, *(k for r in results for k in r.doc_keys)]}
         with timed(timings, "assemble"):
-            tables = assemble(results, rejects)
+            tables = assemble(results, rejects, reused, reused_keys, order)
         with timed(timings, "validate"):
-            result = validate_task(tables, out / DOCS_DIR)
+            result = validate_task(tables, out / DOCS_DIR, checked)
         if not result.success:
             raise ValidationFailed(result)
         counts = {name: t.num_rows for name, t in tables.items()}
@@ -298,11 +338,12 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
             "documents_in": len(entries),
             "processed": sum(r.processed for r in results),
             "cached": sum(r.cached for r in results),
+            "reused": len(reuse),
             "full_refresh": full_refresh,
             "sources": dict(zip(docs.column("source_file").to_pylist(), docs.column("source_sha256").to_pylist())),
         }
         with timed(timings, "write"):
-            write_task(tables, out, meta)
+            write_task(tables, out, meta, text_keys)
         cache.prune()
         timings["flow"] = time.perf_counter() - started
         summary = {
@@ -311,6 +352,7 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
             "rejected": counts["rejects"],
             "processed": meta["processed"],
             "cached": meta["cached"],
+            "reused": meta["reused"],
             "rows": counts,
             "seconds": round(timings["flow"], 2),
             "timings": {k: round(v, 3) for k, v in {**timings, **{f"stage:{k}": v for k, v in stage_seconds.items()}}.items()},
@@ -346,6 +388,21 @@ def run_batches(raw: Path, out: Path, fingerprint: str, plan: list[list[RawEntry
     return results
 
 
+def _split_reused(entries: list[RawEntry], previous: PreviousBuild | None) -> tuple[list[RawEntry], dict[str, str]]:
+    """(entries to process or load from the cache, {doc_id: source_file} of the documents whose
+    rows the previous build holds)."""
+    if previous is None:
+        return entries, {}
+    rest, reuse = [], {}
+    for e in entries:
+        doc_id = previous.doc_ids.get((e.sha256, e.suffix))
+        if doc_id is not None and doc_id not in reuse:
+            reuse[doc_id] = e.source_file
+        else:
+            rest.append(e)
+    return rest, reuse
+
+
 def _split_copies(entries: list[RawEntry]) -> tuple[list[RawEntry], list[dict[str, Any]]]:
     """Byte-identical files are processed once: the first by path; the others become rejects."""
     first: dict[str, RawEntry] = {}
@@ -371,7 +428,8 @@ def _publish_artifacts(summary: dict[str, Any], rejects: pa.Table) -> None:
         markdown=(
             f"# digigov build\n\n"
             f"- documents in: **{summary['documents_in']}** (processed {summary['processed']}, "
-            f"from cache {summary['cached']}, rejected {summary['rejected']})\n"
+            f"from cache {summary['cached']}, unchanged in the published build {summary['reused']}, "
+            f"rejected {summary['rejected']})\n"
             f"- documents table: {summary['documents']} rows\n"
             f"- validation: **{validation}** ({summary['validation']['expectations']} checks)\n"
             f"- {summary['seconds']} s, {summary['batches']} batches → `{summary['out_dir']}`\n\n"

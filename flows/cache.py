@@ -43,7 +43,7 @@ FLOWS_DIR = Path(__file__).resolve().parent
 SCHEMA_DIR = FLOWS_DIR.parent / "schemas"
 # Modules that orchestrate, store or report but never change a document's rows.
 NOT_PROCESSING = {"build.py", "cli.py", "cache.py", "write.py", "validate.py", "bench.py", "progress.py",
-                  "serve.py", "release.py", "__main__.py"}
+                  "serve.py", "release.py", "previous.py", "__main__.py"}
 # Libraries whose behaviour is part of the output (script conversion, segmentation, numerals ...).
 TEXT_LIBRARIES = ("opencc-python-reimplemented", "jieba", "cn2an", "charset-normalizer", "PyYAML", "pyarrow")
 

@@ -44,7 +44,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     rows = ", ".join(f"{k} {v}" for k, v in summary["rows"].items())
     print(
         f"digigov run: {summary['documents']} documents read, {summary['rejected']} rejected "
-        f"({summary['processed']} processed, {summary['cached']} from cache); "
+        f"({summary['processed']} processed, {summary['cached']} from cache, "
+        f"{summary['reused']} unchanged in the published build); "
         f"rows: {rows}; {summary['seconds']:.1f} s → {summary['out_dir']}"
     )
     return 0

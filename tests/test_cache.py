@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from pathlib import Path
 
@@ -169,12 +171,22 @@ def test_flow_reuses_the_cache_and_full_refresh_bypasses_it(prefect_harness, tmp
     first = build_dataset(raw_dir=str(RAW), out_dir=str(out))
     tables = {t: pq.read_table(out / f"{t}.parquet") for t in TABLES}
     second = build_dataset(raw_dir=str(RAW), out_dir=str(out))
-    assert (first["processed"], first["cached"]) == (5, 0)
-    assert (second["processed"], second["cached"]) == (0, 5)
+    assert (first["processed"], first["cached"], first["reused"]) == (5, 0, 0)
+    # unchanged documents come straight from the published build (same code made it)
+    assert (second["processed"], second["cached"], second["reused"]) == (0, 0, 5)
     for t in TABLES:
         assert pq.read_table(out / f"{t}.parquet").equals(tables[t]), t
-    third = build_dataset(raw_dir=str(RAW), out_dir=str(out), full_refresh=True)
-    assert (third["processed"], third["cached"]) == (5, 0)
+    # a published build of other code cannot serve rows; the per-document cache still does
+    meta = json.loads((out / "_build.json").read_text(encoding="utf-8"))
+    (out / "_build.json").unlink()  # the link: write the file into the build itself
+    (out / ".current" / "_build.json").write_text(json.dumps({**meta, "code_fingerprint": "other"}), encoding="utf-8")
+    os.symlink(".current/_build.json", out / "_build.json")
+    third = build_dataset(raw_dir=str(RAW), out_dir=str(out))
+    assert (third["processed"], third["cached"], third["reused"]) == (0, 5, 0)
+    for t in TABLES:
+        assert pq.read_table(out / f"{t}.parquet").equals(tables[t]), t
+    fourth = build_dataset(raw_dir=str(RAW), out_dir=str(out), full_refresh=True)
+    assert (fourth["processed"], fourth["cached"], fourth["reused"]) == (5, 0, 0)
 
 
 def test_errors_are_not_cached(folder, tmp_path, monkeypatch):
@@ -189,3 +201,30 @@ def test_errors_are_not_cached(folder, tmp_path, monkeypatch):
     monkeypatch.undo()
     again = _run(folder, tmp_path / "out")
     assert sum(r.processed for r in again) == 6 and not [r for b in again for r in b.tables["rejects"].to_pylist()]
+
+
+@pytest.mark.e2e
+def test_a_run_reusing_the_published_build_gives_the_tables_of_a_full_run(prefect_harness, tmp_path):
+    """Changed, renamed, new, copied and removed files: only the changed and new ones are
+    processed, the rest come from the published build, and every table equals a full run's."""
+    from flows.build import build_dataset
+
+    raw = tmp_path / "raw"
+    shutil.copytree(RAW, raw)
+    (raw / "manifest.csv").unlink()
+    out = tmp_path / "out"
+    build_dataset(raw_dir=str(raw), out_dir=str(out))
+    names = sorted(p.name for p in raw.iterdir())
+    changed = raw / names[0]
+    changed.write_bytes(changed.read_bytes().replace("2025年".encode(), "2026年".encode()))
+    (raw / names[2]).rename(raw / f"zz-{names[2]}")
+    shutil.copy(raw / names[1], raw / "copy.txt")
+    (raw / names[3]).unlink()
+    (raw / "new.txt").write_text(plan(7), encoding="utf-8")
+    again = build_dataset(raw_dir=str(raw), out_dir=str(out))
+    assert (again["processed"], again["cached"], again["reused"]) == (2, 0, 3)
+    full = build_dataset(raw_dir=str(raw), out_dir=str(tmp_path / "full"), full_refresh=True)
+    assert full["rows"] == again["rows"]
+    for t in TABLES:
+        a, b = pq.read_table(out / f"{t}.parquet"), pq.read_table(tmp_path / "full" / f"{t}.parquet")
+        assert a.equals(b) and a.schema.equals(b.schema, check_metadata=True), t

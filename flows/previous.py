@@ -1,0 +1,85 @@
+"""Incremental runs, fast path: an unchanged document's rows from the published build.
+
+The per-document cache (``flows/cache.py``) makes a document cheap to reuse (~0.4 ms to load
+and convert its entry), but a rerun over 10,000 documents would still open 10,000 entries and
+concatenate 100,000 small tables. The published build already holds every unchanged document's
+rows, and they passed validation when it was published. When that build was made by the same
+code (same fingerprint: same stages, schemas, dictionaries, libraries, hence the same
+expectation suites), the rows of a document with the same raw sha256 and suffix are exactly
+what processing it again would give, so they are taken from its Parquet files with one
+vectorised filter per table, and need no row-level validation again.
+
+A document that was a duplicate in that build has no derived rows there (only its original
+keeps them), so it is not taken from the build; it goes the per-document cache's way.
+
+Duplicate detection needs each document's normalized-text hash, which no table carries: the
+build keeps them in a hidden file next to its tables (``TEXT_KEYS``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from flows.schema import TABLES
+from flows.write import BUILD_META, current_build
+
+TEXT_KEYS = ".text_keys.parquet"
+
+
+@dataclass
+class PreviousBuild:
+    path: Path
+    doc_ids: dict[tuple[str, str], str]  # (raw sha256, lower-case suffix) -> doc_id, originals only
+    text_keys: dict[str, str]  # doc_id -> sha256 of the normalized text
+
+
+def load_previous(out_dir: Path, fingerprint: str) -> PreviousBuild | None:
+    """The published build of ``out_dir`` when the same code made it, else None."""
+    build = current_build(out_dir)
+    if build is None:
+        return None
+    try:
+        meta = json.loads((build / BUILD_META).read_text(encoding="utf-8"))
+        if meta.get("code_fingerprint") != fingerprint:
+            return None
+        docs = pq.read_table(build / "documents.parquet",
+                             columns=["doc_id", "source_file", "source_sha256", "duplicate_of"])
+        keys = pq.read_table(build / TEXT_KEYS)
+    except (OSError, ValueError, pa.ArrowException):  # an older layout or a damaged build: no fast path
+        return None
+    text_keys = dict(zip(keys.column("doc_id").to_pylist(), keys.column("text_sha256").to_pylist()))
+    doc_ids = {}
+    for d, name, sha, dup in zip(*(docs.column(c).to_pylist() for c in docs.column_names)):
+        if dup is None and d in text_keys:
+            doc_ids[(sha, Path(name).suffix.lower())] = d
+    return PreviousBuild(build, doc_ids, text_keys)
+
+
+def reused_tables(previous: PreviousBuild, source_files: dict[str, str]) -> dict[str, pa.Table]:
+    """The rows of the documents ``source_files`` names (doc_id -> its current source_file) in
+    every table of the previous build; documents.source_file is the file's current name."""
+    ids = pa.array(sorted(source_files), pa.string())
+    tables = {}
+    for name in TABLES:
+        if name == "rejects":  # a document with rows is no reject
+            continue
+        table = pq.read_table(previous.path / f"{name}.parquet", memory_map=True)
+        table = table.filter(pc.is_in(table.column("doc_id"), value_set=ids))
+        if name == "documents":
+            i = table.schema.get_field_index("source_file")
+            names = [source_files[d] for d in table.column("doc_id").to_pylist()]
+            table = table.set_column(i, table.schema.field(i), pa.array(names, pa.string()))
+        tables[name] = table
+    return tables
+
+
+def write_text_keys(build: Path, text_keys: dict[str, str]) -> None:
+    table = pa.table({"doc_id": pa.array(list(text_keys), pa.string()),
+                      "text_sha256": pa.array(list(text_keys.values()), pa.string())})
+    pq.write_table(table, build / TEXT_KEYS)

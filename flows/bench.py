@@ -177,15 +177,19 @@ def run_cli(raw: Path, out: Path, runner: str, workers: int | None, extra: list[
     env.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     t0 = time.perf_counter()
     proc = psutil.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    peak_tree = peak_one = 0
+    peak_tree = peak_one = peak_pss = 0
     while proc.poll() is None:
         try:
             procs = [proc] + proc.children(recursive=True)
             rss = [p.memory_info().rss for p in procs if p.is_running()]
-        except psutil.Error:
-            rss = []
+            # PSS shares each page among the processes that map it: worker processes share their
+            # libraries and the dictionaries built before they were started, which RSS counts once
+            # per process; the sum of PSS is the memory the run really takes
+            pss = sum(p.memory_full_info().pss for p in procs if p.is_running())
+        except (psutil.Error, AttributeError):
+            rss, pss = [], 0
         if rss:
-            peak_tree, peak_one = max(peak_tree, sum(rss)), max(peak_one, max(rss))
+            peak_tree, peak_one, peak_pss = max(peak_tree, sum(rss)), max(peak_one, max(rss)), max(peak_pss, pss)
         time.sleep(0.2)
     wall = time.perf_counter() - t0
     log = proc.stdout.read().decode(errors="replace")
@@ -193,7 +197,8 @@ def run_cli(raw: Path, out: Path, runner: str, workers: int | None, extra: list[
         raise RuntimeError(f"digigov run failed ({proc.returncode}):\n{log[-3000:]}")
     summary = json.loads(summary_path.read_text())
     summary_path.unlink()
-    return {"wall": wall, "peak_tree_rss_mb": peak_tree / 2**20, "peak_process_rss_mb": peak_one / 2**20, "summary": summary}
+    return {"wall": wall, "peak_tree_rss_mb": peak_tree / 2**20, "peak_process_rss_mb": peak_one / 2**20,
+            "peak_tree_pss_mb": peak_pss / 2**20, "summary": summary}
 
 
 def extractor_profile(corpus: Path, sample: int = 100) -> dict[str, float]:
@@ -280,7 +285,9 @@ def _run_report(run: dict[str, Any], n: int, mb: float, workers: int) -> dict[st
         "ms_per_doc": round(1000 * run["wall"] / n, 2),
         "processed": s["processed"],
         "cached": s["cached"],
+        "reused": s.get("reused", 0),
         "peak_tree_rss_mb": round(run["peak_tree_rss_mb"]),
+        "peak_tree_pss_mb": round(run["peak_tree_pss_mb"]),
         "peak_process_rss_mb": round(run["peak_process_rss_mb"]),
         # start-up and shut-down outside the flow body: imports, embedded server, worker teardown
         "prefect_startup_s": round(run["wall"] - t.get("flow", 0), 1),
@@ -291,13 +298,15 @@ def _run_report(run: dict[str, Any], n: int, mb: float, workers: int) -> dict[st
 
 
 def render(reports: list[dict[str, Any]]) -> str:
-    lines = ["| docs | MB | run | wall s | docs/s | MB/s | ms/doc | processed | cached | peak RSS MB (tree / largest) | Prefect start-up s | task overhead s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| docs | MB | run | wall s | docs/s | MB/s | ms/doc | processed / cached / reused | "
+             "peak memory MB (tree PSS / tree RSS / largest process RSS) | Prefect start-up s | task overhead s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in reports:
         for kind in ("full", "incremental"):
             x = r[kind]
             lines.append(f"| {r['docs']} | {r['mb']} | {kind} | {x['wall_s']} | {x['docs_per_s']} | {x['mb_per_s']} | "
-                         f"{x['ms_per_doc']} | {x['processed']} | {x['cached']} | {x['peak_tree_rss_mb']} / "
+                         f"{x['ms_per_doc']} | {x['processed']} / {x['cached']} / {x.get('reused', 0)} | "
+                         f"{x.get('peak_tree_pss_mb', '-')} / {x['peak_tree_rss_mb']} / "
                          f"{x['peak_process_rss_mb']} | {x['prefect_startup_s']} | {x['task_overhead_s']} |")
     lines.append("")
     for r in reports:

@@ -52,12 +52,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from flows.validate import DOCS_DIR, ValidationFailed, read_tables, validate_tables
+    from flows.schema import load_schemas
+    from flows.validate import DOCS_DIR, StagedTables, ValidationFailed, validate_tables
 
     if not args.out.is_dir():
         print(f"digigov validate failed: output folder {args.out} does not exist", file=sys.stderr)
         return 1
-    result = validate_tables(read_tables(args.out), args.out / DOCS_DIR)
+    result = validate_tables(StagedTables(args.out, load_schemas()), args.out / DOCS_DIR)
     if not result.success:
         print(f"digigov validate failed: {ValidationFailed(result)}", file=sys.stderr)
         return 1

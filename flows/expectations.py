@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 import great_expectations.expectations as gxe
@@ -92,6 +92,7 @@ KEY_RULES = ("unique", "primary_key")
 # that must lie inside it (a section's own body text, its span also covers its sub-sections).
 SPAN_EQUALS = ("source_text", "statement")
 SPAN_CONTAINS = ("text",)
+SPAN_SLICE_ROWS = 50_000
 
 
 @dataclass
@@ -374,7 +375,7 @@ def build_suites(schemas: dict[str, TableSchema], today: dt.date | None = None) 
 # the frame as Python strings. GX filters the whole frame for many expectations (nulls,
 # row conditions); an Arrow-backed column is then copied byte by byte (~0.1 s per expectation
 # for 370 MB of text), an object column only by reference.
-WIDE_TEXT_BYTES = 32 * 2**20
+WIDE_TEXT_BYTES = 2**62
 
 
 def to_frame(table: pa.Table) -> pd.DataFrame:
@@ -392,6 +393,18 @@ def _integrity_columns(ts: TableSchema) -> list[str]:
     if _has_span(ts):
         cols += ["char_start", "char_end", "text_length"]
     return cols
+
+
+def columns_of(tables: Any, name: str, columns: list[str]) -> pa.Table | None:
+    """Just these columns (those that exist) of a table, or None when the table is missing.
+
+    ``tables`` is a dict of tables, or a mapping with its own ``select(name, columns)`` (e.g.
+    ``flows.validate.StagedTables``, which reads only the asked columns from Parquet)."""
+    select = getattr(tables, "select", None)
+    if select is not None:
+        return select(name, columns)
+    table = tables.get(name)
+    return None if table is None else table.select([c for c in columns if c in table.column_names])
 
 
 def _column(table: pa.Table | None, name: str) -> pd.Series:
@@ -425,14 +438,24 @@ class DocumentTexts:
     """documents.text as the span checks read it, derived once per validation: the length of
     every document's text (Arrow, no copy), the text itself only for the checked documents."""
 
-    def __init__(self, documents: pa.Table | None, checked_docs: pa.Array | None):
+    def __init__(self, tables: Any, checked_docs: pa.Array | None):
+        self._tables, self._checked = tables, checked_docs
+
+    @cached_property
+    def lengths(self) -> pd.Series:
+        documents = columns_of(self._tables, "documents", ["doc_id", "text"])
         if documents is None or not {"doc_id", "text"} <= set(documents.column_names):
-            self.lengths, self.text_of = _lookup([], [], "Int64"), {}
-            return
-        self.lengths = _lookup(documents.column("doc_id").to_pandas().values,
-                               pc.utf8_length(documents.column("text")).to_pandas().values, "Int64")
-        checked = checked_rows(documents.select(["doc_id", "text"]), checked_docs)
-        self.text_of = dict(zip(checked.column("doc_id").to_pylist(), checked.column("text").to_pylist()))
+            return _lookup([], [], "Int64")
+        return _lookup(documents.column("doc_id").to_pandas().values,
+                       pc.utf8_length(documents.column("text")).to_pandas().values, "Int64")
+
+    @cached_property
+    def text_of(self) -> dict[str, str]:
+        documents = columns_of(self._tables, "documents", ["doc_id", "text"])
+        if documents is None or not {"doc_id", "text"} <= set(documents.column_names):
+            return {}
+        checked = checked_rows(documents.select(["doc_id", "text"]), self._checked)
+        return dict(zip(checked.column("doc_id").to_pylist(), checked.column("text").to_pylist()))
 
 
 def integrity_frame(ts: TableSchema, tables: dict[str, pa.Table], checked_docs: pa.Array | None = None,
@@ -440,20 +463,21 @@ def integrity_frame(ts: TableSchema, tables: dict[str, pa.Table], checked_docs: 
     """One row per checked row of the table: its key, its links and one boolean column per check
     (links are looked up in the whole tables)."""
     cols = set(ts.column_names)
-    table = checked_rows(tables[ts.name], checked_docs)
     keep = [c for c in dict.fromkeys([*ts.primary_key, *(_integrity_columns(ts))]) if c in cols]
+    needed = [*keep, "level", "source_sha256", "doc_id", "section_id", *SPAN_EQUALS, *SPAN_CONTAINS]
+    table = checked_rows(columns_of(tables, ts.name, list(dict.fromkeys(needed))), checked_docs)
     df = table.select(keep).to_pandas(types_mapper=_MASKED.get)
     for col, ref, ref_col in _references(ts):
         # a null link links nothing and is allowed where the schema allows the null
         # (pyarrow's hash lookup: pandas' isin on Arrow strings loops in Python, ~3 s per 500k rows)
-        df[f"{col}_in_{ref}"] = _exists(table.column(col), tables.get(ref), ref_col)
+        df[f"{col}_in_{ref}"] = _exists(table.column(col), columns_of(tables, ref, [ref_col]), ref_col)
     if "section_id" in cols and "doc_id" in cols and ts.name != "sections":
-        sections = tables.get("sections")
+        sections = columns_of(tables, "sections", ["section_id", "doc_id"])
         owner = _lookup(_column(sections, "section_id").values, _column(sections, "doc_id").values)
         df["section_in_same_document"] = df["section_id"].map(owner).eq(df["doc_id"]).fillna(False).astype(bool)
     if ts.name == "sections" and "level" in cols:
         df["level"] = table.column("level").to_pandas(types_mapper=_MASKED.get).values
-        every = tables["sections"]
+        every = columns_of(tables, "sections", ["section_id", "level"])
         level_of = _lookup(every.column("section_id").to_pandas().values,
                            every.column("level").to_pandas(types_mapper=_MASKED.get).values)
         df["parent_level"] = df["parent_id"].map(level_of).astype("Int32")
@@ -462,7 +486,7 @@ def integrity_frame(ts: TableSchema, tables: dict[str, pa.Table], checked_docs: 
         df["source_sha256"] = table.column("source_sha256").to_pandas()
         df["doc_id_is_sha256_prefix"] = (df["source_sha256"].str.slice(0, 16) == df["doc_id"]).fillna(False).astype(bool)
     if _has_span(ts):
-        _span_checks(ts, table, texts or DocumentTexts(tables.get("documents"), checked_docs), df)
+        _span_checks(ts, table, texts or DocumentTexts(tables, checked_docs), df)
     return df
 
 
@@ -479,27 +503,31 @@ def _span_checks(ts: TableSchema, table: pa.Table, texts: DocumentTexts, df: pd.
     for col in (*SPAN_EQUALS, *SPAN_CONTAINS):
         if col not in cols:
             continue
-        values = table.column(col).to_pylist()
-        df[col] = table.column(col).to_pandas()  # quoted in messages when the check fails
-        # one linear pass, slicing only the span itself (no per-row copy of the document text)
-        if col in SPAN_EQUALS:
-            ok = [bool(good) and bool(v) and v == text_of[d][s:e] for (d, s, e, good), v in zip(spans, values)]
-            df[f"{col}_matches"] = ok
-        else:
-            ok = [bool(good) and v is not None and v in text_of[d][s:e] for (d, s, e, good), v in zip(spans, values)]
-            df[f"{col}_inside_span"] = ok
+        ok: list[bool] = []
+        # one linear pass, slicing only the span itself (no per-row copy of the document text),
+        # over slices of the column so that only a slice of it is ever held as Python strings
+        for at in range(0, table.num_rows, SPAN_SLICE_ROWS):
+            values = table.column(col).slice(at, SPAN_SLICE_ROWS).to_pylist()
+            part = spans[at:at + SPAN_SLICE_ROWS]
+            if col in SPAN_EQUALS:
+                ok += [bool(good) and bool(v) and v == text_of[d][s:e] for (d, s, e, good), v in zip(part, values)]
+            else:
+                ok += [bool(good) and v is not None and v in text_of[d][s:e] for (d, s, e, good), v in zip(part, values)]
+        df[f"{col}_matches" if col in SPAN_EQUALS else f"{col}_inside_span"] = ok
+        if not all(ok):  # quoted in the messages; a long text column is added only when needed
+            df[col] = table.column(col).to_pandas()
 
 
 def row_counts_frame(schemas: dict[str, TableSchema], tables: dict[str, pa.Table]) -> pd.DataFrame:
     """Rows per document in every table that refers to documents."""
-    docs = tables["documents"]
+    docs = columns_of(tables, "documents", ["doc_id", "duplicate_of", "text"])
     df = pd.DataFrame({
         "doc_id": _column(docs, "doc_id").astype(object),
         "duplicate": _column(docs, "duplicate_of").notna().astype(bool),
         "text_length": pc.utf8_length(docs.column("text")).to_numpy(zero_copy_only=False),
     })
     for child in _document_children(schemas):
-        counts = _column(tables.get(child), "doc_id").value_counts()
+        counts = _column(columns_of(tables, child, ["doc_id"]), "doc_id").value_counts()
         df[child] = df["doc_id"].map(counts).fillna(0).astype("int64")
     df["doc_id"] = df["doc_id"].astype("str")
     return df
@@ -514,8 +542,7 @@ def build_frame(suite: Suite, schemas: dict[str, TableSchema], tables: dict[str,
     if suite.name == suite.table:
         return to_frame(checked_rows(tables[suite.table], checked))
     if suite.name == f"{suite.table}.keys":
-        columns = [c for c in suite.index_columns if c in tables[suite.table].column_names]
-        return to_frame(tables[suite.table].select(columns))
+        return to_frame(columns_of(tables, suite.table, suite.index_columns))
     if suite.name == "documents.row_counts":
         return row_counts_frame(schemas, tables)
     return integrity_frame(schemas[suite.table], tables, checked, texts)

@@ -15,9 +15,10 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator, Mapping
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from flows.expectations import DocumentTexts, Suite, build_frame, build_suites
 from flows.schema import TableSchema, load_schemas
@@ -69,14 +70,50 @@ class ValidationFailed(RuntimeError):
 
 def read_tables(out_dir: Path, schemas: dict[str, TableSchema] | None = None) -> dict[str, pa.Table]:
     """The published tables of an output folder (a missing one is reported by the validation)."""
-    import pyarrow.parquet as pq
-
     names = schemas or load_schemas()
     return {n: pq.read_table(Path(out_dir) / f"{n}.parquet") for n in names
             if (Path(out_dir) / f"{n}.parquet").exists()}
 
 
-def validate_tables(tables: dict[str, pa.Table], docs_dir: Path | None = None, *,
+class StagedTables(Mapping):
+    """The tables of a folder of Parquet files, read when a suite needs them and let go after.
+
+    Validation holds one table (and its frame) at a time instead of all of them: a table by
+    name reads it whole; ``select`` reads just the columns a cross-table check looks up."""
+
+    def __init__(self, folder: Path, names: Iterable[str]):
+        self.folder = Path(folder)
+        self.names = [n for n in names if (self.folder / f"{n}.parquet").exists()]
+
+    def __getitem__(self, name: str) -> pa.Table:
+        if name not in self.names:
+            raise KeyError(name)
+        return pq.read_table(self.folder / f"{name}.parquet", memory_map=True)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def select(self, name: str, columns: list[str]) -> pa.Table | None:
+        if name not in self.names:
+            return None
+        path = self.folder / f"{name}.parquet"
+        present = set(pq.read_schema(path).names)
+        return pq.read_table(path, columns=[c for c in columns if c in present], memory_map=True)
+
+    def num_rows(self, name: str) -> int:
+        return pq.read_metadata(self.folder / f"{name}.parquet").num_rows
+
+
+def _num_rows(tables: Mapping, name: str) -> int:
+    if name not in tables:
+        return 0
+    return tables.num_rows(name) if isinstance(tables, StagedTables) else tables[name].num_rows
+
+
+def validate_tables(tables: Mapping[str, pa.Table], docs_dir: Path | None = None, *,
                     schemas: dict[str, TableSchema] | None = None,
                     today: dt.date | None = None, checked_docs: list[str] | None = None) -> ValidationResult:
     """Run every suite on ``tables`` (the curated tables by name); Data Docs go to ``docs_dir``.
@@ -89,14 +126,20 @@ def validate_tables(tables: dict[str, pa.Table], docs_dir: Path | None = None, *
     schemas = schemas or load_schemas()
     failures = [f"{name}: table missing (schemas/{name}.yaml defines it)" for name in schemas if name not in tables]
     failures += [f"{name}: table has no schema in schemas/" for name in tables if name not in schemas]
-    present = {n: t for n, t in tables.items() if n in schemas}
+    present = tables if all(n in schemas for n in tables) else {n: t for n, t in tables.items() if n in schemas}
     suites = {n: s for n, s in build_suites(schemas, today).items() if s.table in present}
     checked = None if checked_docs is None else pa.array(sorted(set(checked_docs)), pa.string())
-    texts = DocumentTexts(present.get("documents"), checked)
+    texts = DocumentTexts(present, checked)  # texts are read on first use
     context = _context(docs_dir)
     source = context.data_sources.add_pandas("digigov")
     failed: dict[str, int] = {}
-    for name, suite in suites.items():
+    # documents' own suites first (their frames hold every text), then the integrity suites
+    # (their span checks hold the checked documents' texts as Python strings, let go after
+    # them), then the rest: never two of these at once
+    order = sorted(suites.items(), key=lambda kv: (kv[1].table != "documents", not kv[0].endswith(".integrity")))
+    for i, (name, suite) in enumerate(order):
+        if i and order[i - 1][0].endswith(".integrity") and not name.endswith(".integrity"):
+            texts.__dict__.pop("text_of", None)
         try:
             frame = build_frame(suite, schemas, present, checked, texts)
         except Exception as exc:  # a table too broken to derive checks from fails, never crashes
@@ -104,6 +147,13 @@ def validate_tables(tables: dict[str, pa.Table], docs_dir: Path | None = None, *
             failed[name] = len(suite.expectations)
             continue
         results = _run_suite(context, source, suite, frame)
+        # GX's execution engine keeps every batch it loaded (all frames, texts included) for
+        # the life of the data source; a frame is needed only while its suite runs
+        batches = source.get_execution_engine().batch_manager
+        batches.reset_batch_cache()
+        batches.batch_data_cache.clear()  # the property is the cache itself; GX has no method for it
+        del frame
+        _return_freed_memory()
         bad = [r for r in results.results if not r.success]
         failed[name] = len(bad)
         failures += [describe_failure(suite, r.expectation_config, r.result, r.exception_info) for r in bad]
@@ -113,7 +163,7 @@ def validate_tables(tables: dict[str, pa.Table], docs_dir: Path | None = None, *
         success=not failures, failures=failures, expectations=sum(counts.values()), suites=counts,
         failed=failed, seconds=time.perf_counter() - started, docs_index=docs_index,
         checked_documents=None if checked is None else len(checked),
-        documents=present["documents"].num_rows if "documents" in present else 0,
+        documents=_num_rows(present, "documents"),
     )
     if docs_dir is not None:
         # GX's index page draws its table with scripts from CDNs; this summary reads offline
@@ -176,6 +226,20 @@ def _run_suite(context, source, suite: Suite, frame):
     result_format = {"result_format": "SUMMARY", "partial_unexpected_count": SHOWN_VALUES,
                      "unexpected_index_column_names": index}
     return definition.run(batch_parameters={"dataframe": frame}, result_format=result_format)
+
+
+def _return_freed_memory() -> None:
+    """Hand memory freed by a suite back to the OS. Arrow's allocator caches freed blocks, and a
+    document's text (~40,000 characters) is below glibc's mmap threshold, so freed texts stay in
+    the heap, counted in RSS, until trimmed."""
+    import ctypes
+    import ctypes.util
+
+    pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed blocks too
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
 
 
 def _build_docs(context, docs_dir: Path) -> Path:

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from flows.extract.common import document
-from flows.extract.segment import keyword_extractor
+from flows.extract.segment import tfidf_tags
 
 TOP_K = 20
 SAMPLE_CHARS = 2000
@@ -46,7 +46,7 @@ def extract_keywords(doc_id: str, text: str, sections: list[dict[str, Any]]) -> 
     sample = keyword_sample(text, sections)
     if not sample.strip():
         return []
-    tags = keyword_extractor().extract_tags(sample, topK=TOP_K * 2, withWeight=True)
+    tags = tfidf_tags(sample, TOP_K * 2)
     terms = [(t, w) for t, w in tags if _TERM.search(t)][:TOP_K]
     return [
         dict(doc_id=doc_id, term=term, weight=float(weight), rank=rank)

@@ -9,8 +9,11 @@ dictionary costs about a second: it happens lazily, on first use, and is cached 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from functools import cache
+from math import log
+from operator import itemgetter
 from pathlib import Path
 
 DICTS = Path(__file__).resolve().parent.parent / "dicts"
@@ -50,7 +53,131 @@ def tokenizer():
 
 def cut(text: str) -> list[str]:
     """Words of a short text (an indicator, a subject) on domain-term boundaries."""
-    return list(tokenizer().cut(text, HMM=False))
+    return segment(text, hmm=False)
+
+
+# jieba.Tokenizer.cut, accurate mode, with the same blocks and the same maximum-probability route:
+# jieba builds a DAG dict, then takes ``max`` over a generator calling ``log`` for every
+# candidate word (~3 µs a character); one backward pass over a table of log probabilities built
+# once gives the same words at about twice the speed.
+_HAN_BLOCK = re.compile("([\u4E00-\u9FD5a-zA-Z0-9+#&\\._%\\-]+)")  # jieba's re_han_default
+_SKIP = re.compile(r"(\r\n|\s)")  # jieba's re_skip_default
+_ENG = re.compile("[a-zA-Z0-9]")
+_MISSING = object()
+
+
+@cache
+def _word_logp() -> dict[str, float | None]:
+    """Every entry of the tokenizer's prefix dictionary: log(freq / total) for a word, None for
+    a bare prefix of one (what jieba computes per candidate, computed once)."""
+    tk = tokenizer()
+    logtotal = log(tk.total)
+    return {w: (log(f) - logtotal if f else None) for w, f in tk.FREQ.items()}
+
+
+def _route(block: str, logp: dict[str, float | None], unknown: float) -> list[int]:
+    """For each position, the end (exclusive) of the word jieba's route takes there."""
+    n = len(block)
+    score = [0.0] * (n + 1)
+    ends = list(range(1, n + 2))  # by default the character alone
+    get = logp.get
+    missing = _MISSING
+    for k in range(n - 1, -1, -1):
+        best = None
+        i = k + 1
+        frag = block[k]
+        lp = get(frag, missing)
+        while lp is not missing:
+            if lp is not None:
+                value = lp + score[i]
+                if best is None or value >= best:  # ties go to the longer word, as jieba's max
+                    best = value
+                    ends[k] = i
+            if i >= n:
+                break
+            i += 1
+            lp = get(block[k:i], missing)
+        # no word starts here: the character alone, at frequency 1
+        score[k] = unknown + score[k + 1] if best is None else best
+    return ends
+
+
+def _cut_block(block: str, hmm: bool, logp: dict[str, float | None], unknown: float, out: list[str]) -> None:
+    from jieba import finalseg
+
+    ends = _route(block, logp, unknown)
+    n = len(block)
+    x = 0
+    buf = ""
+    if not hmm:  # single Latin letters and digits run together
+        while x < n:
+            y = ends[x]
+            word = block[x:y]
+            if y - x == 1 and _ENG.match(word):
+                buf += word
+            else:
+                if buf:
+                    out.append(buf)
+                    buf = ""
+                out.append(word)
+            x = y
+        if buf:
+            out.append(buf)
+        return
+
+    def flush(buf: str) -> None:  # a run of single characters: unknown words go to the HMM
+        if len(buf) == 1:
+            out.append(buf)
+        elif not logp.get(buf):
+            out.extend(finalseg.cut(buf))
+        else:
+            out.extend(buf)
+    while x < n:
+        y = ends[x]
+        if y - x == 1:
+            buf += block[x]
+        else:
+            if buf:
+                flush(buf)
+                buf = ""
+            out.append(block[x:y])
+        x = y
+    if buf:
+        flush(buf)
+
+
+def segment(text: str, hmm: bool = True) -> list[str]:
+    """The words ``tokenizer().cut(text, HMM=hmm)`` yields, in order."""
+    logp = _word_logp()
+    unknown = -log(tokenizer().total)
+    out: list[str] = []
+    for block in _HAN_BLOCK.split(text):
+        if not block:
+            continue
+        if _HAN_BLOCK.match(block):
+            _cut_block(block, hmm, logp, unknown, out)
+        else:
+            for piece in _SKIP.split(block):
+                if _SKIP.match(piece):
+                    out.append(piece)
+                else:
+                    out.extend(piece)
+    return out
+
+
+def tfidf_tags(text: str, top_k: int) -> list[tuple[str, float]]:
+    """``keyword_extractor().extract_tags(text, topK=top_k, withWeight=True)`` on ``segment``."""
+    ex = keyword_extractor()
+    stop, idf, median = ex.stop_words, ex.idf_freq, ex.median_idf
+    freq: dict[str, float] = {}
+    for w in segment(text):
+        if len(w.strip()) < 2 or w.lower() in stop:
+            continue
+        freq[w] = freq.get(w, 0.0) + 1.0
+    total = sum(freq.values())
+    for w in freq:
+        freq[w] *= idf.get(w, median) / total
+    return sorted(freq.items(), key=itemgetter(1), reverse=True)[:top_k]
 
 
 def keyword_extractor():

@@ -78,7 +78,7 @@ def _common_chars() -> frozenset[str]:
     return frozenset(chars)
 
 
-def _char_class(chars) -> str:
+def char_class(chars) -> str:
     """A regex character-class body for ``chars``, as ranges of consecutive code points."""
     points = sorted(set(map(ord, chars)))
     parts, i = [], 0
@@ -102,7 +102,7 @@ def _commonness_patterns() -> tuple[re.Pattern, str]:
     the everyday characters that are also punctuation: they count twice)."""
     common = _common_chars()
     punct = "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in _PUNCT_RANGES)
-    other = re.compile(f"[^\x00-\x7f{punct}{_char_class(common)}]")
+    other = re.compile(f"[^\x00-\x7f{punct}{char_class(common)}]")
     both = "".join(sorted(c for c in common if any(a <= ord(c) <= b for a, b in _PUNCT_RANGES)))
     return other, both
 

@@ -1,0 +1,69 @@
+"""The fast forms of normalization helpers compute exactly what their plain definitions say."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flows.encoding import _common_chars, commonness
+from flows.normalize import _sub
+from flows.repairs import RepairLog
+from flows.script import _changed_characters, _distinct, _char_classes, phrase_pattern
+
+PHRASES = ["资料", "资料库", "数位", "数位化", "程式", "程式设计", "网路", "矽", "𨱏", "软体"]
+ALPHABET = "资料库数位化程式设计网路矽𨱏软体的和𠀀a "
+
+
+def _plain_commonness(text: str) -> float:
+    wide = [c for c in text if ord(c) > 0x7F]
+    if not wide:
+        return 1.0
+    punct = sum(1 for c in wide if 0x3000 <= ord(c) <= 0x303F or 0xFF00 <= ord(c) <= 0xFFEF
+                or 0x2010 <= ord(c) <= 0x2027)
+    pua = sum(1 for c in wide if 0xE000 <= ord(c) <= 0xF8FF)
+    return (sum(1 for c in wide if c in _common_chars()) + punct - 3 * pua) / len(wide)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("数字政府々〇，。「」ＡＢ①\ue000\uf8ffé abc\x01龘𠀀—…")), max_size=40))
+def test_commonness_is_its_definition(text):
+    assert commonness(text) == _plain_commonness(text)
+
+
+def test_commonness_counts_everyday_punctuation_twice_like_the_definition():
+    assert commonness("々々") == _plain_commonness("々々") == 2.0  # 々 is both everyday and punctuation
+    assert commonness("\ue000数") == _plain_commonness("\ue000数") == -1.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=ALPHABET, max_size=40))
+def test_phrase_pattern_matches_the_longest_phrase_leftmost(text):
+    plain = re.compile("|".join(map(re.escape, sorted(PHRASES, key=len, reverse=True))))
+    assert [m.span() for m in phrase_pattern(PHRASES).finditer(text)] == [m.span() for m in plain.finditer(text)]
+
+
+@given(st.text(alphabet="的资資料料𠀀a", max_size=30), st.text(alphabet="的资資料料𠀀a", max_size=30))
+def test_changed_characters_counts_differing_positions(a, b):
+    expected = sum(x != y for x, y in zip(a, b)) if len(a) == len(b) else 1
+    assert _changed_characters(a, b) == expected
+
+
+def test_distinct_traditional_characters_include_ones_beyond_the_bmp():
+    trad, simp = _char_classes()
+    astral = next(c for c in trad[0] if ord(c) > 0xFFFF)
+    assert _distinct(f"資料資{astral}{astral}𠀀abc", trad) == len({"資", astral} & trad[0]) + ("料" in trad[0])
+    assert _distinct("资料资料", trad) == 0 and _distinct("资料资料", simp) == 1
+
+
+def test_template_substitution_records_only_real_changes():
+    pattern = re.compile(r"^(#{1,6} )?[(（][ ]*([一二三]+)[ ]*[)）]", re.M)
+    repairs = RepairLog()
+    assert _sub(pattern, r"\1（\2）", "（一）甲\n（二）乙", "heading_label", repairs) == "（一）甲\n（二）乙"
+    assert repairs.count("heading_label") == 0  # canonical labels: nothing to record
+    text = "（一）甲\n(二)乙\n## ( 三 )丙"
+    new = _sub(pattern, r"\1（\2）", text, "heading_label", repairs)
+    assert new == "（一）甲\n（二）乙\n## （三）丙"
+    assert repairs.count("heading_label") == 2
+    assert pattern.sub(lambda m: m.expand(r"\1（\2）"), text) == new

@@ -103,8 +103,6 @@ def _route(block: str, logp: dict[str, float | None], unknown: float) -> list[in
 
 
 def _cut_block(block: str, hmm: bool, logp: dict[str, float | None], unknown: float, out: list[str]) -> None:
-    from jieba import finalseg
-
     ends = _route(block, logp, unknown)
     n = len(block)
     x = 0
@@ -129,6 +127,8 @@ def _cut_block(block: str, hmm: bool, logp: dict[str, float | None], unknown: fl
         if len(buf) == 1:
             out.append(buf)
         elif not logp.get(buf):
+            from jieba import finalseg
+
             out.extend(finalseg.cut(buf))
         else:
             out.extend(buf)
@@ -151,17 +151,17 @@ def segment(text: str, hmm: bool = True) -> list[str]:
     logp = _word_logp()
     unknown = -log(tokenizer().total)
     out: list[str] = []
-    for block in _HAN_BLOCK.split(text):
-        if not block:
-            continue
-        if _HAN_BLOCK.match(block):
+    # split() on a capturing pattern alternates what lies between matches (even places) and
+    # the matches (odd places), which is what jieba tells apart by matching each piece again
+    for i, block in enumerate(_HAN_BLOCK.split(text)):
+        if i % 2:
             _cut_block(block, hmm, logp, unknown, out)
-        else:
-            for piece in _SKIP.split(block):
-                if _SKIP.match(piece):
-                    out.append(piece)
+        elif block:
+            for j, piece in enumerate(_SKIP.split(block)):
+                if j % 2:
+                    out.append(piece)  # a whitespace character (or \r\n) stays one word
                 else:
-                    out.extend(piece)
+                    out.extend(piece)  # anything else: one character at a time
     return out
 
 
@@ -171,7 +171,7 @@ def tfidf_tags(text: str, top_k: int) -> list[tuple[str, float]]:
     stop, idf, median = ex.stop_words, ex.idf_freq, ex.median_idf
     freq: dict[str, float] = {}
     for w in segment(text):
-        if len(w.strip()) < 2 or w.lower() in stop:
+        if len(w) < 2 or len(w.strip()) < 2 or w.lower() in stop:
             continue
         freq[w] = freq.get(w, 0.0) + 1.0
     total = sum(freq.values())

@@ -202,6 +202,15 @@ def _sub(pattern: re.Pattern, repl, text: str, kind: str, repairs: RepairLog) ->
     return pattern.sub(swap, text)
 
 
+@cache
+def _after_newline(pattern: re.Pattern) -> re.Pattern:
+    """A line-start rule (`^…` under re.M) as `\\n…`: run on the text after a newline, it finds
+    the same matches, but the regex engine jumps from newline to newline instead of trying `^` at
+    every character. (The rules never match across a line end.)"""
+    assert pattern.pattern.startswith("^") and pattern.flags & re.M
+    return re.compile("\n" + pattern.pattern[1:])
+
+
 def fold_characters(text: str, repairs: RepairLog) -> str:
     if _FOLDABLE.search(text):
         def one(m: re.Match) -> str:
@@ -232,8 +241,11 @@ def _paren(m: re.Match) -> str:
 
 
 def punctuate(text: str, repairs: RepairLog) -> str:
+    lined = "\n" + text
     for pattern, repl, kind in _LABEL_RULES:
-        text = _sub(pattern, repl, text, kind, repairs)
+        if _after_newline(pattern).sub("\n" + repl, lined) != lined:
+            text = _sub(pattern, repl, text, kind, repairs)
+            lined = "\n" + text
     # brackets and quotes first: the marks after them look at what they became
     if "(" in text or ")" in text:
         for _ in range(4):  # nested pairs: inner first

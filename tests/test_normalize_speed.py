@@ -67,3 +67,16 @@ def test_template_substitution_records_only_real_changes():
     assert new == "（一）甲\n（二）乙\n## （三）丙"
     assert repairs.count("heading_label") == 2
     assert pattern.sub(lambda m: m.expand(r"\1（\2）"), text) == new
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=list("#（()）一二12.．、,， \n政a“"), max_size=40))
+def test_label_rules_find_the_same_matches_after_a_newline(text):
+    from flows.normalize import _LABEL_RULES, _after_newline
+
+    for pattern, repl, _ in _LABEL_RULES:
+        # a match at the newline before a line start is the match at that line start
+        fast = [(m.start(), m.end() - 1, m.groups()) for m in _after_newline(pattern).finditer("\n" + text)]
+        plain = [(m.start(), m.end(), m.groups()) for m in pattern.finditer(text)]
+        assert fast == plain
+        assert _after_newline(pattern).sub("\n" + repl, "\n" + text) == "\n" + pattern.sub(repl, text)

@@ -227,12 +227,15 @@ def _infer(cands: list[str], before: str, after: str, doc: str) -> str | None:
     def pairs(c: str) -> list[str]:
         return [p for p in (before + c, c + after) if len(p) == 2 and not p.isspace()]
 
+    simplified = _t2s_chars()
+
     def plausible(p: str) -> bool:
         """A dictionary word, or a Han character next to a digit (到2025年, 第3条)."""
-        han = sum(1 for ch in p if "\u4e00" <= ch <= "\u9fff")
-        if han == 2:
-            return simplify_chars(p) in words
-        return han == 1 and any(ch.isdigit() for ch in p)
+        a, b = p  # pairs() gives two characters
+        han_a, han_b = "\u4e00" <= a <= "\u9fff", "\u4e00" <= b <= "\u9fff"
+        if han_a and han_b:
+            return simplified.get(a, a) + simplified.get(b, b) in words
+        return (han_a or han_b) and (a.isdigit() or b.isdigit())
 
     scored = []
     for c in cands:

@@ -533,7 +533,8 @@ def _markdown_heading(line: str) -> str:
 
 def bare_line(line: str) -> str:
     """A line without surrounding spaces and heading marks: what page parsers compare."""
-    return CANONICAL_HEADING.sub("", line.strip())
+    line = line.strip()
+    return CANONICAL_HEADING.sub("", line) if line.startswith("#") else line
 
 
 def _strip_line_marks(line: str, repairs: RepairLog) -> str:

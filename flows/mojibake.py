@@ -93,11 +93,6 @@ def _t2s_chars() -> dict[str, str]:
     return opencc_table("TSCharacters.txt")
 
 
-def simplify_chars(text: str) -> str:
-    table = _t2s_chars()
-    return "".join(table.get(c, c) for c in text)
-
-
 @cache
 def _jieba_stats() -> tuple[dict[str, float], dict[str, int], float]:
     """(char log-probability, word frequency, floor log-probability) from jieba's dictionary."""

@@ -293,6 +293,10 @@ def _unbalanced(line: str) -> bool:
 
 def _joinable(line: str, nxt: str, width: int | None) -> bool:
     """Whether ``nxt`` continues ``line`` (the line was cut mid-sentence)."""
+    if width is None and line.endswith(_SENTENCE_END):
+        # the usual line (shortcut of the rules below): ended, in a text not hard-wrapped, so only
+        # a closing mark starting the next line joins it (no heading starts with one)
+        return nxt.startswith(_CLOSERS) and not line.startswith(("|", "#"))
     if not line or not nxt or line.startswith(("|", "#")) or nxt.startswith(("|", "#")) or _is_heading(nxt):
         return False  # a Markdown heading is one line by definition
     if nxt.startswith(_CLOSERS):

@@ -156,6 +156,8 @@ _HEADER_KEYS = {"政策标题": "notice_title", "政策来源": "issuer", "发�
 
 
 def strip_header_form(text: str, repairs: RepairLog, meta: Meta) -> str:
+    if "政策内容" not in text:  # the marker the pattern below needs: skip the line-by-line search
+        return text
     body = re.search(r"^[^\S\n]*#{0,6}[^\S\n]*政策内容[^\S\n]*[:：][^\S\n]*$", text, re.M)
     if not body:
         return text
@@ -333,9 +335,10 @@ _TRAILING_LISTS = ("相关词条", "热门词条", "词条标签", "参考资料
 
 
 def strip_encyclopedia(lines: list[str], repairs: RepairLog, meta: Meta) -> list[str]:
+    if "基本介绍" not in map(bare_line, lines[:40]) and not any(
+            bare_line(s) in _TRAILING_LISTS for s in lines[-40:]):
+        return lines  # (decided on the first and last lines only)
     stripped = [bare_line(l) for l in lines]
-    if "基本介绍" not in stripped[:40] and not any(s in _TRAILING_LISTS for s in stripped[-40:]):
-        return lines
     meta["page_kind"] = "encyclopedia"
     out = []
     in_box = False

@@ -80,3 +80,12 @@ def test_label_rules_find_the_same_matches_after_a_newline(text):
         plain = [(m.start(), m.end(), m.groups()) for m in pattern.finditer(text)]
         assert fast == plain
         assert _after_newline(pattern).sub("\n" + repl, "\n" + text) == "\n" + pattern.sub(repl, text)
+
+
+def test_joinable_shortcut_agrees_with_the_rules():
+    from flows.normalize import _CLOSERS, HEADING_LABEL, _joinable
+
+    assert not any(HEADING_LABEL.match(c + "一、x") for c in _CLOSERS)  # what the shortcut relies on
+    assert _joinable("这是一句。", "》的通知", None) and _joinable("这是一句。", "，继续", None)
+    assert not _joinable("这是一句。", "下一句", None) and not _joinable("# 标题。", "，继续", None)
+    assert not _joinable("| a | b |。", "，继续", None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import Counter
 from functools import cache
 from math import log
 from operator import itemgetter
@@ -169,15 +170,12 @@ def tfidf_tags(text: str, top_k: int) -> list[tuple[str, float]]:
     """``keyword_extractor().extract_tags(text, topK=top_k, withWeight=True)`` on ``segment``."""
     ex = keyword_extractor()
     stop, idf, median = ex.stop_words, ex.idf_freq, ex.median_idf
-    freq: dict[str, float] = {}
-    for w in segment(text):
-        if len(w) < 2 or len(w.strip()) < 2 or w.lower() in stop:
-            continue
-        freq[w] = freq.get(w, 0.0) + 1.0
+    # counts in first-occurrence order, as jieba's dict: equal weights keep that order
+    longer = [w for w in segment(text) if len(w) > 1]
+    freq = Counter(w for w in longer if len(w.strip()) > 1 and w.lower() not in stop)
     total = sum(freq.values())
-    for w in freq:
-        freq[w] *= idf.get(w, median) / total
-    return sorted(freq.items(), key=itemgetter(1), reverse=True)[:top_k]
+    weights = {w: n * (idf.get(w, median) / total) for w, n in freq.items()}
+    return sorted(weights.items(), key=itemgetter(1), reverse=True)[:top_k]
 
 
 def keyword_extractor():

@@ -63,18 +63,20 @@ def phrase_pattern(phrases) -> re.Pattern:
 
 
 @cache
-def _t2s_tables() -> tuple[dict[int, int | str], dict[str, str], re.Pattern]:
+def _t2s_tables() -> tuple[list[int | str], dict[str, str], re.Pattern]:
     """OpenCC's t2s data as (character table, phrase table, phrase pattern).
 
-    The character table also maps every other BMP character to itself: ``str.translate`` raises
-    and catches a KeyError for each character its table lacks, which made it several times
-    slower on a Chinese text."""
+    The character table is a list indexed by code point, every character up to the last one
+    OpenCC maps included (mapped to itself when OpenCC does not map it): ``str.translate`` with a
+    dict hashes every character and raises and catches a KeyError for each one it lacks, which
+    made it several times slower on a Chinese text. Past the list's end a character stays as is."""
     chars = {k: v for k, v in opencc_table("TSCharacters.txt").items() if len(k) == 1}
     table = str.maketrans(chars)
     phrases = {k: v for k, v in opencc_table("TSPhrases.txt").items() if k.translate(table) != v}
-    full: dict[int, int | str] = {cp: cp for cp in range(0x10000)}
-    full.update({k: ord(v) if len(v) == 1 else v for k, v in table.items()})
-    return full, phrases, phrase_pattern(phrases)
+    by_code_point: list[int | str] = list(range(max(table) + 1))
+    for k, v in table.items():
+        by_code_point[k] = ord(v) if len(v) == 1 else v
+    return by_code_point, phrases, phrase_pattern(phrases)
 
 
 def t2s(text: str) -> str:
@@ -112,6 +114,18 @@ def _distinct(text: str, chars: tuple[frozenset[str], re.Pattern]) -> int:
     return len(members.intersection(finder.findall(text)))
 
 
+def _uses_more_than(text: str, chars: tuple[frozenset[str], re.Pattern], limit: int, chunk: int = 2000) -> bool:
+    """Whether the text uses more than ``limit`` different characters of ``chars``: read a chunk
+    at a time, so that a traditional text answers after its first lines."""
+    members, finder = chars
+    seen: set[str] = set()
+    for start in range(0, len(text), chunk):
+        seen |= members.intersection(finder.findall(text, start, start + chunk))
+        if len(seen) > limit:
+            return True
+    return False
+
+
 @cache
 def tw_phrase_table() -> tuple[dict[str, str], re.Pattern, re.Pattern]:
     """(Taiwan phrase -> mainland phrase, pattern matching any phrase, pattern of markers)."""
@@ -146,11 +160,10 @@ def detect_script(text: str) -> tuple[str, str | None]:
         return "simplified", None
     trad, simp = _char_classes()
     # distinct characters: enough to tell the scripts apart (only the telling ones are collected)
-    n_trad = _distinct(text, trad)
-    if n_trad < MIN_TRADITIONAL:
+    # traditional: at least MIN_TRADITIONAL of them, and more than twice as many as simplified ones
+    if not _uses_more_than(text, trad, MIN_TRADITIONAL - 1):
         return "simplified", None
-    n_simp = _distinct(text, simp)
-    if n_trad <= 2 * n_simp:
+    if not _uses_more_than(text, trad, 2 * _distinct(text, simp)):
         return "simplified", None
     converted = t2s(text)
     return ("traditional_tw" if has_tw_phrasing(converted) else "traditional"), converted

@@ -89,3 +89,23 @@ def test_joinable_shortcut_agrees_with_the_rules():
     assert _joinable("这是一句。", "》的通知", None) and _joinable("这是一句。", "，继续", None)
     assert not _joinable("这是一句。", "下一句", None) and not _joinable("# 标题。", "，继续", None)
     assert not _joinable("| a | b |。", "，继续", None)
+
+
+def test_t2s_maps_characters_beyond_the_bmp_and_keeps_unmapped_ones():
+    from flows.script import opencc_table, t2s
+
+    astral = {k: v for k, v in opencc_table("TSCharacters.txt").items() if len(k) == 1 and ord(k) > 0xFFFF and k != v}
+    assert astral  # OpenCC maps some: the list table must reach them
+    k, v = next(iter(astral.items()))
+    assert t2s(f"資料{k}𠀀\U0010FFFF") == f"资料{v}𠀀\U0010FFFF"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(list("資料庫數位軟體說明资料库数位软体说明的和𠀀a\n")), max_size=60),
+       st.integers(min_value=0, max_value=8), st.integers(min_value=1, max_value=7))
+def test_uses_more_than_is_a_count_of_distinct_characters(chars, limit, chunk):
+    from flows.script import _uses_more_than
+
+    text = "".join(chars)
+    for classes in _char_classes():
+        assert _uses_more_than(text, classes, limit, chunk) == (_distinct(text, classes) > limit)

@@ -109,3 +109,36 @@ def test_uses_more_than_is_a_count_of_distinct_characters(chars, limit, chunk):
     text = "".join(chars)
     for classes in _char_classes():
         assert _uses_more_than(text, classes, limit, chunk) == (_distinct(text, classes) > limit)
+
+
+def _plain_infer(cands, before, after, doc):
+    from flows.mojibake import DOC_EVIDENCE, _jieba_stats, _t2s_chars
+
+    words, table = _jieba_stats()[1], _t2s_chars()
+
+    def plausible(p):
+        han = sum(1 for ch in p if "\u4e00" <= ch <= "\u9fff")
+        if han == 2:
+            return "".join(table.get(c, c) for c in p) in words
+        return han == 1 and any(ch.isdigit() for ch in p)
+
+    scored = []
+    for c in cands:
+        ok = [p for p in (before + c, c + after) if len(p) == 2 and not p.isspace() and plausible(p) and not p.isascii()]
+        if ok:
+            scored.append((sum(doc.count(p) for p in ok), c))
+    scored.sort(reverse=True)
+    if not scored:
+        return None
+    second = scored[1][0] if len(scored) > 1 else 0
+    return scored[0][1] if scored[0][0] >= 2 and scored[0][0] >= DOC_EVIDENCE * second else None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(list("政务服数字化据 2a（")), min_size=1, max_size=6),
+       st.sampled_from(["", "政", "务", "2", " ", "a"]), st.sampled_from(["", "务", "据", "3", " "]),
+       st.text(alphabet="政务服数字据化2 a", max_size=40))
+def test_infer_is_its_definition(cands, before, after, doc):
+    from flows.mojibake import _infer
+
+    assert _infer(cands, before, after, doc) == _plain_infer(cands, before, after, doc)

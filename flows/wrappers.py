@@ -510,6 +510,7 @@ CANONICAL_HEADING = re.compile(r"^(#{1,6}) (?=[^\s#])")  # what _markdown_headin
 _MD_RULE = re.compile(r"^\s*([-*_])(?:\s*\1){2,}\s*$")
 _MD_BULLET = re.compile(r"^(\s*)[-*+•●▪◆■][ \t]+(?=\S)")
 _MD_STARTS = set("|#>-*+•●▪◆■")
+_MD_LINE_STARTS = _MD_STARTS | set("-*_")  # first characters of marks, bullets and rules
 _MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 
 
@@ -573,6 +574,10 @@ def strip_markdown(lines: list[str], repairs: RepairLog, attachments: Attachment
     while i < len(lines):
         line = lines[i]
         i += 1
+        if line.lstrip()[:1] not in _MD_LINE_STARTS and "附" not in line and "![" not in line \
+                and "](" not in line and "**" not in line and "__" not in line:
+            out.append(line)  # nothing below applies to it (the usual line: a shortcut)
+            continue
         if line[:1] in "-*_ " and _MD_RULE.match(line):
             if line.strip():
                 repairs.add("markdown_rule", line.strip(), "(removed)")

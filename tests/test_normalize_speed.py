@@ -142,3 +142,28 @@ def test_infer_is_its_definition(cands, before, after, doc):
     from flows.mojibake import _infer
 
     assert _infer(cands, before, after, doc) == _plain_infer(cands, before, after, doc)
+
+
+class _Everything:
+    def __contains__(self, item):
+        return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["#", "## ", "-", "- ", "*", "**", "_", "__", "|", ">", " ", "　", "文字",
+                                          "附件：1.表", "![图](a.png)", "[办法](b.pdf)", "1.", "---", "•"]),
+                         max_size=5).map("".join), max_size=8))
+def test_strip_markdown_shortcut_changes_nothing(lines):
+    import flows.wrappers as wrappers
+
+    def run():
+        repairs, attachments = RepairLog(), []
+        out = wrappers.strip_markdown(list(lines), repairs, attachments)
+        return out, [r.__dict__ for r in repairs.as_list()], attachments
+    fast = run()
+    saved = wrappers._MD_LINE_STARTS
+    wrappers._MD_LINE_STARTS = _Everything()  # every line takes the full rules
+    try:
+        assert run() == fast
+    finally:
+        wrappers._MD_LINE_STARTS = saved

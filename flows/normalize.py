@@ -139,7 +139,8 @@ _PUNCT_RULES = [  # (mark, pattern, replacement)
     ("!", re.compile(rf"!(?<={_HPM}!)"), "！"),
     (".", re.compile(rf"\.(?<=[{HAN}%）”》]\.)(?={_H}|$)", re.M), "。"),
 ]
-_PAREN_PAIR = re.compile(r"([(（])([^()（）\n]{0,200})([)）])")
+# a bracket pair with a half-width bracket (a full-width pair stays as it is: not matched at all)
+_PAREN_PAIR = re.compile(r"([(（])(?:(?<=\()|(?=[^()（）\n]{0,200}\)))([^()（）\n]{0,200})([)）])")
 _HAN_CHAR = re.compile(_H)
 _QUOTE_PAIR = re.compile(r'"([^"\n]{1,200})"')
 _DOC_OPEN = "\\[［【(（〔{｛﹝〖"
@@ -230,9 +231,7 @@ def drop_invisible(text: str, repairs: RepairLog) -> str:
 
 
 def _paren(m: re.Match) -> str:
-    opening, inner, closing = m.groups()
-    if opening == "（" and closing == "）":
-        return m.group()
+    opening, inner, closing = m.groups()  # one of them half-width (_PAREN_PAIR)
     before = m.string[m.start() - 1] if m.start() else ""
     if _HAN_CHAR.search(inner) or _HAN_CHAR.match(before) or (before and before in _CJK_PUNCT + ",;:?!") \
             or "（" in (opening, closing) or "）" in (opening, closing):

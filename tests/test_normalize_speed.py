@@ -167,3 +167,13 @@ def test_strip_markdown_shortcut_changes_nothing(lines):
         assert run() == fast
     finally:
         wrappers._MD_LINE_STARTS = saved
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["(", ")", "（", "）", "a", "政", "\n", "x" * 150]), max_size=12).map("".join))
+def test_paren_pairs_are_the_plain_pairs_with_a_half_width_bracket(text):
+    from flows.normalize import _PAREN_PAIR
+
+    plain = re.compile(r"([(（])([^()（）\n]{0,200})([)）])")
+    expected = [(m.span(), m.groups()) for m in plain.finditer(text) if (m.group(1), m.group(3)) != ("（", "）")]
+    assert [(m.span(), m.groups()) for m in _PAREN_PAIR.finditer(text)] == expected

@@ -44,3 +44,15 @@ def test_tfidf_tags_on_a_plan_sentence():
     assert tags == keyword_extractor().extract_tags(text, topK=10, withWeight=True)
     terms = [t for t, _ in tags]
     assert "一网通办" in terms and "推进" not in terms  # domain term kept, stop word dropped
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="的是一网通办沪苏浙皖黔滇桂琼渝蒙藏疆龘齉abX09 .%\n，", max_size=30))
+def test_hmm_cut_is_jiebas_finalseg(text):
+    from jieba import finalseg
+
+    from flows.extract.segment import _hmm_cut
+
+    out: list[str] = []
+    _hmm_cut(text, out)
+    assert out == list(finalseg.cut(text))

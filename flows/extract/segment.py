@@ -128,9 +128,7 @@ def _cut_block(block: str, hmm: bool, logp: dict[str, float | None], unknown: fl
         if len(buf) == 1:
             out.append(buf)
         elif not logp.get(buf):
-            from jieba import finalseg
-
-            out.extend(finalseg.cut(buf))
+            _hmm_cut(buf, out)
         else:
             out.extend(buf)
     while x < n:
@@ -145,6 +143,65 @@ def _cut_block(block: str, hmm: bool, logp: dict[str, float | None], unknown: fl
         x = y
     if buf:
         flush(buf)
+
+
+def _viterbi(obs: str, start: dict, trans: dict, emit: dict, low: float) -> str:
+    """jieba.finalseg.viterbi's state sequence (B/M/E/S per character), with the same sums in
+    the same order and the same tie-breaks (max over (probability, state) tuples: the later
+    state letter wins a tie), kept as back-pointers instead of a copied path per state."""
+    e_b, e_m, e_e, e_s = emit["B"], emit["M"], emit["E"], emit["S"]
+    t_eb, t_sb = trans["E"].get("B", low), trans["S"].get("B", low)
+    t_mm, t_bm = trans["M"].get("M", low), trans["B"].get("M", low)
+    t_ss, t_es = trans["S"].get("S", low), trans["E"].get("S", low)
+    t_be, t_me = trans["B"].get("E", low), trans["M"].get("E", low)
+    c = obs[0]
+    v_b, v_m = start["B"] + e_b.get(c, low), start["M"] + e_m.get(c, low)
+    v_e, v_s = start["E"] + e_e.get(c, low), start["S"] + e_s.get(c, low)
+    back = []
+    for c in obs[1:]:
+        em_b, em_m, em_s, em_e = e_b.get(c, low), e_m.get(c, low), e_s.get(c, low), e_e.get(c, low)
+        (v_b, p_b), (v_m, p_m), (v_s, p_s), (v_e, p_e) = (
+            max((v_e + t_eb + em_b, "E"), (v_s + t_sb + em_b, "S")),
+            max((v_m + t_mm + em_m, "M"), (v_b + t_bm + em_m, "B")),
+            max((v_s + t_ss + em_s, "S"), (v_e + t_es + em_s, "E")),
+            max((v_b + t_be + em_e, "B"), (v_m + t_me + em_e, "M")))
+        back.append({"B": p_b, "M": p_m, "S": p_s, "E": p_e})
+    state = max((v_e, "E"), (v_s, "S"))[1]
+    states = [state]
+    for pointers in reversed(back):
+        state = pointers[state]
+        states.append(state)
+    return "".join(reversed(states))
+
+
+def _hmm_cut(text: str, out: list[str]) -> None:
+    """The words ``jieba.finalseg.cut(text)`` yields (unknown words found by its HMM)."""
+    from jieba import finalseg
+
+    low, force_split = finalseg.MIN_FLOAT, finalseg.Force_Split_Words
+    for i, block in enumerate(finalseg.re_han.split(text)):
+        if not i % 2:
+            out.extend(x for x in finalseg.re_skip.split(block) if x)
+            continue
+        states = _viterbi(block, finalseg.start_P, finalseg.trans_P, finalseg.emit_P, low)
+        begin = next_start = 0
+        words = []
+        for k, state in enumerate(states):
+            if state == "B":
+                begin = k
+            elif state == "E":
+                words.append(block[begin:k + 1])
+                next_start = k + 1
+            elif state == "S":
+                words.append(block[k])
+                next_start = k + 1
+        if next_start < len(block):
+            words.append(block[next_start:])
+        for word in words:
+            if word in force_split:
+                out.extend(word)
+            else:
+                out.append(word)
 
 
 def segment(text: str, hmm: bool = True) -> list[str]:

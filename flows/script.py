@@ -147,7 +147,7 @@ def tw_phrase_table() -> tuple[dict[str, str], re.Pattern, re.Pattern]:
             table[tw_s] = mainland_s
     table.update({k: v for k, v in domain.items() if k != v})
     pattern = phrase_pattern(table)
-    marker_pattern = re.compile("|".join(map(re.escape, sorted(markers, key=len, reverse=True))))
+    marker_pattern = phrase_pattern(markers)
     return table, pattern, marker_pattern
 
 

@@ -29,3 +29,14 @@ def test_page_suffix_examples():
 def test_every_label_starts_with_a_label_start(content):
     if any(rx.match(content) for _, rx in _LABELS):
         assert _LABEL_START.match(content)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["规划", "计划", "方案", "规", "划", "期限", "期", "时限", "时", "限", "为", "：",
+                                 " ", "2021", "年", "—", "至", "2025", "案"]), max_size=14).map("".join))
+def test_plan_period_in_text_is_the_plain_pattern(text):
+    from flows.metadata import _PERIOD_IN_TEXT
+
+    plain = re.compile(r"(?:规划|计划|方案)?(?:期限|期|时限)(?:为|是|：|:)?\s*(\d{4})\s*年?\s*[—–\-~～至到]{1,2}\s*(\d{4})")
+    assert [(m.span(), m.groups()) for m in _PERIOD_IN_TEXT.finditer(text)] == \
+        [(m.span(), m.groups()) for m in plain.finditer(text)]

@@ -1,4 +1,4 @@
-"""Fast forms in the structure stage equal their plain definitions."""
+"""Fast forms in the structure and metadata stages equal their plain definitions."""
 
 from __future__ import annotations
 

@@ -78,16 +78,47 @@ def _common_chars() -> frozenset[str]:
     return frozenset(chars)
 
 
-def commonness(text: str) -> float:
-    """Share of the non-ASCII characters that are everyday Chinese (1.0 for pure ASCII)."""
+def char_class(chars) -> str:
+    """A regex character-class body for ``chars``, as ranges of consecutive code points."""
+    points = sorted(set(map(ord, chars)))
+    parts, i = [], 0
+    while i < len(points):
+        j = i
+        while j + 1 < len(points) and points[j + 1] == points[j] + 1:
+            j += 1
+        parts.append(re.escape(chr(points[i])) + (f"-{re.escape(chr(points[j]))}" if j > i else ""))
+        i = j + 1
+    return "".join(parts)
+
+
+_PUNCT_RANGES = ((0x3000, 0x303F), (0xFF00, 0xFFEF), (0x2010, 0x2027))
+_PUA = re.compile("[\ue000-\uf8ff]")  # what a wrong legacy guess yields
+_HANZI = re.compile("[\u4e00-\u9fff]")
+
+
+@cache
+def _commonness_patterns() -> tuple[re.Pattern, str]:
+    """(a non-ASCII character that is neither everyday Chinese nor CJK punctuation,
+    the everyday characters that are also punctuation: they count twice)."""
     common = _common_chars()
-    wide = [c for c in text if ord(c) > 0x7F]
+    punct = "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in _PUNCT_RANGES)
+    other = re.compile(f"[^\x00-\x7f{punct}{char_class(common)}]")
+    both = "".join(sorted(c for c in common if any(a <= ord(c) <= b for a, b in _PUNCT_RANGES)))
+    return other, both
+
+
+def commonness(text: str) -> float:
+    """Share of the non-ASCII characters that are everyday Chinese (1.0 for pure ASCII).
+
+    CJK punctuation counts as everyday, a private-use character (what a wrong legacy guess
+    yields) counts -3. Counted by C-level scans: almost every character of a right guess is
+    everyday, so only the rare others are materialised."""
+    wide = len(text) - len(text.encode("ascii", "ignore"))
     if not wide:
         return 1.0
-    punct = sum(1 for c in wide if 0x3000 <= ord(c) <= 0x303F or 0xFF00 <= ord(c) <= 0xFFEF
-                or 0x2010 <= ord(c) <= 0x2027)
-    pua = sum(1 for c in wide if 0xE000 <= ord(c) <= 0xF8FF)  # what a wrong legacy guess yields
-    return (sum(1 for c in wide if c in common) + punct - 3 * pua) / len(wide)
+    other, both = _commonness_patterns()
+    good = wide - len(other.findall(text)) + sum(text.count(c) for c in both)
+    return (good - 3 * len(_PUA.findall(text))) / wide
 
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")  # C1 (0x80-0x9F) is Latin-1 mojibake, a repairable text
@@ -183,7 +214,7 @@ def _utf16_by_content(data: bytes) -> tuple[str, str] | None:
     for codec in ("utf-16-le", "utf-16-be"):
         text = _strict(data, codec)
         if text is not None and _control_share(text) == 0 and commonness(text) >= 0.9 \
-                and sum(1 for c in text if "\u4e00" <= c <= "\u9fff") >= len(text) / 3:
+                and len(_HANZI.findall(text)) >= len(text) / 3:
             return text, codec
     return None
 

@@ -85,7 +85,10 @@ _GENRE = re.compile(
 )
 _LABEL_START = re.compile(r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[）)]|\d+[.．、])")
 _PERIOD = re.compile(r"(\d{4})\s*年?\s*[—–\-~～至到]{1,2}\s*(\d{4})\s*年?")
-_PERIOD_IN_TEXT = re.compile(r"(?:规划|计划|方案)?(?:期限|期|时限)(?:为|是|：|:)?\s*(\d{4})\s*年?\s*[—–\-~～至到]{1,2}\s*(\d{4})")
+# (?:规划|计划|方案)?(?:期限|期|时限)…, written to start with the class of its first character
+# (the engine then scans for it instead of trying the alternatives at every position of the text)
+_PERIOD_IN_TEXT = re.compile(r"[规计方期时](?:(?<=[规计])划(?:期限|期|时限)|(?<=方)案(?:期限|期|时限)|(?<=期)限?|(?<=时)限)"
+                             r"(?:为|是|：|:)?\s*(\d{4})\s*年?\s*[—–\-~～至到]{1,2}\s*(\d{4})")
 _FIVE_YEAR = {"十三五": (2016, 2020), "十四五": (2021, 2025), "十五五": (2026, 2030)}
 _URL = re.compile(r"https?://[^\s|｜\"'<>）)]+")
 _URL_FIELD = re.compile(r"(?:来源|原文链接|原文地址|网址|链接|source)\s*[：:]\s*(https?://[^\s|｜\"'<>）)]+)", re.I)

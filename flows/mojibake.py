@@ -93,11 +93,6 @@ def _t2s_chars() -> dict[str, str]:
     return opencc_table("TSCharacters.txt")
 
 
-def simplify_chars(text: str) -> str:
-    table = _t2s_chars()
-    return "".join(table.get(c, c) for c in text)
-
-
 @cache
 def _jieba_stats() -> tuple[dict[str, float], dict[str, int], float]:
     """(char log-probability, word frequency, floor log-probability) from jieba's dictionary."""
@@ -223,20 +218,22 @@ def _infer(cands: list[str], before: str, after: str, doc: str) -> str | None:
     lost 政).
     """
     _, words, _ = _jieba_stats()
+    simplified = _t2s_chars()
 
-    def pairs(c: str) -> list[str]:
-        return [p for p in (before + c, c + after) if len(p) == 2 and not p.isspace()]
+    def plausible(a: str, b: str) -> bool:
+        """A dictionary word, or a Han character next to a digit (到2025年, 第3条). (Either way
+        the pair holds a Han character: it is neither blank nor ASCII.)"""
+        han_a, han_b = "\u4e00" <= a <= "\u9fff", "\u4e00" <= b <= "\u9fff"
+        if han_a and han_b:
+            return simplified.get(a, a) + simplified.get(b, b) in words
+        return (han_a or han_b) and (a.isdigit() or b.isdigit())
 
-    def plausible(p: str) -> bool:
-        """A dictionary word, or a Han character next to a digit (到2025年, 第3条)."""
-        han = sum(1 for ch in p if "\u4e00" <= ch <= "\u9fff")
-        if han == 2:
-            return simplify_chars(p) in words
-        return han == 1 and any(ch.isdigit() for ch in p)
-
+    # the pairs a (one-character) candidate forms with its neighbours, when it has them
+    with_before, with_after = len(before) == 1, len(after) == 1
     scored = []
     for c in cands:
-        ok = [p for p in pairs(c) if plausible(p) and not p.isascii()]
+        ok = ([before + c] if with_before and plausible(before, c) else []) + (
+            [c + after] if with_after and plausible(c, after) else [])
         if ok:
             scored.append((sum(doc.count(p) for p in ok), c))
     scored.sort(reverse=True)

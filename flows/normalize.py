@@ -65,6 +65,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from flows.encoding import decode_bytes
@@ -138,10 +139,15 @@ _PUNCT_RULES = [  # (mark, pattern, replacement)
     ("!", re.compile(rf"!(?<={_HPM}!)"), "！"),
     (".", re.compile(rf"\.(?<=[{HAN}%）”》]\.)(?={_H}|$)", re.M), "。"),
 ]
-_PAREN_PAIR = re.compile(r"([(（])([^()（）\n]{0,200})([)）])")
+# a bracket pair with a half-width bracket (a full-width pair stays as it is: not matched at all)
+_PAREN_PAIR = re.compile(r"([(（])(?:(?<=\()|(?=[^()（）\n]{0,200}\)))([^()（）\n]{0,200})([)）])")
 _HAN_CHAR = re.compile(_H)
 _QUOTE_PAIR = re.compile(r'"([^"\n]{1,200})"')
-_DOC_NUMBER = re.compile(rf"(?<=[{HAN}])[ ]?[\[［【(（〔{{｛﹝〖][ ]?((?:19|20)\d\d)[ ]?[\]］】)）〕}}｝﹞〗][ ]?(\d{{1,4}})[ ]?号(?:号(?!码))*")
+_DOC_OPEN = "\\[［【(（〔{｛﹝〖"
+# a Han character, an optional space, an opening bracket: written to start with the character
+# class of its first character, so that the regex engine scans for it instead of trying the
+# look-behind at every position
+_DOC_NUMBER = re.compile(rf"[ {_DOC_OPEN}](?:(?<={_H} )[{_DOC_OPEN}]|(?<={_H}[{_DOC_OPEN}]))[ ]?((?:19|20)\d\d)[ ]?[\]］】)）〕}}｝﹞〗][ ]?(\d{{1,4}})[ ]?号(?:号(?!码))*")
 _SPACE_HAN = re.compile(rf" (?<={_HP} )(?={_HP})")  # after runs became one space
 _SPACE_HAN_ALNUM = re.compile(rf" (?:(?<={_H} )(?=[A-Za-z0-9])|(?<=[A-Za-z0-9%] )(?={_H}))")
 _SPACE_RUN = re.compile(r"  +")
@@ -152,9 +158,27 @@ _CONTINUES = tuple("，,、“《（(—")
 _SENTENCE_END = tuple("。！？；…”）)」』】!?;:：.")
 
 
+@cache
+def _template(repl: str) -> list[str] | None:
+    """A ``\\1``-style template split once into literals (even places) and group numbers (odd
+    places); None when it holds other escapes (``re`` then expands it). ``Match.expand`` would
+    parse the template again for every match."""
+    parts = re.split(r"\\(\d)", repl)
+    return None if "\\" in "".join(parts[0::2]) else parts
+
+
+def _expander(repl: str):
+    parts = _template(repl)
+    if parts is None:
+        return lambda m: m.expand(repl)
+    return lambda m: "".join(p if i % 2 == 0 else (m.group(int(p)) or "") for i, p in enumerate(parts))
+
+
 def _sub(pattern: re.Pattern, repl, text: str, kind: str, repairs: RepairLog) -> str:
     """pattern.sub that records the replacements under ``kind`` (a replacement that changes
-    nothing is not a repair). A plain-string ``repl`` runs in C; examples come from finditer."""
+    nothing is not a repair). A plain-string ``repl`` runs in C; examples come from finditer.
+    A template first runs in C too: when the text comes out unchanged there is nothing to record
+    (the usual case: labels and document numbers already in canonical form)."""
     if isinstance(repl, str) and "\\" not in repl:
         new, n = pattern.subn(repl, text)
         if n:
@@ -165,14 +189,27 @@ def _sub(pattern: re.Pattern, repl, text: str, kind: str, repairs: RepairLog) ->
                 repairs.add(kind, text[a:m.end() + 2], text[a:m.start()] + repl + text[m.end():m.end() + 2], n=0)
             repairs.count_only(kind, n)
         return new
+    if isinstance(repl, str):
+        if pattern.sub(repl, text) == text:
+            return text
+        repl = _expander(repl)
 
     def swap(m: re.Match) -> str:
-        new = m.expand(repl) if isinstance(repl, str) else repl(m)
+        new = repl(m)
         if new != m.group():
             a = max(0, m.start() - 4)
             repairs.add(kind, text[a:m.end() + 2], text[a:m.start()] + new + text[m.end():m.end() + 2])
         return new
     return pattern.sub(swap, text)
+
+
+@cache
+def _after_newline(pattern: re.Pattern) -> re.Pattern:
+    """A line-start rule (`^…` under re.M) as `\\n…`: run on the text after a newline, it finds
+    the same matches, but the regex engine jumps from newline to newline instead of trying `^` at
+    every character. (The rules never match across a line end.)"""
+    assert pattern.pattern.startswith("^") and pattern.flags & re.M
+    return re.compile("\n" + pattern.pattern[1:])
 
 
 def fold_characters(text: str, repairs: RepairLog) -> str:
@@ -194,9 +231,7 @@ def drop_invisible(text: str, repairs: RepairLog) -> str:
 
 
 def _paren(m: re.Match) -> str:
-    opening, inner, closing = m.groups()
-    if opening == "（" and closing == "）":
-        return m.group()
+    opening, inner, closing = m.groups()  # one of them half-width (_PAREN_PAIR)
     before = m.string[m.start() - 1] if m.start() else ""
     if _HAN_CHAR.search(inner) or _HAN_CHAR.match(before) or (before and before in _CJK_PUNCT + ",;:?!") \
             or "（" in (opening, closing) or "）" in (opening, closing):
@@ -205,8 +240,11 @@ def _paren(m: re.Match) -> str:
 
 
 def punctuate(text: str, repairs: RepairLog) -> str:
+    lined = "\n" + text
     for pattern, repl, kind in _LABEL_RULES:
-        text = _sub(pattern, repl, text, kind, repairs)
+        if _after_newline(pattern).sub("\n" + repl, lined) != lined:
+            text = _sub(pattern, repl, text, kind, repairs)
+            lined = "\n" + text
     # brackets and quotes first: the marks after them look at what they became
     if "(" in text or ")" in text:
         for _ in range(4):  # nested pairs: inner first
@@ -254,6 +292,10 @@ def _unbalanced(line: str) -> bool:
 
 def _joinable(line: str, nxt: str, width: int | None) -> bool:
     """Whether ``nxt`` continues ``line`` (the line was cut mid-sentence)."""
+    if width is None and line.endswith(_SENTENCE_END):
+        # the usual line (shortcut of the rules below): ended, in a text not hard-wrapped, so only
+        # a closing mark starting the next line joins it (no heading starts with one)
+        return nxt.startswith(_CLOSERS) and not line.startswith(("|", "#"))
     if not line or not nxt or line.startswith(("|", "#")) or nxt.startswith(("|", "#")) or _is_heading(nxt):
         return False  # a Markdown heading is one line by definition
     if nxt.startswith(_CLOSERS):

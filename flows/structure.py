@@ -92,7 +92,13 @@ _BOILERPLATE_LINE = re.compile(
 )
 _NOTICE_TITLE = re.compile(r"(?:印发|转发).{2,80}的通知$")
 _TOC_MARKERS = {"目录", "目次"}
-_PAGE_SUFFIX = re.compile(r"[\s.．·…—-]*\d{0,4}$")
+# a toc entry's page number and leader, `[\s.．·…—-]*\d{0,4}$`, matched at the start of the reversed
+# text (a pattern ending in `$` is tried at every position of a line); digits are not in the
+# class, so the greedy match is the longest such suffix
+_PAGE_SUFFIX_REVERSED = re.compile(r"\d{0,4}[\s.．·…—-]*")
+_WHITESPACE = re.compile(r"\s+")
+# every label pattern starts with one of these (a line starting otherwise is not a labelled heading)
+_LABEL_START = re.compile(rf"[第{_CN_NUM}（(\d\u2460-\u2473]")
 
 
 def cn_int(s: str) -> int:
@@ -169,7 +175,7 @@ def _canonical_label(shape: str, num: str, suffix: str = "") -> str:
 
 def _heading(line: _Line, text: str) -> _Head | None:
     content = line.content
-    if not content:
+    if not content or not _LABEL_START.match(content):
         return None
     for shape, rx in _LABELS:
         m = rx.match(content)
@@ -248,10 +254,16 @@ def _markdown_heads(lines: list[_Line], heads: dict[int, _Head], marker_lines: s
                          heading=ln.content, body_start=ln.end, markdown=True)
 
 
+def _without_page_suffix(s: str) -> str:
+    """``s`` without spaces and without a trailing page number or leader (`…… 12`)."""
+    s = _WHITESPACE.sub("", s)
+    return s[:len(s) - _PAGE_SUFFIX_REVERSED.match(s[::-1]).end()]
+
+
 def _key(ln: _Line, head: _Head | None) -> tuple:
     if head is not None and head.ordinal is not None:  # a toc entry may carry dots and a page number
-        return (head.shape, head.ordinal, _PAGE_SUFFIX.sub("", re.sub(r"\s+", "", head.heading or "")))
-    return ("line", _PAGE_SUFFIX.sub("", re.sub(r"\s+", "", ln.content)))
+        return (head.shape, head.ordinal, _without_page_suffix(head.heading or ""))
+    return ("line", _without_page_suffix(ln.content))
 
 
 def _toc_lines(lines: list[_Line], heads: dict[int, _Head]) -> set[int]:

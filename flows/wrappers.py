@@ -156,6 +156,8 @@ _HEADER_KEYS = {"政策标题": "notice_title", "政策来源": "issuer", "发�
 
 
 def strip_header_form(text: str, repairs: RepairLog, meta: Meta) -> str:
+    if "政策内容" not in text:  # the marker the pattern below needs: skip the line-by-line search
+        return text
     body = re.search(r"^[^\S\n]*#{0,6}[^\S\n]*政策内容[^\S\n]*[:：][^\S\n]*$", text, re.M)
     if not body:
         return text
@@ -333,9 +335,10 @@ _TRAILING_LISTS = ("相关词条", "热门词条", "词条标签", "参考资料
 
 
 def strip_encyclopedia(lines: list[str], repairs: RepairLog, meta: Meta) -> list[str]:
+    if "基本介绍" not in map(bare_line, lines[:40]) and not any(
+            bare_line(s) in _TRAILING_LISTS for s in lines[-40:]):
+        return lines  # (decided on the first and last lines only)
     stripped = [bare_line(l) for l in lines]
-    if "基本介绍" not in stripped[:40] and not any(s in _TRAILING_LISTS for s in stripped[-40:]):
-        return lines
     meta["page_kind"] = "encyclopedia"
     out = []
     in_box = False
@@ -507,6 +510,7 @@ CANONICAL_HEADING = re.compile(r"^(#{1,6}) (?=[^\s#])")  # what _markdown_headin
 _MD_RULE = re.compile(r"^\s*([-*_])(?:\s*\1){2,}\s*$")
 _MD_BULLET = re.compile(r"^(\s*)[-*+•●▪◆■][ \t]+(?=\S)")
 _MD_STARTS = set("|#>-*+•●▪◆■")
+_MD_LINE_STARTS = _MD_STARTS | set("-*_")  # first characters of marks, bullets and rules
 _MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 
 
@@ -533,7 +537,8 @@ def _markdown_heading(line: str) -> str:
 
 def bare_line(line: str) -> str:
     """A line without surrounding spaces and heading marks: what page parsers compare."""
-    return CANONICAL_HEADING.sub("", line.strip())
+    line = line.strip()
+    return CANONICAL_HEADING.sub("", line) if line.startswith("#") else line
 
 
 def _strip_line_marks(line: str, repairs: RepairLog) -> str:
@@ -569,6 +574,10 @@ def strip_markdown(lines: list[str], repairs: RepairLog, attachments: Attachment
     while i < len(lines):
         line = lines[i]
         i += 1
+        if line.lstrip()[:1] not in _MD_LINE_STARTS and "附" not in line and "![" not in line \
+                and "](" not in line and "**" not in line and "__" not in line:
+            out.append(line)  # nothing below applies to it (the usual line: a shortcut)
+            continue
         if line[:1] in "-*_ " and _MD_RULE.match(line):
             if line.strip():
                 repairs.add("markdown_rule", line.strip(), "(removed)")

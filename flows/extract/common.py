@@ -47,7 +47,9 @@ def paragraphs(text: str, start: int = 0, end: int | None = None) -> Iterator[tu
     while pos < end:
         nl = text.find("\n", pos, end)
         stop = end if nl < 0 else nl
-        yield from _trimmed(text, pos, stop)
+        span = _trimmed(text, pos, stop)
+        if span:
+            yield span
         pos = stop + 1
 
 
@@ -55,19 +57,23 @@ def _split(pattern: re.Pattern[str], text: str, start: int, end: int | None) -> 
     end = len(text) if end is None else end
     pos = start
     for m in pattern.finditer(text, start, end):
-        yield from _trimmed(text, pos, m.end())
+        span = _trimmed(text, pos, m.end())
+        if span:
+            yield span
         pos = m.end()
     if pos < end:
-        yield from _trimmed(text, pos, end)
+        span = _trimmed(text, pos, end)
+        if span:
+            yield span
 
 
-def _trimmed(text: str, s: int, e: int) -> Iterator[tuple[int, int]]:
+def _trimmed(text: str, s: int, e: int) -> tuple[int, int] | None:
+    """text[s:e] without surrounding whitespace, as a span; None when nothing is left."""
     while s < e and text[s].isspace():
         s += 1
     while e > s and text[e - 1].isspace():
         e -= 1
-    if e > s:
-        yield s, e
+    return (s, e) if e > s else None
 
 
 def enclosing(spans: list[tuple[int, int]], offset: int) -> tuple[int, int] | None:

@@ -29,7 +29,7 @@ from flows.extract.common import Document, SectionIndex, document, enclosing, se
 from flows.extract.numbers import five_year_plan_end
 
 _CN_DIGIT = "〇○零一二三四五六七八九"
-YEAR = rf"(?:19|20)\d\d|二[{_CN_DIGIT}]{{3}}"
+YEAR = rf"19\d\d|20\d\d|二[{_CN_DIGIT}]{{3}}"  # each alternative starts with a literal: the engine scans for them
 _OPEN_Q, _CLOSE_Q = "[“\"「『‘']?", "[”\"」』’']?"
 
 _YEAR_MENTION = re.compile(rf"(?P<year>{YEAR})\s*年")

@@ -13,16 +13,18 @@ import re
 from typing import Any
 
 from flows.extract.common import document
-from flows.extract.segment import keyword_extractor
+from flows.extract.segment import tfidf_tags
 
 TOP_K = 20
 SAMPLE_CHARS = 2000
 _TERM = re.compile(r"[\u4e00-\u9fff]{2}")
 # Not the plan's words: who is responsible and by when (（责任单位：省发展改革委…）), image and link
 # markup, URLs. Blanked to spaces so that sentence offsets still hold.
+# Each alternative is written after its first character (one class for all three, so that the
+# regex engine scans for that class instead of trying the alternatives at every position).
 _NOT_PROSE = re.compile(
-    r"[（(][^（()）]{0,8}?(?:牵头单位|责任单位|牵头部门|责任部门|配合单位|完成时限|时间节点)[^（()）]*[）)]"
-    r"|!?\[[^\]\n]*\]\([^)\n]*\)|https?://\S+"
+    r"[（(!\[h](?:(?<=[（(])[^（()）]{0,8}?(?:牵头单位|责任单位|牵头部门|责任部门|配合单位|完成时限|时间节点)[^（()）]*[）)]"
+    r"|(?<=!)\[[^\]\n]*\]\([^)\n]*\)|(?<=\[)[^\]\n]*\]\([^)\n]*\)|(?<=h)ttps?://\S+)"
 )
 
 
@@ -46,7 +48,7 @@ def extract_keywords(doc_id: str, text: str, sections: list[dict[str, Any]]) -> 
     sample = keyword_sample(text, sections)
     if not sample.strip():
         return []
-    tags = keyword_extractor().extract_tags(sample, topK=TOP_K * 2, withWeight=True)
+    tags = tfidf_tags(sample, TOP_K * 2)
     terms = [(t, w) for t, w in tags if _TERM.search(t)][:TOP_K]
     return [
         dict(doc_id=doc_id, term=term, weight=float(weight), rank=rank)

@@ -178,16 +178,19 @@ def run_cli(raw: Path, out: Path, runner: str, workers: int | None, extra: list[
     t0 = time.perf_counter()
     proc = psutil.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     peak_tree = peak_one = peak_pss = 0
+    tick = 0
     while proc.poll() is None:
         try:
             procs = [proc] + proc.children(recursive=True)
             rss = [p.memory_info().rss for p in procs if p.is_running()]
-            # PSS shares each page among the processes that map it: worker processes share their
-            # libraries and the dictionaries built before they were started, which RSS counts once
-            # per process; the sum of PSS is the memory the run really takes
-            pss = sum(p.memory_full_info().pss for p in procs if p.is_running())
+            # PSS shares each page among the processes that map it (libraries, which RSS counts
+            # once per process): the sum of PSS is the memory the run really takes. Reading it
+            # walks every mapping (/proc/PID/smaps), so it is sampled every 2 s only, lest the
+            # sampler itself take CPU from the run it measures
+            pss = sum(p.memory_full_info().pss for p in procs if p.is_running()) if tick % 10 == 0 else 0
         except (psutil.Error, AttributeError):
             rss, pss = [], 0
+        tick += 1
         if rss:
             peak_tree, peak_one, peak_pss = max(peak_tree, sum(rss)), max(peak_one, max(rss)), max(peak_pss, pss)
         time.sleep(0.2)

@@ -70,7 +70,8 @@ def reused_tables(previous: PreviousBuild, source_files: dict[str, str]) -> dict
         if name == "rejects":  # a document with rows is no reject
             continue
         table = pq.read_table(previous.path / f"{name}.parquet", memory_map=True)
-        table = table.filter(pc.is_in(table.column("doc_id"), value_set=ids))
+        keep = pc.indices_nonzero(pc.is_in(table.column("doc_id"), value_set=ids))
+        table = take_rows(table, keep)
         if name == "documents":
             i = table.schema.get_field_index("source_file")
             names = [source_files[d] for d in table.column("doc_id").to_pylist()]
@@ -83,3 +84,23 @@ def write_text_keys(build: Path, text_keys: dict[str, str]) -> None:
     table = pa.table({"doc_id": pa.array(list(text_keys), pa.string()),
                       "text_sha256": pa.array(list(text_keys.values()), pa.string())})
     pq.write_table(table, build / TEXT_KEYS)
+
+
+MAX_RUNS = 2000
+
+
+def take_rows(table: pa.Table, indices: pa.Array) -> pa.Table:
+    """``table.take(indices)``, without copying when the rows taken are a few runs of
+    consecutive rows (the usual incremental case: the published build's rows less or plus a
+    few documents'), as zero-copy slices; a copy otherwise."""
+    import numpy as np
+
+    idx = np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    if len(idx) == 0:
+        return table.slice(0, 0)
+    breaks = np.flatnonzero(np.diff(idx) != 1) + 1
+    if len(breaks) >= MAX_RUNS:
+        return table.take(indices)
+    starts = idx[np.r_[0, breaks]]
+    lengths = np.diff(np.r_[0, breaks, len(idx)])
+    return pa.concat_tables([table.slice(int(a), int(n)) for a, n in zip(starts, lengths)])

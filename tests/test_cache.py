@@ -228,3 +228,18 @@ def test_a_run_reusing_the_published_build_gives_the_tables_of_a_full_run(prefec
     for t in TABLES:
         a, b = pq.read_table(out / f"{t}.parquet"), pq.read_table(tmp_path / "full" / f"{t}.parquet")
         assert a.equals(b) and a.schema.equals(b.schema, check_metadata=True), t
+
+
+def test_take_rows_slices_runs_and_copies_scattered_rows():
+    import pyarrow as pa
+
+    from flows.previous import MAX_RUNS, take_rows
+
+    table = pa.table({"x": list(range(10)), "s": [str(i) for i in range(10)]})
+    runs = pa.array([0, 1, 2, 7, 8, 3, 4, 5, 6, 9])
+    assert take_rows(table, runs).equals(table.take(runs))
+    assert take_rows(table, runs).column("x").num_chunks == 4  # four runs, no copy
+    assert take_rows(table, pa.array([], pa.int64())).num_rows == 0
+    big = pa.table({"x": list(range(3 * MAX_RUNS))})
+    scattered = pa.array(list(range(0, 3 * MAX_RUNS, 2)))
+    assert take_rows(big, scattered).equals(big.take(scattered))

@@ -242,11 +242,15 @@ def keyword_extractor():
         tk = tokenizer()
         with _lock:
             if _extractor is None:
+                import copy
+
                 import jieba.analyse
 
-                extractor = jieba.analyse.TFIDF()
+                # importing jieba.analyse already built its default extractor (IDF table parsed,
+                # ~1 s); a shallow copy shares that table, read-only, instead of parsing it again
+                extractor = copy.copy(jieba.analyse.default_tfidf)
                 extractor.tokenizer = tk
-                extractor.stop_words |= {
+                extractor.stop_words = set(extractor.stop_words) | {
                     w.strip() for w in KEYWORD_STOPWORDS.read_text(encoding="utf-8").splitlines() if w.strip()
                 }
                 _extractor = extractor

@@ -68,13 +68,6 @@ class ValidationFailed(RuntimeError):
         self.result = result
 
 
-def read_tables(out_dir: Path, schemas: dict[str, TableSchema] | None = None) -> dict[str, pa.Table]:
-    """The published tables of an output folder (a missing one is reported by the validation)."""
-    names = schemas or load_schemas()
-    return {n: pq.read_table(Path(out_dir) / f"{n}.parquet") for n in names
-            if (Path(out_dir) / f"{n}.parquet").exists()}
-
-
 class StagedTables(Mapping):
     """The tables of a folder of Parquet files, read when a suite needs them and let go after.
 

@@ -419,6 +419,16 @@ def _lookup(keys: Any, values: Any, dtype: Any = None) -> pd.Series:
     return by_key[~by_key.index.duplicated()]
 
 
+def _looked_up(keys: pa.ChunkedArray, ref: pa.Table | None, key_col: str, value_col: str) -> pa.ChunkedArray:
+    """Per key, ``ref.value_col`` of the row whose ``key_col`` equals it (the first such row:
+    uniqueness is its own rule), null where none does. A hash lookup in Arrow, built over the
+    whole reference table but materializing values only for the keys asked."""
+    if ref is None or not {key_col, value_col} <= set(ref.column_names):
+        return pa.chunked_array([pa.nulls(len(keys))])
+    position = pc.index_in(keys, value_set=ref.column(key_col))
+    return ref.column(value_col).take(position)
+
+
 def _exists(links: pa.ChunkedArray, ref: pa.Table | None, ref_col: str) -> Any:
     """Per link: null, or a value of ``ref.ref_col`` (a numpy bool array)."""
     values = ref.column(ref_col) if ref is not None and ref_col in ref.column_names else pa.array([], links.type)
@@ -472,15 +482,15 @@ def integrity_frame(ts: TableSchema, tables: dict[str, pa.Table], checked_docs: 
         # (pyarrow's hash lookup: pandas' isin on Arrow strings loops in Python, ~3 s per 500k rows)
         df[f"{col}_in_{ref}"] = _exists(table.column(col), columns_of(tables, ref, [ref_col]), ref_col)
     if "section_id" in cols and "doc_id" in cols and ts.name != "sections":
-        sections = columns_of(tables, "sections", ["section_id", "doc_id"])
-        owner = _lookup(_column(sections, "section_id").values, _column(sections, "doc_id").values)
-        df["section_in_same_document"] = df["section_id"].map(owner).eq(df["doc_id"]).fillna(False).astype(bool)
+        owner = _looked_up(table.column("section_id"), columns_of(tables, "sections", ["section_id", "doc_id"]),
+                           "section_id", "doc_id")
+        same = pc.fill_null(pc.equal(owner, table.column("doc_id")), False)
+        df["section_in_same_document"] = same.to_numpy(zero_copy_only=False).astype(bool)
     if ts.name == "sections" and "level" in cols:
         df["level"] = table.column("level").to_pandas(types_mapper=_MASKED.get).values
-        every = columns_of(tables, "sections", ["section_id", "level"])
-        level_of = _lookup(every.column("section_id").to_pandas().values,
-                           every.column("level").to_pandas(types_mapper=_MASKED.get).values)
-        df["parent_level"] = df["parent_id"].map(level_of).astype("Int32")
+        parent_level = _looked_up(table.column("parent_id"), columns_of(tables, "sections", ["section_id", "level"]),
+                                  "section_id", "level")
+        df["parent_level"] = parent_level.to_pandas(types_mapper=_MASKED.get).astype("Int32").values
         df["parent_one_level_up"] = (df["parent_id"].isna() | (df["parent_level"] == df["level"] - 1)).fillna(False).astype(bool)
     if ts.name == "documents":
         df["source_sha256"] = table.column("source_sha256").to_pandas()

@@ -110,36 +110,43 @@ def discover(raw_dir: Path) -> list[Path]:
         for name in files:
             if not name.startswith(".") and name.lower().endswith(RAW_SUFFIXES):
                 found.append(Path(root) / name)
-    return sorted(found, key=lambda p: p.relative_to(raw_dir).as_posix())
+    return sorted(found, key=lambda p: relative_name(raw_dir, p))
 
 
-def relative_name(raw_dir: Path, path: Path) -> str:
+def relative_name(raw_dir: Path | str, path: Path | str) -> str:
+    """``path`` relative to ``raw_dir``, with forward slashes (what tables call source_file).
+
+    String slicing for the usual case, a path under the folder as ``discover`` spelled it
+    (pathlib's ``relative_to`` parses both paths: a third of a 10,000-file scan's time)."""
+    root, full = os.fspath(raw_dir).rstrip(os.sep), os.fspath(path)
+    rest = full[len(root) + 1:]
+    if full.startswith(root + os.sep) and rest and os.path.normpath(rest) == rest and rest[0] not in (os.sep, "."):
+        return rest.replace(os.sep, "/")
     return Path(path).relative_to(raw_dir).as_posix()
 
 
 def read_raw(raw_dir: Path, path: Path) -> RawDoc:
-    raw_dir = Path(raw_dir)
-    path = Path(path)
     name = relative_name(raw_dir, path)
-    if path.is_symlink():
-        target = path.resolve()
-        if not target.is_relative_to(raw_dir.resolve()):
-            raise Rejected("symlink_outside_raw", f"{name} points to {target}, outside the raw folder")
     try:
-        info = path.stat()
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            target = Path(path).resolve()
+            if not target.is_relative_to(Path(raw_dir).resolve()):
+                raise Rejected("symlink_outside_raw", f"{name} points to {target}, outside the raw folder")
+        info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):  # a FIFO would block the run, a device never ends
             raise Rejected("unreadable", f"not a regular file ({_file_kind(info.st_mode)})")
         size = info.st_size
         if size > MAX_RAW_BYTES:
             raise Rejected("too_large", f"{size} bytes, over the {MAX_RAW_BYTES} byte limit")
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as exc:
         raise Rejected("unreadable", f"{type(exc).__name__}: {exc.strerror or exc}") from exc
     if not data or data.isspace():
         raise Rejected("empty", "the file is empty" if not data else "the file holds only whitespace")
     kind = sniff_binary(data)
     if kind:
-        raise Rejected("binary", f"{kind}, not text (despite the {path.suffix or 'missing'} suffix)")
+        raise Rejected("binary", f"{kind}, not text (despite the {os.path.splitext(path)[1] or 'missing'} suffix)")
     return RawDoc(source_file=name, sha256=hashlib.sha256(data).hexdigest(), data=data)
 
 

@@ -56,3 +56,32 @@ def test_hmm_cut_is_jiebas_finalseg(text):
     out: list[str] = []
     _hmm_cut(text, out)
     assert out == list(finalseg.cut(text))
+
+
+def test_lexicon_is_kept_in_the_cache_and_read_back(tmp_path, monkeypatch):
+    from flows.extract import segment as seg
+
+    monkeypatch.setenv("DIGIGOV_CACHE_DIR", str(tmp_path))
+    (tmp_path / "lexicon-0000000000000000.pickle").write_bytes(b"built by other code")
+    built = seg.lexicon.__wrapped__()  # no file yet: built from jieba, then stored
+    path = tmp_path / f"lexicon-{seg.lexicon_key()}.pickle"
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # the other key's file is gone
+    again = seg.lexicon.__wrapped__()
+    assert again == built and again is not built  # read back from the file
+    assert built == seg.build_lexicon()
+    assert built.logp["一网通办"] is not None and "推进" in built.stop_words
+
+
+def test_a_damaged_or_unwritable_lexicon_cache_only_costs_the_build(tmp_path, monkeypatch):
+    from flows.extract import segment as seg
+
+    monkeypatch.setenv("DIGIGOV_CACHE_DIR", str(tmp_path))
+    path = tmp_path / f"lexicon-{seg.lexicon_key()}.pickle"
+    path.write_bytes(b"\x80\x05truncated")
+    assert seg.lexicon.__wrapped__() == seg.build_lexicon()
+    assert path.stat().st_size > 1_000_000  # written again whole
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the folder would be")
+    monkeypatch.setenv("DIGIGOV_CACHE_DIR", str(blocked / "digigov"))
+    assert seg.lexicon.__wrapped__() == seg.build_lexicon()
+    assert sorted(tmp_path.iterdir()) == sorted([path, blocked])

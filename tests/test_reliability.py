@@ -194,10 +194,10 @@ def test_permission_denied_is_unreadable(tmp_path, monkeypatch):
     # Tests run as root, for whom chmod 000 does not stop reads: make the read itself fail.
     (tmp_path / "locked.txt").write_text(PLAN)
 
-    def denied(self):
-        raise PermissionError(13, "Permission denied", str(self))
+    def denied(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr("flows.ingest.open", denied, raising=False)  # read_raw's own open
     with pytest.raises(Rejected) as err:
         read_raw(tmp_path, tmp_path / "locked.txt")
     assert err.value.reason == "unreadable" and "Permission denied" in err.value.detail

@@ -4,14 +4,26 @@ A private ``jieba.Tokenizer`` (not jieba's global one, which other code may conf
 domain terms (一网通办, 全程网办, 电子证照 ...) so that indicators and subjects are cut on term
 boundaries, and the same tokenizer feeds the TF-IDF keyword extractor. Building jieba's prefix
 dictionary costs about a second: it happens lazily, on first use, and is cached for the process.
+
+What segmentation and TF-IDF read of all that (word log-probabilities, IDF table, stop words) is
+the ``Lexicon``; building it from jieba costs ~2.5 s per process (jieba's dictionary, its
+part-of-speech table that ``jieba.analyse`` imports, the IDF file), loading it from a pickle
+in the user's cache ~0.4 s. Every worker process and every incremental run pays that start-up,
+so the lexicon is kept in ``lexicon_cache_dir()`` under a key of everything it is built from.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import pickle
 import re
+import sys
+import tempfile
 import threading
 from collections import Counter
+from dataclasses import dataclass
 from functools import cache
 from math import log
 from operator import itemgetter
@@ -67,13 +79,75 @@ _ENG = re.compile("[a-zA-Z0-9]")
 _MISSING = object()
 
 
-@cache
-def _word_logp() -> dict[str, float | None]:
-    """Every entry of the tokenizer's prefix dictionary: log(freq / total) for a word, None for
-    a bare prefix of one (what jieba computes per candidate, computed once)."""
-    tk = tokenizer()
+@dataclass(frozen=True)
+class Lexicon:
+    """What ``segment`` and ``tfidf_tags`` read of the tokenizer and the keyword extractor."""
+
+    # every entry of the tokenizer's prefix dictionary: log(freq / total) for a word, None for a
+    # bare prefix of one (what jieba computes per candidate, computed once)
+    logp: dict[str, float | None]
+    unknown: float  # log-probability of a character no word covers (frequency 1)
+    idf: dict[str, float]
+    median_idf: float
+    stop_words: frozenset[str]
+
+
+def build_lexicon() -> Lexicon:
+    tk, ex = tokenizer(), keyword_extractor()
     logtotal = log(tk.total)
-    return {w: (log(f) - logtotal if f else None) for w, f in tk.FREQ.items()}
+    logp = {w: (log(f) - logtotal if f else None) for w, f in tk.FREQ.items()}
+    return Lexicon(logp, -logtotal, dict(ex.idf_freq), ex.median_idf, frozenset(ex.stop_words))
+
+
+def lexicon_cache_dir() -> Path:
+    """``DIGIGOV_CACHE_DIR``, else ``$XDG_CACHE_HOME/digigov``, else ``~/.cache/digigov``."""
+    if os.environ.get("DIGIGOV_CACHE_DIR"):
+        return Path(os.environ["DIGIGOV_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "digigov"
+
+
+def lexicon_key() -> str:
+    """Hash of what the lexicon is built from: this module, the domain dictionary, the stop
+    words, jieba's version (its dictionary and IDF table ship with it) and Python's."""
+    from importlib import metadata
+
+    h = hashlib.sha256(f"jieba={metadata.version('jieba')};python={sys.version_info[:2]}".encode())
+    for path in (Path(__file__), DOMAIN_DICT, KEYWORD_STOPWORDS):
+        h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+@cache
+def lexicon() -> Lexicon:
+    """The process's lexicon: from the cache file when it holds this key, else built from jieba
+    and stored (written whole then renamed, so concurrent workers never read half a file; a
+    cache that cannot be read or written only costs the build)."""
+    path = lexicon_cache_dir() / f"lexicon-{lexicon_key()}.pickle"
+    try:
+        with open(path, "rb") as f:
+            found = pickle.load(f)  # the user's own cache folder, written by the code below
+        if isinstance(found, Lexicon):
+            return found
+    except Exception:  # missing, truncated or from elsewhere: build it again
+        pass
+    built = build_lexicon()
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".lexicon-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(built, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        tmp = None
+        for stale in path.parent.glob("lexicon-*.pickle"):  # built by other code: never read again
+            if stale != path:
+                stale.unlink(missing_ok=True)
+    except OSError as exc:
+        logging.getLogger(__name__).warning("cannot keep the segmentation lexicon in %s: %s", path.parent, exc)
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+    return built
 
 
 def _route(block: str, logp: dict[str, float | None], unknown: float) -> list[int]:
@@ -206,8 +280,8 @@ def _hmm_cut(text: str, out: list[str]) -> None:
 
 def segment(text: str, hmm: bool = True) -> list[str]:
     """The words ``tokenizer().cut(text, HMM=hmm)`` yields, in order."""
-    logp = _word_logp()
-    unknown = -log(tokenizer().total)
+    lex = lexicon()
+    logp, unknown = lex.logp, lex.unknown
     out: list[str] = []
     # split() on a capturing pattern alternates what lies between matches (even places) and
     # the matches (odd places), which is what jieba tells apart by matching each piece again
@@ -225,8 +299,8 @@ def segment(text: str, hmm: bool = True) -> list[str]:
 
 def tfidf_tags(text: str, top_k: int) -> list[tuple[str, float]]:
     """``keyword_extractor().extract_tags(text, topK=top_k, withWeight=True)`` on ``segment``."""
-    ex = keyword_extractor()
-    stop, idf, median = ex.stop_words, ex.idf_freq, ex.median_idf
+    lex = lexicon()
+    stop, idf, median = lex.stop_words, lex.idf, lex.median_idf
     # counts in first-occurrence order, as jieba's dict: equal weights keep that order
     longer = [w for w in segment(text) if len(w) > 1]
     freq = Counter(w for w in longer if len(w.strip()) > 1 and w.lower() not in stop)

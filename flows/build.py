@@ -27,7 +27,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from flows import __version__, progress
-from flows.cache import CachedDocument, DocumentCache, bare_table
+from flows.cache import CachedDocument, DocumentCache, bare_table, rules_fingerprint
 from flows.ingest import RawDoc, Rejected, discover, read_raw, relative_name
 from flows.pipeline import copy_reject, duplicate_roles, process_document, reject_row, timed
 from flows.previous import PreviousBuild, load_previous, reused_tables, take_rows, write_text_keys
@@ -339,7 +339,9 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
         bar.finish()
         peaks = {"batches": _peak_rss_mb()}
         # documents whose rows no published build validated: all of them without a previous build
-        checked = None if previous is None else [d for r in results for _, d, _ in r.doc_keys]
+        # or when the rules changed since it was validated
+        same_rules = previous is not None and previous.rules_fingerprint == rules_fingerprint()
+        checked = [d for r in results for _, d, _ in r.doc_keys] if same_rules else None
         text_keys = {d: k for _, d, k in [*reused_keys, *(k for r in results for k in r.doc_keys)]}
         with timed(timings, "assemble"):
             tables = assemble(results, rejects, reused, reused_keys, order)
@@ -353,6 +355,7 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
         meta = {
             "code_version": __version__,
             "code_fingerprint": cache.fingerprint,
+            "rules_fingerprint": rules_fingerprint(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "raw_dir": str(raw),
             "row_counts": counts,
@@ -412,7 +415,9 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
             "timings": {k: round(v, 3) for k, v in {**timings, **{f"stage:{k}": v for k, v in stage_seconds.items()}}.items()},
             "batches": len(plan),
             "peak_rss_mb": peaks,  # of the flow's process, after each step: what memory goes to
-            "validation": {"success": result.success, "expectations": result.expectations},
+            # documents whose rows the row-level suites checked (None: all of them)
+            "validation": {"success": result.success, "expectations": result.expectations,
+                           "checked_documents": result.checked_documents},
             "out_dir": str(out),
         }
         _publish_artifacts(summary, rejected)

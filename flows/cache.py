@@ -43,7 +43,10 @@ FLOWS_DIR = Path(__file__).resolve().parent
 SCHEMA_DIR = FLOWS_DIR.parent / "schemas"
 # Modules that orchestrate, store or report but never change a document's rows.
 NOT_PROCESSING = {"build.py", "cli.py", "cache.py", "write.py", "validate.py", "bench.py", "progress.py",
-                  "serve.py", "release.py", "previous.py", "__main__.py"}
+                  "serve.py", "release.py", "previous.py", "__main__.py", "expectations.py", "overview.py",
+                  "datapackage.py", "dictionary.py", "embedded_server.py"}
+# Modules that decide which rows pass validation (with schemas/, already in the code fingerprint).
+VALIDATION_RULES = ("expectations.py", "validate.py")
 # Libraries whose behaviour is part of the output (script conversion, segmentation, numerals ...).
 TEXT_LIBRARIES = ("opencc-python-reimplemented", "jieba", "cn2an", "charset-normalizer", "PyYAML", "pyarrow")
 
@@ -67,6 +70,16 @@ def code_fingerprint() -> str:
         except metadata.PackageNotFoundError:
             version = "-"
         h.update(f"{lib}={version};".encode())
+    return h.hexdigest()[:16]
+
+
+@cache
+def rules_fingerprint() -> str:
+    """Hash of the code fingerprint and the validation rules; 16 hex digits. Rows made by the
+    same code but validated under other rules are reused, and validated again whole."""
+    h = hashlib.sha256(code_fingerprint().encode())
+    for name in VALIDATION_RULES:
+        h.update(name.encode() + b"\0" + (FLOWS_DIR / name).read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
 

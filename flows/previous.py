@@ -5,9 +5,10 @@ and convert its entry), but a rerun over 10,000 documents would still open 10,00
 concatenate 100,000 small tables. The published build already holds every unchanged document's
 rows, and they passed validation when it was published. When that build was made by the same
 code (same fingerprint: same stages, schemas, dictionaries, libraries, hence the same
-expectation suites), the rows of a document with the same raw sha256 and suffix are exactly
-what processing it again would give, so they are taken from its Parquet files with one
-vectorised filter per table, and need no row-level validation again.
+dictionaries), the rows of a document with the same raw sha256 and suffix are exactly what
+processing it again would give, so they are taken from its Parquet files with one vectorised
+filter per table. When the validation rules are the same too (``rules_fingerprint``), they
+need no row-level validation again; otherwise every row is validated under the new rules.
 
 A document that was a duplicate in that build has no derived rows there (only its original
 keeps them), so it is not taken from the build; it goes the per-document cache's way.
@@ -37,6 +38,7 @@ class PreviousBuild:
     path: Path
     doc_ids: dict[tuple[str, str], str]  # (raw sha256, lower-case suffix) -> doc_id, originals only
     text_keys: dict[str, str]  # doc_id -> sha256 of the normalized text
+    rules_fingerprint: str | None = None  # of the rules its rows were validated under
 
 
 def load_previous(out_dir: Path, fingerprint: str) -> PreviousBuild | None:
@@ -58,7 +60,7 @@ def load_previous(out_dir: Path, fingerprint: str) -> PreviousBuild | None:
     for d, name, sha, dup in zip(*(docs.column(c).to_pylist() for c in docs.column_names)):
         if dup is None and d in text_keys:
             doc_ids[(sha, Path(name).suffix.lower())] = d
-    return PreviousBuild(build, doc_ids, text_keys)
+    return PreviousBuild(build, doc_ids, text_keys, meta.get("rules_fingerprint"))
 
 
 def reused_tables(previous: PreviousBuild, source_files: dict[str, str]) -> dict[str, pa.Table]:

@@ -12,7 +12,7 @@ import pytest
 
 import flows.cache as cache_mod
 from flows.build import RawEntry, plan_batches, process_entries, scan_raw
-from flows.cache import CachedDocument, DocumentCache, code_fingerprint
+from flows.cache import CachedDocument, DocumentCache, code_fingerprint, rules_fingerprint
 from flows.ingest import discover
 from flows.schema import TABLES
 from tests.conftest import RAW, ROOT
@@ -109,6 +109,7 @@ def _copy_project(dst: Path) -> None:
 @pytest.mark.parametrize("edit,changes", [
     ("flows/structure.py", True), ("flows/extract/goals.py", True), ("schemas/goals.yaml", True),
     ("flows/pipeline.py", True), ("flows/build.py", False), ("flows/cli.py", False), ("flows/write.py", False),
+    ("flows/expectations.py", False), ("flows/validate.py", False), ("flows/overview.py", False),
 ])
 def test_fingerprint_follows_processing_code_and_config_only(tmp_path, monkeypatch, edit, changes):
     _copy_project(tmp_path)
@@ -123,6 +124,28 @@ def test_fingerprint_follows_processing_code_and_config_only(tmp_path, monkeypat
         assert (code_fingerprint() != before) is changes
     finally:
         code_fingerprint.cache_clear()
+
+
+@pytest.mark.parametrize("edit,changes", [
+    ("flows/expectations.py", True), ("flows/validate.py", True), ("schemas/goals.yaml", True),
+    ("flows/extract/goals.py", True), ("flows/build.py", False), ("flows/overview.py", False),
+])
+def test_rules_fingerprint_follows_the_validation_rules_too(tmp_path, monkeypatch, edit, changes):
+    _copy_project(tmp_path)
+    monkeypatch.setattr(cache_mod, "FLOWS_DIR", tmp_path / "flows")
+    monkeypatch.setattr(cache_mod, "SCHEMA_DIR", tmp_path / "schemas")
+    code_fingerprint.cache_clear()
+    rules_fingerprint.cache_clear()
+    try:
+        before = rules_fingerprint()
+        with open(tmp_path / edit, "a", encoding="utf-8") as f:
+            f.write("\n# edited\n")
+        code_fingerprint.cache_clear()
+        rules_fingerprint.cache_clear()
+        assert (rules_fingerprint() != before) is changes
+    finally:
+        code_fingerprint.cache_clear()
+        rules_fingerprint.cache_clear()
 
 
 def test_epoch_and_new_dictionaries_change_the_fingerprint(tmp_path, monkeypatch):
@@ -204,7 +227,7 @@ def test_errors_are_not_cached(folder, tmp_path, monkeypatch):
 
 
 @pytest.mark.e2e
-def test_a_run_reusing_the_published_build_gives_the_tables_of_a_full_run(prefect_harness, tmp_path):
+def test_a_run_reusing_the_published_build_gives_the_tables_of_a_full_run(prefect_harness, tmp_path, monkeypatch):
     """Changed, renamed, new, copied and removed files: only the changed and new ones are
     processed, the rest come from the published build, and every table equals a full run's."""
     from flows.build import build_dataset
@@ -223,11 +246,17 @@ def test_a_run_reusing_the_published_build_gives_the_tables_of_a_full_run(prefec
     (raw / "new.txt").write_text(plan(7), encoding="utf-8")
     again = build_dataset(raw_dir=str(raw), out_dir=str(out))
     assert (again["processed"], again["cached"], again["reused"]) == (2, 0, 3)
+    assert again["validation"]["checked_documents"] == 2  # the others passed under the same rules
     full = build_dataset(raw_dir=str(raw), out_dir=str(tmp_path / "full"), full_refresh=True)
-    assert full["rows"] == again["rows"]
+    assert full["rows"] == again["rows"] and full["validation"]["checked_documents"] is None
     for t in TABLES:
         a, b = pq.read_table(out / f"{t}.parquet"), pq.read_table(tmp_path / "full" / f"{t}.parquet")
         assert a.equals(b) and a.schema.equals(b.schema, check_metadata=True), t
+    # new validation rules, same processing code: rows still reused, but every row validated
+    monkeypatch.setattr("flows.build.rules_fingerprint", lambda: "other rules")
+    (raw / "new.txt").write_text(plan(8), encoding="utf-8")  # changed again
+    ruled = build_dataset(raw_dir=str(raw), out_dir=str(out))
+    assert (ruled["processed"], ruled["reused"], ruled["validation"]["checked_documents"]) == (1, 4, None)
 
 
 def test_take_rows_slices_runs_and_copies_scattered_rows():

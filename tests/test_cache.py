@@ -106,24 +106,33 @@ def _copy_project(dst: Path) -> None:
     shutil.copytree(ROOT / "schemas", dst / "schemas")
 
 
+def _changes_on_edit(tmp_path, monkeypatch, edit: str, fingerprint) -> bool:
+    """Whether appending a comment to ``edit`` (in a copy of the project) changes ``fingerprint``."""
+    _copy_project(tmp_path)
+    monkeypatch.setattr(cache_mod, "FLOWS_DIR", tmp_path / "flows")
+    monkeypatch.setattr(cache_mod, "SCHEMA_DIR", tmp_path / "schemas")
+    caches = (code_fingerprint, rules_fingerprint)
+    try:
+        for c in caches:
+            c.cache_clear()
+        before = fingerprint()
+        with open(tmp_path / edit, "a", encoding="utf-8") as f:
+            f.write("\n# edited\n")
+        for c in caches:
+            c.cache_clear()
+        return fingerprint() != before
+    finally:
+        for c in caches:
+            c.cache_clear()
+
+
 @pytest.mark.parametrize("edit,changes", [
     ("flows/structure.py", True), ("flows/extract/goals.py", True), ("schemas/goals.yaml", True),
     ("flows/pipeline.py", True), ("flows/build.py", False), ("flows/cli.py", False), ("flows/write.py", False),
     ("flows/expectations.py", False), ("flows/validate.py", False), ("flows/overview.py", False),
 ])
 def test_fingerprint_follows_processing_code_and_config_only(tmp_path, monkeypatch, edit, changes):
-    _copy_project(tmp_path)
-    monkeypatch.setattr(cache_mod, "FLOWS_DIR", tmp_path / "flows")
-    monkeypatch.setattr(cache_mod, "SCHEMA_DIR", tmp_path / "schemas")
-    code_fingerprint.cache_clear()
-    try:
-        before = code_fingerprint()
-        with open(tmp_path / edit, "a", encoding="utf-8") as f:
-            f.write("\n# edited\n")
-        code_fingerprint.cache_clear()
-        assert (code_fingerprint() != before) is changes
-    finally:
-        code_fingerprint.cache_clear()
+    assert _changes_on_edit(tmp_path, monkeypatch, edit, code_fingerprint) is changes
 
 
 @pytest.mark.parametrize("edit,changes", [
@@ -131,21 +140,7 @@ def test_fingerprint_follows_processing_code_and_config_only(tmp_path, monkeypat
     ("flows/extract/goals.py", True), ("flows/build.py", False), ("flows/overview.py", False),
 ])
 def test_rules_fingerprint_follows_the_validation_rules_too(tmp_path, monkeypatch, edit, changes):
-    _copy_project(tmp_path)
-    monkeypatch.setattr(cache_mod, "FLOWS_DIR", tmp_path / "flows")
-    monkeypatch.setattr(cache_mod, "SCHEMA_DIR", tmp_path / "schemas")
-    code_fingerprint.cache_clear()
-    rules_fingerprint.cache_clear()
-    try:
-        before = rules_fingerprint()
-        with open(tmp_path / edit, "a", encoding="utf-8") as f:
-            f.write("\n# edited\n")
-        code_fingerprint.cache_clear()
-        rules_fingerprint.cache_clear()
-        assert (rules_fingerprint() != before) is changes
-    finally:
-        code_fingerprint.cache_clear()
-        rules_fingerprint.cache_clear()
+    assert _changes_on_edit(tmp_path, monkeypatch, edit, rules_fingerprint) is changes
 
 
 def test_epoch_and_new_dictionaries_change_the_fingerprint(tmp_path, monkeypatch):

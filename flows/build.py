@@ -29,11 +29,11 @@ from prefect.tasks import exponential_backoff
 from flows import __version__, progress
 from flows.cache import CachedDocument, DocumentCache, bare_table, rules_fingerprint
 from flows.ingest import RawDoc, Rejected, discover, read_raw, relative_name
-from flows.pipeline import copy_reject, duplicate_roles, process_document, reject_row, timed
+from flows.pipeline import DuplicateRoles, copy_reject, duplicate_roles, process_document, reject_row, timed
 from flows.previous import PreviousBuild, load_previous, reused_tables, take_rows, write_text_keys
 from flows.schema import TABLES, schema
 from flows.validate import DOCS_DIR, StagedTables, ValidationFailed, ValidationResult, validate_tables
-from flows.write import clean_stale, new_build_dir, publish, write_build
+from flows.write import TableAppender, clean_stale, new_build_dir, publish, write_build, write_meta, write_table
 
 DEFAULT_BATCH_SIZE = 50  # documents to process per task; cached documents cost far less
 CACHE_HITS_PER_DOCUMENT = 20  # a cache hit costs ~1/20 of processing a document (measured)
@@ -178,25 +178,17 @@ def assemble(results: list[BatchResult], extra_rejects: list[dict[str, Any]],
     Parts are filtered one by one before they are concatenated (zero-copy), so memory never
     holds a second copy of a whole table (sections alone carry the full text once more)."""
     _, duplicate_of = duplicate_roles([*reused_keys, *(k for r in results for k in r.doc_keys)])
-    dup_ids = pa.array(sorted(duplicate_of), pa.string())
     parts: dict[str, list[pa.Table]] = {name: [schema(name).table([])] for name in TABLES}
     for tables in [reused or {}] + [r.tables for r in results]:
         for name, table in tables.items():
-            if duplicate_of and name == "documents":
-                marked = [duplicate_of.get(d) for d in table.column("doc_id").to_pylist()]
-                i = table.schema.get_field_index("duplicate_of")
-                table = table.set_column(i, table.schema.field(i), pa.array(marked, pa.string()))
-            elif duplicate_of and name != "rejects" and "doc_id" in table.column_names:
-                table = table.filter(pc.invert(pc.is_in(table.column("doc_id"), value_set=dup_ids)))
-            parts[name].append(table)
+            parts[name].append(_without_duplicates(name, table, duplicate_of))
         tables.clear()  # the parts list holds them now; let the batch's own references go
     parts["rejects"].append(schema("rejects").table(extra_rejects))
     tables = {name: pa.concat_tables(p) for name, p in parts.items()}
     parts.clear()  # reordering below copies a table: its parts must not outlive it
     if order is not None:
         _in_path_order(tables, order)
-    rejects = tables["rejects"]
-    tables["rejects"] = rejects.take(pc.sort_indices(rejects, [("source_file", "ascending")]))
+    tables["rejects"] = _sorted_rejects(tables["rejects"])
     return tables
 
 
@@ -324,7 +316,7 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
                     "%d rejected before processing",
                     len(entries), raw, len(unique) - n_cached, n_cached, len(reuse), len(rejects))
         reused, reused_keys = {}, []
-        if previous is not None:
+        if reuse:
             with timed(timings, "reuse"):
                 reused = reused_tables(previous, reuse)
                 pa.default_memory_pool().release_unused()  # the unfiltered tables read
@@ -332,70 +324,75 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
 
         bar = progress.current(lambda: progress.LineProgress(logger.info))
         bar.start(len(unique))
-        with timed(timings, "batches"):
-            in_process = len(unique) - n_cached <= serial_up_to
-            plan = plan_batches(unique, batch_size, 1 if in_process else os.cpu_count() or 1)
-            results = run_batches(raw, out, cache.fingerprint, plan, in_process, bar)
-        bar.finish()
-        peaks = {"batches": _peak_rss_mb()}
-        # documents whose rows no published build validated: all of them without a previous build
-        # or when the rules changed since it was validated
-        same_rules = previous is not None and previous.rules_fingerprint == rules_fingerprint()
-        checked = [d for r in results for _, d, _ in r.doc_keys] if same_rules else None
-        text_keys = {d: k for _, d, k in [*reused_keys, *(k for r in results for k in r.doc_keys)]}
-        with timed(timings, "assemble"):
-            tables = assemble(results, rejects, reused, reused_keys, order)
-        peaks["assemble"] = _peak_rss_mb()
-        counts = {name: t.num_rows for name, t in tables.items()}
-        stage_seconds: dict[str, float] = {}
-        for r in results:
-            for stage, s in r.timings.items():
-                stage_seconds[stage] = stage_seconds.get(stage, 0.0) + s
-        docs = tables["documents"]
-        meta = {
-            "code_version": __version__,
-            "code_fingerprint": cache.fingerprint,
-            "rules_fingerprint": rules_fingerprint(),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "raw_dir": str(raw),
-            "row_counts": counts,
-            "documents_in": len(entries),
-            "processed": sum(r.processed for r in results),
-            "cached": sum(r.cached for r in results),
-            "reused": len(reuse),
-            "full_refresh": full_refresh,
-            "sources": dict(zip(docs.column("source_file").to_pylist(), docs.column("source_sha256").to_pylist())),
-        }
-        # The tables are written into a staging build (not yet visible) and let go: validation
-        # reads them back one at a time, so memory holds one table and its frame, not every
-        # table; the build is published only when validation passed.
-        names, rejected = list(tables), tables["rejects"]
-        del docs
-        # With few documents to check (an incremental run) the suites look at a few rows and
-        # the keys: the tables in memory serve them while a thread writes the staging build
-        # (pyarrow writes without the GIL). Otherwise the build is staged first and the tables
-        # let go: validation reads them back one table at a time.
-        if checked is not None and len(checked) <= FEW_CHECKED * max(1, counts["documents"]):
-            with ThreadPoolExecutor(1) as pool:
-                staging = pool.submit(_timed_call, stage_task.fn, tables, out, meta, text_keys)
-                with timed(timings, "validate"):
-                    result = validate_task(tables, out / DOCS_DIR, checked)
-                try:
-                    build, timings["write"] = staging.result()
-                except OSError as exc:  # disk, permissions: stage again as a task, with retries
-                    logger.warning("staging the build failed (%s); staging it again", exc)
-                    with timed(timings, "write"):
-                        build = stage_task(tables, out, meta, text_keys)
-            tables.clear()
-        else:
+        in_process = len(unique) - n_cached <= serial_up_to
+        plan = plan_batches(unique, batch_size, 1 if in_process else os.cpu_count() or 1)
+        batches = iter_batches(raw, out, cache.fingerprint, plan, in_process, bar)
+        base_meta = {"code_version": __version__, "code_fingerprint": cache.fingerprint,
+                     "rules_fingerprint": rules_fingerprint(), "raw_dir": str(raw),
+                     "documents_in": len(entries), "reused": len(reuse), "full_refresh": full_refresh}
+        peaks: dict[str, int] = {}
+        if not reuse:
+            # Nothing to merge from the published build: each batch's rows go straight into
+            # the staging build's files as the batch comes back, so this process never holds
+            # more than a batch; validation then reads the files back one table at a time.
+            with timed(timings, "batches"):
+                staged = stream_batches(batches, rejects, new_build_dir(out))
+            bar.finish()
+            peaks["batches"] = _peak_rss_mb()
             with timed(timings, "write"):
-                build = stage_task(tables, out, meta, text_keys)
-            tables.clear()
-            pa.default_memory_pool().release_unused()
-            peaks["write"] = _peak_rss_mb()
+                write_text_keys(staged.build, staged.text_keys)
+                write_meta(staged.build, {**base_meta, **staged.meta()})
+            build, names, checked = staged.build, list(TABLES), None
             with timed(timings, "validate"):
                 result = validate_task(StagedTables(build, names), out / DOCS_DIR, checked)
+        else:
+            with timed(timings, "batches"):
+                results = list(batches)
+            bar.finish()
+            peaks["batches"] = _peak_rss_mb()
+            # documents whose rows no published build validated: every one when the rules
+            # changed since the published build was validated
+            same_rules = previous.rules_fingerprint == rules_fingerprint()
+            checked = [d for r in results for _, d, _ in r.doc_keys] if same_rules else None
+            text_keys = {d: k for _, d, k in [*reused_keys, *(k for r in results for k in r.doc_keys)]}
+            staged = Staged(None, text_keys)
+            for r in results:
+                staged.add_counts(r)
+            with timed(timings, "assemble"):
+                tables = assemble(results, rejects, reused, reused_keys, order)
+            peaks["assemble"] = _peak_rss_mb()
+            staged.rows = {name: t.num_rows for name, t in tables.items()}
+            docs = tables["documents"]
+            staged.sources = dict(zip(docs.column("source_file").to_pylist(), docs.column("source_sha256").to_pylist()))
+            staged.rejected = tables["rejects"]
+            meta, names = {**base_meta, **staged.meta()}, list(tables)
+            del docs
+            # With few documents to check (an incremental run) the suites look at a few rows and
+            # the keys: the tables in memory serve them while a thread writes the staging build
+            # (pyarrow writes without the GIL). Otherwise the build is staged first and the tables
+            # let go: validation reads them back one table at a time.
+            if checked is not None and len(checked) <= FEW_CHECKED * max(1, staged.rows["documents"]):
+                with ThreadPoolExecutor(1) as pool:
+                    staging = pool.submit(_timed_call, stage_task.fn, tables, out, meta, text_keys)
+                    with timed(timings, "validate"):
+                        result = validate_task(tables, out / DOCS_DIR, checked)
+                    try:
+                        build, timings["write"] = staging.result()
+                    except OSError as exc:  # disk, permissions: stage again as a task, with retries
+                        logger.warning("staging the build failed (%s); staging it again", exc)
+                        with timed(timings, "write"):
+                            build = stage_task(tables, out, meta, text_keys)
+                tables.clear()
+            else:
+                with timed(timings, "write"):
+                    build = stage_task(tables, out, meta, text_keys)
+                tables.clear()
+                pa.default_memory_pool().release_unused()
+                peaks["write"] = _peak_rss_mb()
+                with timed(timings, "validate"):
+                    result = validate_task(StagedTables(build, names), out / DOCS_DIR, checked)
         peaks["validate"] = _peak_rss_mb()
+        counts, rejected = staged.rows, staged.rejected
         if not result.success:
             shutil.rmtree(build, ignore_errors=True)
             raise ValidationFailed(result)
@@ -407,12 +404,12 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
             "documents": counts["documents"],
             "documents_in": len(entries),
             "rejected": counts["rejects"],
-            "processed": meta["processed"],
-            "cached": meta["cached"],
-            "reused": meta["reused"],
+            "processed": staged.processed,
+            "cached": staged.cached,
+            "reused": len(reuse),
             "rows": counts,
             "seconds": round(timings["flow"], 2),
-            "timings": {k: round(v, 3) for k, v in {**timings, **{f"stage:{k}": v for k, v in stage_seconds.items()}}.items()},
+            "timings": {k: round(v, 3) for k, v in {**timings, **{f"stage:{k}": v for k, v in staged.stage_seconds.items()}}.items()},
             "batches": len(plan),
             "peak_rss_mb": peaks,  # of the flow's process, after each step: what memory goes to
             # documents whose rows the row-level suites checked (None: all of them)
@@ -427,25 +424,96 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
         lock.release()
 
 
-def run_batches(raw: Path, out: Path, fingerprint: str, plan: list[list[RawEntry]], in_process: bool,
-                bar: progress.Progress) -> list[BatchResult]:
-    """Every batch's result, in plan order: on the task runner, or (few documents to process)
-    as direct task calls in this process."""
-    results: list[BatchResult] = []
+def iter_batches(raw: Path, out: Path, fingerprint: str, plan: list[list[RawEntry]], in_process: bool,
+                 bar: progress.Progress) -> Iterator[BatchResult]:
+    """Every batch's result, in plan order, as it is ready: from the task runner, or (few
+    documents to process) from direct task calls in this process."""
     if in_process:
         for b in plan:
-            results.append(process_batch_task(raw, b, out, fingerprint))
+            yield process_batch_task(raw, b, out, fingerprint)
             bar.advance(len(b))
-        return results
+        return
     futures = [process_batch_task.submit(raw, b, out, fingerprint) for b in plan]
     for i in range(len(futures)):
         # In submission order, letting go of each future once read: a process-pool future keeps
         # its pickled result alive, which would double the memory of the tables.
         future, futures[i] = futures[i], None
-        results.append(future.result())
+        result = future.result()
         del future
         bar.advance(len(plan[i]))
-    return results
+        yield result
+
+
+@dataclass
+class Staged:
+    """What a run's batches add up to: the staging build (once written), rows per table,
+    the documents' sources and text keys, the rejects, and the batches' counts and timings."""
+
+    build: Path | None
+    text_keys: dict[str, str] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    rejected: pa.Table | None = None
+    processed: int = 0
+    cached: int = 0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def add_counts(self, result: BatchResult) -> None:
+        self.processed += result.processed
+        self.cached += result.cached
+        for stage, seconds in result.timings.items():
+            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + seconds
+
+    def meta(self) -> dict[str, Any]:
+        return {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "row_counts": self.rows,
+                "processed": self.processed, "cached": self.cached, "sources": self.sources}
+
+
+def stream_batches(batches: Iterator[BatchResult], extra_rejects: list[dict[str, Any]], build: Path) -> Staged:
+    """Write the batches' rows into the staging folder ``build`` as they come (path order):
+    documents with the same normalized text as an earlier one get ``duplicate_of`` and
+    contribute no derived rows, as in ``assemble``; rejects are sorted by source file."""
+    names = [n for n in TABLES if n != "rejects"]
+    appender = TableAppender(build, {n: schema(n).arrow_schema() for n in names})
+    roles = DuplicateRoles()
+    staged = Staged(build)
+    rejects = [schema("rejects").table(extra_rejects)]
+    for result in batches:
+        roles.add(result.doc_keys)
+        staged.text_keys.update((d, k) for _, d, k in result.doc_keys)
+        staged.add_counts(result)
+        for name, table in result.tables.items():
+            if name == "rejects":
+                rejects.append(table)
+                continue
+            table = _without_duplicates(name, table, roles.duplicate_of)
+            if name == "documents":
+                staged.sources.update(zip(table.column("source_file").to_pylist(), table.column("source_sha256").to_pylist()))
+            appender.append(name, table)
+        result.tables.clear()
+    staged.rows = appender.close()
+    staged.rejected = _sorted_rejects(pa.concat_tables(rejects))
+    staged.rows["rejects"] = staged.rejected.num_rows
+    write_table(staged.rejected, build / "rejects.parquet")
+    staged.rows = {name: staged.rows[name] for name in TABLES}
+    return staged
+
+
+def _without_duplicates(name: str, table: pa.Table, duplicate_of: dict[str, str]) -> pa.Table:
+    """A table's part with ``duplicate_of`` set on duplicate documents and their derived rows dropped."""
+    if not duplicate_of or name == "rejects" or "doc_id" not in table.column_names or table.num_rows == 0:
+        return table
+    ids = table.column("doc_id")
+    if name == "documents":
+        marked = [duplicate_of.get(d) for d in ids.to_pylist()]
+        i = table.schema.get_field_index("duplicate_of")
+        return table.set_column(i, table.schema.field(i), pa.array(marked, pa.string()))
+    dup_ids = pa.array(list(duplicate_of), pa.string())
+    return table.filter(pc.invert(pc.is_in(ids, value_set=dup_ids)))
+
+
+def _sorted_rejects(rejects: pa.Table) -> pa.Table:
+    return rejects.take(pc.sort_indices(rejects, [("source_file", "ascending")]))
 
 
 def _split_reused(entries: list[RawEntry], previous: PreviousBuild | None) -> tuple[list[RawEntry], dict[str, str]]:

@@ -425,13 +425,27 @@ def _looked_up(keys: pa.ChunkedArray, ref: pa.Table | None, key_col: str, value_
     whole reference table but materializing values only for the keys asked."""
     if ref is None or not {key_col, value_col} <= set(ref.column_names):
         return pa.chunked_array([pa.nulls(len(keys))])
+    ref = _rows_keyed_by(ref, key_col, keys)
     position = pc.index_in(keys, value_set=ref.column(key_col))
     return ref.column(value_col).take(position)
 
 
+def _rows_keyed_by(ref: pa.Table, key_col: str, keys: pa.ChunkedArray) -> pa.Table:
+    """The rows of ``ref`` whose ``key_col`` is among ``keys``, in order, when ``keys`` are few
+    (an incremental run's links into whole tables): a hash of the few keys probed by every
+    row, instead of a hash of the whole reference column probed by the few keys."""
+    if len(keys) * 8 >= ref.num_rows:
+        return ref
+    wanted = pc.unique(pc.drop_null(keys))
+    return ref.filter(pc.is_in(ref.column(key_col), value_set=wanted))
+
+
 def _exists(links: pa.ChunkedArray, ref: pa.Table | None, ref_col: str) -> Any:
     """Per link: null, or a value of ``ref.ref_col`` (a numpy bool array)."""
-    values = ref.column(ref_col) if ref is not None and ref_col in ref.column_names else pa.array([], links.type)
+    if ref is None or ref_col not in ref.column_names:
+        values = pa.array([], links.type)
+    else:
+        values = _rows_keyed_by(ref.select([ref_col]), ref_col, links).column(ref_col)
     found = pc.or_kleene(pc.is_null(links), pc.is_in(links, value_set=pc.unique(values)))
     return found.to_numpy(zero_copy_only=False).astype(bool)
 

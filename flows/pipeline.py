@@ -102,19 +102,35 @@ def duplicate_roles(docs: list[tuple[str, str, str]]) -> tuple[dict[str, str], d
     same normalized text, e.g. a traditional-script copy). "First" is by source_file, so the
     answer does not depend on batch order.
     """
-    copies: dict[str, str] = {}
-    kept_file: dict[str, str] = {}
-    first_by_text: dict[str, str] = {}
-    duplicate_of: dict[str, str] = {}
-    for source_file, doc_id, text_key in sorted(docs):
-        if doc_id in kept_file:
-            copies[source_file] = kept_file[doc_id]
-            continue
-        kept_file[doc_id] = source_file
-        original = first_by_text.setdefault(text_key, doc_id)
-        if original != doc_id:
-            duplicate_of[doc_id] = original
-    return copies, duplicate_of
+    roles = DuplicateRoles()
+    roles.add(docs)
+    return roles.copies, roles.duplicate_of
+
+
+class DuplicateRoles:
+    """``duplicate_roles`` decided a batch at a time, for batches that come in source_file
+    order (each batch's files after the previous batch's): the answer is the same as for all
+    documents at once, because "first" only looks back."""
+
+    def __init__(self) -> None:
+        self.copies: dict[str, str] = {}
+        self.duplicate_of: dict[str, str] = {}
+        self._kept_file: dict[str, str] = {}
+        self._first_by_text: dict[str, str] = {}
+        self._last_file = ""
+
+    def add(self, docs: list[tuple[str, str, str]]) -> None:
+        for source_file, doc_id, text_key in sorted(docs):
+            if source_file < self._last_file:
+                raise ValueError(f"{source_file} comes before {self._last_file}, already decided")
+            self._last_file = source_file
+            if doc_id in self._kept_file:
+                self.copies[source_file] = self._kept_file[doc_id]
+                continue
+            self._kept_file[doc_id] = source_file
+            original = self._first_by_text.setdefault(text_key, doc_id)
+            if original != doc_id:
+                self.duplicate_of[doc_id] = original
 
 
 def copy_reject(source_file: str, sha256: str, original_file: str) -> dict[str, Any]:

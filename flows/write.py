@@ -51,9 +51,62 @@ def write_table(table: pa.Table, path: Path) -> None:
 def write_build(tables: dict[str, pa.Table], build: Path, meta: dict[str, Any]) -> None:
     for name, table in tables.items():
         write_table(table, build / f"{name}.parquet")
+    write_meta(build, meta)
+
+
+def write_meta(build: Path, meta: dict[str, Any]) -> None:
     (build / BUILD_META).write_text(json.dumps(meta, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     _fsync(build / BUILD_META)
     _fsync_dir(build)
+
+
+ROW_GROUP_BYTES = 64 * 2**20  # parts are gathered to about this size before they are written
+
+
+class TableAppender:
+    """The Parquet files of a staging build, written a part at a time as batches arrive.
+
+    A run then never holds a whole table: parts of a table are gathered up to
+    ``ROW_GROUP_BYTES`` and written as a row group. Files are written under a temporary name,
+    fsynced and renamed on ``close``, as ``write_table`` does."""
+
+    def __init__(self, build: Path, schemas: dict[str, pa.Schema]):
+        self.build, self.schemas = Path(build), schemas
+        self.rows = {name: 0 for name in schemas}
+        self._parts: dict[str, list[pa.Table]] = {name: [] for name in schemas}
+        self._writers: dict[str, pq.ParquetWriter] = {}
+
+    def append(self, name: str, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        self._parts[name].append(table)
+        self.rows[name] += table.num_rows
+        if sum(t.nbytes for t in self._parts[name]) >= ROW_GROUP_BYTES:
+            self._flush(name)
+
+    def _flush(self, name: str) -> None:
+        parts, self._parts[name] = self._parts[name], []
+        if not parts:
+            return
+        writer = self._writers.get(name)
+        if writer is None:
+            writer = self._writers[name] = pq.ParquetWriter(self._tmp(name), self.schemas[name], compression="zstd")
+        writer.write_table(pa.concat_tables(parts).combine_chunks(), row_group_size=2**20)
+
+    def _tmp(self, name: str) -> Path:
+        return self.build / f"{name}.parquet.tmp"
+
+    def close(self) -> dict[str, int]:
+        """Write what is left, finish every file; returns rows per table."""
+        for name in self.schemas:
+            self._flush(name)
+            if name not in self._writers:  # no rows at all: an empty file with the schema
+                pq.write_table(self.schemas[name].empty_table(), self._tmp(name), compression="zstd")
+            else:
+                self._writers.pop(name).close()
+            _fsync(self._tmp(name))
+            os.replace(self._tmp(name), self.build / f"{name}.parquet")
+        return dict(self.rows)
 
 
 def publish(build: Path, out_dir: Path, table_names: list[str]) -> Path:

@@ -43,3 +43,23 @@ def test_same_text_in_another_script_is_marked_duplicate_of():
     a, b = sorted(rows["documents"], key=lambda d: d["source_file"])
     assert a["duplicate_of"] is None and b["duplicate_of"] == a["doc_id"]
     assert {s["doc_id"] for s in rows["sections"]} == {a["doc_id"]}
+
+
+def test_duplicate_roles_decided_batch_by_batch_equal_all_at_once():
+    import random
+
+    from flows.pipeline import DuplicateRoles, duplicate_roles
+
+    rng = random.Random(7)
+    docs = sorted((f"f{i:03d}.txt", f"id{rng.randrange(40)}", f"text{rng.randrange(25)}") for i in range(120))
+    copies, duplicate_of = duplicate_roles(list(reversed(docs)))
+    roles = DuplicateRoles()
+    for at in range(0, len(docs), 17):
+        roles.add(list(reversed(docs[at:at + 17])))  # order inside a batch does not matter
+    assert (roles.copies, roles.duplicate_of) == (copies, duplicate_of) and duplicate_of and copies
+    try:
+        roles.add([("a-before-everything.txt", "x", "y")])
+    except ValueError as exc:
+        assert "already decided" in str(exc)
+    else:
+        raise AssertionError("a batch out of source_file order must be refused")

@@ -618,3 +618,23 @@ def test_duplicate_links_and_rows_per_document_are_always_checked_in_full(good):
         rows[name] = [r for r in rows[name] if r["doc_id"] != first]
     failures = validate(rows, checked_docs=[second]).failures
     assert any(f.startswith("documents.row_counts: sections_per_document failed") for f in failures), failures
+
+
+def test_link_lookups_agree_for_few_and_many_keys():
+    import pyarrow as pa
+
+    from flows.expectations import _exists, _looked_up
+
+    ref = pa.table({"section_id": [f"s{i}" for i in range(100)] + ["s1"],
+                    "doc_id": [f"d{i // 10}" for i in range(100)] + ["other"]})
+    few = pa.chunked_array([["s1", None, "missing", "s99"]])  # 4 keys: the reference is filtered first
+    many = pa.chunked_array([[f"s{i}" for i in range(0, 120, 3)] + [None]])  # 41 keys: hashed whole
+    for keys in (few, many):
+        expected_exists = [k is None or k in set(ref.column("section_id").to_pylist()) for k in keys.to_pylist()]
+        assert _exists(keys, ref, "section_id").tolist() == expected_exists
+        owners = {}
+        for s, d in zip(ref.column("section_id").to_pylist(), ref.column("doc_id").to_pylist()):
+            owners.setdefault(s, d)  # the first row wins where a key repeats
+        assert _looked_up(keys, ref, "section_id", "doc_id").to_pylist() == [owners.get(k) for k in keys.to_pylist()]
+    assert _looked_up(few, None, "section_id", "doc_id").to_pylist() == [None] * 4
+    assert _exists(few, None, "section_id").tolist() == [False, True, False, False]  # only the null link holds

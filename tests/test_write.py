@@ -38,3 +38,28 @@ def test_unpublished_staging_never_shows_and_is_cleaned(tmp_path):
     assert staging in clean_stale(tmp_path)
     assert not staging.exists() and current_build(tmp_path).exists()
     assert _digest(tmp_path / "rejects.parquet") == before
+
+
+def test_appended_parts_read_back_as_one_table_with_the_contract_schema(tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import flows.write as write_mod
+    from flows.write import TableAppender
+
+    monkeypatch.setattr(write_mod, "ROW_GROUP_BYTES", 1000)  # a row group every few parts
+    names = ["keywords", "goals"]
+    appender = TableAppender(tmp_path, {n: schema(n).arrow_schema() for n in names})
+    rows = [{"doc_id": f"d{i:03d}", "rank": 1, "term": f"词{i}", "weight": 0.5} for i in range(60)]
+    parts = [schema("keywords").table(rows[i:i + 7]) for i in range(0, 60, 7)]
+    for part in parts:
+        appender.append("keywords", part)
+        assert not (tmp_path / "keywords.parquet").exists()  # only under a temporary name until close
+    assert appender.close() == {"keywords": 60, "goals": 0}
+    table = pq.read_table(tmp_path / "keywords.parquet")
+    assert table.equals(pa.concat_tables(parts))
+    assert pq.ParquetFile(tmp_path / "keywords.parquet").num_row_groups > 1
+    assert table.schema.field("term").metadata == schema("keywords").arrow_schema().field("term").metadata
+    empty = pq.read_table(tmp_path / "goals.parquet")  # no rows at all: an empty file with the schema
+    assert empty.num_rows == 0 and empty.schema.equals(schema("goals").arrow_schema(), check_metadata=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["goals.parquet", "keywords.parquet"]

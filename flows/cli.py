@@ -169,5 +169,20 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args)
 
 
+def console() -> None:
+    """The ``digigov`` program: ``main``, then exit without the interpreter's teardown.
+
+    Once every exit handler has run (Prefect drains its logs and events into the API, the
+    embedded server stops, logging flushes), Python would still free every module's objects
+    one by one: ~1 s after a run, for nothing a finished command needs."""
+    import atexit
+
+    code = main()
+    atexit._run_exitfuncs()  # what a normal exit runs first; CPython's own hook for it
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

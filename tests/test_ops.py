@@ -163,3 +163,17 @@ def test_cli_in_a_fresh_process_boots_its_own_server_and_exits(tmp_path):
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert "5 documents read" in run.stdout
     assert (tmp_path / "prefect-home" / "prefect.db").exists()  # the runs were recorded
+
+
+def test_the_program_exits_with_mains_code_and_flushed_output(tmp_path):
+    import subprocess
+    import sys
+
+    missing = tmp_path / "no-such-output"
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "validate", "--out", str(missing)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert f"output folder {missing} does not exist" in done.stderr
+    helped = subprocess.run([sys.executable, "-m", "flows.cli", "--help"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert helped.returncode == 0 and "bench" in helped.stdout

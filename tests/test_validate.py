@@ -638,3 +638,21 @@ def test_link_lookups_agree_for_few_and_many_keys():
         assert _looked_up(keys, ref, "section_id", "doc_id").to_pylist() == [owners.get(k) for k in keys.to_pylist()]
     assert _looked_up(few, None, "section_id", "doc_id").to_pylist() == [None] * 4
     assert _exists(few, None, "section_id").tolist() == [False, True, False, False]  # only the null link holds
+
+
+def test_configurations_built_once_changes_no_result(good, monkeypatch):
+    import contextlib
+
+    from great_expectations.expectations.expectation import Expectation
+
+    import flows.validate as validate_mod
+
+    rows = broken(good, "metrics", value=150.0)
+    rows = broken(rows, "goals", target_year=2500)
+    rows["sections"][1]["doc_id"] = "no-such-document"
+    memoized = validate(rows)
+    assert isinstance(Expectation.__dict__["configuration"], property)  # restored after each run
+    monkeypatch.setattr(validate_mod, "configurations_built_once", contextlib.nullcontext)
+    plain = validate(rows)
+    assert len(memoized.failures) >= 3 and memoized.failures == plain.failures
+    assert (memoized.expectations, memoized.failed) == (plain.expectations, plain.failed)

@@ -20,7 +20,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import cache, cached_property
-from typing import Any
+from typing import Any, Iterator
 
 import great_expectations.expectations as gxe
 import pandas as pd
@@ -555,6 +555,51 @@ def row_counts_frame(schemas: dict[str, TableSchema], tables: dict[str, pa.Table
         df[child] = df["doc_id"].map(counts).fillna(0).astype("int64")
     df["doc_id"] = df["doc_id"].astype("str")
     return df
+
+
+# A table's own suite (row by row rules) sees its rows in frames of at most about this many bytes:
+# GX copies a frame for many expectations (null filters, row conditions), so a frame holding
+# every document's text (~370 MB at 10,000 documents) costs a gigabyte and more at a time.
+FRAME_BYTES = 160 * 2**20
+
+
+def row_slices(tables: Any, name: str, max_bytes: int | None = None) -> Iterator[pa.Table]:
+    """The table in consecutive slices of about ``max_bytes`` (at least one, maybe empty).
+
+    ``tables`` is a dict of tables (zero-copy slices) or a mapping with its own
+    ``row_slices(name, max_bytes)`` (``flows.validate.StagedTables`` reads a slice at a time)."""
+    max_bytes = max_bytes or FRAME_BYTES
+    own = getattr(tables, "row_slices", None)
+    if own is not None:
+        yield from own(name, max_bytes)
+        return
+    table = tables[name]
+    step = slice_rows(table.num_rows, table.nbytes, max_bytes)
+    yield table.slice(0, step)
+    for at in range(step, table.num_rows, step):
+        yield table.slice(at, step)
+
+
+def slice_rows(num_rows: int, nbytes: int, max_bytes: int) -> int:
+    """Rows per slice: as few equal slices as keep each under ``max_bytes`` (GX's cost per
+    frame is ~20 ms per expectation, so a thin last slice would cost as much as a full one)."""
+    slices = max(1, -(-nbytes // max_bytes))
+    return max(1, -(-num_rows // slices))
+
+
+def build_frames(suite: Suite, schemas: dict[str, TableSchema], tables: dict[str, pa.Table],
+                 checked_docs: pa.Array | None = None, texts: DocumentTexts | None = None) -> Iterator[pd.DataFrame]:
+    """The frames a suite validates: its table's rows a slice at a time (``row_slices``) for a
+    table's own suite, whose rules hold row by row; the one frame of ``build_frame`` otherwise.
+    Slices without a checked row are skipped, but the first is always given."""
+    if suite.name != suite.table:
+        yield build_frame(suite, schemas, tables, checked_docs, texts)
+        return
+    checked = checked_docs if suite.scope == "rows" else None
+    for i, part in enumerate(row_slices(tables, suite.table)):
+        part = checked_rows(part, checked)
+        if i == 0 or part.num_rows:
+            yield to_frame(part)
 
 
 def build_frame(suite: Suite, schemas: dict[str, TableSchema], tables: dict[str, pa.Table],

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator, Mapping
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flows.expectations import DocumentTexts, Suite, build_frame, build_suites
+from flows.expectations import DocumentTexts, Suite, build_frames, build_suites, slice_rows
 from flows.schema import TableSchema, load_schemas
 
 DOCS_DIR = "validation"  # Data Docs live in OUT/validation/
@@ -100,6 +100,22 @@ class StagedTables(Mapping):
     def num_rows(self, name: str) -> int:
         return pq.read_metadata(self.folder / f"{name}.parquet").num_rows
 
+    def row_slices(self, name: str, max_bytes: int) -> Iterator[pa.Table]:
+        """The table in slices of about ``max_bytes`` (decoded), read one at a time."""
+        if name not in self.names:
+            raise KeyError(name)
+        file = pq.ParquetFile(self.folder / f"{name}.parquet", memory_map=True)
+        meta = file.metadata
+        decoded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        step = slice_rows(meta.num_rows, decoded, max_bytes)
+        schema = file.schema_arrow
+        empty = True
+        for batch in file.iter_batches(batch_size=step):
+            empty = False
+            yield pa.Table.from_batches([batch], schema=schema)
+        if empty:
+            yield schema.empty_table()
+
 
 def _num_rows(tables: Mapping, name: str) -> int:
     if name not in tables:
@@ -134,21 +150,30 @@ def validate_tables(tables: Mapping[str, pa.Table], docs_dir: Path | None = None
     for i, (name, suite) in enumerate(order):
         if i and order[i - 1][0].endswith(".integrity") and not name.endswith(".integrity"):
             texts.__dict__.pop("text_of", None)
-        try:
-            frame = build_frame(suite, schemas, present, checked, texts)
-        except Exception as exc:  # a table too broken to derive checks from fails, never crashes
-            failures.append(f"{name}: cannot derive the checked frame ({type(exc).__name__}: {exc})")
+        definition, merged = None, None
+        frames = build_frames(suite, schemas, present, checked, texts)
+        while True:
+            try:
+                frame = next(frames, None)
+            except Exception as exc:  # a table too broken to derive checks from fails, never crashes
+                failures.append(f"{name}: cannot derive the checked frame ({type(exc).__name__}: {exc})")
+                merged = None
+                break
+            if frame is None:
+                break
+            definition = definition or _definition(context, source, suite)
+            merged = _merge_results(merged, _run(definition, suite, frame).results)
+            # GX's execution engine keeps every batch it loaded (all frames, texts included) for
+            # the life of the data source; a frame is needed only while it is validated
+            batches = source.get_execution_engine().batch_manager
+            batches.reset_batch_cache()
+            batches.batch_data_cache.clear()  # the property is the cache itself; GX has no method for it
+            del frame
+            _return_freed_memory()
+        if merged is None:
             failed[name] = len(suite.expectations)
             continue
-        results = _run_suite(context, source, suite, frame)
-        # GX's execution engine keeps every batch it loaded (all frames, texts included) for
-        # the life of the data source; a frame is needed only while its suite runs
-        batches = source.get_execution_engine().batch_manager
-        batches.reset_batch_cache()
-        batches.batch_data_cache.clear()  # the property is the cache itself; GX has no method for it
-        del frame
-        _return_freed_memory()
-        bad = [r for r in results.results if not r.success]
+        bad = [r for r in merged if not r.success]
         failed[name] = len(bad)
         failures += [describe_failure(suite, r.expectation_config, r.result, r.exception_info) for r in bad]
     docs_index = _build_docs(context, docs_dir) if docs_dir is not None else None
@@ -207,15 +232,53 @@ def _context(docs_dir: Path | None):
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
-def _run_suite(context, source, suite: Suite, frame):
+def _definition(context, source, suite: Suite):
     import great_expectations as gx
 
     gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name, expectations=suite.expectations))
     batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("staged")
-    # One validation definition per frame, run on its own dataframe: a Checkpoint passes the same
+    # One validation definition per suite, run on its own dataframes: a Checkpoint passes the same
     # batch parameters (one dataframe) to all its definitions, so it cannot serve many frames.
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite))
+    return context.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite))
+
+
+@dataclass
+class MergedResult:
+    """One expectation's results over the frames of a suite, as ``describe_failure`` reads them."""
+
+    expectation_config: Any
+    result: dict
+    exception_info: dict | None
+    success: bool
+
+
+_COUNTS = ("element_count", "unexpected_count", "missing_count")
+_LISTS = ("partial_unexpected_list", "partial_unexpected_index_list")
+
+
+def _merge_results(merged: list[MergedResult] | None, results: list) -> list[MergedResult]:
+    """Add a frame's expectation results to those of the suite's earlier frames: counts add
+    up, the first offending values are kept, the first failure's details stand."""
+    if merged is None:
+        return [MergedResult(r.expectation_config, dict(r.result or {}), r.exception_info, r.success) for r in results]
+    for m, r in zip(merged, results, strict=True):
+        if m.expectation_config.type != r.expectation_config.type:
+            raise RuntimeError("GX returned a suite's results in another order")
+        new = r.result or {}
+        for key in _COUNTS:
+            if isinstance(m.result.get(key), int) and isinstance(new.get(key), int):
+                m.result[key] += new[key]
+        for key in _LISTS:
+            if new.get(key):
+                m.result[key] = (list(m.result.get(key) or []) + list(new[key]))[:SHOWN_VALUES]
+        if not r.success and m.success:  # observed values, exceptions: the first failing frame's
+            m.result.update({k: v for k, v in new.items() if k not in _COUNTS + _LISTS})
+            m.exception_info = r.exception_info
+        m.success = m.success and r.success
+    return merged
+
+
+def _run(definition, suite: Suite, frame):
     index = [c for c in suite.index_columns if c in frame.columns]
     result_format = {"result_format": "SUMMARY", "partial_unexpected_count": SHOWN_VALUES,
                      "unexpected_index_column_names": index}

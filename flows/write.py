@@ -60,7 +60,7 @@ def write_meta(build: Path, meta: dict[str, Any]) -> None:
     _fsync_dir(build)
 
 
-ROW_GROUP_BYTES = 64 * 2**20  # parts are gathered to about this size before they are written
+ROW_GROUP_BYTES = 32 * 2**20  # parts are gathered to about this size before they are written
 
 
 class TableAppender:

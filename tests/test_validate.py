@@ -656,3 +656,28 @@ def test_configurations_built_once_changes_no_result(good, monkeypatch):
     plain = validate(rows)
     assert len(memoized.failures) >= 3 and memoized.failures == plain.failures
     assert (memoized.expectations, memoized.failed) == (plain.expectations, plain.failed)
+
+
+def test_a_tables_rows_validated_in_slices_give_the_same_failures(good, monkeypatch, tmp_path):
+    import pyarrow.parquet as pq
+
+    import flows.expectations as expectations_mod
+    from flows.validate import StagedTables
+
+    rows = copy.deepcopy(good)
+    for i in range(12):  # more rows, so that slices of a few rows hold failures in several of them
+        rows["keywords"].append({**rows["keywords"][0], "term": f"词{i}", "rank": 100 + i,
+                                 "weight": -1.0 if i % 5 == 0 else 0.5})
+    whole = validate(rows)
+    monkeypatch.setattr(expectations_mod, "FRAME_BYTES", 200)  # a few rows per slice
+    sliced = validate(rows)
+    assert sliced.failures == whole.failures and (sliced.expectations, sliced.failed) == (whole.expectations, whole.failed)
+    assert any(" on 3 of " in f for f in whole.failures), whole.failures  # counts added up over slices
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    for name, table in tables_of(rows).items():  # several row groups, read a slice at a time
+        pq.write_table(table, staged / f"{name}.parquet", row_group_size=4)
+    from_files = validate_tables(StagedTables(staged, list(tables_of(rows))), today=TODAY)
+    assert from_files.failures == whole.failures
+    parts = list(expectations_mod.row_slices(StagedTables(staged, ["keywords"]), "keywords"))
+    assert len(parts) > 3 and sum(p.num_rows for p in parts) == len(rows["keywords"])

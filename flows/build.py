@@ -32,7 +32,7 @@ from flows.ingest import RawDoc, Rejected, discover, read_raw, relative_name
 from flows.pipeline import DuplicateRoles, copy_reject, duplicate_roles, process_document, reject_row, timed
 from flows.previous import PreviousBuild, load_previous, reused_tables, take_rows, write_text_keys
 from flows.schema import TABLES, schema
-from flows.validate import DOCS_DIR, StagedTables, ValidationFailed, ValidationResult, validate_tables
+from flows.validate import DOCS_DIR, StagedTables, ValidationFailed, ValidationResult, return_freed_memory, validate_tables
 from flows.write import TableAppender, clean_stale, new_build_dir, publish, write_build, write_meta, write_table
 
 DEFAULT_BATCH_SIZE = 50  # documents to process per task; cached documents cost far less
@@ -490,6 +490,8 @@ def stream_batches(batches: Iterator[BatchResult], extra_rejects: list[dict[str,
                 staged.sources.update(zip(table.column("source_file").to_pylist(), table.column("source_sha256").to_pylist()))
             appender.append(name, table)
         result.tables.clear()
+        del result
+        return_freed_memory()  # the batch arrived as pickled bytes: without a trim, RSS only grows
     staged.rows = appender.close()
     staged.rejected = _sorted_rejects(pa.concat_tables(rejects))
     staged.rows["rejects"] = staged.rejected.num_rows

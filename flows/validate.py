@@ -169,7 +169,7 @@ def validate_tables(tables: Mapping[str, pa.Table], docs_dir: Path | None = None
             batches.reset_batch_cache()
             batches.batch_data_cache.clear()  # the property is the cache itself; GX has no method for it
             del frame
-            _return_freed_memory()
+            return_freed_memory()
         if merged is None:
             failed[name] = len(suite.expectations)
             continue
@@ -315,7 +315,7 @@ def configurations_built_once() -> Iterator[None]:
         Expectation.configuration = prop
 
 
-def _return_freed_memory() -> None:
+def return_freed_memory() -> None:
     """Hand memory freed by a suite back to the OS. Arrow's allocator caches freed blocks, and a
     document's text (~40,000 characters) is below glibc's mmap threshold, so freed texts stay in
     the heap, counted in RSS, until trimmed."""

@@ -60,7 +60,7 @@ def write_meta(build: Path, meta: dict[str, Any]) -> None:
     _fsync_dir(build)
 
 
-ROW_GROUP_BYTES = 32 * 2**20  # parts are gathered to about this size before they are written
+ROW_GROUP_BYTES = 16 * 2**20  # parts are gathered to about this size before they are written
 
 
 class TableAppender:
@@ -79,7 +79,10 @@ class TableAppender:
     def append(self, name: str, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
-        self._parts[name].append(table)
+        # A part may be a view into a larger buffer, e.g. the pickled result of a batch that
+        # holds all its tables: buffering the view would keep that whole buffer alive until the
+        # table's next flush (never, for a small table), so the buffered part is a copy.
+        self._parts[name].append(table.take(pa.array(range(table.num_rows), pa.int64())))
         self.rows[name] += table.num_rows
         if sum(t.nbytes for t in self._parts[name]) >= ROW_GROUP_BYTES:
             self._flush(name)

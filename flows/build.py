@@ -313,9 +313,11 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
                     len(entries), raw, len(unique) - n_cached, n_cached, len(reuse), len(rejects))
         # the published build's rows are read on a thread while the batches run: Parquet
         # decoding releases the GIL, so it overlaps with processing the changed documents
-        reuse_pool = ThreadPoolExecutor(1, thread_name_prefix="reuse")
-        reading = reuse_pool.submit(_timed_call, reused_tables, previous, reuse) if reuse else None
-        reuse_pool.shutdown(wait=False)
+        reading = None
+        if reuse:
+            pool = ThreadPoolExecutor(1, thread_name_prefix="reuse")
+            reading = pool.submit(_timed_call, reused_tables, previous, reuse)
+            pool.shutdown(wait=False)  # the thread ends with the read; the batches do not wait
 
         bar = progress.current(lambda: progress.LineProgress(logger.info))
         bar.start(len(unique))

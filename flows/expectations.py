@@ -604,12 +604,10 @@ def build_frames(suite: Suite, schemas: dict[str, TableSchema], tables: dict[str
 
 def build_frame(suite: Suite, schemas: dict[str, TableSchema], tables: dict[str, pa.Table],
                 checked_docs: pa.Array | None = None, texts: DocumentTexts | None = None) -> pd.DataFrame:
-    """The frame a suite validates (its table must be in ``tables``): the rows of the checked
-    documents for a ``rows`` suite, every row for an ``all`` suite (``checked_docs`` None: every
-    row everywhere)."""
+    """The one frame of a derived suite (keys, row counts, integrity; a table's own suite is
+    sliced by ``build_frames``): the rows of the checked documents for a ``rows`` suite, every
+    row for an ``all`` suite (``checked_docs`` None: every row everywhere)."""
     checked = checked_docs if suite.scope == "rows" else None
-    if suite.name == suite.table:
-        return to_frame(checked_rows(tables[suite.table], checked))
     if suite.name == f"{suite.table}.keys":
         return to_frame(columns_of(tables, suite.table, suite.index_columns))
     if suite.name == "documents.row_counts":

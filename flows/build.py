@@ -27,7 +27,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from flows import __version__, progress
-from flows.cache import CachedDocument, DocumentCache, bare_table, rules_fingerprint
+from flows.cache import CachedDocument, DocumentCache, rules_fingerprint
 from flows.ingest import RawDoc, Rejected, discover, read_raw, relative_name
 from flows.pipeline import DuplicateRoles, copy_reject, duplicate_roles, process_document, reject_row, timed
 from flows.previous import PreviousBuild, load_previous, reused_tables, take_rows, write_text_keys
@@ -109,7 +109,7 @@ def process_entries(raw_dir: Path, entries: list[RawEntry], cache: DocumentCache
             with timed(timings, "read"):
                 raw = _reread(raw_dir, entry)
             if isinstance(raw, dict):
-                parts["rejects"].append(bare_table(schema("rejects").table([raw])))
+                parts["rejects"].append(schema("rejects").table([raw], bare=True))
                 continue
             rows = process_document(raw, timings)
             with timed(timings, "arrow"):

@@ -85,19 +85,14 @@ def rules_fingerprint() -> str:
 
 @dataclass
 class CachedDocument:
-    """A document's non-empty tables (bare schemas, see ``bare_table``) and its text key."""
+    """A document's non-empty tables (``TableSchema.bare_schema``) and its text key."""
 
     tables: dict[str, pa.Table]
     text_key: str | None  # sha256 of the normalized text (duplicate detection); None if rejected
 
     @classmethod
     def from_rows(cls, rows: dict[str, list[dict[str, Any]]], text_key: str | None) -> "CachedDocument":
-        return cls({name: bare_table(schema(name).table(r)) for name, r in rows.items() if r}, text_key)
-
-
-def bare_table(table: pa.Table) -> pa.Table:
-    """The table without schema metadata (descriptions), which would dominate small tables' size."""
-    return pa.Table.from_arrays(table.columns, names=table.column_names)
+        return cls({name: schema(name).table(r, bare=True) for name, r in rows.items() if r}, text_key)
 
 
 def _ipc(table: pa.Table) -> bytes:

@@ -35,6 +35,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             summary = run_build(
                 str(args.raw), str(args.out), runner=args.runner, workers=args.workers,
                 dask_address=args.dask_address, full_refresh=args.full_refresh,
+                **({"batch_size": args.batch_size} if getattr(args, "batch_size", None) else {}),
             )
     except (RunLocked, ValidationFailed, FileNotFoundError) as exc:
         print(f"digigov run failed: {exc}", file=sys.stderr)
@@ -94,6 +95,8 @@ def add_runner_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dask-address", metavar="tcp://HOST:PORT", default=None,
                    help="scheduler of an existing Dask cluster (with --runner dask)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count)")
+    p.add_argument("--batch-size", type=int, default=None, metavar="N",
+                   help="documents to process per task (default: the flow's batch size)")
     p.add_argument("--summary-json", type=Path, default=None, metavar="FILE",
                    help="also write the run summary (counts, cache hits, seconds per stage) as JSON")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -75,9 +75,22 @@ class TableSchema:
         raise KeyError(f"{self.name} has no column {name!r}")
 
     def arrow_schema(self, extra_metadata: dict[str, str] | None = None) -> pa.Schema:
+        if not extra_metadata:
+            return self._described
+        return self._described.with_metadata({**self._described.metadata, **{
+            k.encode(): v.encode() for k, v in extra_metadata.items()}})
+
+    @cached_property
+    def _described(self) -> pa.Schema:  # built once: descriptions are serialized per field
         meta = {"table": self.name, "description": self.description}
-        meta.update(extra_metadata or {})
         return pa.schema([c.arrow_field() for c in self.columns], metadata=meta)
+
+    @cached_property
+    def bare_schema(self) -> pa.Schema:
+        """Names and types only (every field nullable, no table or field metadata): the schema of
+        a part (a document's rows in the cache, a batch's), whose descriptions would dominate its
+        size; ``arrow_schema`` goes back on when the parts are put together."""
+        return pa.schema([pa.field(c.name, c.arrow_type) for c in self.columns])
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "description": self.description}
@@ -99,18 +112,19 @@ class TableSchema:
         out["columns"] = cols
         return out
 
-    def table(self, rows: Iterable[dict[str, Any]]) -> pa.Table:
-        """Build a typed Arrow table from row dicts; missing keys are null, unknown keys an error."""
-        rows = list(rows)
-        names = set(self.column_names)
+    def table(self, rows: Iterable[dict[str, Any]], bare: bool = False) -> pa.Table:
+        """Build a typed Arrow table from row dicts; missing keys are null, unknown keys an error.
+        ``bare``: with ``bare_schema`` (no descriptions)."""
+        rows = rows if isinstance(rows, list) else list(rows)
+        names = self._names
         for row in rows:
-            extra = set(row) - names
-            if extra:
-                raise ValueError(f"{self.name}: unknown columns {sorted(extra)}")
-        arrays = [
-            pa.array([row.get(c.name) for row in rows], type=c.arrow_type) for c in self.columns
-        ]
-        return pa.Table.from_arrays(arrays, schema=self.arrow_schema())
+            if not names.issuperset(row):
+                raise ValueError(f"{self.name}: unknown columns {sorted(set(row) - names)}")
+        return pa.Table.from_pylist(rows, schema=self.bare_schema if bare else self._described)
+
+    @cached_property
+    def _names(self) -> frozenset[str]:
+        return frozenset(self.column_names)
 
 
 def parse_schema(data: dict[str, Any]) -> TableSchema:

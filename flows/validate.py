@@ -90,6 +90,9 @@ class StagedTables(Mapping):
     def __len__(self) -> int:
         return len(self.names)
 
+    def __contains__(self, name: object) -> bool:  # Mapping's own would read the table to answer
+        return name in self.names
+
     def select(self, name: str, columns: list[str]) -> pa.Table | None:
         if name not in self.names:
             return None

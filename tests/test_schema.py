@@ -60,3 +60,31 @@ def test_primary_and_foreign_keys_name_real_columns():
             assert set(fk["fields"]) <= set(ts.column_names)
             ref = schemas[fk["reference"]["resource"]]
             assert set(fk["reference"]["fields"]) <= set(ref.column_names)
+
+
+def test_bare_table_has_the_described_tables_values_without_metadata():
+    rows = [{"doc_id": "d1", "term": "数据", "weight": 0.5, "rank": 1},
+            {"doc_id": "d1", "term": "政务", "weight": None, "rank": 2}]
+    described, bare = schema("keywords").table(rows), schema("keywords").table(rows, bare=True)
+    assert bare.schema.metadata is None and all(f.metadata is None for f in bare.schema)
+    assert bare.schema.names == described.schema.names
+    assert [f.type for f in bare.schema] == [f.type for f in described.schema]
+    assert bare.to_pylist() == described.to_pylist()
+    # every field nullable, so that parts concatenate whatever their rows hold
+    assert all(f.nullable for f in bare.schema)
+    assert pa.Table.from_arrays(bare.columns, schema=schema("keywords").arrow_schema()).equals(described)
+
+
+def test_table_fills_missing_keys_with_nulls_and_checks_types():
+    t = schema("rejects").table(iter([{"source_file": "a.txt", "reason": "empty"}]))
+    assert t.column("detail").to_pylist() == [None]
+    with pytest.raises((pa.ArrowInvalid, pa.ArrowTypeError)):
+        schema("keywords").table([{"doc_id": "d1", "term": "x", "weight": 0.5, "rank": "first"}])
+
+
+def test_arrow_schema_is_built_once_and_takes_extra_metadata():
+    ts = schema("documents")
+    assert ts.arrow_schema() is ts.arrow_schema()
+    extra = ts.arrow_schema({"release": "2026.11.0"})
+    assert extra.metadata[b"release"] == b"2026.11.0" and extra.metadata[b"table"] == b"documents"
+    assert b"release" not in ts.arrow_schema().metadata  # the shared schema is left alone

@@ -681,3 +681,16 @@ def test_a_tables_rows_validated_in_slices_give_the_same_failures(good, monkeypa
     assert from_files.failures == whole.failures
     parts = list(expectations_mod.row_slices(StagedTables(staged, ["keywords"]), "keywords"))
     assert len(parts) > 3 and sum(p.num_rows for p in parts) == len(rows["keywords"])
+
+
+def test_staged_tables_answer_membership_without_reading_a_table(good, monkeypatch, tmp_path):
+    import pyarrow.parquet as pq
+
+    from flows.validate import StagedTables
+
+    for name, table in tables_of(good).items():
+        pq.write_table(table, tmp_path / f"{name}.parquet")
+    staged = StagedTables(tmp_path, [*tables_of(good), "not_written"])
+    monkeypatch.setattr(pq, "read_table", lambda *a, **k: pytest.fail("membership read a table"))
+    assert "documents" in staged and "not_written" not in staged and "nope" not in staged
+    assert ("documents" in staged) == ("documents" in dict.fromkeys(staged))

@@ -29,6 +29,7 @@ from prefect.tasks import exponential_backoff
 from flows import __version__, progress
 from flows.cache import CachedDocument, DocumentCache, rules_fingerprint
 from flows.ingest import RawDoc, Rejected, discover, read_raw, relative_name
+from flows.memory import collect_cycles, freeze_startup_objects
 from flows.pipeline import DuplicateRoles, copy_reject, duplicate_roles, process_document, reject_row, timed
 from flows.previous import PreviousBuild, load_previous, reused_tables, take_rows, write_text_keys
 from flows.schema import TABLES, schema
@@ -219,6 +220,7 @@ def scan_task(raw_dir: Path) -> list[RawEntry]:
 
 @task(name="process-batch", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def process_batch_task(raw_dir: Path, entries: list[RawEntry], out_dir: Path | None, fingerprint: str) -> BatchResult:
+    freeze_startup_objects()  # the worker's imports: out of every later collection (flows/memory.py)
     pa.default_memory_pool().release_unused()  # a long-lived worker returns the last batch's memory
     cache = DocumentCache(out_dir, fingerprint) if out_dir is not None else None
     return process_entries(raw_dir, entries, cache)
@@ -286,6 +288,7 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
     processing, the batches run in the flow's process instead of on the task runner.
     """
     logger = get_run_logger()
+    freeze_startup_objects()  # see flows/memory.py
     started = time.perf_counter()
     timings: dict[str, float] = {}
     raw, out = Path(raw_dir).resolve(), Path(out_dir).resolve()
@@ -493,6 +496,7 @@ def stream_batches(batches: Iterator[BatchResult], extra_rejects: list[dict[str,
             appender.append(name, table)
         result.tables.clear()
         del result
+        collect_cycles()  # Prefect's futures hold the batch's pickled result in a cycle (flows/memory.py)
         return_freed_memory()  # the batch arrived as pickled bytes: without a trim, RSS only grows
     staged.rows = appender.close()
     staged.rejected = _sorted_rejects(pa.concat_tables(rejects))

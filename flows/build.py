@@ -36,9 +36,10 @@ from flows.schema import TABLES, schema
 from flows.validate import DOCS_DIR, StagedTables, ValidationFailed, ValidationResult, return_freed_memory, validate_tables
 from flows.write import TableAppender, clean_stale, new_build_dir, publish, write_build, write_meta, write_table
 
-DEFAULT_BATCH_SIZE = 50  # documents to process per task; cached documents cost far less
+DEFAULT_BATCH_SIZE = 200  # documents to process per task, at most; cached documents cost far less
 CACHE_HITS_PER_DOCUMENT = 20  # a cache hit costs ~1/20 of processing a document (measured)
 MAX_BATCH_DOCUMENTS = 500
+MAX_BATCH_BYTES = 32 * 2**20  # of raw files per batch: a batch's rows are held whole in its worker
 # Below this many documents to process, batches run in the flow's own process: starting worker
 # processes (seconds each: every worker imports Prefect and the stages) would cost more than
 # loading cached documents serially (~0.2 ms each).
@@ -152,18 +153,34 @@ def _reread(raw_dir: Path, entry: RawEntry) -> RawDoc | dict[str, Any]:
 
 
 def plan_batches(entries: list[RawEntry], batch_size: int, parallelism: int = 1) -> list[list[RawEntry]]:
-    """Consecutive batches (path order, so tables come out in a stable order) of about equal cost,
-    and at least two per worker when there are enough documents, so that all workers get some."""
+    """Consecutive batches (path order, so tables come out in a stable order) of about equal cost.
+
+    A batch costs at most about ``batch_size`` documents to process (a cache hit counts 1/20),
+    ``MAX_BATCH_DOCUMENTS`` documents and ``MAX_BATCH_BYTES`` of raw files; the number of
+    batches is a multiple of ``parallelism``, at least two per worker when there are enough
+    documents, so that the workers finish together instead of one waiting on the last batch.
+    Each task run costs Prefect ~0.1-0.3 s of CPU (API calls, states, events), so batches are
+    as large as those bounds allow."""
+    if not entries:
+        return []
+    costs = [1 if e.cached else CACHE_HITS_PER_DOCUMENT for e in entries]
+    total = sum(costs)
+    k = max(-(-total // (max(1, batch_size) * CACHE_HITS_PER_DOCUMENT)),
+            -(-len(entries) // MAX_BATCH_DOCUMENTS),
+            -(-sum(e.size or 0 for e in entries) // MAX_BATCH_BYTES))
+    if len(entries) >= 2 * parallelism:
+        k = max(k, 2 * parallelism)
+    k = min(len(entries), -(-k // parallelism) * parallelism)
     out: list[list[RawEntry]] = []
     current: list[RawEntry] = []
-    cost = 0  # in cache hits
-    max_docs = max(batch_size, min(MAX_BATCH_DOCUMENTS, -(-len(entries) // (2 * parallelism))))
-    for entry in entries:
+    done = 0
+    for entry, cost in zip(entries, costs):
         current.append(entry)
-        cost += 1 if entry.cached else CACHE_HITS_PER_DOCUMENT
-        if cost >= batch_size * CACHE_HITS_PER_DOCUMENT or len(current) >= max_docs:
+        done += cost
+        # cumulative thresholds: rounding never piles up into a last, short or long, batch
+        if done * k >= total * (len(out) + 1) and len(out) < k - 1:
             out.append(current)
-            current, cost = [], 0
+            current = []
     if current:
         out.append(current)
     return out

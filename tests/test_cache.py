@@ -170,15 +170,44 @@ def test_prune_drops_other_fingerprints_only(tmp_path):
     assert new.has("ab" * 32, ".txt") and not old.dir.exists()
 
 
+def _cost(batch):
+    return sum(1 if e.cached else 20 for e in batch)
+
+
 def test_batches_keep_path_order_and_weigh_cache_hits_lightly():
     entries = [RawEntry(f"{i:03d}.txt", "x", cached=i >= 4) for i in range(104)]
     batches = plan_batches(entries, 4)
     assert [e for b in batches for e in b] == entries
-    assert len(batches[0]) == 4  # four documents to process fill a batch
-    assert len(batches[1]) == 52  # cache hits cost 1/20 of a document, but one worker gets >= 2 batches
-    assert [len(b) for b in plan_batches(entries[4:], 4)] == [50, 50]
+    # 4 documents to process (cost 80) and 100 cache hits (cost 100): three batches of ~60
+    assert [_cost(b) for b in batches] == [60, 60, 60]
+    assert [len(b) for b in batches] == [3, 41, 60]
+    assert [len(b) for b in plan_batches(entries[4:], 4)] == [50, 50]  # at least two per worker
     assert [len(b) for b in plan_batches(entries[4:], 4, parallelism=2)] == [25, 25, 25, 25]
-    assert [len(b) for b in plan_batches(entries[4:] * 10, 4)] == [80] * 12 + [40]
+    assert [len(b) for b in plan_batches(entries[4:] * 10, 4)] == [77] * 12 + [76]
+
+
+def test_batch_count_is_a_multiple_of_the_workers_and_batches_are_even():
+    for n, size, workers in [(1000, 200, 2), (10_000, 200, 2), (997, 50, 3), (5, 200, 2), (3, 200, 4), (1, 200, 2)]:
+        entries = [RawEntry(f"{i:05d}.txt", "x", size=37_000) for i in range(n)]
+        batches = plan_batches(entries, size, parallelism=workers)
+        assert [e for b in batches for e in b] == entries
+        lengths = [len(b) for b in batches]
+        assert max(lengths) - min(lengths) <= 1, (n, lengths)
+        assert max(lengths) <= size
+        if n >= 2 * workers:
+            assert len(batches) % workers == 0 and len(batches) >= 2 * workers
+    assert len(plan_batches([RawEntry(f"{i:05d}.txt", "x") for i in range(10_000)], 200, 2)) == 50
+    assert plan_batches([], 200, 2) == []
+
+
+def test_batches_are_bounded_by_raw_bytes_and_documents():
+    from flows.build import MAX_BATCH_BYTES, MAX_BATCH_DOCUMENTS
+
+    big = [RawEntry(f"{i:03d}.txt", "x", size=MAX_BATCH_BYTES // 4) for i in range(40)]  # 10 batches' worth
+    batches = plan_batches(big, 200, parallelism=2)
+    assert len(batches) == 10 and all(sum(e.size for e in b) <= MAX_BATCH_BYTES for b in batches)
+    hits = [RawEntry(f"{i:05d}.txt", "x", cached=True) for i in range(5 * MAX_BATCH_DOCUMENTS)]
+    assert max(len(b) for b in plan_batches(hits, 200, parallelism=2)) <= MAX_BATCH_DOCUMENTS
 
 
 @pytest.mark.e2e

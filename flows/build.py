@@ -175,8 +175,8 @@ def assemble(results: list[BatchResult], extra_rejects: list[dict[str, Any]],
     tables: dict[str, pa.Table] = {}
     doc_ids = None
     for name in MERGE_ORDER:
-        parts = [t for t in [(reused or {}).pop(name, None), *(r.tables.pop(name, None) for r in results)] if t is not None]
-        tables[name] = merge_table(name, parts, duplicate_of, extra_rejects, doc_ids)
+        tables[name] = merge_table(name, _parts_of(name, (reused or {}).pop(name, None), results), duplicate_of,
+                                   extra_rejects, doc_ids)
         if name == "documents" and order is not None:
             doc_ids = path_ordered_doc_ids(tables[name], order)
             tables[name] = in_document_order(tables[name], doc_ids)
@@ -185,6 +185,12 @@ def assemble(results: list[BatchResult], extra_rejects: list[dict[str, Any]],
 
 # documents first: their order (by path) decides the order of every other table's rows
 MERGE_ORDER = ("documents", *(n for n in TABLES if n != "documents"))
+
+
+def _parts_of(name: str, reused: pa.Table | None, results: list[BatchResult]) -> list[pa.Table]:
+    """A table's parts: the previous build's reused rows, then each batch's (taken from the
+    batch, so that it holds them no longer)."""
+    return [t for t in [reused, *(r.tables.pop(name, None) for r in results)] if t is not None]
 
 
 def merge_table(name: str, parts: list[pa.Table], duplicate_of: dict[str, str],
@@ -237,7 +243,7 @@ def stage_merged(results: list[BatchResult], extra_rejects: list[dict[str, Any]]
     doc_ids = None
     for name, reused in reads:
         with timed(timings, "assemble"):
-            table = merge_table(name, [reused, *(r.tables.pop(name) for r in results)], duplicate_of, extra_rejects, doc_ids)
+            table = merge_table(name, _parts_of(name, reused, results), duplicate_of, extra_rejects, doc_ids)
             del reused
             if name == "documents":
                 doc_ids = path_ordered_doc_ids(table, order)

@@ -109,8 +109,7 @@ class StagedTables(Mapping):
         if name not in self.names:
             return None
         file = self._file(name)
-        present = [c for c in file.schema_arrow.names if c in columns]
-        columns = [c for c in columns if c in present]
+        columns = [c for c in columns if c in file.schema_arrow.names]
         if checked_docs is None or "doc_id" not in file.schema_arrow.names:
             return file.read(columns=columns)
         parts = [part.select(columns) for part in self._checked_groups(name, file, checked_docs, columns)]

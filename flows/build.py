@@ -31,10 +31,10 @@ from flows.cache import CachedDocument, DocumentCache, rules_fingerprint
 from flows.ingest import RawDoc, Rejected, discover, read_raw, relative_name
 from flows.memory import collect_cycles, freeze_startup_objects
 from flows.pipeline import DuplicateRoles, copy_reject, duplicate_roles, process_document, reject_row, timed
-from flows.previous import PreviousBuild, load_previous, reused_tables, take_rows, write_text_keys
+from flows.previous import PreviousBuild, load_previous, reused_rows, take_rows, write_text_keys
 from flows.schema import TABLES, schema
 from flows.validate import DOCS_DIR, StagedTables, ValidationFailed, ValidationResult, return_freed_memory, validate_tables
-from flows.write import TableAppender, clean_stale, new_build_dir, publish, write_build, write_meta, write_table
+from flows.write import TableAppender, clean_stale, new_build_dir, publish, write_meta, write_table
 
 DEFAULT_BATCH_SIZE = 200  # documents to process per task, at most; cached documents cost far less
 CACHE_HITS_PER_DOCUMENT = 20  # a cache hit costs ~1/20 of processing a document (measured)
@@ -45,9 +45,6 @@ MAX_BATCH_BYTES = 32 * 2**20  # of raw files per batch: a batch's rows are held 
 # loading cached documents serially (~0.2 ms each).
 IN_PROCESS_MAX_MISSES = 20
 LOCK_WAIT_SECONDS = 10.0
-# Up to this share of the documents to check, validation runs on the tables in memory; beyond
-# it, on the staged Parquet one table at a time (memory for one table instead of all).
-FEW_CHECKED = 0.1
 IO_RETRIES = dict(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=1), retry_jitter_factor=0.5)
 
 
@@ -189,44 +186,131 @@ def plan_batches(entries: list[RawEntry], batch_size: int, parallelism: int = 1)
 def assemble(results: list[BatchResult], extra_rejects: list[dict[str, Any]],
              reused: dict[str, pa.Table] | None = None, reused_keys: list[tuple[str, str, str]] = (),
              order: list[str] | None = None) -> dict[str, pa.Table]:
-    """One table per name from the batches and the rows ``reused`` from the previous build;
+    """Every table in memory, from the batches and the rows ``reused`` from the previous build
+    (see ``merge_table``; with ``order``, source files in path order, rows follow it). The
+    flow stages a run one table at a time instead (``stage_merged``)."""
+    _, duplicate_of = duplicate_roles([*reused_keys, *(k for r in results for k in r.doc_keys)])
+    tables: dict[str, pa.Table] = {}
+    doc_ids = None
+    for name in MERGE_ORDER:
+        tables[name] = merge_table(name, _parts_of(name, (reused or {}).pop(name, None), results), duplicate_of,
+                                   extra_rejects, doc_ids)
+        if name == "documents" and order is not None:
+            doc_ids = path_ordered_doc_ids(tables[name], order)
+            tables[name] = in_document_order(tables[name], doc_ids)
+    return {name: tables[name] for name in TABLES}
+
+
+# documents first: their order (by path) decides the order of every other table's rows
+MERGE_ORDER = ("documents", *(n for n in TABLES if n != "documents"))
+
+
+def _parts_of(name: str, reused: pa.Table | None, results: list[BatchResult]) -> list[pa.Table]:
+    """A table's parts: the previous build's reused rows, then each batch's (taken from the
+    batch, so that it holds them no longer)."""
+    return [t for t in [reused, *(r.tables.pop(name, None) for r in results)] if t is not None]
+
+
+def merge_table(name: str, parts: list[pa.Table], duplicate_of: dict[str, str],
+                extra_rejects: list[dict[str, Any]], doc_ids: pa.Array | None = None) -> pa.Table:
+    """One table of a run from its parts (the previous build's reused rows, then the batches'):
     documents with the same normalized text as an earlier one get ``duplicate_of`` and
-    contribute no derived rows. With ``order`` (source files in path order), rows follow it.
+    contribute no derived rows; with ``doc_ids`` (documents in path order), rows follow them
+    (``in_document_order``); rejects, with ``extra_rejects``, are sorted by source file.
 
     Parts are filtered one by one before they are concatenated (zero-copy), so memory never
-    holds a second copy of a whole table (sections alone carry the full text once more)."""
-    _, duplicate_of = duplicate_roles([*reused_keys, *(k for r in results for k in r.doc_keys)])
-    parts: dict[str, list[pa.Table]] = {name: [schema(name).table([])] for name in TABLES}
-    for tables in [reused or {}] + [r.tables for r in results]:
-        for name, table in tables.items():
-            parts[name].append(_without_duplicates(name, table, duplicate_of))
-        tables.clear()  # the parts list holds them now; let the batch's own references go
-    parts["rejects"].append(schema("rejects").table(extra_rejects))
-    tables = {name: pa.concat_tables(p) for name, p in parts.items()}
-    parts.clear()  # reordering below copies a table: its parts must not outlive it
-    if order is not None:
-        _in_path_order(tables, order)
-    tables["rejects"] = _sorted_rejects(tables["rejects"])
-    return tables
+    holds a second copy of the table (sections alone carry the full text once more)."""
+    table = pa.concat_tables([schema(name).table([]), *(_without_duplicates(name, p, duplicate_of) for p in parts)])
+    if name == "rejects":
+        return _sorted_rejects(pa.concat_tables([table, schema(name).table(extra_rejects)]))
+    return table if doc_ids is None else in_document_order(table, doc_ids)
 
 
-def _in_path_order(tables: dict[str, pa.Table], order: list[str]) -> None:
-    """Rows by their document's place in ``order`` (stable within a document), so a run that
-    reuses the previous build's rows gives the very tables a full run gives. In place, one
-    table at a time, so at most one table is held twice."""
-    docs = tables["documents"]
-    place = pc.index_in(docs.column("source_file"), value_set=pa.array(order, pa.string()))
-    doc_ids = docs.column("doc_id").take(pc.sort_indices(place))
-    for name in list(tables):
-        table = tables[name]
-        if "doc_id" not in table.column_names or table.num_rows < 2:
-            continue
-        position = pc.index_in(table.column("doc_id"), value_set=doc_ids)
-        if pc.all(pc.greater_equal(position.slice(1), position.slice(0, table.num_rows - 1))).as_py():
-            continue  # already in order (a full run): no copy
-        keys = pa.table({"p": position, "i": pa.array(range(table.num_rows), pa.int64())})
-        tables[name] = take_rows(table, pc.sort_indices(keys, [("p", "ascending"), ("i", "ascending")]))
-        del table
+def path_ordered_doc_ids(documents: pa.Table, order: list[str]) -> pa.Array:
+    """The documents' doc_ids by their source file's place in ``order``."""
+    place = pc.index_in(documents.column("source_file"), value_set=pa.array(order, pa.string()))
+    return documents.column("doc_id").take(pc.sort_indices(place)).combine_chunks()
+
+
+def in_document_order(table: pa.Table, doc_ids: pa.Array) -> pa.Table:
+    """Rows by their document's place in ``doc_ids`` (stable within a document), so a run that
+    reuses the previous build's rows gives the very tables a full run gives. Already in order
+    (a full run): the table itself; a few runs of rows moved: zero-copy slices (``take_rows``)."""
+    if "doc_id" not in table.column_names or table.num_rows < 2:
+        return table
+    position = pc.index_in(table.column("doc_id"), value_set=doc_ids)
+    if pc.all(pc.greater_equal(position.slice(1), position.slice(0, table.num_rows - 1))).as_py():
+        return table
+    keys = pa.table({"p": position, "i": pa.array(range(table.num_rows), pa.int64())})
+    return take_rows(table, pc.sort_indices(keys, [("p", "ascending"), ("i", "ascending")]))
+
+
+def stage_merged(results: list[BatchResult], extra_rejects: list[dict[str, Any]], reads: Iterator[tuple[str, pa.Table]],
+                 reused_keys: list[tuple[str, str, str]], order: list[str], build: Path,
+                 timings: dict[str, float] | None = None) -> Staged:
+    """Write a run that reuses rows of the published build into the staging folder ``build``,
+    one table at a time (``MERGE_ORDER``): ``reads`` gives each table's reused rows, the
+    batches' rows for it are added (``merge_table``), in path order, and the merged table is
+    written and let go before the next, so this process holds about one table, not all."""
+    keys = [*reused_keys, *(k for r in results for k in r.doc_keys)]
+    _, duplicate_of = duplicate_roles(keys)
+    staged = Staged(build, {d: k for _, d, k in keys})
+    for r in results:
+        staged.add_counts(r)
+    appender = TableAppender(build, {n: schema(n).arrow_schema() for n in TABLES if n != "rejects"})
+    doc_ids = None
+    for name, reused in reads:
+        with timed(timings, "assemble"):
+            table = merge_table(name, _parts_of(name, reused, results), duplicate_of, extra_rejects, doc_ids)
+            del reused
+            if name == "documents":
+                doc_ids = path_ordered_doc_ids(table, order)
+                table = in_document_order(table, doc_ids)
+                staged.sources = dict(zip(table.column("source_file").to_pylist(), table.column("source_sha256").to_pylist()))
+        with timed(timings, "write"):
+            if name == "rejects":
+                staged.rejected = table
+            else:
+                appender.append(name, table)
+                appender.finish(name)
+            del table
+            return_freed_memory()
+    _close_staged(staged, appender)
+    return staged
+
+
+class ReusedReads:
+    """Each table's reused rows of the published build (``reused_rows``), in ``MERGE_ORDER``,
+    read on a thread one table ahead of the caller: Parquet decoding releases the GIL, so the
+    first read overlaps with the batches and each next one with merging and writing this one,
+    while memory holds at most two tables' reused rows."""
+
+    def __init__(self, previous: PreviousBuild, reuse: dict[str, str]):
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="reuse")
+        self._read = lambda name: _timed_call(reused_rows, previous, name, reuse)
+        self._names = iter(MERGE_ORDER)
+        self._next = self._submit()
+        self.seconds = 0.0  # reading, on the thread
+        self.waited = 0.0  # the caller waiting for a read
+
+    def _submit(self):
+        name = next(self._names, None)
+        return None if name is None else (name, self._pool.submit(self._read, name))
+
+    def __iter__(self) -> Iterator[tuple[str, pa.Table]]:
+        try:
+            while self._next is not None:
+                (name, future), self._next = self._next, None
+                started = time.perf_counter()
+                table, seconds = future.result()
+                self.waited += time.perf_counter() - started
+                self.seconds += seconds
+                del future  # it holds the table too
+                self._next = self._submit()
+                yield name, table
+                del table
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 @task(name="scan-raw", cache_policy=NO_CACHE, **IO_RETRIES)
@@ -252,15 +336,6 @@ def validate_task(tables: Mapping[str, Any], docs_dir: Path, checked_docs: list[
     get_run_logger().info("validation: %d suites, %d expectations, %d failed, %.1f s",
                           len(result.suites), result.expectations, len(result.failures), result.seconds)
     return result
-
-
-@task(name="stage", cache_policy=NO_CACHE, **IO_RETRIES)
-def stage_task(tables: dict[str, pa.Table], out_dir: Path, meta: dict[str, Any], text_keys: dict[str, str]) -> Path:
-    """Write a build into a new staging folder of ``out_dir`` (not visible until published)."""
-    build = new_build_dir(out_dir)
-    write_build(tables, build, meta)
-    write_text_keys(build, text_keys)
-    return build
 
 
 def _timed_call(fn, *args) -> tuple[Any, float]:
@@ -331,13 +406,8 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
         logger.info("%d raw files under %s: %d to process, %d cached, %d unchanged in the published build, "
                     "%d rejected before processing",
                     len(entries), raw, len(unique) - n_cached, n_cached, len(reuse), len(rejects))
-        # the published build's rows are read on a thread while the batches run: Parquet
-        # decoding releases the GIL, so it overlaps with processing the changed documents
-        reading = None
-        if reuse:
-            pool = ThreadPoolExecutor(1, thread_name_prefix="reuse")
-            reading = pool.submit(_timed_call, reused_tables, previous, reuse)
-            pool.shutdown(wait=False)  # the thread ends with the read; the batches do not wait
+        # the published build's rows are read on a thread, the first table's while the batches run
+        reads = ReusedReads(previous, reuse) if reuse else None
 
         bar = progress.current(lambda: progress.LineProgress(logger.info))
         bar.start(len(unique))
@@ -356,62 +426,30 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
                 staged = stream_batches(batches, rejects, new_build_dir(out))
             bar.finish()
             peaks["batches"] = _peak_rss_mb()
-            with timed(timings, "write"):
-                write_text_keys(staged.build, staged.text_keys)
-                write_meta(staged.build, {**base_meta, **staged.meta()})
-            build, names, checked = staged.build, list(TABLES), None
-            with timed(timings, "validate"):
-                result = validate_task(StagedTables(build, names), out / DOCS_DIR, checked)
+            checked = None
         else:
             with timed(timings, "batches"):
                 results = list(batches)
             bar.finish()
-            with timed(timings, "reuse"):  # the time the run waited for the read, not the read's
-                reused, timings["reuse_read"] = reading.result()
-            pa.default_memory_pool().release_unused()  # the unfiltered tables read
-            reused_keys = [(f, d, previous.text_keys[d]) for d, f in reuse.items()]
             peaks["batches"] = _peak_rss_mb()
+            reused_keys = [(f, d, previous.text_keys[d]) for d, f in reuse.items()]
             # documents whose rows no published build validated: every one when the rules
             # changed since the published build was validated
             same_rules = previous.rules_fingerprint == rules_fingerprint()
             checked = [d for r in results for _, d, _ in r.doc_keys] if same_rules else None
-            text_keys = {d: k for _, d, k in [*reused_keys, *(k for r in results for k in r.doc_keys)]}
-            staged = Staged(None, text_keys)
-            for r in results:
-                staged.add_counts(r)
-            with timed(timings, "assemble"):
-                tables = assemble(results, rejects, reused, reused_keys, order)
-            peaks["assemble"] = _peak_rss_mb()
-            staged.rows = {name: t.num_rows for name, t in tables.items()}
-            docs = tables["documents"]
-            staged.sources = dict(zip(docs.column("source_file").to_pylist(), docs.column("source_sha256").to_pylist()))
-            staged.rejected = tables["rejects"]
-            meta, names = {**base_meta, **staged.meta()}, list(tables)
-            del docs
-            # With few documents to check (an incremental run) the suites look at a few rows and
-            # the keys: the tables in memory serve them while a thread writes the staging build
-            # (pyarrow writes without the GIL). Otherwise the build is staged first and the tables
-            # let go: validation reads them back one table at a time.
-            if checked is not None and len(checked) <= FEW_CHECKED * max(1, staged.rows["documents"]):
-                with ThreadPoolExecutor(1) as pool:
-                    staging = pool.submit(_timed_call, stage_task.fn, tables, out, meta, text_keys)
-                    with timed(timings, "validate"):
-                        result = validate_task(tables, out / DOCS_DIR, checked)
-                    try:
-                        build, timings["write"] = staging.result()
-                    except OSError as exc:  # disk, permissions: stage again as a task, with retries
-                        logger.warning("staging the build failed (%s); staging it again", exc)
-                        with timed(timings, "write"):
-                            build = stage_task(tables, out, meta, text_keys)
-                tables.clear()
-            else:
-                with timed(timings, "write"):
-                    build = stage_task(tables, out, meta, text_keys)
-                tables.clear()
-                pa.default_memory_pool().release_unused()
-                peaks["write"] = _peak_rss_mb()
-                with timed(timings, "validate"):
-                    result = validate_task(StagedTables(build, names), out / DOCS_DIR, checked)
+            # one table at a time: the published build's reused rows and the batches' merged,
+            # written and let go; validation then reads the staged files back (only the row
+            # groups holding checked documents, for the row-level suites)
+            staged = stage_merged(results, rejects, iter(reads), reused_keys, order, new_build_dir(out), timings)
+            del results
+            timings["reuse"], timings["reuse_read"] = reads.waited, reads.seconds
+            peaks["write"] = _peak_rss_mb()
+        with timed(timings, "write"):
+            write_text_keys(staged.build, staged.text_keys)
+            write_meta(staged.build, {**base_meta, **staged.meta()})
+        build, names = staged.build, list(TABLES)
+        with timed(timings, "validate"):
+            result = validate_task(StagedTables(build, names), out / DOCS_DIR, checked)
         peaks["validate"] = _peak_rss_mb()
         counts, rejected = staged.rows, staged.rejected
         if not result.success:
@@ -515,12 +553,17 @@ def stream_batches(batches: Iterator[BatchResult], extra_rejects: list[dict[str,
         del result
         collect_cycles()  # Prefect's futures hold the batch's pickled result in a cycle (flows/memory.py)
         return_freed_memory()  # the batch arrived as pickled bytes: without a trim, RSS only grows
-    staged.rows = appender.close()
     staged.rejected = _sorted_rejects(pa.concat_tables(rejects))
-    staged.rows["rejects"] = staged.rejected.num_rows
-    write_table(staged.rejected, build / "rejects.parquet")
-    staged.rows = {name: staged.rows[name] for name in TABLES}
+    _close_staged(staged, appender)
     return staged
+
+
+def _close_staged(staged: Staged, appender: TableAppender) -> None:
+    """Finish the staging build's table files and write its rejects (``staged.rejected``)."""
+    staged.rows = appender.close()
+    staged.rows["rejects"] = staged.rejected.num_rows
+    write_table(staged.rejected, staged.build / "rejects.parquet")
+    staged.rows = {name: staged.rows[name] for name in TABLES}
 
 
 def _without_duplicates(name: str, table: pa.Table, duplicate_of: dict[str, str]) -> pa.Table:
@@ -533,7 +576,9 @@ def _without_duplicates(name: str, table: pa.Table, duplicate_of: dict[str, str]
         i = table.schema.get_field_index("duplicate_of")
         return table.set_column(i, table.schema.field(i), pa.array(marked, pa.string()))
     dup_ids = pa.array(list(duplicate_of), pa.string())
-    return table.filter(pc.invert(pc.is_in(ids, value_set=dup_ids)))
+    # the rows kept are mostly a few runs (a table of the published build less a few
+    # documents'): zero-copy slices, where a filter would copy the whole table
+    return take_rows(table, pc.indices_nonzero(pc.invert(pc.is_in(ids, value_set=dup_ids))))
 
 
 def _sorted_rejects(rejects: pa.Table) -> pa.Table:

@@ -395,16 +395,35 @@ def _integrity_columns(ts: TableSchema) -> list[str]:
     return cols
 
 
-def columns_of(tables: Any, name: str, columns: list[str]) -> pa.Table | None:
-    """Just these columns (those that exist) of a table, or None when the table is missing.
+def columns_of(tables: Any, name: str, columns: list[str], checked_docs: pa.Array | None = None) -> pa.Table | None:
+    """Just these columns (those that exist) of a table, or None when the table is missing;
+    with ``checked_docs``, just the rows of those documents (see ``checked_rows``).
 
-    ``tables`` is a dict of tables, or a mapping with its own ``select(name, columns)`` (e.g.
-    ``flows.validate.StagedTables``, which reads only the asked columns from Parquet)."""
+    ``tables`` is a dict of tables, or a mapping with its own ``select(name, columns,
+    checked_docs)`` (e.g. ``flows.validate.StagedTables``, which reads only the asked columns,
+    and row groups, from Parquet)."""
     select = getattr(tables, "select", None)
     if select is not None:
-        return select(name, columns)
+        return select(name, columns, checked_docs)
     table = tables.get(name)
-    return None if table is None else table.select([c for c in columns if c in table.column_names])
+    if table is None:
+        return None
+    return checked_rows(table, checked_docs).select([c for c in columns if c in table.column_names])
+
+
+def with_text_length(tables: Any, name: str, columns: list[str], text: str = "text") -> pa.Table | None:
+    """These columns of a table and ``text_length``, the length of its ``text`` in characters.
+
+    A mapping with its own ``text_lengths`` (``flows.validate.StagedTables``) reads the text a
+    row group at a time instead of whole."""
+    own = getattr(tables, "text_lengths", None)
+    if own is not None:
+        return own(name, columns, text)
+    table = columns_of(tables, name, [*columns, text])
+    if table is None or text not in table.column_names:
+        return table
+    return table.select([c for c in columns if c in table.column_names]).append_column(
+        "text_length", pc.utf8_length(table.column(text)))
 
 
 def _column(table: pa.Table | None, name: str) -> pd.Series:
@@ -466,20 +485,25 @@ class DocumentTexts:
         self._tables, self._checked = tables, checked_docs
 
     @cached_property
+    def length_rows(self) -> pa.Table | None:
+        """documents' doc_id, duplicate_of and text_length, row by row (read once: the span
+        checks and the rows-per-document suite both need them)."""
+        return with_text_length(self._tables, "documents", ["doc_id", "duplicate_of"])
+
+    @cached_property
     def lengths(self) -> pd.Series:
-        documents = columns_of(self._tables, "documents", ["doc_id", "text"])
-        if documents is None or not {"doc_id", "text"} <= set(documents.column_names):
+        documents = self.length_rows
+        if documents is None or not {"doc_id", "text_length"} <= set(documents.column_names):
             return _lookup([], [], "Int64")
         return _lookup(documents.column("doc_id").to_pandas().values,
-                       pc.utf8_length(documents.column("text")).to_pandas().values, "Int64")
+                       documents.column("text_length").to_pandas().values, "Int64")
 
     @cached_property
     def text_of(self) -> dict[str, str]:
-        documents = columns_of(self._tables, "documents", ["doc_id", "text"])
+        documents = columns_of(self._tables, "documents", ["doc_id", "text"], self._checked)
         if documents is None or not {"doc_id", "text"} <= set(documents.column_names):
             return {}
-        checked = checked_rows(documents.select(["doc_id", "text"]), self._checked)
-        return dict(zip(checked.column("doc_id").to_pylist(), checked.column("text").to_pylist()))
+        return dict(zip(documents.column("doc_id").to_pylist(), documents.column("text").to_pylist()))
 
 
 def integrity_frame(ts: TableSchema, tables: dict[str, pa.Table], checked_docs: pa.Array | None = None,
@@ -488,8 +512,8 @@ def integrity_frame(ts: TableSchema, tables: dict[str, pa.Table], checked_docs: 
     (links are looked up in the whole tables)."""
     cols = set(ts.column_names)
     keep = [c for c in dict.fromkeys([*ts.primary_key, *(_integrity_columns(ts))]) if c in cols]
-    needed = [*keep, "level", "source_sha256", "doc_id", "section_id", *SPAN_EQUALS, *SPAN_CONTAINS]
-    table = checked_rows(columns_of(tables, ts.name, list(dict.fromkeys(needed))), checked_docs)
+    needed = [*keep, "level", "source_sha256", "doc_id", "section_id", *((*SPAN_EQUALS, *SPAN_CONTAINS) if _has_span(ts) else ())]
+    table = columns_of(tables, ts.name, list(dict.fromkeys(needed)), checked_docs)
     df = table.select(keep).to_pandas(types_mapper=_MASKED.get)
     for col, ref, ref_col in _references(ts):
         # a null link links nothing and is allowed where the schema allows the null
@@ -542,13 +566,14 @@ def _span_checks(ts: TableSchema, table: pa.Table, texts: DocumentTexts, df: pd.
             df[col] = table.column(col).to_pandas()
 
 
-def row_counts_frame(schemas: dict[str, TableSchema], tables: dict[str, pa.Table]) -> pd.DataFrame:
+def row_counts_frame(schemas: dict[str, TableSchema], tables: dict[str, pa.Table],
+                     texts: DocumentTexts | None = None) -> pd.DataFrame:
     """Rows per document in every table that refers to documents."""
-    docs = columns_of(tables, "documents", ["doc_id", "duplicate_of", "text"])
+    docs = (texts or DocumentTexts(tables, None)).length_rows
     df = pd.DataFrame({
         "doc_id": _column(docs, "doc_id").astype(object),
         "duplicate": _column(docs, "duplicate_of").notna().astype(bool),
-        "text_length": pc.utf8_length(docs.column("text")).to_numpy(zero_copy_only=False),
+        "text_length": docs.column("text_length").to_numpy(zero_copy_only=False),
     })
     for child in _document_children(schemas):
         counts = _column(columns_of(tables, child, ["doc_id"]), "doc_id").value_counts()
@@ -563,21 +588,24 @@ def row_counts_frame(schemas: dict[str, TableSchema], tables: dict[str, pa.Table
 FRAME_BYTES = 160 * 2**20
 
 
-def row_slices(tables: Any, name: str, max_bytes: int | None = None) -> Iterator[pa.Table]:
-    """The table in consecutive slices of about ``max_bytes`` (at least one, maybe empty).
+def row_slices(tables: Any, name: str, max_bytes: int | None = None,
+               checked_docs: pa.Array | None = None) -> Iterator[pa.Table]:
+    """The table in consecutive slices of about ``max_bytes`` (at least one, maybe empty); with
+    ``checked_docs``, each slice holds only the rows of those documents (``checked_rows``).
 
     ``tables`` is a dict of tables (zero-copy slices) or a mapping with its own
-    ``row_slices(name, max_bytes)`` (``flows.validate.StagedTables`` reads a slice at a time)."""
+    ``row_slices(name, max_bytes, checked_docs)`` (``flows.validate.StagedTables`` reads a
+    slice at a time, and only the row groups that hold checked rows)."""
     max_bytes = max_bytes or FRAME_BYTES
     own = getattr(tables, "row_slices", None)
     if own is not None:
-        yield from own(name, max_bytes)
+        yield from own(name, max_bytes, checked_docs)
         return
     table = tables[name]
     step = slice_rows(table.num_rows, table.nbytes, max_bytes)
-    yield table.slice(0, step)
+    yield checked_rows(table.slice(0, step), checked_docs)
     for at in range(step, table.num_rows, step):
-        yield table.slice(at, step)
+        yield checked_rows(table.slice(at, step), checked_docs)
 
 
 def slice_rows(num_rows: int, nbytes: int, max_bytes: int) -> int:
@@ -596,8 +624,7 @@ def build_frames(suite: Suite, schemas: dict[str, TableSchema], tables: dict[str
         yield build_frame(suite, schemas, tables, checked_docs, texts)
         return
     checked = checked_docs if suite.scope == "rows" else None
-    for i, part in enumerate(row_slices(tables, suite.table)):
-        part = checked_rows(part, checked)
+    for i, part in enumerate(row_slices(tables, suite.table, checked_docs=checked)):
         if i == 0 or part.num_rows:
             yield to_frame(part)
 
@@ -611,5 +638,5 @@ def build_frame(suite: Suite, schemas: dict[str, TableSchema], tables: dict[str,
     if suite.name == f"{suite.table}.keys":
         return to_frame(columns_of(tables, suite.table, suite.index_columns))
     if suite.name == "documents.row_counts":
-        return row_counts_frame(schemas, tables)
+        return row_counts_frame(schemas, tables, texts)
     return integrity_frame(schemas[suite.table], tables, checked, texts)

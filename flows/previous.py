@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from flows.schema import TABLES
+from flows.schema import schema
 from flows.write import BUILD_META, current_build
 
 TEXT_KEYS = ".text_keys.parquet"
@@ -63,23 +63,21 @@ def load_previous(out_dir: Path, fingerprint: str) -> PreviousBuild | None:
     return PreviousBuild(build, doc_ids, text_keys, meta.get("rules_fingerprint"))
 
 
-def reused_tables(previous: PreviousBuild, source_files: dict[str, str]) -> dict[str, pa.Table]:
-    """The rows of the documents ``source_files`` names (doc_id -> its current source_file) in
-    every table of the previous build; documents.source_file is the file's current name."""
+def reused_rows(previous: PreviousBuild, name: str, source_files: dict[str, str]) -> pa.Table:
+    """One table's rows of the documents ``source_files`` names (doc_id -> its current
+    source_file) in the previous build, in its order: zero-copy slices of the table read when
+    they are a few runs; documents.source_file is the file's current name."""
+    if name == "rejects":  # a document with rows is no reject
+        return schema(name).table([])
     ids = pa.array(sorted(source_files), pa.string())
-    tables = {}
-    for name in TABLES:
-        if name == "rejects":  # a document with rows is no reject
-            continue
-        table = pq.read_table(previous.path / f"{name}.parquet", memory_map=True)
-        keep = pc.indices_nonzero(pc.is_in(table.column("doc_id"), value_set=ids))
-        table = take_rows(table, keep)
-        if name == "documents":
-            i = table.schema.get_field_index("source_file")
-            names = [source_files[d] for d in table.column("doc_id").to_pylist()]
-            table = table.set_column(i, table.schema.field(i), pa.array(names, pa.string()))
-        tables[name] = table
-    return tables
+    table = pq.read_table(previous.path / f"{name}.parquet", memory_map=True)
+    keep = pc.indices_nonzero(pc.is_in(table.column("doc_id"), value_set=ids))
+    table = take_rows(table, keep)
+    if name == "documents":
+        i = table.schema.get_field_index("source_file")
+        names = [source_files[d] for d in table.column("doc_id").to_pylist()]
+        table = table.set_column(i, table.schema.field(i), pa.array(names, pa.string()))
+    return table
 
 
 def write_text_keys(build: Path, text_keys: dict[str, str]) -> None:

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from flows.expectations import DocumentTexts, Suite, build_frames, build_suites, slice_rows
+from flows.expectations import DocumentTexts, Suite, build_frames, build_suites, checked_rows, slice_rows
 from flows.schema import TableSchema, load_schemas
 
 DOCS_DIR = "validation"  # Data Docs live in OUT/validation/
@@ -73,16 +74,23 @@ class StagedTables(Mapping):
     """The tables of a folder of Parquet files, read when a suite needs them and let go after.
 
     Validation holds one table (and its frame) at a time instead of all of them: a table by
-    name reads it whole; ``select`` reads just the columns a cross-table check looks up."""
+    name reads it whole; ``select`` reads just the columns a cross-table check looks up and,
+    given the checked documents (an incremental run), just the row groups that hold their rows
+    (found from the doc_id column alone); ``text_lengths`` reads a text a row group at a time."""
 
     def __init__(self, folder: Path, names: Iterable[str]):
         self.folder = Path(folder)
         self.names = [n for n in names if (self.folder / f"{n}.parquet").exists()]
+        # per table: (the checked documents, the row groups holding their rows)
+        self._groups: dict[str, tuple[pa.Array, list[int]]] = {}
 
     def __getitem__(self, name: str) -> pa.Table:
         if name not in self.names:
             raise KeyError(name)
         return pq.read_table(self.folder / f"{name}.parquet", memory_map=True)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names  # Mapping's own would read the table
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names)
@@ -90,34 +98,96 @@ class StagedTables(Mapping):
     def __len__(self) -> int:
         return len(self.names)
 
-    def __contains__(self, name: object) -> bool:  # Mapping's own would read the table to answer
-        return name in self.names
+    def _file(self, name: str) -> pq.ParquetFile:
+        if name not in self.names:
+            raise KeyError(name)
+        return pq.ParquetFile(self.folder / f"{name}.parquet", memory_map=True)
 
-    def select(self, name: str, columns: list[str]) -> pa.Table | None:
+    def select(self, name: str, columns: list[str], checked_docs: pa.Array | None = None) -> pa.Table | None:
+        """These columns (those that exist) of a table; with ``checked_docs``, only the rows of
+        those documents (every row when the table has no doc_id)."""
         if name not in self.names:
             return None
-        path = self.folder / f"{name}.parquet"
-        present = set(pq.read_schema(path).names)
-        return pq.read_table(path, columns=[c for c in columns if c in present], memory_map=True)
+        file = self._file(name)
+        columns = [c for c in columns if c in file.schema_arrow.names]
+        if checked_docs is None or "doc_id" not in file.schema_arrow.names:
+            return file.read(columns=columns)
+        parts = [part.select(columns) for part in self._checked_groups(name, file, checked_docs, columns)]
+        return pa.concat_tables(parts) if parts else file.schema_arrow.empty_table().select(columns)
+
+    def _checked_groups(self, name: str, file: pq.ParquetFile, checked_docs: pa.Array,
+                        columns: list[str] | None = None) -> Iterator[pa.Table]:
+        """The rows of the checked documents, a row group at a time, from the row groups that
+        hold any (the others are never decoded beyond their doc_id column)."""
+        read = None if columns is None else list(dict.fromkeys([*columns, "doc_id"]))
+        for i in self._groups_holding(name, file, checked_docs):
+            yield checked_rows(file.read_row_group(i, columns=read), checked_docs)
+
+    def _groups_holding(self, name: str, file: pq.ParquetFile, checked_docs: pa.Array) -> list[int]:
+        """The row groups of a file that hold a row of the checked documents; remembered for
+        the validation's checked documents (several suites read the same table)."""
+        hit = self._groups.get(name)
+        if hit is not None and hit[0] is checked_docs:
+            return hit[1]
+        groups = [i for i in range(file.metadata.num_row_groups)
+                  if pc.any(pc.is_in(file.read_row_group(i, columns=["doc_id"]).column("doc_id"),
+                                     value_set=checked_docs)).as_py()]
+        self._groups[name] = (checked_docs, groups)
+        return groups
 
     def num_rows(self, name: str) -> int:
         return pq.read_metadata(self.folder / f"{name}.parquet").num_rows
 
-    def row_slices(self, name: str, max_bytes: int) -> Iterator[pa.Table]:
-        """The table in slices of about ``max_bytes`` (decoded), read one at a time."""
+    def text_lengths(self, name: str, columns: list[str], text: str) -> pa.Table | None:
+        """These columns of a table and ``text_length``, the length in characters of its
+        ``text`` column, read a row group at a time (a text is never held whole)."""
         if name not in self.names:
-            raise KeyError(name)
-        file = pq.ParquetFile(self.folder / f"{name}.parquet", memory_map=True)
-        meta = file.metadata
-        decoded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-        step = slice_rows(meta.num_rows, decoded, max_bytes)
+            return None
+        file = self._file(name)
+        columns = [c for c in columns if c in file.schema_arrow.names]
+        parts = []
+        for i in range(file.metadata.num_row_groups):
+            group = file.read_row_group(i, columns=[*columns, text])
+            parts.append(group.select(columns).append_column("text_length", pc.utf8_length(group.column(text))))
+            del group
+        if not parts:
+            empty = file.schema_arrow.empty_table()
+            return empty.select(columns).append_column("text_length", pc.utf8_length(empty.column(text)))
+        return pa.concat_tables(parts)
+
+    def row_slices(self, name: str, max_bytes: int, checked_docs: pa.Array | None = None) -> Iterator[pa.Table]:
+        """The table in slices of about ``max_bytes`` (decoded), read one at a time; with
+        ``checked_docs``, only the rows of those documents, from the row groups holding any.
+        Always at least one slice (empty when no row is asked)."""
+        file = self._file(name)
         schema = file.schema_arrow
+        if checked_docs is not None and "doc_id" in schema.names:
+            batches = self._gathered(self._checked_groups(name, file, checked_docs), max_bytes)
+        else:
+            meta = file.metadata
+            decoded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+            step = slice_rows(meta.num_rows, decoded, max_bytes)
+            batches = (pa.Table.from_batches([b], schema=schema) for b in file.iter_batches(batch_size=step))
         empty = True
-        for batch in file.iter_batches(batch_size=step):
+        for table in batches:
             empty = False
-            yield pa.Table.from_batches([batch], schema=schema)
+            yield table
         if empty:
             yield schema.empty_table()
+
+    @staticmethod
+    def _gathered(parts: Iterator[pa.Table], max_bytes: int) -> Iterator[pa.Table]:
+        """Consecutive non-empty parts joined up to about ``max_bytes``."""
+        held: list[pa.Table] = []
+        for part in parts:
+            if part.num_rows == 0:
+                continue
+            if held and sum(t.nbytes for t in held) + part.nbytes > max_bytes:
+                yield pa.concat_tables(held)
+                held = []
+            held.append(part)
+        if held:
+            yield pa.concat_tables(held)
 
 
 def _num_rows(tables: Mapping, name: str) -> int:

@@ -75,17 +75,23 @@ class TableAppender:
         self.rows = {name: 0 for name in schemas}
         self._parts: dict[str, list[pa.Table]] = {name: [] for name in schemas}
         self._writers: dict[str, pq.ParquetWriter] = {}
+        self._finished: set[str] = set()
 
     def append(self, name: str, table: pa.Table) -> None:
-        if table.num_rows == 0:
-            return
-        # A part may be a view into a larger buffer, e.g. the pickled result of a batch that
-        # holds all its tables: buffering the view would keep that whole buffer alive until the
-        # table's next flush (never, for a small table), so the buffered part is a copy.
-        self._parts[name].append(table.take(pa.array(range(table.num_rows), pa.int64())))
-        self.rows[name] += table.num_rows
-        if sum(t.nbytes for t in self._parts[name]) >= ROW_GROUP_BYTES:
-            self._flush(name)
+        if name in self._finished:
+            raise ValueError(f"{name}.parquet is already finished")
+        # a large table (a whole table merged in memory) goes in slices of about a row group:
+        # a copy of one slice is held at a time, and row groups stay small to read back
+        step = max(1, table.num_rows * ROW_GROUP_BYTES // max(1, table.nbytes))
+        for at in range(0, table.num_rows, step):
+            part = table.slice(at, step)
+            # A part may be a view into a larger buffer, e.g. the pickled result of a batch that
+            # holds all its tables: buffering the view would keep that whole buffer alive until
+            # the table's next flush (never, for a small table), so the buffered part is a copy.
+            self._parts[name].append(part.take(pa.array(range(part.num_rows), pa.int64())))
+            self.rows[name] += part.num_rows
+            if sum(t.nbytes for t in self._parts[name]) >= ROW_GROUP_BYTES:
+                self._flush(name)
 
     def _flush(self, name: str) -> None:
         parts, self._parts[name] = self._parts[name], []
@@ -99,16 +105,23 @@ class TableAppender:
     def _tmp(self, name: str) -> Path:
         return self.build / f"{name}.parquet.tmp"
 
+    def finish(self, name: str) -> None:
+        """Write what is left of a table and finish its file (nothing more can be appended)."""
+        if name in self._finished:
+            return
+        self._flush(name)
+        if name not in self._writers:  # no rows at all: an empty file with the schema
+            pq.write_table(self.schemas[name].empty_table(), self._tmp(name), compression="zstd")
+        else:
+            self._writers.pop(name).close()
+        _fsync(self._tmp(name))
+        os.replace(self._tmp(name), self.build / f"{name}.parquet")
+        self._finished.add(name)
+
     def close(self) -> dict[str, int]:
-        """Write what is left, finish every file; returns rows per table."""
+        """Finish every file; returns rows per table."""
         for name in self.schemas:
-            self._flush(name)
-            if name not in self._writers:  # no rows at all: an empty file with the schema
-                pq.write_table(self.schemas[name].empty_table(), self._tmp(name), compression="zstd")
-            else:
-                self._writers.pop(name).close()
-            _fsync(self._tmp(name))
-            os.replace(self._tmp(name), self.build / f"{name}.parquet")
+            self.finish(name)
         return dict(self.rows)
 
 

@@ -694,3 +694,106 @@ def test_staged_tables_answer_membership_without_reading_a_table(good, monkeypat
     monkeypatch.setattr(pq, "read_table", lambda *a, **k: pytest.fail("membership read a table"))
     assert "documents" in staged and "not_written" not in staged and "nope" not in staged
     assert ("documents" in staged) == ("documents" in dict.fromkeys(staged))
+
+
+# --- staged tables of an incremental run: only the row groups holding checked documents ----------
+
+
+def _six_documents(good):
+    """Six invented plans (their own doc_ids and ids), for tables of several row groups."""
+    rows = copy.deepcopy(good)
+    for i in range(1, 6):
+        other = good_rows(PLAN.replace("某省人民政府\n2023年", f"某省人民政府第{i}办公室\n2023年"), f"plan{i}.txt")
+        for name in TABLES:
+            rows[name] += [r for r in other[name] if name != "rejects"]
+    return rows, [d["doc_id"] for d in rows["documents"]]
+
+
+@pytest.fixture
+def staged_six(good, tmp_path, monkeypatch):
+    """The six documents' tables as Parquet files of one document per row group (documents)
+    or a few rows per group, and a record of the row groups decoded beyond doc_id."""
+    from flows.validate import StagedTables
+
+    rows, ids = _six_documents(good)
+    folder = tmp_path / "staged"
+    folder.mkdir()
+    for name, table in tables_of(rows).items():
+        pq.write_table(table, folder / f"{name}.parquet", row_group_size=1 if name == "documents" else 4)
+    decoded: list[int] = []  # row groups read for more than their doc_id column
+    read_row_group = pq.ParquetFile.read_row_group
+
+    def recording(self, i, columns=None, **kw):
+        if columns != ["doc_id"]:
+            decoded.append(i)
+        return read_row_group(self, i, columns=columns, **kw)
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", recording)
+    return rows, ids, StagedTables(folder, list(TABLES)), decoded
+
+
+def test_staged_select_decodes_only_row_groups_with_checked_documents(staged_six):
+    rows, ids, staged, decoded = staged_six
+    for checked, groups in (([ids[2]], [2]), ([ids[5]], [5]), ([ids[1], ids[4]], [1, 4]), ([], [])):
+        decoded.clear()
+        docs = staged.select("documents", ["doc_id", "text"], pa.array(checked, pa.string()))
+        assert docs.column("doc_id").to_pylist() == checked and docs.column_names == ["doc_id", "text"]
+        assert decoded == groups
+    # a column list without doc_id still filters by it; rows of every group come in file order
+    tasks = staged.select("tasks", ["task_id"], pa.array([ids[5], ids[0]], pa.string()))
+    assert tasks.column_names == ["task_id"]
+    assert tasks.column("task_id").to_pylist() == [t["task_id"] for t in rows["tasks"] if t["doc_id"] in (ids[0], ids[5])]
+    # no checked documents given: every row; a table without doc_id: every row whatever is checked
+    assert staged.select("sections", ["section_id"]).num_rows == len(rows["sections"])
+    assert staged.select("rejects", ["source_file"], pa.array([ids[0]], pa.string())).num_rows == 1
+
+
+def test_staged_row_slices_give_checked_rows_and_always_one_slice(staged_six):
+    from flows.expectations import row_slices
+
+    rows, ids, staged, decoded = staged_six
+    parts = list(row_slices(staged, "sections", 10**9, pa.array([ids[3]], pa.string())))
+    assert len(parts) == 1 and parts[0].column("section_id").to_pylist() == [
+        s["section_id"] for s in rows["sections"] if s["doc_id"] == ids[3]]
+    # none checked: one empty slice with the table's schema (the suite still sees its columns)
+    (empty,) = row_slices(staged, "sections", 10**9, pa.array([], pa.string()))
+    assert empty.num_rows == 0 and empty.schema.names == schema("sections").column_names
+    # small slices: the checked rows are split but all there, in order
+    parts = list(row_slices(staged, "sections", 1, pa.array([ids[0], ids[5]], pa.string())))
+    assert len(parts) > 1 and [s for p in parts for s in p.column("section_id").to_pylist()] == [
+        s["section_id"] for s in rows["sections"] if s["doc_id"] in (ids[0], ids[5])]
+    # tables in memory give the same rows
+    in_memory = row_slices(tables_of(rows), "sections", 10**9, pa.array([ids[0], ids[5]], pa.string()))
+    assert pa.concat_tables(in_memory).column("section_id").to_pylist() == [
+        s for p in parts for s in p.column("section_id").to_pylist()]
+
+
+def test_staged_text_lengths_are_read_a_row_group_at_a_time(staged_six):
+    rows, ids, staged, decoded = staged_six
+    decoded.clear()
+    lengths = staged.text_lengths("documents", ["doc_id", "duplicate_of"], "text")
+    assert lengths.column_names == ["doc_id", "duplicate_of", "text_length"]
+    assert lengths.column("text_length").to_pylist() == [len(d["text"]) for d in rows["documents"]]
+    assert decoded == list(range(6))  # one group at a time, each once
+
+
+def test_staged_validation_of_checked_documents_matches_validation_in_memory(staged_six, tmp_path):
+    from flows.validate import StagedTables
+
+    rows, ids, _, _ = staged_six
+    rows["metrics"][0]["value"] = 150.0  # a row-level failure in the first document
+    rows["metrics"][5]["source_text"] = "到2025年，政务服务事项全程网办率达到91%。"  # the sixth's text says 90%
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    for name, table in tables_of(rows).items():
+        pq.write_table(table, folder / f"{name}.parquet", row_group_size=1 if name == "documents" else 4)
+    # a document in the middle (its rows pass), the first and last groups' (theirs fail), none
+    for checked, success in (([ids[2]], True), ([ids[0], ids[5]], False), ([], True)):
+        in_memory = validate(rows, checked_docs=checked)
+        staged = validate_tables(StagedTables(folder, list(TABLES)), today=TODAY, checked_docs=checked)
+        assert staged.success is in_memory.success is success, checked
+        assert staged.failures == in_memory.failures, checked
+        assert (staged.expectations, staged.failed, staged.checked_documents) == (
+            in_memory.expectations, in_memory.failed, in_memory.checked_documents)
+        if not success:
+            assert failed_rules(staged) == {"percent_within_0_100", "source_text_matches_offsets"}, staged.failures

@@ -1,0 +1,208 @@
+"""An incremental run stages one table at a time: the published build's reused rows and the
+batches' rows merged per table, in path order, duplicates dropped; the staged files must equal
+those of a full run over the same raw folder (rows, order, schema and its metadata)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+import flows.write as write_mod
+from flows.build import (
+    MERGE_ORDER,
+    ReusedReads,
+    _split_copies,
+    _split_reused,
+    assemble,
+    in_document_order,
+    merge_table,
+    path_ordered_doc_ids,
+    process_entries,
+    scan_raw,
+    stage_merged,
+    stream_batches,
+)
+from flows.ingest import discover
+from flows.previous import load_previous, reused_rows, write_text_keys
+from flows.schema import TABLES, schema
+from flows.write import new_build_dir, publish, write_meta
+from tests.test_reliability import PLAN, TRAD, variant
+
+FINGERPRINT = "test-code"
+
+
+# --- one table's merge, on invented rows ----------------------------------------------------------
+
+
+def _docs(*names: str, dup: dict[str, str] | None = None) -> pa.Table:
+    return schema("documents").table([dict(doc_id=n, source_file=f"{n}.txt", duplicate_of=(dup or {}).get(n))
+                                      for n in names])
+
+
+def _sections(*ids: str) -> pa.Table:
+    return schema("sections").table([dict(section_id=i, doc_id=i.split("-")[0]) for i in ids])
+
+
+def test_rows_follow_their_documents_path_order_stable_within_a_document():
+    # reused rows of b and c (published order), then the batch's a: a sorts first by path
+    documents = merge_table("documents", [_docs("b", "c"), _docs("a")], {}, [])
+    doc_ids = path_ordered_doc_ids(documents, ["a.txt", "b.txt", "c.txt"])
+    assert doc_ids.to_pylist() == ["a", "b", "c"]
+    assert in_document_order(documents, doc_ids).column("doc_id").to_pylist() == ["a", "b", "c"]
+    sections = merge_table("sections", [_sections("b-0", "b-1", "c-0"), _sections("a-1", "a-0")], {}, [], doc_ids)
+    # within a document the rows keep their order (a-1 before a-0 as the batch gave them)
+    assert sections.column("section_id").to_pylist() == ["a-1", "a-0", "b-0", "b-1", "c-0"]
+    assert sections.schema.equals(schema("sections").arrow_schema(), check_metadata=True)
+
+
+def test_a_table_already_in_order_is_not_copied():
+    sections = _sections("a-0", "b-0", "c-0")
+    assert in_document_order(sections, pa.array(["a", "b", "c"])) is sections
+
+
+def test_duplicates_are_marked_and_their_rows_dropped_rejects_sorted():
+    duplicate_of = {"c": "a"}
+    documents = merge_table("documents", [_docs("a", "c")], duplicate_of, [])
+    assert documents.column("duplicate_of").to_pylist() == [None, "a"]
+    sections = merge_table("sections", [_sections("a-0", "c-0", "c-1"), _sections("b-0")], duplicate_of, [])
+    assert sections.column("section_id").to_pylist() == ["a-0", "b-0"]
+    batch = schema("rejects").table([dict(source_file="z.txt", reason="empty")])
+    rejects = merge_table("rejects", [batch], duplicate_of, [dict(source_file="m.txt", reason="duplicate")])
+    assert rejects.column("source_file").to_pylist() == ["m.txt", "z.txt"]
+
+
+# --- a whole incremental staging against a full run, on invented raw folders -------------------
+
+
+def _full(raw: Path, build: Path):
+    """The tables of a full run over ``raw`` (streamed into ``build`` as the flow does)."""
+    unique, copies = _split_copies([e for e in scan_raw(raw, discover(raw)) if not e.reject])
+    return stream_batches(iter([process_entries(raw, [e], None) for e in unique]), copies, build)
+
+
+def _publish(raw: Path, out: Path) -> None:
+    out.mkdir(exist_ok=True)
+    staged = _full(raw, new_build_dir(out))
+    write_text_keys(staged.build, staged.text_keys)
+    write_meta(staged.build, {"code_fingerprint": FINGERPRINT, **staged.meta()})
+    publish(staged.build, out, list(TABLES))
+
+
+def _incremental(raw: Path, out: Path, batch_size: int = 1):
+    """What the flow's reuse path does, without Prefect: reuse what the published build has,
+    process the rest in batches, stage one table at a time."""
+    previous = load_previous(out, FINGERPRINT)
+    unique, copies = _split_copies([e for e in scan_raw(raw, discover(raw)) if not e.reject])
+    order = [e.source_file for e in unique]
+    rest, reuse = _split_reused(unique, previous)
+    results = [process_entries(raw, rest[i:i + batch_size], None) for i in range(0, len(rest), batch_size)]
+    reused_keys = [(f, d, previous.text_keys[d]) for d, f in reuse.items()]
+    staged = stage_merged(results, copies, iter(ReusedReads(previous, reuse)), reused_keys, order, new_build_dir(out))
+    return staged, reuse, results
+
+
+@pytest.fixture
+def published(tmp_path, monkeypatch):
+    # row groups of a few rows: every table spans several, as 10,000 documents' do
+    monkeypatch.setattr(write_mod, "ROW_GROUP_BYTES", 300)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for i in range(8):
+        (raw / f"{i:02d}.txt").write_text(variant(50 + i), encoding="utf-8")
+    (raw / "05.txt").write_text(PLAN, encoding="utf-8")
+    out = tmp_path / "out"
+    _publish(raw, out)
+    return raw, out
+
+
+def _assert_same_tables(a: Path, b: Path) -> None:
+    for name in TABLES:
+        x, y = pq.read_table(a / f"{name}.parquet"), pq.read_table(b / f"{name}.parquet")
+        assert x.num_rows == y.num_rows and x.equals(y), name
+        assert x.schema.equals(y.schema, check_metadata=True), name
+
+
+def test_staged_incremental_equals_a_full_run(published, tmp_path):
+    raw, out = published
+    changed = raw / "03.txt"
+    changed.write_text(variant(99), encoding="utf-8")  # its rows come from a batch, in the middle
+    (raw / "01.txt").rename(raw / "zz.txt")  # renamed: its reused rows move to the end
+    (raw / "04.txt").unlink()  # removed: its rows must not come back
+    (raw / "00.txt").rename(raw / "06b.txt")  # renamed: the first document moves inside
+    (raw / "000.txt").write_text(TRAD, encoding="utf-8")  # new, first by path: the same text as 05.txt
+    shutil.copy(raw / "02.txt", raw / "02-copy.txt")  # byte-identical copy: a reject
+    staged, reuse, results = _incremental(raw, out)
+    assert len(reuse) == 6 and sum(r.processed for r in results) == 2
+    full = _full(raw, new_build_dir(tmp_path / "full"))
+    _assert_same_tables(staged.build, full.build)
+    assert staged.rows == full.rows and staged.sources == full.sources
+    assert staged.rejected.equals(full.rejected) and staged.text_keys == full.text_keys
+    documents = pq.read_table(staged.build / "documents.parquet").to_pylist()
+    by_file = {d["source_file"]: d for d in documents}
+    # the new traditional copy sorts first, so the published PLAN (05.txt) is now its duplicate
+    assert by_file["05.txt"]["duplicate_of"] == by_file["000.txt"]["doc_id"]
+    assert not pq.read_table(staged.build / "sections.parquet").filter(
+        pc.field("doc_id") == by_file["05.txt"]["doc_id"]).num_rows
+    assert pq.read_metadata(staged.build / "sections.parquet").num_row_groups > 2
+
+
+def test_nothing_changed_but_one_file_gives_the_published_tables(published, tmp_path):
+    raw, out = published
+    staged, reuse, _ = _incremental(raw, out)
+    assert len(reuse) == 8
+    _assert_same_tables(staged.build, out / ".current")
+    assert staged.rejected.num_rows == 0 and staged.rows["documents"] == 8
+
+
+def test_batches_tables_are_let_go_as_each_table_is_staged(published):
+    raw, out = published
+    (raw / "02.txt").write_text(variant(98), encoding="utf-8")
+    (raw / "07.txt").write_text(variant(97), encoding="utf-8")
+    _, _, results = _incremental(raw, out)
+    assert len(results) == 2 and all(not r.tables for r in results)
+
+
+def test_reads_come_in_merge_order_documents_first_with_current_names(published):
+    raw, out = published
+    previous = load_previous(out, FINGERPRINT)
+    docs = pq.read_table(out / "documents.parquet", columns=["doc_id", "source_file"]).to_pylist()
+    reuse = {d["doc_id"]: f"renamed/{d['source_file']}" for d in docs[2:5]}
+    reads = list(ReusedReads(previous, reuse))
+    assert [n for n, _ in reads] == list(MERGE_ORDER) and MERGE_ORDER[0] == "documents"
+    tables = dict(reads)
+    assert tables["documents"].column("source_file").to_pylist() == [f"renamed/{d['source_file']}" for d in docs[2:5]]
+    assert set(tables["sections"].column("doc_id").to_pylist()) == set(reuse)
+    assert tables["rejects"].num_rows == 0
+    assert tables["tasks"].equals(reused_rows(previous, "tasks", reuse))
+
+
+def test_assemble_in_memory_gives_the_staged_tables(published, tmp_path):
+    raw, out = published
+    (raw / "02.txt").rename(raw / "zz.txt")
+    (raw / "03.txt").write_text(variant(91), encoding="utf-8")
+    staged, reuse, _ = _incremental(raw, out)
+    previous = load_previous(out, FINGERPRINT)
+    unique, copies = _split_copies([e for e in scan_raw(raw, discover(raw)) if not e.reject])
+    rest, reuse = _split_reused(unique, previous)
+    tables = assemble([process_entries(raw, rest, None)], copies, dict(ReusedReads(previous, reuse)),
+                      [(f, d, previous.text_keys[d]) for d, f in reuse.items()], [e.source_file for e in unique])
+    for name in TABLES:
+        assert tables[name].equals(pq.read_table(staged.build / f"{name}.parquet")), name
+
+
+def test_a_large_table_is_appended_in_row_group_slices(tmp_path, monkeypatch):
+    monkeypatch.setattr(write_mod, "ROW_GROUP_BYTES", 4000)
+    table = pa.table({"doc_id": [f"d{i // 10}" for i in range(2000)], "text": [f"第{i}节" * 3 for i in range(2000)]})
+    appender = write_mod.TableAppender(tmp_path, {"sections": table.schema})
+    appender.append("sections", table)
+    appender.finish("sections")
+    with pytest.raises(ValueError):
+        appender.append("sections", table)
+    assert appender.close() == {"sections": 2000}
+    written = pq.read_table(tmp_path / "sections.parquet")
+    assert written.equals(table) and pq.read_metadata(tmp_path / "sections.parquet").num_row_groups > 5

@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -247,7 +248,8 @@ def in_document_order(table: pa.Table, doc_ids: pa.Array) -> pa.Table:
 
 def stage_merged(results: list[BatchResult], extra_rejects: list[dict[str, Any]], reads: Iterator[tuple[str, pa.Table]],
                  reused_keys: list[tuple[str, str, str]], order: list[str], build: Path,
-                 timings: dict[str, float] | None = None) -> Staged:
+                 timings: dict[str, float] | None = None,
+                 on_staged: Callable[[str], None] = lambda name: None) -> Staged:
     """Write a run that reuses rows of the published build into the staging folder ``build``,
     one table at a time (``MERGE_ORDER``): ``reads`` gives each table's reused rows, the
     batches' rows for it are added (``merge_table``), in path order, and the merged table is
@@ -273,10 +275,38 @@ def stage_merged(results: list[BatchResult], extra_rejects: list[dict[str, Any]]
             else:
                 appender.append(name, table)
                 appender.finish(name)
+                on_staged(name)
             del table
             return_freed_memory()
     _close_staged(staged, appender)
+    on_staged("rejects")
     return staged
+
+
+class StagingProgress:
+    """Which tables of a staging build a thread has written so far: ``wait(name)`` blocks until
+    the table's file is complete, and raises if staging failed instead."""
+
+    def __init__(self) -> None:
+        self._done: set[str] = set()
+        self._error: BaseException | None = None
+        self._changed = threading.Condition()
+
+    def staged(self, name: str) -> None:
+        with self._changed:
+            self._done.add(name)
+            self._changed.notify_all()
+
+    def failed(self, error: BaseException) -> None:
+        with self._changed:
+            self._error = error
+            self._changed.notify_all()
+
+    def wait(self, name: str) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: name in self._done or self._error is not None)
+            if name not in self._done:
+                raise RuntimeError(f"staging the build failed before {name}: {self._error}") from self._error
 
 
 class ReusedReads:
@@ -418,6 +448,7 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
                      "rules_fingerprint": rules_fingerprint(), "raw_dir": str(raw),
                      "documents_in": len(entries), "reused": len(reuse), "full_refresh": full_refresh}
         peaks: dict[str, int] = {}
+        result = None  # of validation, when it runs while the build is staged
         if not reuse:
             # Nothing to merge from the published build: each batch's rows go straight into
             # the staging build's files as the batch comes back, so this process never holds
@@ -438,18 +469,34 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
             same_rules = previous.rules_fingerprint == rules_fingerprint()
             checked = [d for r in results for _, d, _ in r.doc_keys] if same_rules else None
             # one table at a time: the published build's reused rows and the batches' merged,
-            # written and let go; validation then reads the staged files back (only the row
-            # groups holding checked documents, for the row-level suites)
-            staged = stage_merged(results, rejects, iter(reads), reused_keys, order, new_build_dir(out), timings)
+            # written and let go (only the row groups holding checked documents are read back
+            # for the row-level suites). With few documents to check, a thread stages while
+            # this one validates each table as soon as its file is complete (documents first:
+            # Parquet encoding releases the GIL, GX holds it); when every row is checked, the
+            # build is staged first, lest a whole table be read back while another is merged.
+            build, progress_ = new_build_dir(out), StagingProgress()
+            args = (results, rejects, iter(reads), reused_keys, order, build, timings, progress_.staged)
             del results
+            if checked is None:
+                staged = stage_merged(*args)
+            else:
+                with ThreadPoolExecutor(1, thread_name_prefix="stage") as pool:
+                    staging = pool.submit(stage_merged, *args)
+                    staging.add_done_callback(lambda f: f.exception() and progress_.failed(f.exception()))
+                    try:
+                        with timed(timings, "validate"):
+                            result = validate_task(StagedTables(build, TABLES, ready=progress_.wait), out / DOCS_DIR, checked)
+                    finally:  # a staging error is the run's error (validation only waited on it)
+                        staged = staging.result()
+            del args
             timings["reuse"], timings["reuse_read"] = reads.waited, reads.seconds
-            peaks["write"] = _peak_rss_mb()
         with timed(timings, "write"):
             write_text_keys(staged.build, staged.text_keys)
             write_meta(staged.build, {**base_meta, **staged.meta()})
         build, names = staged.build, list(TABLES)
-        with timed(timings, "validate"):
-            result = validate_task(StagedTables(build, names), out / DOCS_DIR, checked)
+        if result is None:
+            with timed(timings, "validate"):
+                result = validate_task(StagedTables(build, names), out / DOCS_DIR, checked)
         peaks["validate"] = _peak_rss_mb()
         counts, rejected = staged.rows, staged.rejected
         if not result.success:

@@ -16,7 +16,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -78,15 +78,19 @@ class StagedTables(Mapping):
     given the checked documents (an incremental run), just the row groups that hold their rows
     (found from the doc_id column alone); ``text_lengths`` reads a text a row group at a time."""
 
-    def __init__(self, folder: Path, names: Iterable[str]):
+    def __init__(self, folder: Path, names: Iterable[str], ready: Callable[[str], None] | None = None):
+        """``ready`` (a build being staged while it is validated): blocks until a table's file
+        is complete; every name is then taken to come."""
         self.folder = Path(folder)
-        self.names = [n for n in names if (self.folder / f"{n}.parquet").exists()]
+        self.names = list(names) if ready else [n for n in names if (self.folder / f"{n}.parquet").exists()]
+        self._ready = ready or (lambda name: None)
         # per table: (the checked documents, the row groups holding their rows)
         self._groups: dict[str, tuple[pa.Array, list[int]]] = {}
 
     def __getitem__(self, name: str) -> pa.Table:
         if name not in self.names:
             raise KeyError(name)
+        self._ready(name)
         return pq.read_table(self.folder / f"{name}.parquet", memory_map=True)
 
     def __contains__(self, name: object) -> bool:
@@ -101,6 +105,7 @@ class StagedTables(Mapping):
     def _file(self, name: str) -> pq.ParquetFile:
         if name not in self.names:
             raise KeyError(name)
+        self._ready(name)
         return pq.ParquetFile(self.folder / f"{name}.parquet", memory_map=True)
 
     def select(self, name: str, columns: list[str], checked_docs: pa.Array | None = None) -> pa.Table | None:
@@ -136,6 +141,7 @@ class StagedTables(Mapping):
         return groups
 
     def num_rows(self, name: str) -> int:
+        self._ready(name)
         return pq.read_metadata(self.folder / f"{name}.parquet").num_rows
 
     def text_lengths(self, name: str, columns: list[str], text: str) -> pa.Table | None:

@@ -5,6 +5,7 @@ those of a full run over the same raw folder (rows, order, schema and its metada
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -206,3 +207,31 @@ def test_a_large_table_is_appended_in_row_group_slices(tmp_path, monkeypatch):
     assert appender.close() == {"sections": 2000}
     written = pq.read_table(tmp_path / "sections.parquet")
     assert written.equals(table) and pq.read_metadata(tmp_path / "sections.parquet").num_row_groups > 5
+
+
+def test_staged_tables_wait_for_a_table_staged_on_another_thread(tmp_path):
+    import threading
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from flows.build import StagingProgress
+    from flows.validate import StagedTables
+
+    progress = StagingProgress()
+    staged = StagedTables(tmp_path, ["documents", "sections"], ready=progress.wait)
+    assert list(staged) == ["documents", "sections"] and "sections" in staged  # names known before the files
+
+    def stage():
+        time.sleep(0.2)
+        pq.write_table(pa.table({"doc_id": ["a", "b"]}), tmp_path / "documents.parquet")
+        progress.staged("documents")
+
+    writer = threading.Thread(target=stage)
+    writer.start()
+    assert staged.num_rows("documents") == 2  # waited for the file instead of failing on it
+    writer.join()
+    progress.failed(OSError("disk full"))
+    with pytest.raises(RuntimeError, match="staging the build failed before sections: disk full"):
+        staged.select("sections", ["doc_id"])
+    assert staged.num_rows("documents") == 2  # a table staged before the failure stays readable

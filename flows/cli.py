@@ -24,6 +24,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     embedded_server.start()  # boots while the flow's modules import (see flows/embedded_server.py)
     from flows import progress
     from flows.build import RunLocked, ValidationFailed, run_build
+    from flows.validate import import_gx
+
+    import_gx()  # also while the server boots: validation then starts at once
 
     bar = progress.for_stream(sys.stderr)
     if isinstance(bar, progress.BarProgress):  # one line per finished batch would scroll the bar away

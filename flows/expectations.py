@@ -20,15 +20,25 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import cache, cached_property
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-import great_expectations.expectations as gxe
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from great_expectations.expectations.row_conditions import Column as Col
 
 from flows.schema import TableSchema
+
+if TYPE_CHECKING:
+    import great_expectations.expectations as gxe
+
+
+def _gx():
+    """``great_expectations.expectations``, imported when suites are first built: worker
+    processes import this module (through ``flows.build``) but never build a suite, and GX
+    costs each of them ~3.7 s of start-up to import."""
+    import great_expectations.expectations as gxe
+
+    return gxe
 
 # GX type names for our column types, as the frames below hold them (``to_frame``): pandas 3
 # keeps strings as its `str` dtype; nullable ints and bools use pandas' masked dtypes so a null
@@ -167,6 +177,7 @@ def unnormalized_text_regex() -> str:
 
 def contract_expectations(ts: TableSchema) -> list[gxe.Expectation]:
     """The table's contract, one expectation per schema statement."""
+    gxe = _gx()
     t = ts.name
     out = [_expect(gxe.ExpectTableColumnsToMatchOrderedList, "columns", t, column_list=ts.column_names)]
     for c in ts.columns:
@@ -191,6 +202,9 @@ def contract_expectations(ts: TableSchema) -> list[gxe.Expectation]:
 
 def semantic_expectations(ts: TableSchema, today: dt.date) -> list[gxe.Expectation]:
     """What the values can plausibly be; each rule applies wherever its columns exist."""
+    gxe = _gx()
+    from great_expectations.expectations.row_conditions import Column as Col
+
     t, cols = ts.name, set(ts.column_names)
     out: list[gxe.Expectation] = []
 
@@ -270,6 +284,7 @@ def _has_span(ts: TableSchema) -> bool:
 
 def integrity_expectations(ts: TableSchema) -> list[gxe.Expectation]:
     """Cross-table rules on the derived ``<table>.integrity`` frame (see ``integrity_frame``)."""
+    gxe = _gx()
     t, cols = ts.name, set(ts.column_names)
     out = []
 
@@ -306,6 +321,9 @@ def integrity_expectations(ts: TableSchema) -> list[gxe.Expectation]:
 
 def row_count_expectations(children: list[str]) -> list[gxe.Expectation]:
     """Rows per document, on the derived ``documents.row_counts`` frame."""
+    gxe = _gx()
+    from great_expectations.expectations.row_conditions import Column as Col
+
     t = "documents"
     out = []
     original = Col("duplicate") == False  # noqa: E712 (a GX condition, not a Python comparison)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import re
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from flows.repairs import RepairLog
@@ -189,40 +189,56 @@ def _decode_middle(run: _Run) -> str | None:
 
 
 @cache
-def _candidates(known: int, known_is_trail: bool) -> list[str]:
+def _candidates(known: int, known_is_trail: bool) -> tuple[str, ...]:
     found = []
     for other in range(0x81, 0xFF) if known_is_trail else (*range(0x40, 0x7F), *range(0x80, 0xFF)):
         pair = bytes((other, known)) if known_is_trail else bytes((known, other))
         ch = _decode_pair(pair)
         if ch is not None:
             found.append(ch)
-    return found
+    return tuple(found)
 
 
 _OPENERS = {"（": "）", "《": "》", "“": "”", "〔": "〕", "【": "】", "「": "」", "(": ")", "‘": "’"}
 
 
-def _bracket(cands: list[str], following: str) -> str | None:
+@cache
+def _opening_brackets(cands: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(c for c in cands if c in _OPENERS)
+
+
+def _bracket(cands: tuple[str, ...], following: str) -> str | None:
     """The opening bracket among the candidates whose partner closes shortly after, if one."""
-    found = [c for c in cands if c in _OPENERS and _OPENERS[c] in following[:16]
+    found = [c for c in _opening_brackets(cands) if _OPENERS[c] in following[:16]
              and c not in following[:following.find(_OPENERS[c])]]
     return found[0] if len(found) == 1 else None
 
 
-def _infer(cands: list[str], before: str, after: str, doc: str) -> str | None:
-    """The one candidate the context clearly supports, or None.
+class _PairCounts(dict):
+    """How often each two-character string occurs in one document, counted on first request
+    (a document's damaged runs keep asking about the same pairs)."""
 
-    Evidence is the document itself: the pair the candidate forms with its neighbour must recur
-    in the document, far more often than any rival's, and (for two Han characters) be a
-    dictionary word. Dictionary frequency alone is not enough (服务 would always beat 政务 for a
-    lost 政).
-    """
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def __missing__(self, pair: str) -> int:
+        n = self[pair] = self.text.count(pair)
+        return n
+
+
+@lru_cache(maxsize=1 << 16)
+def _plausible_pairs(cands: tuple[str, ...], before: str, after: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(candidate, the plausible pairs it forms with its neighbours) for every candidate that
+    forms one: depends on the candidates and the neighbours only, so each combination is
+    worked out once per process.
+
+    A pair is plausible when it is a dictionary word, or a Han character next to a digit
+    (到2025年, 第3条). (Either way the pair holds a Han character: it is neither blank nor ASCII.)"""
     _, words, _ = _jieba_stats()
     simplified = _t2s_chars()
 
     def plausible(a: str, b: str) -> bool:
-        """A dictionary word, or a Han character next to a digit (到2025年, 第3条). (Either way
-        the pair holds a Han character: it is neither blank nor ASCII.)"""
         han_a, han_b = "\u4e00" <= a <= "\u9fff", "\u4e00" <= b <= "\u9fff"
         if han_a and han_b:
             return simplified.get(a, a) + simplified.get(b, b) in words
@@ -230,13 +246,26 @@ def _infer(cands: list[str], before: str, after: str, doc: str) -> str | None:
 
     # the pairs a (one-character) candidate forms with its neighbours, when it has them
     with_before, with_after = len(before) == 1, len(after) == 1
-    scored = []
+    found = []
     for c in cands:
-        ok = ([before + c] if with_before and plausible(before, c) else []) + (
-            [c + after] if with_after and plausible(c, after) else [])
+        ok = ((before + c,) if with_before and plausible(before, c) else ()) + (
+            (c + after,) if with_after and plausible(c, after) else ())
         if ok:
-            scored.append((sum(doc.count(p) for p in ok), c))
-    scored.sort(reverse=True)
+            found.append((c, ok))
+    return tuple(found)
+
+
+def _infer(cands: list[str] | tuple[str, ...], before: str, after: str, doc: str | _PairCounts) -> str | None:
+    """The one candidate the context clearly supports, or None.
+
+    Evidence is the document itself (``doc``, or its ``_PairCounts``): the pair the candidate
+    forms with its neighbour must recur in the document, far more often than any rival's, and
+    (for two Han characters) be a dictionary word. Dictionary frequency alone is not enough
+    (服务 would always beat 政务 for a lost 政).
+    """
+    counts = doc if isinstance(doc, _PairCounts) else _PairCounts(doc)
+    scored = sorted(((sum(counts[p] for p in ok), c) for c, ok in _plausible_pairs(tuple(cands), before, after)),
+                    reverse=True)
     if not scored:
         return None
     best_doc, best = scored[0]
@@ -246,12 +275,19 @@ def _infer(cands: list[str], before: str, after: str, doc: str) -> str | None:
     return None
 
 
-def _resolve_first(text: str, run: _Run, middle: str, indent: bool) -> tuple[str | None, str]:
+@cache
+def _split_candidates(known: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(whitespace, the rest) among the first characters a lost lead byte leaves possible."""
+    cands = _candidates(known, known_is_trail=True)
+    return tuple(c for c in cands if c.isspace()), tuple(c for c in cands if not c.isspace())
+
+
+def _resolve_first(text: str, run: _Run, middle: str, indent: bool, counts: _PairCounts) -> tuple[str | None, str]:
     """The run's first character, whose lead byte was lost; (char or None, how it was found)."""
     if run.lead is not None:  # only the high bit was stripped: the byte is known
         return _decode_pair(bytes((run.lead, run.body[0]))), "stripped_bit"
     cands = _candidates(run.body[0], known_is_trail=True)
-    spaces = [c for c in cands if c.isspace()]
+    spaces, others = _split_candidates(run.body[0])
     if indent and spaces:
         return spaces[0], "indent"
     following = middle + text[run.end:run.end + 16]
@@ -259,10 +295,10 @@ def _resolve_first(text: str, run: _Run, middle: str, indent: bool) -> tuple[str
     if found:
         return found, "inferred"
     before = text[run.start - 1:run.start]
-    return _infer([c for c in cands if not c.isspace()], before, middle[:1], text), "inferred"
+    return _infer(others, before, middle[:1], counts), "inferred"
 
 
-def _resolve_last(text: str, run: _Run, middle: str, first: str | None) -> str | None:
+def _resolve_last(text: str, run: _Run, middle: str, first: str | None, counts: _PairCounts) -> str | None:
     """The run's last character, whose trail byte was lost."""
     cands = _candidates(run.body[-1], known_is_trail=False)
     following = text[run.end:run.end + 16]
@@ -270,10 +306,10 @@ def _resolve_last(text: str, run: _Run, middle: str, first: str | None) -> str |
     if found:
         return found
     before = middle[-1:] or (first or "")
-    return _infer(cands, before, following[:1], text)
+    return _infer(cands, before, following[:1], counts)
 
 
-def _repair_run(text: str, run: _Run, pos: int) -> tuple[str, int, list[str]] | None:
+def _repair_run(text: str, run: _Run, pos: int, counts: _PairCounts) -> tuple[str, int, list[str]] | None:
     """(repaired text for text[start:run.end], characters lost, inferred characters) or None
     when the run does not repair into more plausible text. ``start`` may be before run.start."""
     middle = _decode_middle(run)
@@ -281,7 +317,7 @@ def _repair_run(text: str, run: _Run, pos: int) -> tuple[str, int, list[str]] | 
         return None
     line_start = text.rfind("\n", 0, run.start) + 1
     indent = not text[line_start:run.start].strip()
-    first, how = _resolve_first(text, run, middle, indent)
+    first, how = _resolve_first(text, run, middle, indent, counts)
     garbled = text[run.start + 1:run.end]
     if middle:
         if plausibility(middle) < plausibility(garbled) + MIN_GAIN:
@@ -294,7 +330,7 @@ def _repair_run(text: str, run: _Run, pos: int) -> tuple[str, int, list[str]] | 
     parts = [first if first is not None else UNRECOVERABLE, middle]
     lost = first is None
     if run.tail is None and run.tail_lost:
-        last = _resolve_last(text, run, middle, first)
+        last = _resolve_last(text, run, middle, first, counts)
         parts.append(last if last is not None else UNRECOVERABLE)
         lost += last is None
         if last is not None:
@@ -309,13 +345,14 @@ def repair_gbk_shift(text: str, repairs: RepairLog) -> tuple[str, int]:
     out: list[str] = []
     pos = 0
     lost = 0
+    counts = _PairCounts(text)
     for m in _RUN_START.finditer(text):
         if m.start() < pos:
             continue
         if m.group() not in "?\ufffd" and not _WEIRD.search(text, m.start() + 1, m.start() + 5):
             continue
         run = _scan_run(text, m.start())
-        found = _repair_run(text, run, pos) if run is not None else None
+        found = _repair_run(text, run, pos, counts) if run is not None else None
         if found is None:
             continue
         repaired, run_lost, inferred = found

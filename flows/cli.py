@@ -62,7 +62,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not args.out.is_dir():
         print(f"digigov validate failed: output folder {args.out} does not exist", file=sys.stderr)
         return 1
-    result = validate_tables(StagedTables(args.out, load_schemas()), args.out / DOCS_DIR)
+    result = validate_tables(StagedTables(args.out, load_schemas()), args.out / DOCS_DIR, helper=True)
     if not result.success:
         print(f"digigov validate failed: {ValidationFailed(result)}", file=sys.stderr)
         return 1

@@ -797,3 +797,41 @@ def test_staged_validation_of_checked_documents_matches_validation_in_memory(sta
             in_memory.expectations, in_memory.failed, in_memory.checked_documents)
         if not success:
             assert failed_rules(staged) == {"percent_within_0_100", "source_text_matches_offsets"}, staged.failures
+
+
+def test_frames_derived_in_a_helper_process_give_the_same_results(good, tmp_path):
+    """A full validation of staged files derives the cross-table frames in a helper process:
+    every suite, expectation count and failure message is the same as in one process."""
+    import pyarrow.parquet as pq
+
+    from flows.validate import StagedTables
+
+    rows = copy.deepcopy(good)
+    rows["goals"][0]["section_id"] = "nope-0009"  # goals.integrity
+    rows["tasks"][0]["char_start"] += 1  # tasks.integrity: a span check, on the documents' texts
+    rows["keywords"][0]["weight"] = -1.0  # the table's own suite, validated here
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    for name, table in tables_of(rows).items():
+        pq.write_table(table, staged / f"{name}.parquet")
+    here = validate_tables(StagedTables(staged, list(TABLES)), today=TODAY)
+    helped = validate_tables(StagedTables(staged, list(TABLES)), today=TODAY, helper=True)
+    assert {"section_id_exists_in_sections", "source_text_matches_offsets", "weight_positive"} <= failed_rules(here)
+    assert sorted(helped.failures) == sorted(here.failures)
+    assert (helped.suites, helped.failed, helped.expectations) == (here.suites, here.failed, here.expectations)
+
+
+def test_a_frame_the_helper_cannot_derive_fails_its_suite(good, tmp_path):
+    import pyarrow.parquet as pq
+
+    from flows.validate import StagedTables
+
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    for name, table in tables_of(good).items():
+        if name == "sections":  # without its offsets, no span check can be derived
+            table = table.drop_columns(["char_start"])
+        pq.write_table(table, staged / f"{name}.parquet")
+    result = validate_tables(StagedTables(staged, list(TABLES)), today=TODAY, helper=True)
+    assert any(f.startswith("sections.integrity: cannot derive the checked frame") for f in result.failures), result.failures
+    assert not result.success

@@ -233,8 +233,12 @@ def validate_tables(tables: Mapping[str, pa.Table], docs_dir: Path | None = None
     order = sorted(suites.items(), key=lambda kv: (kv[1].table != "documents", not kv[0].endswith(".integrity")))
     elsewhere = None
     if helper and isinstance(present, StagedTables) and present.complete:
-        elsewhere = HelperFrames(present, {n: s for n, s in order if HelperFrames.derives(s)}, schemas, checked)
-        order = [kv for kv in order if kv[0] not in elsewhere] + [kv for kv in order if kv[0] in elsewhere]
+        try:
+            elsewhere = HelperFrames(present, {n: s for n, s in order if HelperFrames.derives(s)}, schemas, checked)
+        except OSError as exc:  # no process can be started here: derive every frame in this one
+            logging.getLogger(__name__).warning("validation helper not started (%s): deriving frames here", exc)
+        else:
+            order = [kv for kv in order if kv[0] not in elsewhere] + [kv for kv in order if kv[0] in elsewhere]
     try:
         _validate_suites(order, elsewhere, schemas, present, checked, texts, context, source, failed, failures)
     finally:
@@ -262,7 +266,7 @@ def _validate_suites(order: list[tuple[str, Suite]], elsewhere: HelperFrames | N
             texts.__dict__.pop("text_of", None)
         definition, merged = None, None
         if elsewhere is not None and name in elsewhere:
-            frames = elsewhere.frames(name)
+            frames = elsewhere.frames(name, lambda: build_frames(suite, schemas, present, checked, texts))
         else:
             frames = build_frames(suite, schemas, present, checked, texts)
         while True:
@@ -319,8 +323,18 @@ class HelperFrames:
     def __contains__(self, name: str) -> bool:
         return name in self._futures
 
-    def frames(self, name: str) -> Iterator[Any]:
-        yield self._futures.pop(name).result()
+    def frames(self, name: str, here: Callable[[], Iterator[Any]]) -> Iterator[Any]:
+        """The suite's frame from the helper; when the helper process itself is gone (killed,
+        out of memory), the frames ``here`` derives in this process instead."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            frame = self._futures.pop(name).result()
+        except BrokenProcessPool as exc:
+            logging.getLogger(__name__).warning("validation helper lost (%s): deriving %s here", exc, name)
+            yield from here()
+            return
+        yield frame
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

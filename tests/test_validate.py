@@ -799,24 +799,31 @@ def test_staged_validation_of_checked_documents_matches_validation_in_memory(sta
             assert failed_rules(staged) == {"percent_within_0_100", "source_text_matches_offsets"}, staged.failures
 
 
-def test_frames_derived_in_a_helper_process_give_the_same_results(good, tmp_path):
-    """A full validation of staged files derives the cross-table frames in a helper process:
-    every suite, expectation count and failure message is the same as in one process."""
-    import pyarrow.parquet as pq
-
+@pytest.fixture(scope="module")
+def staged_with_failures(good, tmp_path_factory):
+    """Staged files with failures in a cross-table frame, a span check and a table's own suite,
+    and their validation in one process."""
     from flows.validate import StagedTables
 
     rows = copy.deepcopy(good)
     rows["goals"][0]["section_id"] = "nope-0009"  # goals.integrity
     rows["tasks"][0]["char_start"] += 1  # tasks.integrity: a span check, on the documents' texts
     rows["keywords"][0]["weight"] = -1.0  # the table's own suite, validated here
-    staged = tmp_path / "staged"
-    staged.mkdir()
+    staged = tmp_path_factory.mktemp("staged")
     for name, table in tables_of(rows).items():
         pq.write_table(table, staged / f"{name}.parquet")
     here = validate_tables(StagedTables(staged, list(TABLES)), today=TODAY)
-    helped = validate_tables(StagedTables(staged, list(TABLES)), today=TODAY, helper=True)
     assert {"section_id_exists_in_sections", "source_text_matches_offsets", "weight_positive"} <= failed_rules(here)
+    return staged, here
+
+
+def test_frames_derived_in_a_helper_process_give_the_same_results(staged_with_failures):
+    """A full validation of staged files derives the cross-table frames in a helper process:
+    every suite, expectation count and failure message is the same as in one process."""
+    from flows.validate import StagedTables
+
+    staged, here = staged_with_failures
+    helped = validate_tables(StagedTables(staged, list(TABLES)), today=TODAY, helper=True)
     assert sorted(helped.failures) == sorted(here.failures)
     assert (helped.suites, helped.failed, helped.expectations) == (here.suites, here.failed, here.expectations)
 
@@ -835,3 +842,25 @@ def test_a_frame_the_helper_cannot_derive_fails_its_suite(good, tmp_path):
     result = validate_tables(StagedTables(staged, list(TABLES)), today=TODAY, helper=True)
     assert any(f.startswith("sections.integrity: cannot derive the checked frame") for f in result.failures), result.failures
     assert not result.success
+
+
+def test_a_lost_helper_process_only_moves_the_frames_here(staged_with_failures, monkeypatch):
+    """The helper killed (out of memory, say) before it sends its frames: they are derived in
+    this process, and the result is the same."""
+    from flows import validate as validate_mod
+    from flows.validate import StagedTables
+
+    staged, here = staged_with_failures
+    started = validate_mod.HelperFrames.__init__
+    killed = []
+
+    def start_then_kill(self, *args):
+        started(self, *args)
+        for process in list(self._pool._processes.values()):
+            process.kill()
+            killed.append(process.pid)
+
+    monkeypatch.setattr(validate_mod.HelperFrames, "__init__", start_then_kill)
+    helped = validate_tables(StagedTables(staged, list(TABLES)), today=TODAY, helper=True)
+    assert killed
+    assert sorted(helped.failures) == sorted(here.failures) and helped.failed == here.failed

@@ -27,7 +27,9 @@ def test_startup_objects_are_frozen_once(monkeypatch):
     assert frozen >= len(kept)
     more = [object() for _ in range(1000)]  # noqa: F841  made after: left to the collector
     memory.freeze_startup_objects()  # a later batch in the same process freezes nothing more
-    assert gc.get_freeze_count() == frozen
+    # (frozen objects freed meanwhile, e.g. by another test's lingering thread, leave the count:
+    # it may fall, but it would rise by the 1000 new objects had they been frozen)
+    assert gc.get_freeze_count() <= frozen
 
 
 def test_frozen_objects_still_work_and_new_cycles_are_still_collected(monkeypatch):

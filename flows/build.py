@@ -27,14 +27,15 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
-from flows import __version__, progress
+from flows import __version__, progress, validator
 from flows.cache import CachedDocument, DocumentCache, rules_fingerprint
 from flows.ingest import RawDoc, Rejected, discover, read_raw, relative_name
 from flows.memory import collect_cycles, freeze_startup_objects
 from flows.pipeline import DuplicateRoles, copy_reject, duplicate_roles, process_document, reject_row, timed
 from flows.previous import PreviousBuild, load_previous, reused_rows, take_rows, write_text_keys
 from flows.schema import TABLES, schema
-from flows.validate import DOCS_DIR, StagedTables, ValidationFailed, ValidationResult, return_freed_memory, validate_tables
+from flows.validate import (DOCS_DIR, StagedTables, ValidationFailed, ValidationResult, mark_staging_failed,
+                            return_freed_memory)
 from flows.write import TableAppender, clean_stale, new_build_dir, publish, write_meta, write_table
 
 DEFAULT_BATCH_SIZE = 200  # documents to process per task, at most; cached documents cost far less
@@ -309,6 +310,15 @@ class StagingProgress:
                 raise RuntimeError(f"staging the build failed before {name}: {self._error}") from self._error
 
 
+def _staging_failed(progress_: StagingProgress, build: Path, error: BaseException) -> None:
+    """Stop a validation waiting on the staging build, in this process or the validation process."""
+    progress_.failed(error)
+    try:
+        mark_staging_failed(build, error)
+    except OSError:  # the validation process cannot be told: it is let go instead
+        validator.stop(kill=True)
+
+
 class ReusedReads:
     """Each table's reused rows of the published build (``reused_rows``), in ``MERGE_ORDER``,
     read on a thread one table ahead of the caller: Parquet decoding releases the GIL, so the
@@ -361,8 +371,9 @@ def process_batch_task(raw_dir: Path, entries: list[RawEntry], out_dir: Path | N
 def validate_task(tables: Mapping[str, Any], docs_dir: Path, checked_docs: list[str] | None = None) -> ValidationResult:
     from prefect.artifacts import create_markdown_artifact
 
-    # every row checked: the cross-table frames are derived in a helper process meanwhile
-    result = validate_tables(tables, docs_dir, checked_docs=checked_docs, helper=checked_docs is None)
+    # in the validation process ``digigov run`` started, if any (flows/validator.py); every row
+    # checked: the cross-table frames are derived in a helper process meanwhile
+    result = validator.validate(tables, docs_dir, checked_docs=checked_docs, helper=checked_docs is None)
     create_markdown_artifact(result.markdown(), key="validation", description="Great Expectations results")
     get_run_logger().info("validation: %d suites, %d expectations, %d failed, %.1f s",
                           len(result.suites), result.expectations, len(result.failures), result.seconds)
@@ -483,7 +494,7 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
             else:
                 with ThreadPoolExecutor(1, thread_name_prefix="stage") as pool:
                     staging = pool.submit(stage_merged, *args)
-                    staging.add_done_callback(lambda f: f.exception() and progress_.failed(f.exception()))
+                    staging.add_done_callback(lambda f: f.exception() and _staging_failed(progress_, build, f.exception()))
                     try:
                         with timed(timings, "validate"):
                             result = validate_task(StagedTables(build, TABLES, ready=progress_.wait), out / DOCS_DIR, checked)

@@ -22,11 +22,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from flows import embedded_server
 
     embedded_server.start()  # boots while the flow's modules import (see flows/embedded_server.py)
+    from flows import validator
+
+    validator.start()  # imports Great Expectations meanwhile, in a process of its own
     from flows import progress
     from flows.build import RunLocked, ValidationFailed, run_build
-    from flows.validate import import_gx
-
-    import_gx()  # also while the server boots: validation then starts at once
 
     bar = progress.for_stream(sys.stderr)
     if isinstance(bar, progress.BarProgress):  # one line per finished batch would scroll the bar away
@@ -43,6 +43,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (RunLocked, ValidationFailed, FileNotFoundError) as exc:
         print(f"digigov run failed: {exc}", file=sys.stderr)
         return 1
+    finally:
+        validator.stop()  # this run's: a later run in the same process (tests) validates here again
     if args.summary_json:
         args.summary_json.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     rows = ", ".join(f"{k} {v}" for k, v in summary["rows"].items())

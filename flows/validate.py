@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import shutil
 import time
 from contextlib import contextmanager
@@ -84,9 +85,16 @@ class StagedTables(Mapping):
         self.folder = Path(folder)
         self.names = list(names) if ready else [n for n in names if (self.folder / f"{n}.parquet").exists()]
         self.complete = ready is None  # every file written: another process may read them too
-        self._ready = ready or (lambda name: None)
+        self._ready = ready or _written
         # per table: (the checked documents, the row groups holding their rows)
         self._groups: dict[str, tuple[pa.Array, list[int]]] = {}
+
+    def portable(self) -> StagedTables:
+        """The same tables for another process: a build still being staged is waited for by
+        its files (``FilesWritten``) instead of this process's own signal."""
+        if self.complete:
+            return self
+        return StagedTables(self.folder, self.names, ready=FilesWritten(self.folder))
 
     def __getitem__(self, name: str) -> pa.Table:
         if name not in self.names:
@@ -195,6 +203,42 @@ class StagedTables(Mapping):
             held.append(part)
         if held:
             yield pa.concat_tables(held)
+
+
+def _written(name: str) -> None:
+    """Every file of a complete build is written: nothing to wait for."""
+
+
+STAGING_FAILED = ".staging-failed"  # in a staging build: why staging it stopped
+_POLL_SECONDS = 0.02
+
+
+class FilesWritten:
+    """Blocks until a table's file of a staging build exists (the writer renames each file into
+    place when it is complete, ``flows/write.py``); raises when the writer marked the build
+    failed (``mark_staging_failed``) or, in another process, when that writer's process is gone.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.owner = os.getpid()  # the process that stages the build
+
+    def __call__(self, name: str) -> None:
+        path, failed = self.folder / f"{name}.parquet", self.folder / STAGING_FAILED
+        while not path.exists():
+            if failed.exists():
+                reason = failed.read_text(encoding="utf-8", errors="replace").strip()
+                raise RuntimeError(f"staging the build failed before {name}: {reason}")
+            if os.getpid() != self.owner and os.getppid() != self.owner:
+                raise RuntimeError(f"the run staging {self.folder} is gone before {name} was written")
+            time.sleep(_POLL_SECONDS)
+
+
+def mark_staging_failed(folder: Path, error: BaseException) -> None:
+    """Tell a validation waiting on a staging build's files (``FilesWritten``) that they will not come."""
+    tmp = Path(folder) / f"{STAGING_FAILED}.tmp"
+    tmp.write_text(f"{type(error).__name__}: {error}\n", encoding="utf-8")
+    os.replace(tmp, Path(folder) / STAGING_FAILED)
 
 
 def _num_rows(tables: Mapping, name: str) -> int:
@@ -401,7 +445,13 @@ def _context(docs_dir: Path | None):
         data_docs_sites=sites, analytics_enabled=False,
         progress_bars=ProgressBarsConfig(globally=False),
     )
-    return gx.get_context(mode="ephemeral", project_config=config)
+    context = gx.get_context(mode="ephemeral", project_config=config)
+    # An ephemeral context "saves" its whole project config, serialized, into an in-memory store
+    # that nothing reads back, each time a data asset, suite or validation definition is added:
+    # ~60 saves of a config that grows with every asset, ~0.6 s of each validation. The live
+    # config (``context.config``) is what GX reads; only the pointless copy is skipped.
+    context._save_project_config = lambda: None
+    return context
 
 
 def _definition(context, source, suite: Suite):

@@ -1,0 +1,90 @@
+"""Validation in a process of its own, started by ``digigov run`` before anything heavy is imported.
+
+Great Expectations takes ~4.4 s to import. Imported in the flow's process, it lies on the
+critical path of every run: on an incremental run the parent spends the embedded server's
+start-up importing the flow's own modules and then GX, and the flow starts only when both are
+done. ``start`` spawns one process that imports GX on a thread of lowered priority (the server
+and the flow's imports keep the machine's two cores; GX takes what they leave, and what the
+flow's scan leaves after them), then waits. ``validate`` runs ``validate_tables`` there, on the
+staged Parquet files, and returns its ``ValidationResult``; without a started process, or when
+it is lost (killed, out of memory), it validates in this process instead, with the same result.
+The process imports no Prefect: the flow's task still logs and publishes the artifacts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, Mapping
+
+from flows.validate import StagedTables, ValidationResult, import_gx, validate_tables
+
+NICE = 10  # the importing thread's niceness: ~10 % of a core while the others want it
+
+_pool: ProcessPoolExecutor | None = None
+_warm: Future | None = None
+
+
+def start() -> None:
+    """Spawn the validation process (once); it imports GX at low priority meanwhile."""
+    global _pool, _warm
+    if _pool is not None:
+        return
+    import atexit
+    import multiprocessing
+
+    _pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    _warm = _pool.submit(_import_gx_politely)  # starts the process now, not at the first validation
+    atexit.register(stop)
+
+
+def started() -> bool:
+    return _pool is not None
+
+
+def stop(kill: bool = False) -> None:
+    """Let the validation process go; ``kill``: at once, even in the middle of a validation."""
+    global _pool, _warm
+    if _pool is not None:
+        if kill:
+            for process in list(getattr(_pool, "_processes", {}).values()):
+                process.kill()
+        _pool.shutdown(wait=not kill, cancel_futures=True)
+    _pool = _warm = None
+
+
+def validate(tables: Mapping[str, Any], docs_dir: Path | None, **kwargs: Any) -> ValidationResult:
+    """``validate_tables(tables, docs_dir, **kwargs)`` in the validation process if one was
+    started (for tables in files), else (or when it is lost) in this one."""
+    global _pool, _warm
+    if _pool is not None and isinstance(tables, StagedTables):
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return _pool.submit(validate_tables, tables.portable(), docs_dir, **kwargs).result()
+        except BrokenProcessPool as exc:
+            logging.getLogger(__name__).warning("validation process lost (%s): validating in this one", exc)
+            _pool.shutdown(wait=False, cancel_futures=True)
+            _pool = _warm = None
+    return validate_tables(tables, docs_dir, **kwargs)
+
+
+def _import_gx_politely() -> None:
+    """In the validation process: import GX on a thread of lowered priority, so that the
+    process's main thread, which later validates, keeps the normal one. (Linux gives each
+    thread its own niceness; elsewhere the whole process would be lowered, so it is not.)"""
+    def polite() -> None:
+        if sys.platform == "linux":
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+            except OSError:
+                pass
+        import_gx()
+
+    thread = threading.Thread(target=polite, name="import-gx")
+    thread.start()
+    thread.join()

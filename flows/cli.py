@@ -28,6 +28,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from flows import progress
     from flows.build import RunLocked, ValidationFailed, run_build
 
+    if embedded_server.starting():
+        warm_up_stages()  # this process would only wait for the server: load what the stages load
+
     bar = progress.for_stream(sys.stderr)
     if isinstance(bar, progress.BarProgress):  # one line per finished batch would scroll the bar away
         import logging
@@ -55,6 +58,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"rows: {rows}; {summary['seconds']:.1f} s → {summary['out_dir']}"
     )
     return 0
+
+
+# A short plan in traditional script with a deadline, a percentage and a bandwidth ladder: the
+# stages load their tables (segmentation lexicon, HMM, OpenCC, IDF weights) on the first document.
+WARM_UP_TEXT = "數位政府建設方案\n一、總體要求\n到2025年，政務服務事項全程網辦率達到90%，實現萬兆到市、千兆到縣，新增一百二十項應用。\n"
+
+
+def warm_up_stages() -> None:
+    """Process a short invented plan, so that a run processing a few changed documents in this
+    process (an incremental run) does not load the stages' tables on its critical path (~1 s)."""
+    import hashlib
+
+    from flows.ingest import RawDoc
+    from flows.pipeline import process_document
+
+    data = WARM_UP_TEXT.encode("utf-8")
+    process_document(RawDoc("warm-up.txt", hashlib.sha256(data).hexdigest(), data))
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -72,6 +72,17 @@ def _api_configured() -> bool:
     return bool(data.get("profiles", {}).get(active, {}).get("PREFECT_API_URL"))
 
 
+def starting() -> bool:
+    """Whether the server ``start`` spawned is still starting (not yet answering)."""
+    if _server is None or _server.poll() is not None:
+        return False
+    try:
+        with urllib.request.urlopen(f"{_url}/health", timeout=0.5) as r:
+            return r.status != 200
+    except OSError:
+        return True
+
+
 def wait_ready(timeout: float = 120.0) -> None:
     """Block until the server started by ``start`` answers; no-op when there is none."""
     if _server is None:

@@ -177,3 +177,37 @@ def test_the_program_exits_with_mains_code_and_flushed_output(tmp_path):
     helped = subprocess.run([sys.executable, "-m", "flows.cli", "--help"], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)
     assert helped.returncode == 0 and "bench" in helped.stdout
+
+
+def test_the_warm_up_loads_what_a_first_document_would_load():
+    """``digigov run`` processes a short plan while the server starts, so that an incremental
+    run's few documents do not load the lexicon, HMM, OpenCC and cn2an on its critical path."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "import flows.build\n"
+        "from flows.extract import segment\n"
+        "from flows.cli import warm_up_stages\n"
+        "warm_up_stages()\n"
+        "assert {'jieba.finalseg', 'opencc', 'cn2an'} <= set(sys.modules), sorted(sys.modules)\n"
+        "assert segment.lexicon.cache_info().currsize == 1\n"
+        "from flows.ingest import RawDoc\n"
+        "from flows.pipeline import process_document\n"
+        "data = '某省数字政府建设方案\\n一、目标\\n到2025年，新增三十项应用，个人事项90%移动办。\\n'.encode()\n"
+        "loaded = set(sys.modules)\n"
+        "rows = process_document(RawDoc('a.txt', 'ab' * 32, data))\n"
+        "assert rows['metrics'] and not rows['rejects'], rows\n"
+        "print(sorted(set(sys.modules) - loaded), segment.lexicon.cache_info().misses)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["[]", "1"]  # the document imported nothing, loaded no lexicon again
+
+
+def test_the_warm_up_runs_only_while_a_started_server_starts(monkeypatch):
+    from flows import embedded_server
+
+    monkeypatch.setattr(embedded_server, "_server", None)
+    assert not embedded_server.starting()  # no server of ours (an API configured): nothing to wait for

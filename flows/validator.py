@@ -19,9 +19,14 @@ import sys
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from flows.validate import StagedTables, ValidationResult, import_gx, validate_tables
+if TYPE_CHECKING:
+    from flows.validate import ValidationResult
+
+# Nothing heavy is imported here: the validation process unpickles its first task (this module's
+# ``_import_gx_politely``) on its main thread, at normal priority; every import that costs
+# (pyarrow, pandas, GX: flows.validate) happens on the low-priority thread.
 
 NICE = 10  # the importing thread's niceness: ~10 % of a core while the others want it
 
@@ -60,12 +65,14 @@ def stop(kill: bool = False) -> None:
 def validate(tables: Mapping[str, Any], docs_dir: Path | None, **kwargs: Any) -> ValidationResult:
     """``validate_tables(tables, docs_dir, **kwargs)`` in the validation process if one was
     started (for tables in files), else (or when it is lost) in this one."""
+    from flows.validate import StagedTables, validate_tables
+
     global _pool, _warm
     if _pool is not None and isinstance(tables, StagedTables):
         from concurrent.futures.process import BrokenProcessPool
 
         try:
-            return _pool.submit(validate_tables, tables.portable(), docs_dir, **kwargs).result()
+            return _pool.submit(_validate_there, tables.portable(), docs_dir, kwargs).result()
         except BrokenProcessPool as exc:
             logging.getLogger(__name__).warning("validation process lost (%s): validating in this one", exc)
             _pool.shutdown(wait=False, cancel_futures=True)
@@ -73,18 +80,44 @@ def validate(tables: Mapping[str, Any], docs_dir: Path | None, **kwargs: Any) ->
     return validate_tables(tables, docs_dir, **kwargs)
 
 
+_importer: threading.Thread | None = None  # in the validation process: the thread importing GX
+_importer_id: int | None = None  # its native id, while its priority is lowered
+
+
 def _import_gx_politely() -> None:
-    """In the validation process: import GX on a thread of lowered priority, so that the
-    process's main thread, which later validates, keeps the normal one. (Linux gives each
-    thread its own niceness; elsewhere the whole process would be lowered, so it is not.)"""
+    """In the validation process: start importing GX on a thread of lowered priority, so that
+    the process's main thread, which validates, keeps the normal one (Linux gives each thread
+    its own niceness; elsewhere the whole process would be lowered, so it is not done there)."""
+    global _importer
+
     def polite() -> None:
+        global _importer_id
         if sys.platform == "linux":
             try:
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
+                _importer_id = threading.get_native_id()
             except OSError:
                 pass
+        from flows.validate import import_gx
+
         import_gx()
 
-    thread = threading.Thread(target=polite, name="import-gx")
-    thread.start()
-    thread.join()
+    _importer = threading.Thread(target=polite, name="import-gx", daemon=True)
+    _importer.start()
+
+
+def _validate_there(tables: Any, docs_dir: Path | None, kwargs: dict[str, Any]) -> ValidationResult:
+    """In the validation process: a validation that comes while GX is still being imported (a
+    busy machine left the lowered thread little time) needs that import at once: the thread gets
+    the normal priority back where the system allows it (root, or a nice limit that permits),
+    and the validation starts when it is done."""
+    if _importer is not None and _importer.is_alive():
+        if _importer_id is not None:
+            try:
+                os.setpriority(os.PRIO_PROCESS, _importer_id, 0)
+            except OSError:
+                pass
+        _importer.join()
+    from flows.validate import validate_tables
+
+    return validate_tables(tables, docs_dir, **kwargs)

@@ -13,6 +13,7 @@ import time
 import pyarrow.parquet as pq
 import pytest
 
+import flows.validate as validate_mod
 from flows import validator
 from flows.schema import TABLES
 from flows.validate import FilesWritten, StagedTables, mark_staging_failed, validate_tables
@@ -120,7 +121,7 @@ def test_without_a_started_process_validation_runs_here(failing_rows, tmp_path, 
     validator.stop()
     _write(tmp_path / "build", failing_rows)
     calls = []
-    monkeypatch.setattr(validator, "validate_tables", lambda *a, **k: calls.append(a) or "here")
+    monkeypatch.setattr(validate_mod, "validate_tables", lambda *a, **k: calls.append(a) or "here")
     assert validator.validate(StagedTables(tmp_path / "build", TABLES), None) == "here" and calls
 
 
@@ -144,3 +145,29 @@ def test_the_run_command_keeps_great_expectations_out_of_its_own_process(tmp_pat
     assert done.returncode == 0, done.stderr[-2000:]
     expected = validate_tables(StagedTables(tmp_path / "build", TABLES), None, today=TODAY)
     assert done.stdout.split() == [str(len(expected.failures)), str(expected.expectations)]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread niceness is Linux's")
+def test_a_validation_waits_for_the_import_and_restores_its_priority(failing_rows, tmp_path, monkeypatch):
+    """A validation that comes while the lowered thread still imports GX (a busy machine)."""
+    seen = {}
+
+    def importing():
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, validator.NICE)
+        monkeypatch.setattr(validator, "_importer_id", tid)
+        started.set()
+        time.sleep(0.5)
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, tid)
+        seen["done"] = time.perf_counter()
+
+    started = threading.Event()
+    thread = threading.Thread(target=importing)
+    monkeypatch.setattr(validator, "_importer", thread)
+    thread.start()
+    started.wait()
+    _write(tmp_path / "build", failing_rows)
+    result = validator._validate_there(StagedTables(tmp_path / "build", TABLES), None, {"today": TODAY})
+    assert "done" in seen and not result.success  # it waited for the import, then validated
+    if os.geteuid() == 0:  # others may not raise a priority back (RLIMIT_NICE)
+        assert seen["nice"] == 0

@@ -205,6 +205,8 @@ def assemble(results: list[BatchResult], extra_rejects: list[dict[str, Any]],
 
 # documents first: their order (by path) decides the order of every other table's rows
 MERGE_ORDER = ("documents", *(n for n in TABLES if n != "documents"))
+# the order in which ``stage_merged`` writes the tables' files (rejects when the rest are closed)
+STAGING_ORDER = (*(n for n in MERGE_ORDER if n != "rejects"), "rejects")
 
 
 def _parts_of(name: str, reused: pa.Table | None, results: list[BatchResult]) -> list[pa.Table]:
@@ -497,7 +499,7 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
                     staging.add_done_callback(lambda f: f.exception() and _staging_failed(progress_, build, f.exception()))
                     try:
                         with timed(timings, "validate"):
-                            result = validate_task(StagedTables(build, TABLES, ready=progress_.wait), out / DOCS_DIR, checked)
+                            result = validate_task(StagedTables(build, STAGING_ORDER, ready=progress_.wait), out / DOCS_DIR, checked)
                     finally:  # a staging error is the run's error (validation only waited on it)
                         staged = staging.result()
             del args

@@ -633,6 +633,22 @@ def slice_rows(num_rows: int, nbytes: int, max_bytes: int) -> int:
     return max(1, -(-num_rows // slices))
 
 
+def suite_reads(suite: Suite, schemas: dict[str, TableSchema]) -> set[str]:
+    """The tables a suite's frames are built from (``build_frame``, ``integrity_frame``,
+    ``row_counts_frame``): what it must wait for while a build is still being staged."""
+    if suite.name == "documents.row_counts":
+        return {"documents", *_document_children(schemas)}
+    if suite.name != f"{suite.table}.integrity":
+        return {suite.table}
+    ts = schemas[suite.table]
+    reads = {suite.table, *(ref for _, ref, _ in _references(ts))}
+    if {"section_id", "doc_id"} <= set(ts.column_names) or ts.name == "sections":
+        reads.add("sections")
+    if _has_span(ts):
+        reads.add("documents")  # the texts the spans quote
+    return reads
+
+
 def build_frames(suite: Suite, schemas: dict[str, TableSchema], tables: dict[str, pa.Table],
                  checked_docs: pa.Array | None = None, texts: DocumentTexts | None = None) -> Iterator[pd.DataFrame]:
     """The frames a suite validates: its table's rows a slice at a time (``row_slices``) for a

@@ -23,7 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from flows.expectations import DocumentTexts, Suite, build_frame, build_frames, build_suites, checked_rows, slice_rows
+from flows.expectations import (DocumentTexts, Suite, build_frame, build_frames, build_suites, checked_rows, slice_rows,
+                                suite_reads)
 from flows.schema import TableSchema, load_schemas
 
 DOCS_DIR = "validation"  # Data Docs live in OUT/validation/
@@ -275,6 +276,12 @@ def validate_tables(tables: Mapping[str, pa.Table], docs_dir: Path | None = None
     # (their span checks hold the checked documents' texts as Python strings, let go after
     # them), then the rest: never two of these at once
     order = sorted(suites.items(), key=lambda kv: (kv[1].table != "documents", not kv[0].endswith(".integrity")))
+    if isinstance(present, StagedTables) and not present.complete:
+        # a build still being staged (in ``present.names``' order): each suite as soon as the
+        # tables it reads are written, instead of one that reads them all (documents.row_counts)
+        # holding up the rest until the last is (its checked rows are few: memory is no concern)
+        staged_at = {name: i for i, name in enumerate(present.names)}
+        order = sorted(order, key=lambda kv: max(staged_at.get(t, -1) for t in suite_reads(kv[1], schemas)))
     elsewhere = None
     if helper and isinstance(present, StagedTables) and present.complete:
         try:

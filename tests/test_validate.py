@@ -864,3 +864,23 @@ def test_a_lost_helper_process_only_moves_the_frames_here(staged_with_failures, 
     helped = validate_tables(StagedTables(staged, list(TABLES)), today=TODAY, helper=True)
     assert killed
     assert sorted(helped.failures) == sorted(here.failures) and helped.failed == here.failed
+
+
+def test_a_suite_reads_no_table_but_those_it_waits_for(good, tmp_path):
+    """While a build is being staged, a suite is run once the tables of ``suite_reads`` are
+    written: its frames must never read another (it would wait for it, or fail)."""
+    import pyarrow.parquet as pq
+
+    from flows.expectations import DocumentTexts, build_frames, suite_reads
+    from flows.validate import StagedTables
+
+    for name, table in tables_of(good).items():
+        pq.write_table(table, tmp_path / f"{name}.parquet")
+    schemas = load_schemas()
+    checked = pa.array([good["documents"][0]["doc_id"]])
+    for checked_docs in (None, checked):
+        for name, suite in build_suites(schemas, TODAY).items():
+            read: set[str] = set()
+            staged = StagedTables(tmp_path, TABLES, ready=read.add)
+            list(build_frames(suite, schemas, staged, checked_docs, DocumentTexts(staged, checked_docs)))
+            assert read and read <= suite_reads(suite, schemas), (name, read - suite_reads(suite, schemas))

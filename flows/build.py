@@ -515,6 +515,7 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
         counts, rejected = staged.rows, staged.rejected
         if not result.success:
             shutil.rmtree(build, ignore_errors=True)
+            validator.wait_docs()  # the failure names them
             raise ValidationFailed(result)
         with timed(timings, "publish"):
             publish_task(build, out, names)
@@ -539,6 +540,7 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
         }
         _publish_artifacts(summary, rejected)
         logger.info("built %s", {k: v for k, v in summary.items() if k != "timings"})
+        validator.wait_docs()  # written by the validation process meanwhile, if there is one
         return summary
     finally:
         lock.release()

@@ -251,7 +251,7 @@ def _num_rows(tables: Mapping, name: str) -> int:
 def validate_tables(tables: Mapping[str, pa.Table], docs_dir: Path | None = None, *,
                     schemas: dict[str, TableSchema] | None = None,
                     today: dt.date | None = None, checked_docs: list[str] | None = None,
-                    helper: bool = False) -> ValidationResult:
+                    helper: bool = False, docs_later: bool = False) -> ValidationResult:
     """Run every suite on ``tables`` (the curated tables by name); Data Docs go to ``docs_dir``.
 
     ``checked_docs`` (an incremental run): the doc_ids whose rows the row-level suites check;
@@ -260,6 +260,10 @@ def validate_tables(tables: Mapping[str, pa.Table], docs_dir: Path | None = None
 
     ``helper`` (staged tables only): derive the cross-table frames in a helper process while
     this one runs GX on the tables' own frames (see ``HelperFrames``).
+
+    ``docs_later``: return the result first; ``write_pending_docs`` writes the Data Docs
+    (``result.docs_index``) and the summary after (the validation process writes them while
+    the flow publishes, ``flows/validator.py``).
     """
     started = time.perf_counter()
     schemas = schemas or load_schemas()
@@ -295,18 +299,36 @@ def validate_tables(tables: Mapping[str, pa.Table], docs_dir: Path | None = None
     finally:
         if elsewhere is not None:
             elsewhere.close()
-    docs_index = _build_docs(context, docs_dir) if docs_dir is not None else None
     counts = {name: len(suite.expectations) for name, suite in suites.items()}
     result = ValidationResult(
         success=not failures, failures=failures, expectations=sum(counts.values()), suites=counts,
-        failed=failed, seconds=time.perf_counter() - started, docs_index=docs_index,
+        failed=failed, seconds=time.perf_counter() - started,
+        docs_index=None if docs_dir is None else Path(docs_dir) / "index.html",
         checked_documents=None if checked is None else len(checked),
         documents=_num_rows(present, "documents"),
     )
     if docs_dir is not None:
-        # GX's index page draws its table with scripts from CDNs; this summary reads offline
-        (Path(docs_dir) / SUMMARY_FILE).write_text(result.markdown() + "\n", encoding="utf-8")
+        _pending_docs.append(lambda: _write_docs(context, Path(docs_dir), result))
+        if not docs_later:
+            write_pending_docs()
     return result
+
+
+_pending_docs: list[Callable[[], None]] = []  # Data Docs of validations run with docs_later
+
+
+def write_pending_docs() -> None:
+    """Write the Data Docs (and summary) of the validations run with ``docs_later``."""
+    while _pending_docs:
+        _pending_docs.pop(0)()
+
+
+def _write_docs(context: Any, docs_dir: Path, result: ValidationResult) -> None:
+    started = time.perf_counter()
+    _build_docs(context, docs_dir)
+    result.seconds += time.perf_counter() - started
+    # GX's index page draws its table with scripts from CDNs; this summary reads offline
+    (docs_dir / SUMMARY_FILE).write_text(result.markdown() + "\n", encoding="utf-8")
 
 
 def _validate_suites(order: list[tuple[str, Suite]], elsewhere: HelperFrames | None, schemas: dict[str, TableSchema],

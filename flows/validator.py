@@ -32,6 +32,7 @@ NICE = 10  # the importing thread's niceness: ~10 % of a core while the others w
 
 _pool: ProcessPoolExecutor | None = None
 _warm: Future | None = None
+_docs: Future | None = None  # the last validation's Data Docs, being written
 
 
 def start() -> None:
@@ -53,13 +54,15 @@ def started() -> bool:
 
 def stop(kill: bool = False) -> None:
     """Let the validation process go; ``kill``: at once, even in the middle of a validation."""
-    global _pool, _warm
+    global _pool, _warm, _docs
+    if not kill:
+        wait_docs()
     if _pool is not None:
         if kill:
             for process in list(getattr(_pool, "_processes", {}).values()):
                 process.kill()
         _pool.shutdown(wait=not kill, cancel_futures=True)
-    _pool = _warm = None
+    _pool = _warm = _docs = None
 
 
 def validate(tables: Mapping[str, Any], docs_dir: Path | None, **kwargs: Any) -> ValidationResult:
@@ -67,17 +70,41 @@ def validate(tables: Mapping[str, Any], docs_dir: Path | None, **kwargs: Any) ->
     started (for tables in files), else (or when it is lost) in this one."""
     from flows.validate import StagedTables, validate_tables
 
-    global _pool, _warm
+    global _pool, _warm, _docs
+    wait_docs()  # an earlier validation's, to the same folder maybe
     if _pool is not None and isinstance(tables, StagedTables):
         from concurrent.futures.process import BrokenProcessPool
 
         try:
-            return _pool.submit(_validate_there, tables.portable(), docs_dir, kwargs).result()
+            result = _pool.submit(_validate_there, tables.portable(), docs_dir, kwargs).result()
+            if docs_dir is not None:  # written while the flow goes on; ``wait_docs`` waits for them
+                _docs = _pool.submit(_write_docs_there)
+            return result
         except BrokenProcessPool as exc:
             logging.getLogger(__name__).warning("validation process lost (%s): validating in this one", exc)
             _pool.shutdown(wait=False, cancel_futures=True)
-            _pool = _warm = None
+            _pool = _warm = _docs = None
     return validate_tables(tables, docs_dir, **kwargs)
+
+
+def wait_docs() -> None:
+    """Block until the Data Docs of the last validation are written. Its tables passed or failed
+    already: Docs that cannot be written are logged as an error, and the run goes on."""
+    global _docs
+    docs, _docs = _docs, None
+    if docs is None:
+        return
+    try:
+        docs.result()
+    except Exception as exc:  # noqa: BLE001 (the process lost, a full disk: the tables stand)
+        logging.getLogger(__name__).error("the Data Docs of this validation were not written: %s: %s",
+                                          type(exc).__name__, exc)
+
+
+def _write_docs_there() -> None:
+    from flows.validate import write_pending_docs
+
+    write_pending_docs()
 
 
 _importer: threading.Thread | None = None  # in the validation process: the thread importing GX
@@ -120,4 +147,4 @@ def _validate_there(tables: Any, docs_dir: Path | None, kwargs: dict[str, Any]) 
         _importer.join()
     from flows.validate import validate_tables
 
-    return validate_tables(tables, docs_dir, **kwargs)
+    return validate_tables(tables, docs_dir, docs_later=True, **kwargs)

@@ -37,7 +37,7 @@ def _write(folder, rows, names=None):
 
 
 def _same(a, b) -> None:
-    assert a.failures == b.failures and a.failures
+    assert sorted(a.failures) == sorted(b.failures) and a.failures  # a staging build's suites run as tables come
     assert (a.expectations, a.failed, a.suites, a.checked_documents, a.documents) == \
         (b.expectations, b.failed, b.suites, b.checked_documents, b.documents)
 
@@ -58,6 +58,7 @@ def test_the_validation_process_gives_the_results_of_this_one(validation_process
     here = validate_tables(StagedTables(tmp_path / "build", TABLES), tmp_path / "docs-here", today=TODAY)
     there = validator.validate(StagedTables(tmp_path / "build", TABLES), tmp_path / "docs-there", today=TODAY)
     _same(there, here)
+    validator.wait_docs()  # written after the result came back
     assert there.docs_index == tmp_path / "docs-there" / "index.html" and there.docs_index.exists()
     doc = failing_rows["documents"][0]["doc_id"]  # an incremental run's checked documents
     _same(validator.validate(StagedTables(tmp_path / "build", TABLES), None, today=TODAY, checked_docs=[doc]),
@@ -171,3 +172,25 @@ def test_a_validation_waits_for_the_import_and_restores_its_priority(failing_row
     assert "done" in seen and not result.success  # it waited for the import, then validated
     if os.geteuid() == 0:  # others may not raise a priority back (RLIMIT_NICE)
         assert seen["nice"] == 0
+
+
+def test_data_docs_are_written_after_the_result_and_waited_for(validation_process, failing_rows, tmp_path):
+    _write(tmp_path / "build", failing_rows)
+    docs = tmp_path / "docs"
+    result = validator.validate(StagedTables(tmp_path / "build", TABLES), docs, today=TODAY)
+    validator.wait_docs()
+    assert result.docs_index == docs / "index.html" and result.docs_index.exists()
+    summary = (docs / "summary.md").read_text(encoding="utf-8")
+    assert "FAILED" in summary and "metrics.value = 150.0 for unit %" in summary
+    again = validator.validate(StagedTables(tmp_path / "build", TABLES), docs, today=TODAY)
+    validator.stop()  # waits for them too
+    assert again.docs_index.exists() and (docs / "summary.md").exists()
+
+
+def test_data_docs_that_cannot_be_written_are_an_error_in_the_log(validation_process, failing_rows, tmp_path, caplog):
+    _write(tmp_path / "build", failing_rows)
+    (tmp_path / "file").write_text("not a folder")
+    with caplog.at_level(logging.ERROR, logger="flows.validator"):
+        result = validator.validate(StagedTables(tmp_path / "build", TABLES), tmp_path / "file" / "docs", today=TODAY)
+        validator.wait_docs()
+    assert not result.success and "Data Docs of this validation were not written" in caplog.text

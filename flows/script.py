@@ -37,11 +37,14 @@ def opencc_table(name: str) -> dict[str, str]:
     return table
 
 
-def phrase_pattern(phrases) -> re.Pattern:
+def phrase_pattern(phrases, look_ahead: bool = True) -> re.Pattern:
     """A pattern matching any of ``phrases``, the longest one at the leftmost position (what an
     alternation sorted longest first matches), as a trie: an alternation of hundreds of phrases
     is tried one by one at every position. A look-ahead on the first two characters lets the
-    regex engine pass over the positions where no phrase can start."""
+    regex engine pass over the positions where no phrase can start. Without it (``look_ahead``
+    False) the engine scans for the trie's first characters itself, faster when they are rare
+    (the Taiwan markers: 0.30 → 0.13 ms on a 13,000-character plan; the look-ahead is what pays
+    for the Taiwan phrase table, whose phrases start with common characters)."""
     trie: dict = {}
     for phrase in phrases:
         node = trie
@@ -59,7 +62,7 @@ def phrase_pattern(phrases) -> re.Pattern:
     starts = [f"[{char_class(p[0] for p in longer)}][{char_class(p[1] for p in longer)}]"] if longer else []
     if len(longer) < len(phrases):
         starts.append(f"[{char_class(p for p in phrases if len(p) == 1)}]")
-    return re.compile(f"(?={'|'.join(starts)}){branch(trie)}")
+    return re.compile(f"(?={'|'.join(starts)}){branch(trie)}" if look_ahead else branch(trie))
 
 
 @cache
@@ -147,7 +150,7 @@ def tw_phrase_table() -> tuple[dict[str, str], re.Pattern, re.Pattern]:
             table[tw_s] = mainland_s
     table.update({k: v for k, v in domain.items() if k != v})
     pattern = phrase_pattern(table)
-    marker_pattern = phrase_pattern(markers)
+    marker_pattern = phrase_pattern(markers, look_ahead=False)
     return table, pattern, marker_pattern
 
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -266,16 +267,25 @@ def _key(ln: _Line, head: _Head | None) -> tuple:
     return ("line", _without_page_suffix(ln.content))
 
 
-def _toc_lines(lines: list[_Line], heads: dict[int, _Head]) -> set[int]:
-    """Lines of a table of contents: entries that repeat headings found later in the text."""
+def _line_keys(lines: list[_Line], heads: dict[int, _Head]) -> tuple[list[tuple | None], dict[tuple, int]]:
+    """Each line's key (what a toc entry and its heading share), and the last line of each key."""
     keys = [_key(ln, heads.get(i)) if ln.content else None for i, ln in enumerate(lines)]
     last_seen: dict[tuple, int] = {}
     for i, k in enumerate(keys):
         if k is not None:
             last_seen[k] = i
+    return keys, last_seen
+
+
+def _toc_lines(lines: list[_Line], heads: dict[int, _Head]) -> set[int]:
+    """Lines of a table of contents: entries that repeat headings found later in the text.
+    The line keys are computed once a candidate is found (a toc marker, a run of three bare
+    headings), not for every document: most have neither."""
+    line_keys = cache(lambda: _line_keys(lines, heads))
     toc: set[int] = set()
     for i, ln in enumerate(lines):
         if ln.content.replace(" ", "").replace("\u3000", "") in _TOC_MARKERS:
+            keys, last_seen = line_keys()
             first_key, j, last = None, i + 1, i
             while j < len(lines):
                 c, k = lines[j].content, keys[j]
@@ -304,8 +314,10 @@ def _toc_lines(lines: list[_Line], heads: dict[int, _Head]) -> set[int]:
         if h is not None and h.body_start >= ln.end and not h.markdown:
             run.append(i)
             continue
-        if len(run) >= 3 and sum(last_seen[keys[j]] > j for j in run) * 3 >= len(run) * 2:
-            toc.update(range(run[0], run[-1] + 1))
+        if len(run) >= 3:
+            keys, last_seen = line_keys()
+            if sum(last_seen[keys[j]] > j for j in run) * 3 >= len(run) * 2:
+                toc.update(range(run[0], run[-1] + 1))
         if run or h is not None:
             break
     return toc

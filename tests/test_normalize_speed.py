@@ -100,6 +100,7 @@ def test_t2s_maps_characters_beyond_the_bmp_and_keeps_unmapped_ones():
     assert astral  # OpenCC maps some: the list table must reach them
     k, v = next(iter(astral.items()))
     assert t2s(f"資料{k}𠀀\U0010FFFF") == f"资料{v}𠀀\U0010FFFF"
+    assert t2s("資\ud800料") == "资\ud800料"  # a lone surrogate (undecodable input) goes through as is
 
 
 @settings(max_examples=300, deadline=None)

@@ -104,14 +104,13 @@ def test_t2s_maps_characters_beyond_the_bmp_and_keeps_unmapped_ones():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(list("資料庫數位軟體說明资料库数位软体说明的和𠀀a\n")), max_size=60),
-       st.integers(min_value=0, max_value=8), st.integers(min_value=1, max_value=7))
-def test_uses_more_than_is_a_count_of_distinct_characters(chars, limit, chunk):
-    from flows.script import _uses_more_than
+@given(st.text(alphabet=list("資料庫數位軟體說明资料库数位软体说明的和𠀀𨱏a\n\ud800é"), max_size=60))
+def test_character_counts_are_their_definitions(text):
+    from flows.script import _outside_gb2312
 
-    text = "".join(chars)
     for classes in _char_classes():
-        assert _uses_more_than(text, classes, limit, chunk) == (_distinct(text, classes) > limit)
+        assert _distinct(text, classes) == len(set(text) & classes[0])
+    assert _outside_gb2312(text) == len(text) - len(text.encode("gb2312", errors="ignore").decode("gb2312"))
 
 
 def _plain_infer(cands, before, after, doc):

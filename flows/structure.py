@@ -43,7 +43,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -178,6 +178,27 @@ def _heading(line: _Line, text: str) -> _Head | None:
     content = line.content
     if not content or not _LABEL_START.match(content):
         return None
+    parsed = _labelled(content)
+    if parsed is None:
+        return None
+    shape, ordinal, label, heading, damaged, sentence_like, rest, run_in_at = parsed
+    body_start = line.end
+    if run_in_at is not None:  # the body starts on the heading's line, after its title
+        rest_at = text.find(rest, line.lead, line.end + 1)
+        if rest_at >= 0:
+            body_start = rest_at + run_in_at
+    return _Head(
+        line=-1, start=line.lead, shape=shape, rank=_RANKS[shape], ordinal=ordinal, label=label,
+        heading=heading, body_start=body_start, markdown=line.hashes > 0, damaged=damaged,
+        sentence_like=sentence_like,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _labelled(content: str) -> tuple | None:
+    """What a line's content says as a labelled heading: (shape, ordinal, label, heading, damaged,
+    sentence_like, the text after the label, where a run-in body starts in it or None), or None.
+    A function of the content alone, and headings recur (一、总体要求 ...): the answers are kept."""
     for shape, rx in _LABELS:
         m = rx.match(content)
         if not m:
@@ -197,22 +218,18 @@ def _heading(line: _Line, text: str) -> _Head | None:
                     len(rest) > 25 or re.search(r"[，。；,;]", rest)):
                 return None  # 第一部分是总体要求。… is prose; 第一章发展基础 (spaces removed) is not
         ordinal = (ord(num) - 0x2460 + 1) if shape == "circled" else cn_int(num.translate(_FULLWIDTH))
-        rest_at = text.find(rest, line.lead, line.end + 1)
         cut = _HEADING_END.search(rest)
+        run_in_at = None
         if cut and cut.start() > 0:
             heading = rest[:cut.start()]
-            run_in = rest[cut.end():].strip(_SPACE) and rest_at >= 0
-            body_start = rest_at + cut.end() if run_in else line.end
+            if rest[cut.end():].strip(_SPACE):
+                run_in_at = cut.end()
         else:
-            heading, body_start = rest, line.end
+            heading = rest
         heading = heading.strip(_SPACE + "*")
         commas = heading.count("，") + heading.count(",")
-        return _Head(
-            line=-1, start=line.lead, shape=shape, rank=_RANKS[shape], ordinal=ordinal,
-            label=_canonical_label(shape, num.translate(_FULLWIDTH), suffix), heading=heading,
-            body_start=body_start, markdown=line.hashes > 0, damaged=damaged,
-            sentence_like=len(heading) > _MAX_HEADING_CHARS or commas >= 3,
-        )
+        return (shape, ordinal, _canonical_label(shape, num.translate(_FULLWIDTH), suffix), heading, damaged,
+                len(heading) > _MAX_HEADING_CHARS or commas >= 3, rest, run_in_at)
     return None
 
 

@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.extract.common import SectionIndex, document, paragraphs, sentences
+from flows.extract.common import EXTRACTED_KINDS, SectionIndex, document, paragraphs, sentences
 
 _HEADING = re.compile(
     r"^(?:#+\s*)?(?:(?P<l1>[一二三四五六七八九十]+)、|[（(](?P<l2>[一二三四五六七八九十]+)[）)]|(?P<l3>\d+)[.．])\s*(?P<h>.+)$",
@@ -61,6 +61,9 @@ def test_section_index_innermost_and_kinds():
     assert index.extracted(text.index("已建成"))
     assert not index.extracted(text.index("二、目录") + 3)
     assert not index.extracted(len(text) - 2)
+    # answered per stretch between section bounds: the same as asking the chain at every offset
+    for offset in range(-1, len(text) + 2):
+        assert index.extracted(offset) == all(r.get("kind", "body") in EXTRACTED_KINDS for r in index.chain(offset))
 
 
 def test_report_heading_that_also_announces_goals_is_not_a_report():

@@ -65,7 +65,9 @@ class SectionIndex:
         self._rows = sorted(sections, key=lambda r: (r["char_start"], -r["char_end"]))
         self._starts = [r["char_start"] for r in self._rows]
         self._by_id = {r["section_id"]: r for r in self._rows}
-        self._extracted: dict[str, bool] = {}
+        # every start and end: between two of them, the innermost section is the same
+        self._bounds = sorted({r["char_start"] for r in self._rows} | {r["char_end"] for r in self._rows})
+        self._extracted: dict[int, bool] = {}  # by the number of bounds up to the offset
         self._reports_past: dict[str, bool] = {}
 
     def at(self, offset: int) -> dict[str, Any]:
@@ -85,13 +87,13 @@ class SectionIndex:
         return out
 
     def extracted(self, offset: int) -> bool:
-        """Whether the text at offset is the plan proper (see EXTRACTED_KINDS)."""
-        row = self.at(offset)
-        sid = row["section_id"]
-        if sid not in self._extracted:
-            self._extracted[sid] = all(
-                r.get("kind", "body") in EXTRACTED_KINDS for r in self.chain(offset))
-        return self._extracted[sid]
+        """Whether the text at offset is the plan proper (see EXTRACTED_KINDS). Asked for every
+        sentence: answered once per stretch between two section bounds."""
+        k = bisect.bisect_right(self._bounds, offset)
+        known = self._extracted.get(k)
+        if known is None:
+            known = self._extracted[k] = all(r.get("kind", "body") in EXTRACTED_KINDS for r in self.chain(offset))
+        return known
 
     def reports_past(self, offset: int) -> bool:
         """Whether the text at offset sits under a heading that reports results (发展现状 ...)."""

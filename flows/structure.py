@@ -364,6 +364,13 @@ def _marker(ln: _Line) -> str | None:
     c = ln.content
     if not c or len(c) > 80:
         return None
+    return _marker_of(c)
+
+
+@lru_cache(maxsize=4096)
+def _marker_of(c: str) -> str | None:
+    """The structural marker a short line is, if any: four regexes a line, on lines that recur
+    (headings, signatures, 附件), so the answers are kept."""
     if _INTERPRETATION.match(c):
         return "interpretation"
     if _ATTACHMENT.match(c):

@@ -150,23 +150,29 @@ def _lines(text: str) -> list[_Line]:
     while pos <= n:
         nl = text.find("\n", pos)
         end = n if nl < 0 else nl
-        raw = text[pos:end]
-        stripped = raw.lstrip(_SPACE)
-        lead = pos + len(raw) - len(stripped)
-        content = stripped.rstrip(_SPACE + "\r")
-        hashes = 0
-        m = _MD_MARK.match(content)
-        if m and len(content) > m.end():
-            hashes = len(m.group(1))
-            content = content[m.end():].rstrip("# ")
-        b = _BOLD.match(content)
-        if b:
-            content = (b.group(1) + b.group(2)).strip(_SPACE)
-        out.append(_Line(pos, end, lead, content, hashes))
+        indent, content, hashes = _line_parts(text[pos:end])
+        out.append(_Line(pos, end, pos + indent, content, hashes))
         if nl < 0:
             break
         pos = nl + 1
     return out
+
+
+@lru_cache(maxsize=4096)
+def _line_parts(raw: str) -> tuple[int, str, int]:
+    """(indentation width, content, Markdown heading depth) of a line: a function of the line
+    alone, and plans repeat their lines (headings, stock sentences), so the answers are kept."""
+    stripped = raw.lstrip(_SPACE)
+    content = stripped.rstrip(_SPACE + "\r")
+    hashes = 0
+    m = _MD_MARK.match(content)
+    if m and len(content) > m.end():
+        hashes = len(m.group(1))
+        content = content[m.end():].rstrip("# ")
+    b = _BOLD.match(content)
+    if b:
+        content = (b.group(1) + b.group(2)).strip(_SPACE)
+    return len(raw) - len(stripped), content, hashes
 
 
 def _canonical_label(shape: str, num: str, suffix: str = "") -> str:

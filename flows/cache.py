@@ -92,7 +92,26 @@ class CachedDocument:
 
     @classmethod
     def from_rows(cls, rows: dict[str, list[dict[str, Any]]], text_key: str | None) -> "CachedDocument":
-        return cls({name: schema(name).table(r, bare=True) for name, r in rows.items() if r}, text_key)
+        return cls.from_many([(rows, text_key)])[0]
+
+    @classmethod
+    def from_many(cls, docs: list[tuple[dict[str, list[dict[str, Any]]], str | None]]) -> list["CachedDocument"]:
+        """``from_rows`` of several documents (rows, text key), each table converted once for
+        all of them and sliced per document: a conversion has a fixed cost (~0.1 ms a table,
+        nine tables a document) and runs faster on many rows at once (measured 1.4 → 0.6 ms
+        per document, 3.3 ms when interleaved with processing: its code and data are cold)."""
+        out = [cls({}, text_key) for _, text_key in docs]
+        for name in dict.fromkeys(name for rows, _ in docs for name in rows):
+            counts = [len(rows.get(name, ())) for rows, _ in docs]
+            if not any(counts):
+                continue
+            table = schema(name).table([r for rows, _ in docs for r in rows.get(name, ())], bare=True)
+            start = 0
+            for doc, n in zip(out, counts):
+                if n:
+                    doc.tables[name] = table.slice(start, n)
+                start += n
+        return out
 
 
 def _ipc(table: pa.Table) -> bytes:

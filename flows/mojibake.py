@@ -24,6 +24,8 @@ import re
 from functools import cache, lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from flows.repairs import RepairLog
 from flows.script import opencc_table
 
@@ -99,16 +101,20 @@ def _jieba_stats() -> tuple[dict[str, float], dict[str, int], float]:
     import jieba
 
     path = Path(jieba.__file__).parent / "dict.txt"
-    chars: dict[str, int] = {}
-    words: dict[str, int] = {}
+    names, freqs = [], []
     for line in path.read_text(encoding="utf-8").splitlines():
-        parts = line.split(" ")
-        if len(parts) < 2:
-            continue
-        word, freq = parts[0], int(parts[1])
-        words[word] = freq
-        for c in word:
-            chars[c] = chars.get(c, 0) + freq
+        word, sep, rest = line.partition(" ")  # `word freq tag`: no list per line to collect
+        if sep:
+            names.append(word)
+            freqs.append(int(rest.partition(" ")[0]))
+    words = dict(zip(names, freqs))
+    # a character's frequency is the sum over the lines of the words it occurs in: summed over
+    # all ~870,000 characters at once (~0.1 s) instead of one dict update each (~0.6 s), which
+    # every process that repairs mojibake paid
+    points = np.frombuffer("".join(names).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    sums = np.bincount(points, weights=np.repeat(np.array(freqs, dtype=np.float64), list(map(len, names))))
+    present = np.unique(points)
+    chars = dict(zip(map(chr, present.tolist()), sums[present].astype(np.int64).tolist()))
     total = sum(chars.values())
     logp = {c: math.log(f / total) for c, f in chars.items()}
     return logp, words, math.log(0.5 / total)

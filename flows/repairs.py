@@ -27,10 +27,18 @@ class RepairLog:
         self.by_kind: dict[str, Repair] = {}
 
     def add(self, kind: str, before: str, after: str, n: int = 1) -> None:
-        self.by_kind.setdefault(kind, Repair(kind)).add(before, after, n=n)
+        self._repair(kind).add(before, after, n=n)
 
     def count_only(self, kind: str, n: int) -> None:
-        self.by_kind.setdefault(kind, Repair(kind)).count += n
+        self._repair(kind).count += n
+
+    def _repair(self, kind: str) -> Repair:
+        """The kind's record, made on its first repair (``setdefault`` would build a Repair on
+        every call: a document logs hundreds of repairs of a few kinds)."""
+        rep = self.by_kind.get(kind)
+        if rep is None:
+            rep = self.by_kind[kind] = Repair(kind)
+        return rep
 
     def merge(self, other: "RepairLog") -> None:
         for kind, rep in other.by_kind.items():

@@ -43,6 +43,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -149,23 +150,29 @@ def _lines(text: str) -> list[_Line]:
     while pos <= n:
         nl = text.find("\n", pos)
         end = n if nl < 0 else nl
-        raw = text[pos:end]
-        stripped = raw.lstrip(_SPACE)
-        lead = pos + len(raw) - len(stripped)
-        content = stripped.rstrip(_SPACE + "\r")
-        hashes = 0
-        m = _MD_MARK.match(content)
-        if m and len(content) > m.end():
-            hashes = len(m.group(1))
-            content = content[m.end():].rstrip("# ")
-        b = _BOLD.match(content)
-        if b:
-            content = (b.group(1) + b.group(2)).strip(_SPACE)
-        out.append(_Line(pos, end, lead, content, hashes))
+        indent, content, hashes = _line_parts(text[pos:end])
+        out.append(_Line(pos, end, pos + indent, content, hashes))
         if nl < 0:
             break
         pos = nl + 1
     return out
+
+
+@lru_cache(maxsize=4096)
+def _line_parts(raw: str) -> tuple[int, str, int]:
+    """(indentation width, content, Markdown heading depth) of a line: a function of the line
+    alone, and plans repeat their lines (headings, stock sentences), so the answers are kept."""
+    stripped = raw.lstrip(_SPACE)
+    content = stripped.rstrip(_SPACE + "\r")
+    hashes = 0
+    m = _MD_MARK.match(content)
+    if m and len(content) > m.end():
+        hashes = len(m.group(1))
+        content = content[m.end():].rstrip("# ")
+    b = _BOLD.match(content)
+    if b:
+        content = (b.group(1) + b.group(2)).strip(_SPACE)
+    return len(raw) - len(stripped), content, hashes
 
 
 def _canonical_label(shape: str, num: str, suffix: str = "") -> str:
@@ -177,6 +184,27 @@ def _heading(line: _Line, text: str) -> _Head | None:
     content = line.content
     if not content or not _LABEL_START.match(content):
         return None
+    parsed = _labelled(content)
+    if parsed is None:
+        return None
+    shape, ordinal, label, heading, damaged, sentence_like, rest, run_in_at = parsed
+    body_start = line.end
+    if run_in_at is not None:  # the body starts on the heading's line, after its title
+        rest_at = text.find(rest, line.lead, line.end + 1)
+        if rest_at >= 0:
+            body_start = rest_at + run_in_at
+    return _Head(
+        line=-1, start=line.lead, shape=shape, rank=_RANKS[shape], ordinal=ordinal, label=label,
+        heading=heading, body_start=body_start, markdown=line.hashes > 0, damaged=damaged,
+        sentence_like=sentence_like,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _labelled(content: str) -> tuple | None:
+    """What a line's content says as a labelled heading: (shape, ordinal, label, heading, damaged,
+    sentence_like, the text after the label, where a run-in body starts in it or None), or None.
+    A function of the content alone, and headings recur (一、总体要求 ...): the answers are kept."""
     for shape, rx in _LABELS:
         m = rx.match(content)
         if not m:
@@ -196,22 +224,18 @@ def _heading(line: _Line, text: str) -> _Head | None:
                     len(rest) > 25 or re.search(r"[，。；,;]", rest)):
                 return None  # 第一部分是总体要求。… is prose; 第一章发展基础 (spaces removed) is not
         ordinal = (ord(num) - 0x2460 + 1) if shape == "circled" else cn_int(num.translate(_FULLWIDTH))
-        rest_at = text.find(rest, line.lead, line.end + 1)
         cut = _HEADING_END.search(rest)
+        run_in_at = None
         if cut and cut.start() > 0:
             heading = rest[:cut.start()]
-            run_in = rest[cut.end():].strip(_SPACE) and rest_at >= 0
-            body_start = rest_at + cut.end() if run_in else line.end
+            if rest[cut.end():].strip(_SPACE):
+                run_in_at = cut.end()
         else:
-            heading, body_start = rest, line.end
+            heading = rest
         heading = heading.strip(_SPACE + "*")
         commas = heading.count("，") + heading.count(",")
-        return _Head(
-            line=-1, start=line.lead, shape=shape, rank=_RANKS[shape], ordinal=ordinal,
-            label=_canonical_label(shape, num.translate(_FULLWIDTH), suffix), heading=heading,
-            body_start=body_start, markdown=line.hashes > 0, damaged=damaged,
-            sentence_like=len(heading) > _MAX_HEADING_CHARS or commas >= 3,
-        )
+        return (shape, ordinal, _canonical_label(shape, num.translate(_FULLWIDTH), suffix), heading, damaged,
+                len(heading) > _MAX_HEADING_CHARS or commas >= 3, rest, run_in_at)
     return None
 
 
@@ -266,16 +290,25 @@ def _key(ln: _Line, head: _Head | None) -> tuple:
     return ("line", _without_page_suffix(ln.content))
 
 
-def _toc_lines(lines: list[_Line], heads: dict[int, _Head]) -> set[int]:
-    """Lines of a table of contents: entries that repeat headings found later in the text."""
+def _line_keys(lines: list[_Line], heads: dict[int, _Head]) -> tuple[list[tuple | None], dict[tuple, int]]:
+    """Each line's key (what a toc entry and its heading share), and the last line of each key."""
     keys = [_key(ln, heads.get(i)) if ln.content else None for i, ln in enumerate(lines)]
     last_seen: dict[tuple, int] = {}
     for i, k in enumerate(keys):
         if k is not None:
             last_seen[k] = i
+    return keys, last_seen
+
+
+def _toc_lines(lines: list[_Line], heads: dict[int, _Head]) -> set[int]:
+    """Lines of a table of contents: entries that repeat headings found later in the text.
+    The line keys are computed once a candidate is found (a toc marker, a run of three bare
+    headings), not for every document: most have neither."""
+    line_keys = cache(lambda: _line_keys(lines, heads))
     toc: set[int] = set()
     for i, ln in enumerate(lines):
         if ln.content.replace(" ", "").replace("\u3000", "") in _TOC_MARKERS:
+            keys, last_seen = line_keys()
             first_key, j, last = None, i + 1, i
             while j < len(lines):
                 c, k = lines[j].content, keys[j]
@@ -304,8 +337,10 @@ def _toc_lines(lines: list[_Line], heads: dict[int, _Head]) -> set[int]:
         if h is not None and h.body_start >= ln.end and not h.markdown:
             run.append(i)
             continue
-        if len(run) >= 3 and sum(last_seen[keys[j]] > j for j in run) * 3 >= len(run) * 2:
-            toc.update(range(run[0], run[-1] + 1))
+        if len(run) >= 3:
+            keys, last_seen = line_keys()
+            if sum(last_seen[keys[j]] > j for j in run) * 3 >= len(run) * 2:
+                toc.update(range(run[0], run[-1] + 1))
         if run or h is not None:
             break
     return toc
@@ -335,6 +370,13 @@ def _marker(ln: _Line) -> str | None:
     c = ln.content
     if not c or len(c) > 80:
         return None
+    return _marker_of(c)
+
+
+@lru_cache(maxsize=4096)
+def _marker_of(c: str) -> str | None:
+    """The structural marker a short line is, if any: four regexes a line, on lines that recur
+    (headings, signatures, 附件), so the answers are kept."""
     if _INTERPRETATION.match(c):
         return "interpretation"
     if _ATTACHMENT.match(c):

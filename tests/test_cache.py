@@ -296,3 +296,26 @@ def test_take_rows_slices_runs_and_copies_scattered_rows():
     big = pa.table({"x": list(range(3 * MAX_RUNS))})
     scattered = pa.array(list(range(0, 3 * MAX_RUNS, 2)))
     assert take_rows(big, scattered).equals(big.take(scattered))
+
+
+def test_documents_converted_together_give_the_tables_of_one_at_a_time(folder, tmp_path, monkeypatch):
+    """Processed documents go into Arrow ARROW_DOCUMENTS at a time, sliced per document: the
+    batch tables, the cache entries and the order of the parts are those of one at a time."""
+    import flows.build as build_mod
+
+    entries = scan_raw(folder, discover(folder))
+    (folder / "bad.txt").write_bytes(b"%PDF-1.4 not a plan")  # a reject between processed files
+    mixed = scan_raw(folder, discover(folder))
+    results = {}
+    for size in (1, 4, 50):
+        monkeypatch.setattr(build_mod, "ARROW_DOCUMENTS", size)
+        cache = DocumentCache(tmp_path / f"out{size}")
+        results[size] = (process_entries(folder, entries, cache), process_entries(folder, mixed, None))
+        docs = [cache.get(e.sha256, e.suffix, e.source_file) for e in entries]
+        assert all(d is not None for d in docs)
+        results[size] += ([{n: t.to_pylist() for n, t in d.tables.items()} for d in docs],)
+    for size in (4, 50):
+        for one, many in zip(results[1][:2], results[size][:2]):
+            assert one.doc_keys == many.doc_keys
+            assert all(one.tables[n].equals(many.tables[n]) for n in TABLES)
+        assert results[1][2] == results[size][2]

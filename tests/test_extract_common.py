@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 
-from flows.extract.common import SectionIndex, document, paragraphs, sentences
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flows.extract.common import EXTRACTED_KINDS, SectionIndex, document, paragraphs, sentences
 
 _HEADING = re.compile(
     r"^(?:#+\s*)?(?:(?P<l1>[一二三四五六七八九十]+)、|[（(](?P<l2>[一二三四五六七八九十]+)[）)]|(?P<l3>\d+)[.．])\s*(?P<h>.+)$",
@@ -58,6 +61,9 @@ def test_section_index_innermost_and_kinds():
     assert index.extracted(text.index("已建成"))
     assert not index.extracted(text.index("二、目录") + 3)
     assert not index.extracted(len(text) - 2)
+    # answered per stretch between section bounds: the same as asking the chain at every offset
+    for offset in range(-1, len(text) + 2):
+        assert index.extracted(offset) == all(r.get("kind", "body") in EXTRACTED_KINDS for r in index.chain(offset))
 
 
 def test_report_heading_that_also_announces_goals_is_not_a_report():
@@ -71,3 +77,29 @@ def test_document_is_built_once_per_text_and_sections():
     secs = build_sections(text)
     assert document(text, secs) is document(text, secs)
     assert document(text, build_sections(text)) is not document(text, secs)
+
+
+def _plain_spans(text: str, ends: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The definition: cut text[start:end] after every end mark, strip each piece (str.isspace)."""
+    spans, pos = [], start
+    for i in range(start, end + 1):
+        if i == end or text[i] in ends:
+            s, e = pos, min(i + 1, end)
+            while s < e and text[s].isspace():
+                s += 1
+            while e > s and text[e - 1].isspace():
+                e -= 1
+            if e > s:
+                spans.append((s, e))
+            pos = i + 1
+    return spans
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="数字a1 \t\r\n\x0b\u3000\xa0\x1c。；;！？!?，.", max_size=40), st.data())
+def test_sentence_and_paragraph_spans_are_their_definition(text, data):
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    assert list(sentences(text, start, end)) == _plain_spans(text, "。；;！？!?\n", start, end)
+    assert list(paragraphs(text, start, end)) == _plain_spans(text, "\n", start, end)
+    assert list(sentences(text)) == _plain_spans(text, "。；;！？!?\n", 0, len(text))

@@ -85,3 +85,14 @@ def test_a_damaged_or_unwritable_lexicon_cache_only_costs_the_build(tmp_path, mo
     monkeypatch.setenv("DIGIGOV_CACHE_DIR", str(blocked / "digigov"))
     assert seg.lexicon.__wrapped__() == seg.build_lexicon()
     assert sorted(tmp_path.iterdir()) == sorted([path, blocked])
+
+
+def test_memoized_blocks_give_the_words_of_a_fresh_cut(monkeypatch):
+    """A block cut once is looked up afterwards, per HMM mode; a full memo starts afresh."""
+    import flows.extract.segment as seg
+
+    monkeypatch.setattr(seg, "_BLOCK_MEMO_MAX", 2)
+    text = "沪苏浙皖跨省通办，一网通办。沪苏浙皖跨省通办，电子证照"
+    for hmm in (True, False, True, False):
+        assert segment(text, hmm) == list(tokenizer().cut(text, HMM=hmm))
+        assert len(seg._block_words(seg.lexicon(), hmm)) <= 3

@@ -41,7 +41,9 @@ def test_commonness_counts_everyday_punctuation_twice_like_the_definition():
 @given(st.text(alphabet=ALPHABET, max_size=40))
 def test_phrase_pattern_matches_the_longest_phrase_leftmost(text):
     plain = re.compile("|".join(map(re.escape, sorted(PHRASES, key=len, reverse=True))))
-    assert [m.span() for m in phrase_pattern(PHRASES).finditer(text)] == [m.span() for m in plain.finditer(text)]
+    for look_ahead in (True, False):
+        found = [m.span() for m in phrase_pattern(PHRASES, look_ahead).finditer(text)]
+        assert found == [m.span() for m in plain.finditer(text)]
 
 
 @given(st.text(alphabet="的资資料料𠀀a", max_size=30), st.text(alphabet="的资資料料𠀀a", max_size=30))
@@ -98,17 +100,17 @@ def test_t2s_maps_characters_beyond_the_bmp_and_keeps_unmapped_ones():
     assert astral  # OpenCC maps some: the list table must reach them
     k, v = next(iter(astral.items()))
     assert t2s(f"資料{k}𠀀\U0010FFFF") == f"资料{v}𠀀\U0010FFFF"
+    assert t2s("資\ud800料") == "资\ud800料"  # a lone surrogate (undecodable input) goes through as is
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(list("資料庫數位軟體說明资料库数位软体说明的和𠀀a\n")), max_size=60),
-       st.integers(min_value=0, max_value=8), st.integers(min_value=1, max_value=7))
-def test_uses_more_than_is_a_count_of_distinct_characters(chars, limit, chunk):
-    from flows.script import _uses_more_than
+@given(st.text(alphabet=list("資料庫數位軟體說明资料库数位软体说明的和𠀀𨱏a\n\ud800é"), max_size=60))
+def test_character_counts_are_their_definitions(text):
+    from flows.script import _outside_gb2312
 
-    text = "".join(chars)
     for classes in _char_classes():
-        assert _uses_more_than(text, classes, limit, chunk) == (_distinct(text, classes) > limit)
+        assert _distinct(text, classes) == len(set(text) & classes[0])
+    assert _outside_gb2312(text) == len(text) - len(text.encode("gb2312", errors="ignore").decode("gb2312"))
 
 
 def _plain_infer(cands, before, after, doc):

@@ -14,7 +14,12 @@ import re
 from functools import cached_property
 from typing import Any, Iterator
 
-_SENTENCE_END = re.compile(r"[。；;！？!?\n]")
+# A sentence runs to its end mark (included) or to a line end; a paragraph is a line. Each is
+# matched whole, trimmed of surrounding whitespace (``\s`` of a str pattern is ``str.isspace``):
+# from its first non-space character to its non-space end mark, or to its last non-space
+# character. One match per span instead of a Python loop over every split and blank.
+_SENTENCE = re.compile(r"[^\s。；;！？!?](?:[^。；;！？!?\n]*[^\s。；;！？!?])?(?:[^\S\n]*[。；;！？!?])?|[。；;！？!?]")
+_PARAGRAPH = re.compile(r"\S(?:[^\n]*\S)?")
 # A clause ends at a comma-like mark too; 、 is not one (it separates the items of one list).
 CLAUSE_END = "，,；;。！？!?：:\n"
 
@@ -37,43 +42,12 @@ _FORWARD_HEADING = re.compile(r"目标|要求|任务|思路|原则|举措|措施
 
 def sentences(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
     """(start, end) spans of sentences in text[start:end], trimmed of surrounding whitespace."""
-    yield from _split(_SENTENCE_END, text, start, end)
+    return map(re.Match.span, _SENTENCE.finditer(text, start, len(text) if end is None else end))
 
 
 def paragraphs(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
     """(start, end) spans of the non-empty lines of text[start:end], trimmed."""
-    end = len(text) if end is None else end
-    pos = start
-    while pos < end:
-        nl = text.find("\n", pos, end)
-        stop = end if nl < 0 else nl
-        span = _trimmed(text, pos, stop)
-        if span:
-            yield span
-        pos = stop + 1
-
-
-def _split(pattern: re.Pattern[str], text: str, start: int, end: int | None) -> Iterator[tuple[int, int]]:
-    end = len(text) if end is None else end
-    pos = start
-    for m in pattern.finditer(text, start, end):
-        span = _trimmed(text, pos, m.end())
-        if span:
-            yield span
-        pos = m.end()
-    if pos < end:
-        span = _trimmed(text, pos, end)
-        if span:
-            yield span
-
-
-def _trimmed(text: str, s: int, e: int) -> tuple[int, int] | None:
-    """text[s:e] without surrounding whitespace, as a span; None when nothing is left."""
-    while s < e and text[s].isspace():
-        s += 1
-    while e > s and text[e - 1].isspace():
-        e -= 1
-    return (s, e) if e > s else None
+    return map(re.Match.span, _PARAGRAPH.finditer(text, start, len(text) if end is None else end))
 
 
 def enclosing(spans: list[tuple[int, int]], offset: int) -> tuple[int, int] | None:
@@ -91,7 +65,9 @@ class SectionIndex:
         self._rows = sorted(sections, key=lambda r: (r["char_start"], -r["char_end"]))
         self._starts = [r["char_start"] for r in self._rows]
         self._by_id = {r["section_id"]: r for r in self._rows}
-        self._extracted: dict[str, bool] = {}
+        # every start and end: between two of them, the innermost section is the same
+        self._bounds = sorted({r["char_start"] for r in self._rows} | {r["char_end"] for r in self._rows})
+        self._extracted: dict[int, bool] = {}  # by the number of bounds up to the offset
         self._reports_past: dict[str, bool] = {}
 
     def at(self, offset: int) -> dict[str, Any]:
@@ -111,13 +87,13 @@ class SectionIndex:
         return out
 
     def extracted(self, offset: int) -> bool:
-        """Whether the text at offset is the plan proper (see EXTRACTED_KINDS)."""
-        row = self.at(offset)
-        sid = row["section_id"]
-        if sid not in self._extracted:
-            self._extracted[sid] = all(
-                r.get("kind", "body") in EXTRACTED_KINDS for r in self.chain(offset))
-        return self._extracted[sid]
+        """Whether the text at offset is the plan proper (see EXTRACTED_KINDS). Asked for every
+        sentence: answered once per stretch between two section bounds."""
+        k = bisect.bisect_right(self._bounds, offset)
+        known = self._extracted.get(k)
+        if known is None:
+            known = self._extracted[k] = all(r.get("kind", "body") in EXTRACTED_KINDS for r in self.chain(offset))
+        return known
 
     def reports_past(self, offset: int) -> bool:
         """Whether the text at offset sits under a heading that reports results (发展现状 ...)."""

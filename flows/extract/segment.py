@@ -278,16 +278,40 @@ def _hmm_cut(text: str, out: list[str]) -> None:
                 out.append(word)
 
 
+# Words of the blocks already cut, per lexicon and HMM mode. Plan texts repeat their blocks
+# (numerals, headings, stock phrases: 46,530 blocks in 250 sample documents, 1,657 distinct), so
+# most blocks are looked up instead of routed. Emptied when full, which bounds its memory (a few MB).
+_BLOCK_MEMO_MAX = 1 << 15
+_block_memo: tuple[Lexicon | None, dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]] = (None, {}, {})
+
+
+def _block_words(lex: Lexicon, hmm: bool) -> dict[str, tuple[str, ...]]:
+    """The memo of ``_cut_block``'s words for this lexicon and mode (a new lexicon starts afresh)."""
+    global _block_memo
+    if _block_memo[0] is not lex:
+        _block_memo = (lex, {}, {})
+    memo = _block_memo[1 if hmm else 2]
+    if len(memo) >= _BLOCK_MEMO_MAX:
+        memo.clear()
+    return memo
+
+
 def segment(text: str, hmm: bool = True) -> list[str]:
     """The words ``tokenizer().cut(text, HMM=hmm)`` yields, in order."""
     lex = lexicon()
     logp, unknown = lex.logp, lex.unknown
+    memo = _block_words(lex, hmm)
     out: list[str] = []
     # split() on a capturing pattern alternates what lies between matches (even places) and
     # the matches (odd places), which is what jieba tells apart by matching each piece again
     for i, block in enumerate(_HAN_BLOCK.split(text)):
         if i % 2:
-            _cut_block(block, hmm, logp, unknown, out)
+            words = memo.get(block)
+            if words is None:
+                cut_words: list[str] = []
+                _cut_block(block, hmm, logp, unknown, cut_words)
+                words = memo[block] = tuple(cut_words)
+            out.extend(words)
         elif block:
             for j, piece in enumerate(_SKIP.split(block)):
                 if j % 2:

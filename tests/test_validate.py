@@ -884,3 +884,14 @@ def test_a_suite_reads_no_table_but_those_it_waits_for(good, tmp_path):
             staged = StagedTables(tmp_path, TABLES, ready=read.add)
             list(build_frames(suite, schemas, staged, checked_docs, DocumentTexts(staged, checked_docs)))
             assert read and read <= suite_reads(suite, schemas), (name, read - suite_reads(suite, schemas))
+
+
+def test_a_failing_frame_is_run_again_in_detail_and_only_that_run_is_documented(good, tmp_path):
+    result = validate(broken(good, "metrics", value=150.0), docs_dir=tmp_path / "docs")
+    (message,) = [f for f in result.failures if f.startswith("metrics:")]
+    assert "metrics.value = 150.0 for unit %" in message  # the detailed run's offending row
+    pages = list((tmp_path / "docs" / "validations" / "metrics").glob("__none__/*/*.html"))  # not metrics.keys' pages
+    assert len(pages) == 1, pages  # the quick run's result left the store
+    assert "150" in pages[0].read_text(encoding="utf-8")
+    passing = list((tmp_path / "docs" / "validations" / "goals").glob("__none__/*/*.html"))
+    assert len(passing) == 1

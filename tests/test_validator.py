@@ -33,7 +33,9 @@ def _write(folder, rows, names=None):
     folder.mkdir(parents=True, exist_ok=True)
     for name, table in tables_of(rows).items():
         if names is None or name in names:
-            pq.write_table(table, folder / f"{name}.parquet", row_group_size=3)
+            # renamed into place when complete, as the staging writer does (flows/write.py)
+            pq.write_table(table, folder / f"{name}.parquet.tmp", row_group_size=3)
+            os.replace(folder / f"{name}.parquet.tmp", folder / f"{name}.parquet")
 
 
 def _same(a, b) -> None:

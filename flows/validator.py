@@ -76,10 +76,10 @@ def validate(tables: Mapping[str, Any], docs_dir: Path | None, **kwargs: Any) ->
         from concurrent.futures.process import BrokenProcessPool
 
         try:
-            result = _pool.submit(_validate_there, tables.portable(), docs_dir, kwargs).result()
-            if docs_dir is not None:  # written while the flow goes on; ``wait_docs`` waits for them
+            validation = _pool.submit(_validate_there, tables.portable(), docs_dir, kwargs)
+            if docs_dir is not None:  # queued behind it: written while the flow goes on (``wait_docs``)
                 _docs = _pool.submit(_write_docs_there)
-            return result
+            return validation.result()
         except BrokenProcessPool as exc:
             logging.getLogger(__name__).warning("validation process lost (%s): validating in this one", exc)
             _pool.shutdown(wait=False, cancel_futures=True)

@@ -31,20 +31,19 @@ if TYPE_CHECKING:
 NICE = 10  # the importing thread's niceness: ~10 % of a core while the others want it
 
 _pool: ProcessPoolExecutor | None = None
-_warm: Future | None = None
 _docs: Future | None = None  # the last validation's Data Docs, being written
 
 
 def start() -> None:
     """Spawn the validation process (once); it imports GX at low priority meanwhile."""
-    global _pool, _warm
+    global _pool
     if _pool is not None:
         return
     import atexit
     import multiprocessing
 
     _pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-    _warm = _pool.submit(_import_gx_politely)  # starts the process now, not at the first validation
+    _pool.submit(_import_gx_politely)  # starts the process now, not at the first validation
     atexit.register(stop)
 
 
@@ -54,7 +53,7 @@ def started() -> bool:
 
 def stop(kill: bool = False) -> None:
     """Let the validation process go; ``kill``: at once, even in the middle of a validation."""
-    global _pool, _warm, _docs
+    global _pool, _docs
     if not kill:
         wait_docs()
     if _pool is not None:
@@ -62,7 +61,7 @@ def stop(kill: bool = False) -> None:
             for process in list(getattr(_pool, "_processes", {}).values()):
                 process.kill()
         _pool.shutdown(wait=not kill, cancel_futures=True)
-    _pool = _warm = _docs = None
+    _pool = _docs = None
 
 
 def validate(tables: Mapping[str, Any], docs_dir: Path | None, **kwargs: Any) -> ValidationResult:
@@ -70,7 +69,7 @@ def validate(tables: Mapping[str, Any], docs_dir: Path | None, **kwargs: Any) ->
     started (for tables in files), else (or when it is lost) in this one."""
     from flows.validate import StagedTables, validate_tables
 
-    global _pool, _warm, _docs
+    global _pool, _docs
     wait_docs()  # an earlier validation's, to the same folder maybe
     if _pool is not None and isinstance(tables, StagedTables):
         from concurrent.futures.process import BrokenProcessPool
@@ -83,7 +82,7 @@ def validate(tables: Mapping[str, Any], docs_dir: Path | None, **kwargs: Any) ->
         except BrokenProcessPool as exc:
             logging.getLogger(__name__).warning("validation process lost (%s): validating in this one", exc)
             _pool.shutdown(wait=False, cancel_futures=True)
-            _pool = _warm = _docs = None
+            _pool = _docs = None
     return validate_tables(tables, docs_dir, **kwargs)
 
 

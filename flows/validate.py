@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import os
 import shutil
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -230,9 +231,25 @@ class FilesWritten:
             if failed.exists():
                 reason = failed.read_text(encoding="utf-8", errors="replace").strip()
                 raise RuntimeError(f"staging the build failed before {name}: {reason}")
-            if os.getpid() != self.owner and os.getppid() != self.owner:
+            if not self._owner_alive():
                 raise RuntimeError(f"the run staging {self.folder} is gone before {name} was written")
             time.sleep(_POLL_SECONDS)
+
+    def _owner_alive(self) -> bool:
+        """The staging process, or (the validation process's fork) its grandchild's, still runs."""
+        if self.owner in (os.getpid(), os.getppid()):
+            return True
+        try:
+            os.kill(self.owner, 0)  # no signal: whether the process exists
+        except ProcessLookupError:
+            return False
+        except OSError:  # it exists, as another user's
+            return True
+        try:  # a process that died but is not yet reaped (a zombie) exists too
+            with open(f"/proc/{self.owner}/stat", "rb") as f:
+                return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+        except (OSError, IndexError):  # no /proc here
+            return True
 
 
 def mark_staging_failed(folder: Path, error: BaseException) -> None:
@@ -251,7 +268,7 @@ def _num_rows(tables: Mapping, name: str) -> int:
 def validate_tables(tables: Mapping[str, pa.Table], docs_dir: Path | None = None, *,
                     schemas: dict[str, TableSchema] | None = None,
                     today: dt.date | None = None, checked_docs: list[str] | None = None,
-                    helper: bool = False, docs_later: bool = False) -> ValidationResult:
+                    helper: bool = False, docs_later: bool = False, fork_worker: bool = False) -> ValidationResult:
     """Run every suite on ``tables`` (the curated tables by name); Data Docs go to ``docs_dir``.
 
     ``checked_docs`` (an incremental run): the doc_ids whose rows the row-level suites check;
@@ -260,6 +277,10 @@ def validate_tables(tables: Mapping[str, pa.Table], docs_dir: Path | None = None
 
     ``helper`` (staged tables only): derive the cross-table frames in a helper process while
     this one runs GX on the tables' own frames (see ``HelperFrames``).
+
+    ``fork_worker`` (tables whose readiness other processes can see: files, ``StagedTables``):
+    share the suites with a fork of this process where the system can fork, unless a helper
+    derives the frames (see ``_validate_on_two``).
 
     ``docs_later``: return the result first; ``write_pending_docs`` writes the Data Docs
     (``result.docs_index``) and the summary after (the validation process writes them while
@@ -295,7 +316,8 @@ def validate_tables(tables: Mapping[str, pa.Table], docs_dir: Path | None = None
         else:
             order = [kv for kv in order if kv[0] not in elsewhere] + [kv for kv in order if kv[0] in elsewhere]
     try:
-        _validate_suites(order, elsewhere, schemas, present, checked, texts, context, source, failed, failures)
+        _validate_suites(order, elsewhere, schemas, present, checked, texts, context, source, failed, failures,
+                         fork_worker=fork_worker)
     finally:
         if elsewhere is not None:
             elsewhere.close()
@@ -333,39 +355,164 @@ def _write_docs(context: Any, docs_dir: Path, result: ValidationResult) -> None:
 
 def _validate_suites(order: list[tuple[str, Suite]], elsewhere: HelperFrames | None, schemas: dict[str, TableSchema],
                      present: Mapping[str, Any], checked: pa.Array | None, texts: DocumentTexts,
-                     context: Any, source: Any, failed: dict[str, int], failures: list[str]) -> None:
-    for i, (name, suite) in enumerate(order):
-        if i and order[i - 1][0].endswith(".integrity") and not name.endswith(".integrity"):
+                     context: Any, source: Any, failed: dict[str, int], failures: list[str],
+                     fork_worker: bool = False) -> None:
+    last: list[str] = []  # the suite this process validated before
+
+    def run(i: int) -> tuple[int, list[str]]:
+        name, suite = order[i]
+        if last and last[0].endswith(".integrity") and not name.endswith(".integrity"):
             texts.__dict__.pop("text_of", None)
-        definition, merged = None, None
-        if elsewhere is not None and name in elsewhere:
-            frames = elsewhere.frames(name, lambda: build_frames(suite, schemas, present, checked, texts))
-        else:
-            frames = build_frames(suite, schemas, present, checked, texts)
+        last[:] = [name]
+        return _validate_suite(name, suite, elsewhere, schemas, present, checked, texts, context, source)
+
+    if fork_worker and elsewhere is None and len(order) > 1 and _can_fork():
+        outcomes = _validate_on_two(run, len(order), context)
+    else:
+        outcomes = {i: run(i) for i in range(len(order))}
+    for i, (name, _) in enumerate(order):  # in the suites' order, whichever process ran them
+        failed[name], messages = outcomes[i]
+        failures += messages
+
+
+def _validate_suite(name: str, suite: Suite, elsewhere: HelperFrames | None, schemas: dict[str, TableSchema],
+                    present: Mapping[str, Any], checked: pa.Array | None, texts: DocumentTexts,
+                    context: Any, source: Any) -> tuple[int, list[str]]:
+    """One suite over its frames: (expectations failed, failure messages)."""
+    definition, merged, messages = None, None, []
+    if elsewhere is not None and name in elsewhere:
+        frames = elsewhere.frames(name, lambda: build_frames(suite, schemas, present, checked, texts))
+    else:
+        frames = build_frames(suite, schemas, present, checked, texts)
+    while True:
+        try:
+            frame = next(frames, None)
+        except Exception as exc:  # a table too broken to derive checks from fails, never crashes
+            messages.append(f"{name}: cannot derive the checked frame ({type(exc).__name__}: {exc})")
+            merged = None
+            break
+        if frame is None:
+            break
+        definition = definition or _definition(context, source, suite)
+        merged = _merge_results(merged, _run(context, definition, suite, frame).results)
+        # GX's execution engine keeps every batch it loaded (all frames, texts included) for
+        # the life of the data source; a frame is needed only while it is validated
+        batches = source.get_execution_engine().batch_manager
+        batches.reset_batch_cache()
+        batches.batch_data_cache.clear()  # the property is the cache itself; GX has no method for it
+        del frame
+        return_freed_memory()
+    if merged is None:
+        return len(suite.expectations), messages
+    bad = [r for r in merged if not r.success]
+    return len(bad), [describe_failure(suite, r.expectation_config, r.result, r.exception_info) for r in bad]
+
+
+# ---------------------------------------------------------------------------------------------
+# Two processes: this one and a fork of it
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _validate_on_two(run: Callable[[int], tuple[int, list[str]]], n: int, context: Any) -> dict[int, tuple[int, list[str]]]:
+    """``run(i)`` for every suite i < n, shared between this process and a fork of it.
+
+    In an incremental run the validation comes last, on one core, while the flow's process,
+    done staging, has nothing left to do: ~7 s of ~30 suites at 10,000 documents, nearly all of
+    it GX's own work per suite and expectation. A fork shares the imported GX and the context
+    (no second ~4.4 s import); each process takes the next suite in order from a shared counter
+    (so each still waits for its tables while the build is staged), and the fork sends back
+    each suite's outcome and its entries in the in-memory stores (serialized results and
+    suites), which this process adds to its own for the Data Docs. A suite the fork took but
+    never reported (the fork lost) is validated here."""
+    import multiprocessing
+
+    forking = multiprocessing.get_context("fork")
+    counter = forking.Value("i", 0)
+
+    def claim() -> int:
+        with counter.get_lock():
+            counter.value += 1
+            return counter.value - 1
+
+    reader, writer = forking.Pipe(duplex=False)
+    worker = forking.Process(target=_fork_worker, args=(run, claim, n, context, writer), name="validate-fork",
+                             daemon=True)
+    try:
+        worker.start()
+    except OSError as exc:  # no process can be started here: all of them in this one
+        logging.getLogger(__name__).warning("validation fork not started (%s): validating in this process", exc)
+        return {i: run(i) for i in range(n)}
+    finally:
+        writer.close()
+    reported: list[tuple[int, tuple[int, list[str]], dict]] = []
+    receiving = threading.Thread(target=_receive, args=(reader, reported), name="validate-fork-results", daemon=True)
+    receiving.start()  # read as they come: a full pipe would hold the fork up
+    outcomes = {}
+    while (i := claim()) < n:
+        outcomes[i] = run(i)
+    receiving.join()
+    worker.join()
+    for i, outcome, entries in reported:
+        outcomes[i] = outcome
+        _add_store_entries(context, entries)
+    lost = [i for i in range(n) if i not in outcomes]
+    if lost:
+        logging.getLogger(__name__).warning("validation fork lost (exit code %s): %d suites validated here",
+                                            worker.exitcode, len(lost))
+        outcomes.update((i, run(i)) for i in lost)
+    return outcomes
+
+
+def _receive(reader: Any, into: list) -> None:
+    try:
         while True:
-            try:
-                frame = next(frames, None)
-            except Exception as exc:  # a table too broken to derive checks from fails, never crashes
-                failures.append(f"{name}: cannot derive the checked frame ({type(exc).__name__}: {exc})")
-                merged = None
-                break
-            if frame is None:
-                break
-            definition = definition or _definition(context, source, suite)
-            merged = _merge_results(merged, _run(context, definition, suite, frame).results)
-            # GX's execution engine keeps every batch it loaded (all frames, texts included) for
-            # the life of the data source; a frame is needed only while it is validated
-            batches = source.get_execution_engine().batch_manager
-            batches.reset_batch_cache()
-            batches.batch_data_cache.clear()  # the property is the cache itself; GX has no method for it
-            del frame
-            return_freed_memory()
-        if merged is None:
-            failed[name] = len(suite.expectations)
-            continue
-        bad = [r for r in merged if not r.success]
-        failed[name] = len(bad)
-        failures += [describe_failure(suite, r.expectation_config, r.result, r.exception_info) for r in bad]
+            into.append(reader.recv())
+    except (EOFError, OSError):
+        pass
+    finally:
+        reader.close()
+
+
+def _fork_worker(run: Callable[[int], tuple[int, list[str]]], claim: Callable[[], int], n: int, context: Any,
+                 writer: Any) -> None:
+    """In the fork: validate suites until none is left, reporting each."""
+    known = _store_keys(context)
+    try:
+        while (i := claim()) < n:
+            outcome = run(i)
+            entries = _new_store_entries(context, known)
+            writer.send((i, outcome, entries))
+            known = _store_keys(context)
+    finally:
+        writer.close()
+
+
+_STORES = ("validation_results_store", "expectations_store")
+
+
+def _store_keys(context: Any) -> dict[str, set]:
+    return {store: set(getattr(context, store).store_backend.list_keys()) for store in _STORES}
+
+
+def _new_store_entries(context: Any, known: dict[str, set]) -> dict[str, dict]:
+    """The stores' entries added since ``known`` (backend keys to serialized values)."""
+    out = {}
+    for store in _STORES:
+        backend = getattr(context, store).store_backend
+        out[store] = {key: backend.get(key) for key in backend.list_keys() if key not in known[store]}
+    return out
+
+
+def _add_store_entries(context: Any, entries: dict[str, dict]) -> None:
+    for store, added in entries.items():
+        backend = getattr(context, store).store_backend
+        for key, value in added.items():
+            backend.set(key, value)
 
 
 class HelperFrames:

@@ -146,4 +146,5 @@ def _validate_there(tables: Any, docs_dir: Path | None, kwargs: dict[str, Any]) 
         _importer.join()
     from flows.validate import validate_tables
 
-    return validate_tables(tables, docs_dir, docs_later=True, **kwargs)
+    # the flow's process waits, done staging: a fork of this one takes half the suites
+    return validate_tables(tables, docs_dir, docs_later=True, fork_worker=True, **kwargs)

@@ -10,6 +10,7 @@ import copy
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -895,3 +896,53 @@ def test_a_failing_frame_is_run_again_in_detail_and_only_that_run_is_documented(
     assert "150" in pages[0].read_text(encoding="utf-8")
     passing = list((tmp_path / "docs" / "validations" / "goals").glob("__none__/*/*.html"))
     assert len(passing) == 1
+
+
+def _pages(docs: Path) -> list[str]:
+    """The Data Docs pages; a validation page by its suite (its path holds the run's time)."""
+    pages = []
+    for page in docs.rglob("*.html"):
+        parts = page.relative_to(docs).parts
+        if parts[0] == "validations":
+            parts = parts[:parts.index("__none__")]
+        pages.append("/".join(parts))
+    return sorted(pages)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_suites_shared_with_a_fork_give_the_same_results_and_data_docs(staged_with_failures, tmp_path):
+    """The validation process shares the suites with a fork of itself: the same failures in the
+    same order, the same counts, and Data Docs with every suite's pages (the fork's results
+    reach this process's stores), one validation page per suite."""
+    from flows.validate import StagedTables
+
+    staged, here = staged_with_failures
+    alone = validate_tables(StagedTables(staged, list(TABLES)), tmp_path / "alone", today=TODAY)
+    shared = validate_tables(StagedTables(staged, list(TABLES)), tmp_path / "shared", today=TODAY, fork_worker=True)
+    assert shared.failures == alone.failures == here.failures
+    assert (shared.suites, shared.failed, shared.expectations) == (here.suites, here.failed, here.expectations)
+    assert _pages(tmp_path / "shared") == _pages(tmp_path / "alone")
+    validation_pages = list((tmp_path / "shared" / "validations").rglob("*.html"))
+    assert len(validation_pages) == len(shared.suites)
+    index = (tmp_path / "shared" / "index.html").read_text(encoding="utf-8")
+    assert all(name in index for name in shared.suites)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_suites_the_fork_took_but_never_reported_are_validated_here(staged_with_failures, monkeypatch, caplog):
+    """The fork dies after taking suites (killed, out of memory): this process validates what
+    it did not report, and the result is the same."""
+    from flows import validate as validate_mod
+    from flows.validate import StagedTables
+
+    staged, here = staged_with_failures
+
+    def dies_after_taking_two(run, claim, n, context, writer):
+        claim(), claim()
+        os._exit(3)
+
+    monkeypatch.setattr(validate_mod, "_fork_worker", dies_after_taking_two)
+    with caplog.at_level("WARNING", logger="flows.validate"):
+        shared = validate_tables(StagedTables(staged, list(TABLES)), today=TODAY, fork_worker=True)
+    assert shared.failures == here.failures and shared.failed == here.failed
+    assert "validation fork lost (exit code 3): 2 suites validated here" in caplog.text

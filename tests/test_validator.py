@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -118,6 +119,27 @@ def test_files_written_waits_for_the_file_and_gives_up_on_a_failed_or_orphaned_b
     with pytest.raises(RuntimeError, match="failed before sections: ValueError: bad row group"):
         ready("sections")
     ready("documents")  # a file written before the failure still reads
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="no /proc here")
+def test_files_written_in_a_fork_of_the_validation_process_follows_the_staging_process(tmp_path):
+    """The fork that shares the suites is the staging process's grandchild: it waits while that
+    process runs, and gives up once it has died, even before its parent reaps it (a zombie)."""
+    staging = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        grandchild = FilesWritten(tmp_path)
+        grandchild.owner = staging.pid  # neither this process nor its parent
+        threading.Timer(0.2, (tmp_path / "tasks.parquet").write_bytes, (b"x",)).start()
+        grandchild("tasks")  # waits: the staging process runs
+        staging.stdin.close()
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{staging.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        with pytest.raises(RuntimeError, match="is gone before goals"):
+            grandchild("goals")  # dead, not yet reaped
+    finally:
+        staging.wait()
 
 
 def test_without_a_started_process_validation_runs_here(failing_rows, tmp_path, monkeypatch):

@@ -14,7 +14,7 @@ import os
 import shutil
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,6 +227,7 @@ def assemble(results: list[BatchResult], extra_rejects: list[dict[str, Any]],
 
 # documents first: their order (by path) decides the order of every other table's rows
 MERGE_ORDER = ("documents", *(n for n in TABLES if n != "documents"))
+STAGING_WRITERS = 2  # tables ``stage_merged`` writes at once
 # the order in which ``stage_merged`` writes the tables' files (rejects when the rest are closed)
 STAGING_ORDER = (*(n for n in MERGE_ORDER if n != "rejects"), "rejects")
 
@@ -278,7 +279,8 @@ def stage_merged(results: list[BatchResult], extra_rejects: list[dict[str, Any]]
     """Write a run that reuses rows of the published build into the staging folder ``build``,
     one table at a time (``MERGE_ORDER``): ``reads`` gives each table's reused rows, the
     batches' rows for it are added (``merge_table``), in path order, and the merged table is
-    written and let go before the next, so this process holds about one table, not all."""
+    written on a thread while the next is merged, then let go: this process holds at most
+    ``STAGING_WRITERS`` merged tables (and the next one's reused rows), not all."""
     keys = [*reused_keys, *(k for r in results for k in r.doc_keys)]
     _, duplicate_of = duplicate_roles(keys)
     staged = Staged(build, {d: k for _, d, k in keys})
@@ -286,23 +288,42 @@ def stage_merged(results: list[BatchResult], extra_rejects: list[dict[str, Any]]
         staged.add_counts(r)
     appender = TableAppender(build, {n: schema(n).arrow_schema() for n in TABLES if n != "rejects"})
     doc_ids = None
-    for name, reused in reads:
-        with timed(timings, "assemble"):
-            table = merge_table(name, _parts_of(name, reused, results), duplicate_of, extra_rejects, doc_ids)
-            del reused
-            if name == "documents":
-                doc_ids = path_ordered_doc_ids(table, order)
-                table = in_document_order(table, doc_ids)
-                staged.sources = dict(zip(table.column("source_file").to_pylist(), table.column("source_sha256").to_pylist()))
-        with timed(timings, "write"):
+    timings_lock = threading.Lock()
+
+    def write(name: str, table: pa.Table) -> None:
+        started = time.perf_counter()
+        appender.write(name, table)
+        on_staged(name)
+        del table
+        return_freed_memory()
+        with timings_lock:
+            if timings is not None:
+                timings["write"] = timings.get("write", 0.0) + time.perf_counter() - started
+
+    # Parquet encoding releases the GIL: a table is written while the next is merged (and
+    # another read, ``reads``); at most STAGING_WRITERS merged tables wait for their writer
+    with ThreadPoolExecutor(STAGING_WRITERS, thread_name_prefix="stage-write") as writers:
+        pending: list[Future] = []
+        for name, reused in reads:
+            with timed(timings, "assemble"):
+                table = merge_table(name, _parts_of(name, reused, results), duplicate_of, extra_rejects, doc_ids)
+                del reused
+                if name == "documents":
+                    doc_ids = path_ordered_doc_ids(table, order)
+                    table = in_document_order(table, doc_ids)
+                    staged.sources = dict(zip(table.column("source_file").to_pylist(), table.column("source_sha256").to_pylist()))
             if name == "rejects":
                 staged.rejected = table
             else:
-                appender.append(name, table)
-                appender.finish(name)
-                on_staged(name)
+                pending.append(writers.submit(write, name, table))
             del table
-            return_freed_memory()
+            while sum(not f.done() for f in pending) >= STAGING_WRITERS:
+                wait(pending, return_when=FIRST_COMPLETED)
+            for f in pending:
+                if f.done():
+                    f.result()  # a failed write stops the staging now
+        for f in pending:
+            f.result()
     _close_staged(staged, appender)
     on_staged("rejects")
     return staged

@@ -93,6 +93,18 @@ class TableAppender:
             if sum(t.nbytes for t in self._parts[name]) >= ROW_GROUP_BYTES:
                 self._flush(name)
 
+    def write(self, name: str, table: pa.Table) -> None:
+        """A whole table at once, and its file finished: written as it is, in row groups of
+        about ``ROW_GROUP_BYTES`` (no part is copied: the caller holds the table meanwhile)."""
+        if name in self._finished or self._parts[name] or name in self._writers:
+            raise ValueError(f"{name}.parquet is already being written")
+        if table.num_rows:
+            step = max(1, table.num_rows * ROW_GROUP_BYTES // max(1, table.nbytes))
+            writer = self._writers[name] = pq.ParquetWriter(self._tmp(name), self.schemas[name], compression="zstd")
+            writer.write_table(table, row_group_size=step)
+            self.rows[name] += table.num_rows
+        self.finish(name)
+
     def _flush(self, name: str) -> None:
         parts, self._parts[name] = self._parts[name], []
         if not parts:

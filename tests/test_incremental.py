@@ -209,6 +209,38 @@ def test_a_large_table_is_appended_in_row_group_slices(tmp_path, monkeypatch):
     assert written.equals(table) and pq.read_metadata(tmp_path / "sections.parquet").num_row_groups > 5
 
 
+def test_a_whole_table_is_written_in_row_groups_and_finished(tmp_path, monkeypatch):
+    monkeypatch.setattr(write_mod, "ROW_GROUP_BYTES", 4000)
+    table = pa.table({"doc_id": [f"d{i // 10}" for i in range(2000)], "text": [f"第{i}节" * 3 for i in range(2000)]})
+    empty = table.slice(0, 0)
+    appender = write_mod.TableAppender(tmp_path, {"sections": table.schema, "tasks": table.schema})
+    appender.write("sections", table)
+    appender.write("tasks", empty)
+    with pytest.raises(ValueError):
+        appender.write("sections", table)
+    assert appender.close() == {"sections": 2000, "tasks": 0}
+    assert pq.read_table(tmp_path / "sections.parquet").equals(table)
+    assert pq.read_metadata(tmp_path / "sections.parquet").num_row_groups > 5
+    assert pq.read_table(tmp_path / "tasks.parquet").num_rows == 0
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_table_that_cannot_be_written_stops_the_staging_with_its_error(published, tmp_path, monkeypatch):
+    """Tables are written on threads while the next is merged: a write's error is the staging's."""
+    raw, out = published
+    (raw / "03.txt").write_text(variant(92), encoding="utf-8")
+    real = write_mod.TableAppender.write
+
+    def fails_on_goals(self, name, table):
+        if name == "goals":
+            raise OSError(28, "No space left on device")
+        real(self, name, table)
+
+    monkeypatch.setattr(write_mod.TableAppender, "write", fails_on_goals)
+    with pytest.raises(OSError, match="No space left"):
+        _incremental(raw, out)
+
+
 def test_staged_tables_wait_for_a_table_staged_on_another_thread(tmp_path):
     import threading
 

@@ -910,15 +910,32 @@ def _pages(docs: Path) -> list[str]:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
-def test_suites_shared_with_a_fork_give_the_same_results_and_data_docs(staged_with_failures, tmp_path):
-    """The validation process shares the suites with a fork of itself: the same failures in the
-    same order, the same counts, and Data Docs with every suite's pages (the fork's results
-    reach this process's stores), one validation page per suite."""
+def test_suites_shared_with_a_fork_give_the_same_results_and_data_docs(staged_with_failures, tmp_path, monkeypatch):
+    """The validation process shares the suites, then the Data Docs pages, with a fork of
+    itself: the same failures in the same order, the same counts, and Data Docs with every
+    suite's pages (the fork's results reach this process's stores), one validation page per
+    suite, all on the index."""
+    from flows import validate as validate_mod
     from flows.validate import StagedTables
 
     staged, here = staged_with_failures
-    alone = validate_tables(StagedTables(staged, list(TABLES)), tmp_path / "alone", today=TODAY)
+    monkeypatch.setattr(validate_mod, "_can_fork", lambda: False)
+    alone = validate_tables(StagedTables(staged, list(TABLES)), tmp_path / "alone", today=TODAY, fork_worker=True)
+    monkeypatch.setattr(validate_mod, "_can_fork", lambda: True)  # this process runs pytest's threads too
+    pids = tmp_path / "pids"
+    for name in ("_fork_worker", "_render_pages"):
+        real = getattr(validate_mod, name)
+
+        def recorded(*args, _real=real, _name=name):
+            with pids.open("a") as f:
+                f.write(f"{_name} {os.getpid()}\n")
+            return _real(*args)
+
+        monkeypatch.setattr(validate_mod, name, recorded)
     shared = validate_tables(StagedTables(staged, list(TABLES)), tmp_path / "shared", today=TODAY, fork_worker=True)
+    calls = [line.split() for line in pids.read_text().splitlines()]
+    assert {pid for name, pid in calls if name == "_fork_worker"} - {str(os.getpid())}  # validated in a fork
+    assert len({pid for name, pid in calls if name == "_render_pages"}) == 2  # pages rendered here and in a fork
     assert shared.failures == alone.failures == here.failures
     assert (shared.suites, shared.failed, shared.expectations) == (here.suites, here.failed, here.expectations)
     assert _pages(tmp_path / "shared") == _pages(tmp_path / "alone")
@@ -941,8 +958,31 @@ def test_suites_the_fork_took_but_never_reported_are_validated_here(staged_with_
         claim(), claim()
         os._exit(3)
 
+    monkeypatch.setattr(validate_mod, "_can_fork", lambda: True)
     monkeypatch.setattr(validate_mod, "_fork_worker", dies_after_taking_two)
     with caplog.at_level("WARNING", logger="flows.validate"):
         shared = validate_tables(StagedTables(staged, list(TABLES)), today=TODAY, fork_worker=True)
     assert shared.failures == here.failures and shared.failed == here.failed
     assert "validation fork lost (exit code 3): 2 suites validated here" in caplog.text
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_data_docs_pages_a_lost_fork_did_not_render_are_rendered_here(good, tmp_path, monkeypatch, caplog):
+    from flows import validate as validate_mod
+
+    monkeypatch.setattr(validate_mod, "_can_fork", lambda: True)
+    parent, real = os.getpid(), validate_mod._render_pages
+
+    def dies_in_the_fork(context, keys):
+        if os.getpid() != parent:
+            os._exit(5)
+        real(context, keys)
+
+    monkeypatch.setattr(validate_mod, "_render_pages", dies_in_the_fork)
+    with caplog.at_level("WARNING", logger="flows.validate"):
+        result = validate(good, docs_dir=tmp_path / "docs")
+    assert "Data Docs fork lost (exit code 5)" in caplog.text
+    assert len(list((tmp_path / "docs" / "validations").rglob("*.html"))) == len(result.suites)
+    assert len(list((tmp_path / "docs" / "expectations").rglob("*.html"))) == len(result.suites)
+    index = (tmp_path / "docs" / "index.html").read_text(encoding="utf-8")
+    assert all(name in index for name in result.suites)

@@ -606,6 +606,17 @@ def _context(docs_dir: Path | None):
 
     # GX chatters at INFO and draws progress bars per metric; a scheduled run wants neither
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    # Its bars are disabled, but tqdm starts a monitor thread for any bar: a process running
+    # it may not fork (``_can_fork``), and it watches bars nobody sees
+    try:
+        from tqdm import tqdm
+    except ImportError:  # not installed with this GX: no bars, no thread
+        pass
+    else:
+        tqdm.monitor_interval = 0
+        if tqdm.monitor is not None:  # started by an earlier bar: stopped
+            tqdm.monitor.exit()
+            tqdm.monitor = None
     # GX fingerprints every batch it loads (a "batch marker" for its own metadata): it hashes the
     # whole frame, or pickles it when a column holds lists — ~1.3 s per suite on 10,000
     # documents' texts. The fingerprint decides nothing here, so it is switched off.

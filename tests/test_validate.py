@@ -986,3 +986,12 @@ def test_data_docs_pages_a_lost_fork_did_not_render_are_rendered_here(good, tmp_
     assert len(list((tmp_path / "docs" / "expectations").rglob("*.html"))) == len(result.suites)
     index = (tmp_path / "docs" / "index.html").read_text(encoding="utf-8")
     assert all(name in index for name in result.suites)
+
+
+def test_a_validation_leaves_no_thread_that_would_keep_its_process_from_forking(good):
+    """GX's (disabled) progress bars would start tqdm's monitor thread: the validation process,
+    which must run no other thread to fork (``_can_fork``), would then render its Data Docs alone."""
+    import threading
+
+    validate(good)
+    assert not [t.name for t in threading.enumerate() if "tqdm" in t.name or "monitor" in t.name.lower()]

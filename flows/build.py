@@ -769,6 +769,13 @@ def task_runner(kind: str = "local", workers: int | None = None, dask_address: s
     raise ValueError(f"unknown runner {kind!r} (local, threads or dask)")
 
 
+# Settings of a run whose API is a server this process started (it stops with this process):
+# no flow-run heartbeats. They let a lasting server's services mark a run crashed once its
+# process is gone; this server is gone with it. And Prefect joins the heartbeat thread as the
+# flow run ends while that thread sleeps in whole seconds: 0.5-1 s at the end of every run.
+OWN_SERVER_SETTINGS = {"flows.heartbeat_frequency": None}
+
+
 @contextmanager
 def api_server() -> Iterator[str]:
     """The Prefect API this process and its worker processes report to.
@@ -785,7 +792,11 @@ def api_server() -> Iterator[str]:
 
     embedded_server.wait_ready()
     if PREFECT_API_URL.value():
-        yield PREFECT_API_URL.value()
+        if embedded_server.started():
+            with temporary_settings(updates=OWN_SERVER_SETTINGS):
+                yield PREFECT_API_URL.value()
+        else:  # a server of its own, with its own services
+            yield PREFECT_API_URL.value()
         return
     from prefect.server.api.server import SubprocessASGIServer
 
@@ -793,7 +804,7 @@ def api_server() -> Iterator[str]:
     server.start(timeout=120)  # stopped at exit by Prefect, after its log and event workers drain
     os.environ["PREFECT_API_URL"] = server.api_url
     try:
-        with temporary_settings({PREFECT_API_URL: server.api_url}):
+        with temporary_settings({PREFECT_API_URL: server.api_url, **OWN_SERVER_SETTINGS}):
             yield server.api_url
     finally:
         os.environ.pop("PREFECT_API_URL", None)

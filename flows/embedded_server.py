@@ -84,6 +84,11 @@ def _api_configured() -> bool:
     return bool(data.get("profiles", {}).get(active, {}).get("PREFECT_API_URL"))
 
 
+def started() -> bool:
+    """Whether ``start`` spawned a server in this process (it stops when this process exits)."""
+    return _server is not None
+
+
 def starting() -> bool:
     """Whether the server ``start`` spawned is still starting (not yet answering)."""
     if _server is None or _server.poll() is not None:

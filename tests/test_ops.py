@@ -211,3 +211,23 @@ def test_the_warm_up_runs_only_while_a_started_server_starts(monkeypatch):
 
     monkeypatch.setattr(embedded_server, "_server", None)
     assert not embedded_server.starting()  # no server of ours (an API configured): nothing to wait for
+
+
+def test_a_run_on_a_server_of_its_own_sends_no_heartbeats_but_one_on_a_lasting_server_does(monkeypatch):
+    """Heartbeats let a lasting server mark a run crashed once its process is gone; the server
+    ``digigov run`` starts is gone with the process (and Prefect joins the sleeping heartbeat
+    thread as each flow run ends: up to a second)."""
+    from prefect.settings import get_current_settings
+
+    from flows import embedded_server
+    from flows.build import api_server
+
+    default = get_current_settings().flows.heartbeat_frequency
+    assert default  # the session's test server stands for a lasting one: PREFECT_API_URL is set
+    with api_server():
+        assert get_current_settings().flows.heartbeat_frequency == default
+    monkeypatch.setattr(embedded_server, "_server", object())  # as if this process had started it
+    monkeypatch.setattr(embedded_server, "wait_ready", lambda: None)
+    with api_server():
+        assert get_current_settings().flows.heartbeat_frequency is None
+    assert get_current_settings().flows.heartbeat_frequency == default

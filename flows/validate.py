@@ -607,12 +607,17 @@ def _context(docs_dir: Path | None):
     # GX chatters at INFO and draws progress bars per metric; a scheduled run wants neither
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     # Its bars are disabled, but tqdm starts a monitor thread for any bar: a process running
-    # it may not fork (``_can_fork``), and it watches bars nobody sees
+    # it may not fork (``_can_fork``), and it watches bars nobody sees. Nor is its lock across
+    # processes needed for them: a named semaphore, which the resource tracker reports as leaked
+    # ("There appear to be 1 leaked semaphore objects") once the validation process is killed
     try:
         from tqdm import tqdm
+        from tqdm.std import TqdmDefaultWriteLock
     except ImportError:  # not installed with this GX: no bars, no thread
         pass
     else:
+        if not hasattr(TqdmDefaultWriteLock, "mp_lock"):
+            TqdmDefaultWriteLock.mp_lock = None  # what tqdm sets where no such lock can be made
         tqdm.monitor_interval = 0
         if tqdm.monitor is not None:  # started by an earlier bar: stopped
             tqdm.monitor.exit()

@@ -163,6 +163,9 @@ def test_cli_in_a_fresh_process_boots_its_own_server_and_exits(tmp_path):
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert "5 documents read" in run.stdout
     assert (tmp_path / "prefect-home" / "prefect.db").exists()  # the runs were recorded
+    # nothing left behind for the resource tracker to warn of (the killed validation process
+    # once held tqdm's named semaphore: "There appear to be 1 leaked semaphore objects")
+    assert "Warning" not in run.stderr and "leaked" not in run.stderr, run.stderr[-2000:]
 
 
 def test_the_program_exits_with_mains_code_and_flushed_output(tmp_path):

@@ -36,7 +36,7 @@ from flows.previous import PreviousBuild, load_previous, reused_rows, take_rows,
 from flows.schema import TABLES, schema
 from flows.validate import (DOCS_DIR, StagedTables, ValidationFailed, ValidationResult, mark_staging_failed,
                             return_freed_memory)
-from flows.write import TableAppender, clean_stale, new_build_dir, publish, write_meta, write_table
+from flows.write import TableAppender, clean_stale, current_build, new_build_dir, publish, write_meta, write_table
 
 DEFAULT_BATCH_SIZE = 200  # documents to process per task, at most; cached documents cost far less
 CACHE_HITS_PER_DOCUMENT = 20  # a cache hit costs ~1/20 of processing a document (measured)
@@ -397,10 +397,137 @@ class ReusedReads:
         finally:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
+    def close(self) -> None:
+        """Let go of reads that will not be used (a table being read is dropped when done)."""
+        self._next = None
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass
+class EarlyReuse:
+    """What a head start found to reuse: the published build and its first reads."""
+
+    previous: PreviousBuild
+    fingerprint: str  # the code fingerprint it was loaded for
+    reuse: dict[str, str]
+    reads: ReusedReads | None
+
+
+class HeadStart:
+    """A run's first steps, begun on a thread before its flow can start (``digigov run``, while
+    the embedded server starts: ~3-10 s, in which the CLI's process has nothing else to do).
+
+    It scans the raw folder, then, unless ``full_refresh``, loads the published build of the
+    same code and starts reading its reused rows (``ReusedReads``: the first table, the
+    documents with their texts, is the longest read). The flow takes them once it holds the
+    output folder's lock (``take_head_start``), only if no other run published a build since the
+    head start began (else the raw folder may have changed for it too): the scan as its scan
+    task's result, so the run sees the raw folder as it was when the command started; the reads
+    if the flow reuses exactly the same documents of that build. Otherwise the flow does that
+    work itself. Nothing is written before the lock."""
+
+    def __init__(self, raw_dir: Path | str, out_dir: Path | str, full_refresh: bool = False,
+                 fingerprint: str | None = None):
+        self.raw, self.out = Path(raw_dir).resolve(), Path(out_dir).resolve()
+        self.full_refresh = full_refresh
+        self.fingerprint = fingerprint
+        self.published_then = current_build(self.out)  # before anything is scanned
+        self.entries: Future = Future()  # list[RawEntry]
+        self.early: Future = Future()  # EarlyReuse | None
+        self.scan_seconds = 0.0
+        self._closed = False
+        threading.Thread(target=self._run, name="head-start", daemon=True).start()
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        try:
+            entries = scan_raw(self.raw, discover(self.raw))
+        except BaseException as exc:  # noqa: BLE001 (the flow's own scan reports it)
+            self.entries.set_exception(exc)
+            self.early.set_result(None)
+            return
+        self.scan_seconds = time.perf_counter() - started
+        self.entries.set_result(entries)
+        early = None
+        try:
+            if not self.full_refresh and self.raw.is_dir():
+                from flows.cache import code_fingerprint
+
+                fingerprint = self.fingerprint or code_fingerprint()
+                previous = load_previous(self.out, fingerprint)
+                if previous is not None and not self._closed:
+                    unique, _ = _split_copies([e for e in entries if not e.reject])
+                    _, reuse = _split_reused(unique, previous)
+                    early = EarlyReuse(previous, fingerprint, reuse, ReusedReads(previous, reuse) if reuse else None)
+        except Exception:  # noqa: BLE001 (an unreadable build: the flow finds out under its lock)
+            early = None
+        self.early.set_result(early)
+        if self._closed and early is not None and early.reads is not None:  # let go meanwhile
+            early.reads.close()
+
+    def reuse_for(self, previous: PreviousBuild | None, reuse: dict[str, str]) -> ReusedReads | None:
+        """The head start's reads if they are of ``previous`` (the build the flow loaded under
+        its lock) and of the same documents; None otherwise (and they are let go)."""
+        early = self.early.result()
+        if early is None or early.reads is None:
+            return None
+        if previous is not None and early.previous.path == previous.path and early.reuse == reuse:
+            return early.reads
+        early.reads.close()
+        return None
+
+    def published(self, fingerprint: str) -> PreviousBuild | None:
+        """The published build the head start loaded for ``fingerprint`` (builds are never
+        changed once published: only replaced, which ``take_head_start`` checks)."""
+        early = self.early.result()
+        return early.previous if early is not None and early.fingerprint == fingerprint else None
+
+    def close(self) -> None:
+        self._closed = True
+        early = self.early.result() if self.early.done() else None
+        if early is not None and early.reads is not None:
+            early.reads.close()
+
+
+_head_start: HeadStart | None = None
+
+
+def begin_head_start(raw_dir: Path | str, out_dir: Path | str, full_refresh: bool = False) -> HeadStart:
+    """Start the next run's first steps now (see ``HeadStart``); its flow takes them."""
+    global _head_start
+    if _head_start is not None:
+        _head_start.close()
+    _head_start = HeadStart(raw_dir, out_dir, full_refresh)
+    return _head_start
+
+
+def take_head_start(raw: Path, out: Path, full_refresh: bool) -> HeadStart | None:
+    """The head start begun for this run (same folders, same refresh), once, while the build it
+    began under is still the published one (call it holding the lock); any other is let go."""
+    global _head_start
+    head, _head_start = _head_start, None
+    if head is None:
+        return None
+    if ((head.raw, head.out, head.full_refresh) != (Path(raw).resolve(), Path(out).resolve(), full_refresh)
+            or current_build(head.out) != head.published_then):
+        head.close()
+        return None
+    return head
+
 
 @task(name="scan-raw", cache_policy=NO_CACHE, **IO_RETRIES)
-def scan_task(raw_dir: Path) -> list[RawEntry]:
-    """Find the raw files and hash them (one task: each task run costs API calls)."""
+def scan_task(raw_dir: Path, head: HeadStart | None = None) -> list[RawEntry]:
+    """Find the raw files and hash them (one task: each task run costs API calls); the scan a
+    head start began before the flow, when there is one."""
+    if head is not None:
+        try:
+            entries = head.entries.result()
+        except Exception as exc:  # noqa: BLE001 (scanned here again: an error raises from here)
+            get_run_logger().info("the scan begun before the flow failed (%s): scanning again", exc)
+        else:
+            get_run_logger().info("%d raw files scanned in %.2f s before the flow started (while the "
+                                  "server started)", len(entries), head.scan_seconds)
+            return entries
     return scan_raw(raw_dir, discover(raw_dir))
 
 
@@ -479,13 +606,16 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
         for stale in clean_stale(out):
             logger.info("removed stale build %s", stale.name)
         cache = DocumentCache(out)
+        head = take_head_start(raw, out, full_refresh)  # begun by ``digigov run`` before the flow
         with timed(timings, "scan"):
-            entries = scan_task(raw)
+            entries = scan_task(raw, head)
         rejects = [e.reject for e in entries if e.reject]
         unique, copies = _split_copies([e for e in entries if not e.reject])
         rejects += copies
         order = [e.source_file for e in unique]
-        previous = None if full_refresh else load_previous(out, cache.fingerprint)
+        previous = None
+        if not full_refresh:
+            previous = (head and head.published(cache.fingerprint)) or load_previous(out, cache.fingerprint)
         unique, reuse = _split_reused(unique, previous)
         if not full_refresh:
             unique = [RawEntry(e.source_file, e.sha256, e.size, cached=cache.has(e.sha256, e.suffix)) for e in unique]
@@ -494,7 +624,7 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
                     "%d rejected before processing",
                     len(entries), raw, len(unique) - n_cached, n_cached, len(reuse), len(rejects))
         # the published build's rows are read on a thread, the first table's while the batches run
-        reads = ReusedReads(previous, reuse) if reuse else None
+        reads = (head and head.reuse_for(previous, reuse)) or (ReusedReads(previous, reuse) if reuse else None)
 
         bar = progress.current(lambda: progress.LineProgress(logger.info))
         bar.start(len(unique))

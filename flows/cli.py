@@ -26,10 +26,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     validator.start()  # imports Great Expectations meanwhile, in a process of its own
     from flows import progress
-    from flows.build import RunLocked, ValidationFailed, run_build
+    from flows.build import RunLocked, ValidationFailed, begin_head_start, run_build
 
     if embedded_server.starting():
-        warm_up_stages()  # this process would only wait for the server: load what the stages load
+        # this process would only wait for the server: scan the raw folder and read the published
+        # build on a thread (the flow takes them, see HeadStart), and load what the stages load
+        begin_head_start(args.raw, args.out, args.full_refresh)
+        warm_up_stages()
 
     bar = progress.for_stream(sys.stderr)
     if isinstance(bar, progress.BarProgress):  # one line per finished batch would scroll the bar away

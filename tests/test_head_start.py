@@ -1,0 +1,125 @@
+"""``digigov run`` begins a run's scan and its reads of the published build before the flow can
+start (``HeadStart``, while the embedded server starts). The flow takes them only when they are
+still right under its lock; the tables never depend on whether it did."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pyarrow.parquet as pq
+import pytest
+
+import flows.build as build_mod
+from flows.build import HeadStart, ReusedReads, begin_head_start, scan_raw, take_head_start
+from flows.ingest import discover
+from flows.schema import TABLES
+from tests.conftest import RAW
+from tests.test_cache import plan
+
+
+@pytest.fixture
+def raw(tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(RAW, raw)
+    (raw / "manifest.csv").unlink()
+    return raw
+
+
+def test_the_head_start_scans_what_the_flow_would(raw, tmp_path):
+    head = HeadStart(raw, tmp_path / "out")
+    assert head.entries.result(timeout=60) == scan_raw(raw, discover(raw))
+    assert head.early.result(timeout=60) is None  # nothing published yet: nothing to reuse
+    assert head.scan_seconds > 0
+
+
+def test_a_head_start_is_taken_once_and_only_for_its_own_run(raw, tmp_path):
+    out = tmp_path / "out"
+    begin_head_start(raw, out)
+    assert take_head_start(raw, out, full_refresh=True) is None  # another run's: let go
+    assert take_head_start(raw, out, full_refresh=False) is None  # and gone
+    head = begin_head_start(raw, out)
+    assert take_head_start(raw.resolve(), out.resolve(), False) is head
+    assert take_head_start(raw, out, False) is None
+
+
+def _tables(out):
+    return {t: pq.read_table(out / f"{t}.parquet") for t in TABLES}
+
+
+def _change(raw, n: int) -> None:
+    (raw / "new.txt").write_text(plan(n), encoding="utf-8")
+
+
+@pytest.mark.e2e
+def test_a_run_with_a_head_start_uses_its_scan_and_reads_and_gives_the_same_tables(prefect_harness, raw, tmp_path,
+                                                                                  monkeypatch):
+    from flows.build import build_dataset
+
+    out = tmp_path / "out"
+    build_dataset(raw_dir=str(raw), out_dir=str(out))
+    _change(raw, 7)
+    made_on: list[str] = []
+    init = ReusedReads.__init__
+
+    def recording_init(self, *args):
+        made_on.append(threading.current_thread().name)
+        init(self, *args)
+
+    monkeypatch.setattr(ReusedReads, "__init__", recording_init)
+    flow_scans: list[str] = []
+    scan = build_mod.scan_raw
+    monkeypatch.setattr(build_mod, "scan_raw", lambda *a: flow_scans.append(threading.current_thread().name) or scan(*a))
+    head = begin_head_start(raw, out)
+    head.early.result(timeout=60)
+    summary = build_dataset(raw_dir=str(raw), out_dir=str(out))
+    assert (summary["processed"], summary["reused"]) == (1, 5)
+    assert flow_scans == ["head-start"] and made_on == ["head-start"]  # the flow scanned and read nothing again
+    full = build_dataset(raw_dir=str(raw), out_dir=str(tmp_path / "full"), full_refresh=True)
+    assert full["rows"] == summary["rows"]
+    a, b = _tables(out), _tables(tmp_path / "full")
+    assert all(a[t].equals(b[t]) for t in TABLES)
+
+
+@pytest.mark.e2e
+def test_a_head_start_of_a_build_since_replaced_is_not_used(prefect_harness, raw, tmp_path, monkeypatch):
+    """Another run published in between (a head start reads without the lock, and the raw
+    folder may have changed for that run too): the flow scans again, loads the new published
+    build and reads its rows itself; the stale reads are let go."""
+    from flows.build import build_dataset
+
+    out = tmp_path / "out"
+    build_dataset(raw_dir=str(raw), out_dir=str(out))
+    _change(raw, 7)
+    stale = HeadStart(raw, out)
+    early = stale.early.result(timeout=60)
+    assert early is not None and early.reads is not None
+    build_dataset(raw_dir=str(raw), out_dir=str(out))  # publishes a build with new.txt processed
+    _change(raw, 8)
+    closed = []
+    monkeypatch.setattr(early.reads, "close", lambda: closed.append(True))
+    monkeypatch.setattr(build_mod, "_head_start", stale)
+    summary = build_dataset(raw_dir=str(raw), out_dir=str(out))
+    assert (summary["processed"], summary["reused"]) == (1, 5) and closed == [True]
+    full = build_dataset(raw_dir=str(raw), out_dir=str(tmp_path / "full"), full_refresh=True)
+    a, b = _tables(out), _tables(tmp_path / "full")
+    assert all(a[t].equals(b[t]) for t in TABLES)
+
+
+@pytest.mark.e2e
+def test_a_failed_head_start_scan_is_done_again_by_the_flow(prefect_harness, raw, tmp_path, monkeypatch):
+    from flows.build import build_dataset
+
+    scan = build_mod.scan_raw
+
+    def failing_on_the_head_start(*args):
+        if threading.current_thread().name == "head-start":
+            raise OSError("disk hiccup")
+        return scan(*args)
+
+    monkeypatch.setattr(build_mod, "scan_raw", failing_on_the_head_start)
+    head = begin_head_start(raw, tmp_path / "out")
+    with pytest.raises(OSError):
+        head.entries.result(timeout=60)
+    summary = build_dataset(raw_dir=str(raw), out_dir=str(tmp_path / "out"))
+    assert summary["documents_in"] == len(discover(raw)) and summary["rejected"] == 0

@@ -32,3 +32,38 @@ def test_suites_still_build_with_the_lazy_import():
     # a row condition (GX's Column, imported lazily too) is on the percentage rule
     percent = [e for e in suites["metrics"].expectations if e.meta["rule"] == "percent_within_0_100"]
     assert percent and all(e.row_condition is not None for e in percent)
+
+
+def test_great_expectations_leaves_scipy_stats_unloaded_until_used():
+    """GX imports scipy.stats (~0.75 s) for expectations no suite here runs: it is loaded lazily,
+    on first use, which still works."""
+    code = ("import sys\nfrom flows.validate import import_gx\nimport_gx()\n"
+            "print(type(sys.modules['scipy.stats']).__name__)\n"
+            "from scipy import stats\nprint(round(float(stats.entropy([0.5, 0.5], [0.5, 0.5])), 3))\n"
+            "print(type(sys.modules['scipy.stats']).__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["_LazyModule", "0.0", "module"]
+
+
+def test_lazy_import_runs_a_module_on_first_use_only(tmp_path, monkeypatch):
+    from flows.expectations import lazy_import
+
+    (tmp_path / "lazy_probe_pkg").mkdir()
+    (tmp_path / "lazy_probe_pkg" / "__init__.py").write_text("")
+    (tmp_path / "lazy_probe_pkg" / "mod.py").write_text("import sys\nsys.lazy_probe_ran = True\nVALUE = 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "lazy_probe_pkg.mod", raising=False)
+    monkeypatch.delattr(sys, "lazy_probe_ran", raising=False)
+    lazy_import("lazy_probe_pkg.mod")
+    assert not hasattr(sys, "lazy_probe_ran")
+    from lazy_probe_pkg import mod
+
+    assert not hasattr(sys, "lazy_probe_ran")  # bound by name, still not run
+    assert mod.VALUE == 42 and sys.lazy_probe_ran
+    lazy_import("lazy_probe_pkg.mod")  # imported already: left as it is
+    assert sys.modules["lazy_probe_pkg.mod"] is mod
+    lazy_import("no_such_module_anywhere.sub")  # not installed: nothing
+    assert "no_such_module_anywhere.sub" not in sys.modules
+    sys.modules.pop("lazy_probe_pkg.mod")
+    sys.modules.pop("lazy_probe_pkg")
+    del sys.lazy_probe_ran

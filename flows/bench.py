@@ -279,13 +279,17 @@ def measure(n: int, workdir: Path, raw: Path, seed: int, runner: str, workers: i
 def _run_report(run: dict[str, Any], n: int, mb: float, workers: int) -> dict[str, Any]:
     s = run["summary"]
     t = s["timings"]
-    in_tasks = sum(v for k, v in t.items() if k.startswith("stage:"))
+    in_tasks = sum(v for k, v in t.items() if k.startswith("stage:") and k != "stage:cpu")  # wall seconds
+    docs = s["processed"] + s["cached"]
     return {
         "wall_s": round(run["wall"], 1),
         "flow_s": round(t.get("flow", 0), 1),
         "docs_per_s": round(n / run["wall"], 1),
         "mb_per_s": round(mb / run["wall"], 2),
         "ms_per_doc": round(1000 * run["wall"] / n, 2),
+        # the batches' own CPU (their threads' CPU time, worker warm-up apart) per document they
+        # processed or loaded: what a document costs, whatever else runs on the machine
+        "stage_cpu_ms_per_doc": round(1000 * t["stage:cpu"] / docs, 2) if docs and "stage:cpu" in t else None,
         "processed": s["processed"],
         "cached": s["cached"],
         "reused": s.get("reused", 0),
@@ -302,19 +306,22 @@ def _run_report(run: dict[str, Any], n: int, mb: float, workers: int) -> dict[st
 
 def render(reports: list[dict[str, Any]]) -> str:
     lines = ["| docs | MB | run | wall s | docs/s | MB/s | ms/doc | processed / cached / reused | "
-             "peak memory MB (tree PSS / tree RSS / largest process RSS) | Prefect start-up s | task overhead s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "stage CPU ms/doc | peak memory MB (tree PSS / tree RSS / largest process RSS) | "
+             "Prefect start-up s | task overhead s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in reports:
         for kind in ("full", "incremental"):
             x = r[kind]
             lines.append(f"| {r['docs']} | {r['mb']} | {kind} | {x['wall_s']} | {x['docs_per_s']} | {x['mb_per_s']} | "
                          f"{x['ms_per_doc']} | {x['processed']} / {x['cached']} / {x.get('reused', 0)} | "
+                         f"{x.get('stage_cpu_ms_per_doc') or '-'} | "
                          f"{x.get('peak_tree_pss_mb', '-')} / {x['peak_tree_rss_mb']} / "
                          f"{x['peak_process_rss_mb']} | {x['prefect_startup_s']} | {x['task_overhead_s']} |")
     lines.append("")
     for r in reports:
         stages = ", ".join(f"{k} {v}" for k, v in r["full"]["stages_s"].items())
-        lines.append(f"- {r['docs']} docs, full run, seconds per stage (stage:* summed over workers): {stages}")
+        lines.append(f"- {r['docs']} docs, full run, seconds per stage (stage:* summed over workers; stage:cpu is "
+                     f"their CPU seconds, the rest wall seconds): {stages}")
         lines.append(f"- {r['docs']} docs, extractors, ms/doc: " + ", ".join(f"{k} {v}" for k, v in r["extract_ms_per_doc"].items()))
         lines.append(f"- {r['docs']} docs, where process_document spends its own time (cProfile, ms/doc): "
                      + ", ".join(f"{name} {ms}" for name, ms in r["hot_spots_ms_per_doc"][:6]))
@@ -340,8 +347,10 @@ def main(docs: list[int], workdir: Path | None = None, seed: int = 0, runner: st
             shutil.rmtree(workdir, ignore_errors=True)
     print(render(reports))
     if len(reports) > 1:
-        per_doc = [r["full"]["ms_per_doc"] for r in reports]
-        print(f"\nfull-run ms/doc from {reports[0]['docs']} to {reports[-1]['docs']} docs: "
-              f"{per_doc[0]} → {per_doc[-1]} ({100 * (per_doc[-1] / per_doc[0] - 1):+.0f}%)")
+        for key, what in (("ms_per_doc", "wall ms/doc"), ("stage_cpu_ms_per_doc", "stage CPU ms/doc")):
+            per_doc = [r["full"].get(key) for r in reports]
+            if per_doc[0] and per_doc[-1]:
+                print(f"\nfull run, {what} from {reports[0]['docs']} to {reports[-1]['docs']} docs: "
+                      f"{per_doc[0]} → {per_doc[-1]} ({100 * (per_doc[-1] / per_doc[0] - 1):+.0f}%)")
     print(f"\n(JSON: {workdir / 'bench.json'}{'' if keep or not own else ', removed'})")
     return 0

@@ -63,21 +63,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-# A short plan in traditional script with a deadline, a percentage and a bandwidth ladder: the
-# stages load their tables (segmentation lexicon, HMM, OpenCC, IDF weights) on the first document.
-WARM_UP_TEXT = "數位政府建設方案\n一、總體要求\n到2025年，政務服務事項全程網辦率達到90%，實現萬兆到市、千兆到縣，新增一百二十項應用。\n"
-
-
 def warm_up_stages() -> None:
     """Process a short invented plan, so that a run processing a few changed documents in this
     process (an incremental run) does not load the stages' tables on its critical path (~1 s)."""
-    import hashlib
+    from flows.pipeline import warm_up
 
-    from flows.ingest import RawDoc
-    from flows.pipeline import process_document
-
-    data = WARM_UP_TEXT.encode("utf-8")
-    process_document(RawDoc("warm-up.txt", hashlib.sha256(data).hexdigest(), data))
+    warm_up()
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

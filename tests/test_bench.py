@@ -6,7 +6,7 @@ import hashlib
 import random
 import re
 
-from flows.bench import ENCODINGS, hot_spots, make_corpus, perturb, regex_baseline, render, touch_one
+from flows.bench import ENCODINGS, _run_report, hot_spots, make_corpus, perturb, regex_baseline, render, touch_one
 from flows.ingest import discover, read_raw
 from flows.normalize import normalize_bytes
 from tests.conftest import RAW
@@ -65,3 +65,16 @@ def test_report_renders_one_row_per_run():
     text = render([report])
     assert "| 1000 | 37.0 | full | 10.0 |" in text and "| 1000 | 37.0 | incremental |" in text
     assert "stage:normalize 5.0" in text and "x.py:1 f 2.0" in text
+
+
+def test_the_report_gives_stage_cpu_per_document_and_overhead_from_wall_time():
+    timings = {"flow": 60.0, "batches": 50.0, "stage:normalize": 40.0, "stage:extract": 40.0, "stage:warm_up": 1.0,
+               "stage:cpu": 75.0}
+    run = {"wall": 70.0, "peak_tree_rss_mb": 1, "peak_process_rss_mb": 1, "peak_tree_pss_mb": 1,
+           "summary": {"timings": timings, "processed": 9000, "cached": 1000, "reused": 0}}
+    report = _run_report(run, 10000, 350.0, 2)
+    assert report["stage_cpu_ms_per_doc"] == 7.5  # 75 CPU s over the 10,000 documents the batches gave
+    assert report["task_overhead_s"] == 9.5  # 50 s of batches less 81 wall s of stage work on 2 workers
+    assert report["prefect_startup_s"] == 10.0
+    no_batches = dict(run, summary={"timings": {"flow": 1.0}, "processed": 0, "cached": 0, "reused": 10000})
+    assert _run_report(no_batches, 10000, 350.0, 2)["stage_cpu_ms_per_doc"] is None

@@ -319,3 +319,23 @@ def test_documents_converted_together_give_the_tables_of_one_at_a_time(folder, t
             assert one.doc_keys == many.doc_keys
             assert all(one.tables[n].equals(many.tables[n]) for n in TABLES)
         assert results[1][2] == results[size][2]
+
+
+def test_a_batch_times_its_cpu_and_its_process_warms_up_once_apart(folder, monkeypatch):
+    """Stage timings are wall seconds (a busy machine inflates them): a batch also records its
+    thread's CPU seconds, and a new worker's one-time warm-up (loading the stages' tables) is
+    timed apart from its first document."""
+    import flows.pipeline as pipeline
+    from flows.build import CPU_TIMING, WARM_UP_TIMING, process_batch_task
+
+    entries = scan_raw(folder, discover(folder))
+    monkeypatch.setattr(pipeline, "_warmed_up", False)
+    first = process_batch_task.fn(folder, entries[:3], None, "fp")
+    second = process_batch_task.fn(folder, entries[3:], None, "fp")
+    assert WARM_UP_TIMING in first.timings and WARM_UP_TIMING not in second.timings
+    for result in (first, second):
+        stages = sum(v for k, v in result.timings.items() if k not in (CPU_TIMING, WARM_UP_TIMING))
+        assert 0 < result.timings[CPU_TIMING] <= stages + 0.05
+    cached_only = [RawEntry(e.source_file, e.sha256, e.size, cached=True) for e in entries]
+    monkeypatch.setattr(pipeline, "_warmed_up", False)
+    assert WARM_UP_TIMING not in process_batch_task.fn(folder, cached_only, None, "fp").timings  # nothing to process

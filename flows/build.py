@@ -433,11 +433,9 @@ class HeadStart:
     if the flow reuses exactly the same documents of that build. Otherwise the flow does that
     work itself. Nothing is written before the lock."""
 
-    def __init__(self, raw_dir: Path | str, out_dir: Path | str, full_refresh: bool = False,
-                 fingerprint: str | None = None):
+    def __init__(self, raw_dir: Path | str, out_dir: Path | str, full_refresh: bool = False):
         self.raw, self.out = Path(raw_dir).resolve(), Path(out_dir).resolve()
         self.full_refresh = full_refresh
-        self.fingerprint = fingerprint
         self.published_then = current_build(self.out)  # before anything is scanned
         self.entries: Future = Future()  # list[RawEntry]
         self.early: Future = Future()  # EarlyReuse | None
@@ -460,7 +458,7 @@ class HeadStart:
             if not self.full_refresh and self.raw.is_dir():
                 from flows.cache import code_fingerprint
 
-                fingerprint = self.fingerprint or code_fingerprint()
+                fingerprint = code_fingerprint()
                 previous = load_previous(self.out, fingerprint)
                 if previous is not None and not self._closed:
                     unique, _ = _split_copies([e for e in entries if not e.reject])

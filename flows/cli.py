@@ -27,12 +27,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     validator.start()  # imports Great Expectations meanwhile, in a process of its own
     from flows import progress
     from flows.build import RunLocked, ValidationFailed, begin_head_start, run_build
+    from flows.pipeline import warm_up
 
     if embedded_server.starting():
         # this process would only wait for the server: scan the raw folder and read the published
         # build on a thread (the flow takes them, see HeadStart), and load what the stages load
+        # (so that an incremental run's few changed documents, processed in this process, do not
+        # load them on its critical path)
         begin_head_start(args.raw, args.out, args.full_refresh)
-        warm_up_stages()
+        warm_up()
 
     bar = progress.for_stream(sys.stderr)
     if isinstance(bar, progress.BarProgress):  # one line per finished batch would scroll the bar away
@@ -61,14 +64,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"rows: {rows}; {summary['seconds']:.1f} s → {summary['out_dir']}"
     )
     return 0
-
-
-def warm_up_stages() -> None:
-    """Process a short invented plan, so that a run processing a few changed documents in this
-    process (an incremental run) does not load the stages' tables on its critical path (~1 s)."""
-    from flows.pipeline import warm_up
-
-    warm_up()
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

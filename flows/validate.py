@@ -427,7 +427,7 @@ def _validate_on_two(run: Callable[[int], tuple[int, list[str]]], n: int, contex
     In an incremental run the validation comes last, on one core, while the flow's process,
     done staging, has nothing left to do: ~7 s of ~30 suites at 10,000 documents, nearly all of
     it GX's own work per suite and expectation. A fork shares the imported GX and the context
-    (no second ~4.4 s import); each process takes the next suite in order from a shared counter
+    (no second import, ~2-4 s); each process takes the next suite in order from a shared counter
     (so each still waits for its tables while the build is staged), and the fork sends back
     each suite's outcome and its entries in the in-memory stores (serialized results and
     suites), which this process adds to its own for the Data Docs. A suite the fork took but
@@ -868,7 +868,7 @@ def _short(value: Any, limit: int = 80) -> str:
 
 
 def import_gx() -> None:
-    """Import Great Expectations (~4.4 s) ahead of the first suite: ``digigov run``'s validation
+    """Import Great Expectations (~1.9-4.4 s by the machine's speed) ahead of the first suite: ``digigov run``'s validation
     process does it at low priority while the embedded server starts (``flows/validator.py``);
     the flow's process and the batch workers never import it (``flows.expectations._gx``)."""
     from flows.expectations import _gx

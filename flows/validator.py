@@ -1,6 +1,6 @@
 """Validation in a process of its own, started by ``digigov run`` before anything heavy is imported.
 
-Great Expectations takes ~4.4 s to import. Imported in the flow's process, it lies on the
+Great Expectations takes ~1.9-4.4 s to import (by the machine's speed). Imported in the flow's process, it lies on the
 critical path of every run: on an incremental run the parent spends the embedded server's
 start-up importing the flow's own modules and then GX, and the flow starts only when both are
 done. ``start`` spawns one process that imports GX on a thread of lowered priority (the server

@@ -542,6 +542,13 @@ class DocumentTexts:
 
     @cached_property
     def lengths(self) -> pd.Series:
+        """Text length by doc_id for the span checks. Checking some documents only, these are
+        the lengths of the texts already read for them: every document's (``length_rows``,
+        which decodes every text) is left to the rows-per-document suite, which may run in
+        another process (``validate._validate_on_two``)."""
+        if self._checked is not None:
+            text_of = self.text_of
+            return _lookup(list(text_of), [len(t) for t in text_of.values()], "Int64")
         documents = self.length_rows
         if documents is None or not {"doc_id", "text_length"} <= set(documents.column_names):
             return _lookup([], [], "Int64")

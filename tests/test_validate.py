@@ -606,6 +606,25 @@ def test_checked_documents_get_every_row_rule_and_span_check(good):
     assert validate(rows, checked_docs=[first]).success
 
 
+def test_span_checks_of_checked_documents_measure_only_the_texts_they_read(good):
+    """Checking some documents, the span checks take text lengths from those documents' texts:
+    every document's text is decoded only for the rows-per-document suite, which may run in the
+    other validation process."""
+    from flows.expectations import DocumentTexts, integrity_frame
+
+    rows, first, second = _two_documents(good)
+    text = next(d["text"] for d in rows["documents"] if d["doc_id"] == second)
+    mine = [i for i, m in enumerate(rows["metrics"]) if m["doc_id"] == second]
+    rows["metrics"][mine[0]]["char_end"] = len(text) + 1  # past the end of its own text
+    tables = tables_of(rows)
+    texts = DocumentTexts(tables, pa.array([second]))
+    frame = integrity_frame(load_schemas()["metrics"], tables, pa.array([second]), texts)
+    assert list(frame["doc_id"].unique()) == [second]
+    assert frame["offsets_inside_text"].tolist() == [i != mine[0] for i in mine]
+    assert "length_rows" not in vars(texts)  # no document's text was decoded just to be measured
+    assert texts.lengths.to_dict() == {second: len(text)}
+
+
 def test_duplicate_links_and_rows_per_document_are_always_checked_in_full(good):
     rows, first, second = _two_documents(good)
     rows["documents"][0]["duplicate_of"] = "0" * 16  # points at no document (and keeps its rows)

@@ -48,7 +48,7 @@ NOT_PROCESSING = {"build.py", "cli.py", "cache.py", "write.py", "validate.py", "
 # Modules that decide which rows pass validation (with schemas/, already in the code fingerprint).
 VALIDATION_RULES = ("expectations.py", "validate.py")
 # Libraries whose behaviour is part of the output (script conversion, segmentation, numerals ...).
-TEXT_LIBRARIES = ("opencc-python-reimplemented", "jieba", "cn2an", "charset-normalizer", "PyYAML", "pyarrow")
+TEXT_LIBRARIES = ("opencc-python-reimplemented", "jieba", "cn2an", "PyYAML", "pyarrow")
 
 _HEADER = struct.Struct("<Q")  # uncompressed size, needed by the zstd codec
 _CODEC = pa.Codec("zstd", compression_level=1)

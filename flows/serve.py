@@ -18,6 +18,7 @@ DEPLOYMENT_ENTRYPOINT = "flows.build.scheduled_build"
 def deployment(raw_dir: str, out_dir: str, cron: str, name: str = "digigov-nightly", runner: str = "local",
                workers: int | None = None, dask_address: str | None = None) -> Any:
     """The RunnerDeployment ``serve`` starts (built without contacting the API)."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.types.entrypoint import EntrypointType
 
     from flows.build import scheduled_build
@@ -31,6 +32,9 @@ def deployment(raw_dir: str, out_dir: str, cron: str, name: str = "digigov-night
         name=name, cron=cron, parameters=parameters, entrypoint_type=EntrypointType.MODULE_PATH,
         description=f"digigov build of {raw_dir} into {out_dir}, on cron {cron!r}",
         tags=["digigov"],
+        # one run at a time (as prefect.yaml): a run due while another builds is cancelled at
+        # once instead of failing after waiting for the output folder's lock
+        concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
     )
 
 

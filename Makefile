@@ -5,6 +5,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
 RAW    ?= raw
 OUT    ?= curated
+# Values a user passes (make release VERSION=…) reach the recipes through the environment and are
+# quoted there ("$$VERSION"), never pasted into a shell line: a `;`, quote, `$(…)` or newline in
+# them stays part of the value, and the command's own exit status is make's.
+export RAW OUT VERSION
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
@@ -24,7 +28,7 @@ $(STAMP): requirements.lock pyproject.toml
 venv: $(STAMP) ## Create .venv from the pinned requirements.lock (done by run and test)
 
 run: $(STAMP) ## Build the dataset from raw/ into curated/ (RAW=… OUT=… to change)
-	$(VENV)/bin/digigov run --raw $(RAW) --out $(OUT)
+	$(VENV)/bin/digigov run --raw "$$RAW" --out "$$OUT"
 
 # The overview page's test opens it in Debian's chromium; a CJK font makes its screenshot legible.
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
@@ -39,12 +43,17 @@ test-slow: $(STAMP) ## Run the slow tests too (long property runs)
 	$(PY) -m pytest -q -m slow
 
 release: $(STAMP) ## Cut an immutable release of the current tables: make release VERSION=2026.11.0
-	@test -n "$(VERSION)" || { echo "make release: set VERSION, e.g. make release VERSION=2026.11.0" >&2; exit 2; }
-	$(PY) -m flows.cli release --version $(VERSION) --out $(OUT) --raw $(RAW)
+	@test -n "$$VERSION" || { echo "make release: set VERSION, e.g. make release VERSION=2026.11.0" >&2; exit 2; }
+	$(PY) -m flows.cli release --version "$$VERSION" --out "$$OUT" --raw "$$RAW"
+
+validate: $(STAMP) ## Validate the current tables in curated/ again; Data Docs in curated/validation/ (OUT=…)
+	$(VENV)/bin/digigov validate --out "$$OUT"
 
 BENCH_DOCS ?= 1000 10000
+export BENCH_DOCS
 bench: $(STAMP) ## Benchmark full and incremental runs on synthetic corpora (BENCH_DOCS="1000 10000")
-	$(VENV)/bin/digigov bench --docs $(BENCH_DOCS) --workdir .bench --keep
+	$(VENV)/bin/digigov bench --docs $$BENCH_DOCS --workdir .bench --keep
 
 clean: ## Remove generated tables (curated/) and caches, keep .venv
-	rm -rf $(OUT)/*.parquet $(OUT)/.builds $(OUT)/.current $(OUT)/.previous $(OUT)/.cache $(OUT)/_build.json .pytest_cache
+	@test -n "$$OUT" || { echo "make clean: OUT is empty" >&2; exit 2; }
+	rm -rf "$$OUT"/*.parquet "$$OUT"/.builds "$$OUT"/.current "$$OUT"/.previous "$$OUT"/.cache "$$OUT"/_build.json .pytest_cache

@@ -60,7 +60,9 @@ RELEASES = "releases"
 LATEST = "latest"
 SUMS = "SHA256SUMS"
 VALIDATION_DIR = "validation"
-VERSION_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+# Matched whole (``fullmatch``: ``$`` would also match before a trailing newline) and in ASCII
+# digits only (``\d`` takes any script's digits: ``2٠٢٦`` would name a second 2026)
+VERSION_RE = re.compile(r"(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})", re.ASCII)
 # What the code version of a release is made of: a change here changes what the tables mean.
 CODE_PATHS = ("flows", "schemas", "requirements.lock", "pyproject.toml")
 LOCK_FILE = "requirements.lock"
@@ -87,7 +89,11 @@ class ReleaseRefused(RuntimeError):
     """The release was not written; ``reasons`` says why, one line each."""
 
     def __init__(self, version: str, reasons: list[str]):
-        super().__init__(f"release {version} refused:\n" + "\n".join(f"  - {r}" for r in reasons))
+        shown = shown_version(version)
+        if len(reasons) == 1 and "\n" not in reasons[0]:
+            super().__init__(f"release {shown} refused: {reasons[0]}")
+        else:
+            super().__init__(f"release {shown} refused:\n" + "\n".join(f"  - {r}" for r in reasons))
         self.version = version
         self.reasons = reasons
 
@@ -132,10 +138,22 @@ def validation_gate(tables: Mapping[str, pa.Table]) -> dict[str, Any]:
 # --- reading the current state --------------------------------------------------------------------
 
 def parse_version(version: str) -> tuple[int, int, int]:
-    m = VERSION_RE.match(version or "")
+    m = VERSION_RE.fullmatch(version or "")
     if not m:
-        raise ValueError(f"version {version!r} is not MAJOR.MINOR.PATCH (e.g. 2026.11.0; no leading zeros)")
+        raise ValueError(f"version {shown_version(version)} is not MAJOR.MINOR.PATCH in ASCII digits (e.g. "
+                         "2026.11.0; no leading zeros, at most 9 digits each)")
     return tuple(int(g) for g in m.groups())  # type: ignore[return-value]
+
+
+def is_version(name: str) -> bool:
+    return VERSION_RE.fullmatch(name) is not None
+
+
+def shown_version(version: str) -> str:
+    """A version as a message quotes it: on one line, control characters escaped, cut if long."""
+    version = version or ""
+    text = version if version.isascii() and version.isprintable() else repr(version)[1:-1]
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 def sha256_file(path: Path) -> str:
@@ -226,7 +244,7 @@ def code_state(repo: Path, raw_dir: Path, built: datetime | None) -> tuple[dict[
 def existing_versions(releases: Path) -> list[str]:
     if not releases.is_dir():
         return []
-    found = [p.name for p in releases.iterdir() if p.is_dir() and VERSION_RE.match(p.name)]
+    found = [p.name for p in releases.iterdir() if p.is_dir() and is_version(p.name)]
     return sorted(found, key=parse_version)
 
 
@@ -633,7 +651,7 @@ def release(version: str, out_dir: Path | str = "curated", raw_dir: Path | str =
             shutil.rmtree(stage, ignore_errors=True)
             raise
         latest = latest_version(releases)
-        if latest is None or not VERSION_RE.match(latest) or parse_version(version) > parse_version(latest):
+        if latest is None or not is_version(latest) or parse_version(version) > parse_version(latest):
             point_latest(releases, version)
             latest = version
     final = releases / version

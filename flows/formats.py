@@ -4,8 +4,8 @@ Plain functions over the release's tables (pyarrow) and the table contract (``sc
 ``flows.schema.load_schemas``); each writes into a destination folder and returns what it wrote.
 ``flows.release`` calls them; tests call them on small invented tables.
 
-    digigov.duckdb       every table with table and column comments from schemas/, JSON columns
-                         typed JSON, primary keys declared, and views joining metrics, goals and
+    digigov.duckdb       every table with table and column comments from schemas/ (a table's
+                         comment names its primary key), JSON columns typed JSON, and views joining metrics, goals and
                          bandwidth_targets to their documents
     csv/<table>.csv      UTF-8 with a BOM (Excel then reads Chinese correctly), text cells that a
                          spreadsheet would run as a formula neutralized, cells too long for a
@@ -143,11 +143,16 @@ def sql_string(text: str) -> str:
 
 
 def create_table_sql(table_schema: TableSchema) -> str:
+    # No PRIMARY KEY constraint: DuckDB 2.0 writes its index in a form DuckDB 1.0 cannot read
+    # even at storage version v1.0.0 ("Failed to deserialize"); the key is in the table comment.
     cols = [f"{sql_identifier(c.name)} {_DUCKDB_TYPES[c.type]}{'' if c.nullable else ' NOT NULL'}"
             for c in table_schema.columns]
-    if table_schema.primary_key:
-        cols.append(f"PRIMARY KEY ({', '.join(sql_identifier(k) for k in table_schema.primary_key)})")
     return f"CREATE TABLE {sql_identifier(table_schema.name)} (\n  " + ",\n  ".join(cols) + "\n)"
+
+
+def table_comment(table_schema: TableSchema) -> str:
+    key = f" Primary key: {', '.join(table_schema.primary_key)}." if table_schema.primary_key else ""
+    return table_schema.description + key
 
 
 def document_view_sql(table_schema: TableSchema, view: str, documents: TableSchema) -> str:
@@ -188,7 +193,7 @@ def write_duckdb(path: Path, tables: Mapping[str, pa.Table], schemas: Mapping[st
             # JSON cells arrive as text; the cast checks each is a JSON document
             con.execute(f"INSERT INTO {sql_identifier(name)} SELECT * FROM incoming")
             con.unregister("incoming")
-            con.execute(f"COMMENT ON TABLE {sql_identifier(name)} IS {sql_string(ts.description)}")
+            con.execute(f"COMMENT ON TABLE {sql_identifier(name)} IS {sql_string(table_comment(ts))}")
             for c in ts.columns:
                 con.execute(f"COMMENT ON COLUMN {sql_identifier(name)}.{sql_identifier(c.name)} "
                             f"IS {sql_string(c.description)}")

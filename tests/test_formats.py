@@ -103,15 +103,16 @@ def test_duckdb_comments_every_table_and_column_from_the_schemas(database):
         for col in ts.columns:
             assert comments[(ts.name, col.name)] == col.description
     tables = dict(con.execute("select table_name, comment from duckdb_tables()").fetchall())
-    assert tables["documents"] == "One row per 'plan' document."  # a quote in a comment survives
-    assert tables["metrics"] == METRICS.description
+    assert tables["documents"].startswith("One row per 'plan' document.")  # a quote in a comment survives
+    assert tables["metrics"].startswith(METRICS.description)
 
 
-def test_duckdb_declares_primary_keys_and_not_null(database):
+def test_duckdb_names_primary_keys_in_table_comments_and_declares_not_null(database):
     con, _ = database
-    keys = con.execute("select table_name, constraint_column_names from duckdb_constraints() "
-                   "where constraint_type = 'PRIMARY KEY' order by 1").fetchall()
-    assert keys == [("documents", ["doc_id"]), ("metrics", ["metric_id"])]
+    tables = dict(con.execute("select table_name, comment from duckdb_tables()").fetchall())
+    assert tables["metrics"].endswith("Primary key: metric_id.")
+    # no PRIMARY KEY constraint: its index would keep DuckDB 1.0 from opening the file
+    assert con.execute("select count(*) from duckdb_constraints() where constraint_type = 'PRIMARY KEY'").fetchone() == (0,)
     nullable = dict(con.execute("select column_name, is_nullable from duckdb_columns() where table_name = 'metrics'").fetchall())
     assert nullable["metric_id"] is False and nullable["target_year"] is True
 

@@ -98,6 +98,17 @@ def cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from flows.diff import diff_command
+
+    try:
+        print("\n".join(diff_command(args.old, args.new, args.out, args.changes, args.limit or None)))
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"digigov diff failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 # --- operations (issue 9): runner flags, serve, bench -------------------------------------------
 
 def add_runner_arguments(p: argparse.ArgumentParser) -> None:
@@ -176,6 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
     rel.add_argument("--allow-dirty", action="store_true",
                      help="release even if the code state cannot be described; the manifest says so")
     rel.set_defaults(func=cmd_release)
+    dif = sub.add_parser("diff", help="what changed between two releases, row by row (keyed by primary keys)")
+    dif.add_argument("old", help="older release: a version in OUT/releases/ or a release folder")
+    dif.add_argument("new", help="newer release: a version in OUT/releases/ or a release folder")
+    dif.add_argument("--out", type=Path, default=Path("curated"), help="output folder (default curated/)")
+    dif.add_argument("--changes", type=Path, default=None, metavar="FILE", help="also write every change as Parquet")
+    dif.add_argument("--limit", type=int, default=100, metavar="N", help="changes to print (default 100; 0: all)")
+    dif.set_defaults(func=cmd_diff)
     add_ops_commands(sub)
     return p
 

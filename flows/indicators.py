@@ -11,13 +11,11 @@ indicator's. A wording is thus never special to one document: it names what is m
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
-import pyarrow as pa
 import yaml
 
 CATALOG_PATH = Path(__file__).resolve().parent.parent / "schemas" / "reference" / "indicators.yaml"
@@ -140,15 +138,3 @@ def ambiguous_wordings(catalog: Catalog) -> list[tuple[str, list[str]]]:
             if got != ind.id:
                 found.append((f"{ind.id}: {w}", [got] if got else []))
     return found
-
-
-def indicators_table(catalog: Catalog, metric_ids: Iterable[str | None], schema: Any) -> pa.Table:
-    """The catalog as the published ``indicators`` table, with each indicator's metric count."""
-    counts = Counter(i for i in metric_ids if i)
-    rows = [
-        {"indicator_id": ind.id, "name_zh": ind.name_zh, "name_en": ind.name_en, "unit": ind.unit,
-         "theme": ind.theme, "definition_zh": ind.definition_zh, "definition_en": ind.definition_en,
-         "wordings": list(ind.wordings), "metrics": counts.get(ind.id, 0)}
-        for ind in catalog.indicators
-    ]
-    return schema.table(rows)

@@ -1,0 +1,141 @@
+"""Comparison views: the tables analysts compare jurisdictions with, derived from the extracted ones.
+
+- ``indicators``: the catalog (``schemas/reference/indicators.yaml``) with how many metrics and
+  jurisdictions each indicator has in this build.
+- ``targets``: one row per document × indicator × subject × target year, the value the
+  document sets for it, with the document's jurisdiction and the sentence that states it.
+- ``coverage``: one row per jurisdiction × year × plan: which plans the dataset holds for a
+  place and a year, so that a missing plan is not read as a missing target.
+- ``targets_wide``: targets as one row per indicator and one column per jurisdiction (a release
+  ships it as CSV for spreadsheet users).
+
+Each is a plain function of row lists (``dict`` per row) to row lists, in a stable order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from typing import Any, Iterable, Mapping, Sequence
+
+from flows.indicators import Catalog
+
+Row = Mapping[str, Any]
+
+
+def derived_id(prefix: str, *parts: Any) -> str:
+    """An id from content: the same parts give the same id in every build."""
+    digest = hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode("utf-8")).hexdigest()
+    return f"{prefix}-{digest[:16]}"
+
+
+def _published(documents: Iterable[Row]) -> dict[str, Row]:
+    """Documents that count (a duplicate_of copy does not), by doc_id."""
+    return {d["doc_id"]: d for d in documents if not d.get("duplicate_of")}
+
+
+def indicator_rows(catalog: Catalog, metrics: Iterable[Row], documents: Iterable[Row]) -> list[dict[str, Any]]:
+    docs = _published(documents)
+    counts: dict[str, int] = defaultdict(int)
+    places: dict[str, set] = defaultdict(set)
+    for m in metrics:
+        ind = m.get("indicator_id")
+        if ind and m["doc_id"] in docs:
+            counts[ind] += 1
+            places[ind].add(docs[m["doc_id"]].get("jurisdiction"))
+    return [
+        {"indicator_id": ind.id, "name_zh": ind.name_zh, "name_en": ind.name_en, "unit": ind.unit,
+         "theme": ind.theme, "definition_zh": ind.definition_zh, "definition_en": ind.definition_en,
+         "wordings": list(ind.wordings), "metrics": counts.get(ind.id, 0),
+         "jurisdictions": len(places.get(ind.id, set()) - {None})}
+        for ind in catalog.indicators
+    ]
+
+
+def target_rows(catalog: Catalog, metrics: Sequence[Row], documents: Iterable[Row]) -> list[dict[str, Any]]:
+    """The targets of mapped metrics, one per (document, indicator, subject, target year): the
+    first in the document's text where the document states one several times (a table and its
+    prose), with the number of metrics that state it."""
+    docs = _published(documents)
+    groups: dict[tuple, list[Row]] = defaultdict(list)
+    for m in metrics:
+        if m.get("indicator_id") and m.get("is_target") and m["doc_id"] in docs:
+            groups[(m["doc_id"], m["indicator_id"], m.get("subject"), m.get("target_year"))].append(m)
+    rows = []
+    for (doc_id, ind_id, subject, year), ms in groups.items():
+        first = min(ms, key=lambda m: (m["char_start"], m["metric_id"]))
+        doc, ind = docs[doc_id], catalog.by_id(ind_id)
+        rows.append({
+            "target_id": derived_id("t", doc_id, ind_id, subject, year),
+            "doc_id": doc_id, "indicator_id": ind_id, "name_zh": ind.name_zh, "name_en": ind.name_en,
+            "subject": subject, "target_year": year, "value": first["value"], "value_max": first.get("value_max"),
+            "unit": first["unit"], "comparator": first["comparator"],
+            "jurisdiction": doc.get("jurisdiction"), "admin_code": doc.get("admin_code"),
+            "admin_level": doc.get("admin_level"), "province_en": doc.get("province_en"),
+            "metric_id": first["metric_id"], "metrics": len(ms), "source_text": first["source_text"],
+        })
+    return sorted(rows, key=lambda r: (r["indicator_id"], r["admin_code"] or "", r["jurisdiction"] or "",
+                                       r["doc_id"], r["subject"] or "", r["target_year"] or 0))
+
+
+def _years(doc: Row) -> range:
+    start, end = doc.get("plan_start_year"), doc.get("plan_end_year")
+    issued = doc.get("issue_date")
+    issued_year = getattr(issued, "year", None)
+    if start is None:
+        start = issued_year if issued_year is not None else end
+    if end is None:
+        end = start
+    if start is None:
+        return range(0)
+    return range(min(start, end), max(start, end) + 1)
+
+
+def coverage_rows(documents: Iterable[Row]) -> list[dict[str, Any]]:
+    """Which plans the dataset holds for each jurisdiction and year of their plan period (a plan
+    without a period covers the year it was issued)."""
+    rows = []
+    for doc in _published(documents).values():
+        for year in _years(doc):
+            rows.append({
+                "coverage_id": derived_id("c", doc["doc_id"], year),
+                "jurisdiction": doc.get("jurisdiction"), "admin_code": doc.get("admin_code"),
+                "admin_level": doc.get("admin_level"), "province_en": doc.get("province_en"),
+                "year": year, "doc_id": doc["doc_id"], "title": doc.get("title"),
+                "plan_start_year": doc.get("plan_start_year"), "plan_end_year": doc.get("plan_end_year"),
+            })
+    return sorted(rows, key=lambda r: (r["admin_code"] or "", r["jurisdiction"] or "", r["year"], r["doc_id"]))
+
+
+def _cell(t: Row) -> str:
+    value = f"{t['value']:g}" + (f"–{t['value_max']:g}" if t.get("value_max") is not None else "")
+    comparator = "" if t["comparator"] == "=" else t["comparator"]
+    year = f" ({t['target_year']})" if t.get("target_year") else ""
+    return f"{comparator}{value}{t['unit']}{year}"
+
+
+def targets_wide(targets: Sequence[Row]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: one row per indicator, one column per jurisdiction; a cell lists that
+    jurisdiction's targets for the indicator (value, unit and year; several separated by ``; ``)."""
+    # columns in code order (national documents, with no code, first), as official tables list them
+    places = [p for _, p in sorted({(t["admin_code"] or "", t["jurisdiction"] or "") for t in targets})]
+    cells: dict[tuple[str, str], list[str]] = defaultdict(list)
+    names: dict[str, tuple[str, str]] = {}
+    for t in targets:
+        cells[(t["indicator_id"], t["jurisdiction"] or "")].append(_cell(t))
+        names[t["indicator_id"]] = (t["name_zh"], t["name_en"])
+    header = ["indicator_id", "name_zh", "name_en", *places]
+    rows = [[ind, *names[ind], *("; ".join(dict.fromkeys(cells.get((ind, p), []))) for p in places)]
+            for ind in sorted(names)]
+    return header, rows
+
+
+def shared_targets(targets: Sequence[Row], at_least: int = 3) -> list[tuple[str, str, str, list[Row]]]:
+    """Indicators that at least ``at_least`` jurisdictions set targets for: (id, name_zh,
+    name_en, their targets), most jurisdictions first."""
+    by_ind: dict[str, list[Row]] = defaultdict(list)
+    for t in targets:
+        by_ind[t["indicator_id"]].append(t)
+    shared = [(ind, ts[0]["name_zh"], ts[0]["name_en"], ts) for ind, ts in by_ind.items()
+              if len({t["jurisdiction"] for t in ts} - {None}) >= at_least]
+    return sorted(shared, key=lambda x: (-len({t["jurisdiction"] for t in x[3]}), x[0]))

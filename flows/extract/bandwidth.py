@@ -136,7 +136,7 @@ def extract_bandwidth_targets(doc_id: str, text: str, sections: list[dict[str, A
         if not levels:
             levels = [(None, None)]
         network, attached = _network(text, s, e, m, attached_after)
-        clause_start = max(text.rfind(c, s, m.start()) for c in CLAUSE_END) + 1
+        clause_start = doc.clause(m.start(), s, e)[0]
         if attached and network:
             clause_network[clause_start] = network
         elif clause_start in clause_network and not attached_after:

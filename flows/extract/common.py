@@ -23,6 +23,8 @@ _PARAGRAPH = re.compile(r"\S(?:[^\n]*\S)?")
 # A clause ends at a comma-like mark too; 、 is not one (it separates the items of one list).
 CLAUSE_END = "，,；;。！？!?：:\n"
 
+_CLAUSE_BOUND = re.compile(f"[{re.escape(CLAUSE_END)}]")
+
 # Section kinds whose text is the plan proper. Not extracted: `toc` (a table of contents repeats
 # headings), `interpretation` (an appended 解读 restates the plan's targets: extracting it would
 # count them twice), `signature` and `boilerplate` (issuer lines, page furniture).
@@ -40,9 +42,43 @@ _REPORT_HEADING = re.compile(
 _FORWARD_HEADING = re.compile(r"目标|要求|任务|思路|原则|举措|措施|路径|重点|方向")
 
 
+# A run of prose this long without an end mark is no sentence (no plan writes one; the longest in
+# the seeds and corpus is under 400 characters): it is cut at its clause marks into pieces of at
+# most this length, so that a row quoting its sentence (metrics.source_text) stays short and a
+# document's rows grow with its length, not with its length times its values.
+MAX_SENTENCE = 1000
+_PIECE_END = re.compile(r"[，,：:、]")
+
+
 def sentences(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
     """(start, end) spans of sentences in text[start:end], trimmed of surrounding whitespace."""
-    return map(re.Match.span, _SENTENCE.finditer(text, start, len(text) if end is None else end))
+    for m in _SENTENCE.finditer(text, start, len(text) if end is None else end):
+        s, e = m.span()
+        if e - s <= MAX_SENTENCE:
+            yield s, e
+        else:
+            yield from _pieces(text, s, e)
+
+
+def _pieces(text: str, s: int, e: int) -> Iterator[tuple[int, int]]:
+    """An overlong sentence cut after its last clause mark within MAX_SENTENCE characters (if
+    that is past half of them, else at MAX_SENTENCE), each piece trimmed of whitespace."""
+    while e - s > MAX_SENTENCE:
+        limit = s + MAX_SENTENCE
+        last = None
+        for last in _PIECE_END.finditer(text, s + MAX_SENTENCE // 2, limit):
+            pass
+        cut = last.end() if last else limit
+        piece_end = cut
+        while piece_end > s and text[piece_end - 1].isspace():
+            piece_end -= 1
+        if piece_end > s:
+            yield s, piece_end
+        s = cut
+        while s < e and text[s].isspace():
+            s += 1
+    if s < e:
+        yield s, e
 
 
 def paragraphs(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
@@ -143,6 +179,44 @@ class Document:
 
     def paragraph_at(self, offset: int) -> tuple[int, int] | None:
         return enclosing(self.paragraphs, offset)
+
+    @cached_property
+    def _clause_bounds(self) -> list[int]:
+        return [m.start() for m in _CLAUSE_BOUND.finditer(self.text)]
+
+    @cached_property
+    def _line_ends(self) -> list[int]:
+        return [m.start() for m in re.finditer("\n", self.text)]
+
+    @cached_property
+    def _title_marks(self) -> tuple[list[int], list[int]]:
+        text = self.text
+        return [m.start() for m in re.finditer("《", text)], [m.start() for m in re.finditer("》", text)]
+
+    def clause(self, pos: int, start: int, end: int) -> tuple[int, int]:
+        """The clause around pos within text[start:end] (CLAUSE_END marks bound it), looked up
+        in the document's clause marks: scanning back and forth from every value costs the
+        length of its sentence each time, quadratic in a sentence that runs for megabytes."""
+        bounds = self._clause_bounds
+        i = bisect.bisect_left(bounds, pos)
+        c0 = bounds[i - 1] + 1 if i > 0 and bounds[i - 1] >= start else start
+        c1 = bounds[i] if i < len(bounds) and bounds[i] < end else end
+        return c0, c1
+
+    def line_start(self, pos: int) -> int:
+        """Offset of the start of the line holding pos."""
+        ends = self._line_ends
+        i = bisect.bisect_left(ends, pos)
+        return ends[i - 1] + 1 if i > 0 else 0
+
+    def in_title(self, start: int, pos: int) -> bool:
+        """Whether pos sits inside a 《title》 opened at or after start."""
+        opens, closes = self._title_marks
+        i = bisect.bisect_left(opens, pos)
+        if i == 0 or opens[i - 1] < start:
+            return False
+        j = bisect.bisect_left(closes, opens[i - 1])
+        return not (j < len(closes) and closes[j] < pos)
 
     @cached_property
     def tables(self):

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flows.extract.common import Document, SectionIndex, document, enclosing, sentences
+from flows.extract.common import Document, SectionIndex, document, enclosing
 from flows.extract.numbers import five_year_plan_end
 
 _CN_DIGIT = "〇○零一二三四五六七八九"
@@ -56,11 +56,12 @@ _PHASE_NAMED = re.compile(rf"(?P<word>{_PHASE_WORD})\s*(?:目标)?\s*$")
 _LINE_LEAD = re.compile(r"[\s#*>]*(?:[（(]?[一二三四五六七八九十\d]{1,3}[）)、.．]\s*)?")
 # Words that may stand before a deadline that still opens its sentence.
 _LEAD_WORDS = re.compile(
-    r"^[\s—\-－•·*#>]*(?:[（(]?[一二三四五六七八九十\d]{1,3}[）)、.．]\s*)?"
+    r"[\s—\-－•·*#>]*(?:[（(]?[一二三四五六七八九十\d]{1,3}[）)、.．]\s*)?"
     r"(?:力争|争取|预计|计划|目标是|总体目标是|主要目标是)?[，,：:\s]*$"
 )
 _PAST = re.compile(r"已(?!有|经?建成的|建的)|已经")
 _GOAL_HEADING = re.compile(r"目标")
+_SENTENCE_END = re.compile(r"[。；;！？!?\n]")
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def find_deadlines(doc: Document) -> list[Deadline]:
     text, index = doc.text, doc.index
     found: list[Deadline] = []
     for m in _PHASE_YEARS.finditer(text):
-        line_start = text.rfind("\n", 0, m.start()) + 1
+        line_start = doc.line_start(m.start())
         named = _PHASE_NAMED.search(text, max(line_start, m.start() - 20), m.start())
         if not named or "规划期" in named.group("word"):
             continue
@@ -97,8 +98,9 @@ def find_deadlines(doc: Document) -> list[Deadline]:
             found.append(Deadline(named.start(), m.end(), y2, y1, True))
     for m in _FIVE_YEAR_END.finditer(text):
         found.append(Deadline(m.start(), m.end(), five_year_plan_end(m.group("n")), None, False))
+    covered = _union([(d.start, d.end) for d in found])  # phases and 十四五末 hold their years
     for m in _YEAR_MENTION.finditer(text):
-        if any(d.start <= m.start() < d.end for d in found):
+        if enclosing(covered, m.start()):
             continue
         pre = text[max(0, m.start() - 6):m.start()]
         to = _TO_BEFORE.search(pre)
@@ -126,6 +128,17 @@ def find_deadlines(doc: Document) -> list[Deadline]:
     ]
 
 
+def _union(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, non-overlapping spans covering the same offsets as ``spans``."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start < out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
 def _names_a_document(text: str, start: int, end: int) -> bool:
     """A year inside 《…》 or in 2035年远景目标 names a document, not a deadline."""
     if re.match(r"\s*(?:年)?\s*远景目标", text[end:end + 8]):
@@ -136,24 +149,23 @@ def _names_a_document(text: str, start: int, end: int) -> bool:
 
 def _reports_past(text: str, d: Deadline) -> bool:
     """到2020年底，全省已建成… reports what was done by then."""
-    sentence_end = re.compile(r"[。；;！？!?\n]").search(text, d.end)
-    stop = sentence_end.start() if sentence_end else len(text)
-    return bool(_PAST.search(text, d.end, min(stop, d.end + 60)))
+    window = d.end + 60
+    sentence_end = _SENTENCE_END.search(text, d.end, window)
+    return bool(_PAST.search(text, d.end, sentence_end.start() if sentence_end else window))
 
 
 def _leads_sentence(text: str, sentence_start: int, d: Deadline) -> bool:
-    return bool(_LEAD_WORDS.match(text[sentence_start:d.start]))
+    return bool(_LEAD_WORDS.fullmatch(text, sentence_start, d.start))
 
 
 def extract_goals(doc_id: str, text: str, sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
     doc = document(text, sections)
     index = doc.index
-    deadlines = doc.goal_context.deadlines
+    context = doc.goal_context
     rows = []
-    for i, d in enumerate(deadlines):
+    for i, d in enumerate(context.deadlines):
         para = doc.paragraph_at(d.start) or (d.start, d.end)
         sent = doc.sentence_at(d.start) or para
-        in_para = [x for x in deadlines if para[0] <= x.start < para[1]]
         leading = _leads_sentence(text, sent[0], d)
         if d.phase:
             goal_type = "phase"
@@ -161,9 +173,9 @@ def extract_goals(doc_id: str, text: str, sections: list[dict[str, Any]]) -> lis
         else:
             headings = " ".join((r.get("heading") or "")[:20] for r in index.chain(d.start)[:2])
             in_goal_section = bool(_GOAL_HEADING.search(headings))
-            chained = _in_chain(doc, sent, in_para)
+            chained = _in_chain(context, sent, para)
             goal_type = "overall" if (leading and in_goal_section and not chained) else "milestone"
-            start, end = _statement(doc, sent, para, d, in_para, leading)
+            start, end = _statement(context, sent, para, i, leading)
         rows.append(dict(
             goal_id=f"{doc_id}-g{i:04d}", doc_id=doc_id, section_id=index.at(start)["section_id"],
             goal_type=goal_type, start_year=d.start_year, target_year=d.target_year,
@@ -184,67 +196,114 @@ def _phase_statement(text: str, index: SectionIndex, para: tuple[int, int]) -> t
     return para
 
 
-def _in_chain(doc: Document, sent: tuple[int, int], in_para: list[Deadline]) -> bool:
+def _in_chain(context: GoalContext, sent: tuple[int, int], para: tuple[int, int]) -> bool:
     """Whether a deadline is one step of a chain: its paragraph dates three steps or more
     (2019年底前…。到2020年底前…。到2022年底前…), or it is linked by ；to another deadline
     (到2023年，…；到2024年，…). One or two deadlines opening their paragraph's sentences (到2025年…。
     到2035年…) are the plan's headline: near term and long term."""
-    text = doc.text
-    if len({x.target_year for x in in_para}) >= 3:
+    doc, text = context.doc, context.text
+    if context.distinct_years(*para) >= 3:
         return True
-    if text[sent[1] - 1] in "；;" and any(sent[1] <= x.start for x in in_para):
+    if text[sent[1] - 1] in "；;" and context.has_deadline(max(sent[1], para[0]), para[1]):
         return True
     before = doc.sentence_at(sent[0] - 1) if sent[0] >= 1 else None
     if before is None and sent[0] >= 2:
         before = doc.sentence_at(sent[0] - 2)
-    return bool(before and text[before[1] - 1] in "；;" and any(before[0] <= x.start < before[1] for x in in_para))
+    return bool(before and text[before[1] - 1] in "；;"
+                and context.has_deadline(max(before[0], para[0]), min(before[1], para[1])))
 
 
-def _statement(doc: Document, sent: tuple[int, int], para: tuple[int, int], d: Deadline,
-               in_para: list[Deadline], leading: bool) -> tuple[int, int]:
+def _statement(context: GoalContext, sent: tuple[int, int], para: tuple[int, int], i: int,
+               leading: bool) -> tuple[int, int]:
     """A deadline that opens its sentence governs the sentences up to the next deadline of its
     paragraph (or the paragraph's end); one inside a sentence governs its clauses up to the next
-    deadline of that sentence."""
-    text = doc.text
+    deadline of that sentence. (Neighbouring deadlines are looked up by offset: a paragraph or a
+    sentence may hold thousands.)"""
+    doc, text, deadlines = context.doc, context.text, context.deadlines
+    d = deadlines[i]
     start, end = sent
-    others = [x for x in in_para if x is not d and sent[0] <= x.start < sent[1]]
-    if leading and not [x for x in others if x.start > d.start]:
-        later = [x for x in in_para if x.start >= sent[1]]
-        if later:
-            next_sentence = doc.sentence_at(later[0].start)
-            end = next_sentence[0] if next_sentence else later[0].start
+    lo, hi = context.indices(max(sent[0], para[0]), min(sent[1], para[1]))  # in the sentence
+    next_in_sentence = bisect.bisect_right(context.starts, d.start, lo, hi)
+    later = deadlines[next_in_sentence] if next_in_sentence < hi else None
+    if leading and later is None:
+        after, stop = context.indices(max(sent[1], para[0]), para[1])
+        if after < stop:
+            next_sentence = doc.sentence_at(deadlines[after].start)
+            end = next_sentence[0] if next_sentence else deadlines[after].start
         else:
             end = para[1]
         while end > start and text[end - 1].isspace():
             end -= 1
         return start, max(end, sent[1])
-    later = [x for x in others if x.start > d.start]
-    if later:
-        cut = max(text.rfind(c, d.end, later[0].start) for c in "，,")
+    if later is not None:
+        cut = max(text.rfind(c, d.end, later.start) for c in "，,")
         if cut > d.end:
             end = cut + 1
-    earlier = [x for x in others if x.start < d.start]
-    if earlier:
-        cut = max(text.rfind(c, earlier[-1].end, d.start) for c in "，,")
+    previous = bisect.bisect_left(context.starts, d.start, lo, hi) - 1
+    if previous >= lo:
+        cut = max(text.rfind(c, deadlines[previous].end, d.start) for c in "，,")
         if cut >= 0:
             start = cut + 1
     return start, end
 
 
 class GoalContext:
-    """The deadlines of a document and the year a target stated at some offset is due."""
+    """The deadlines of a document and the year a target stated at some offset is due.
+
+    Every question is answered by bisecting the deadlines' offsets or from tables built once
+    over the deadlines: a document may hold hundreds of thousands of deadlines and values, so
+    nothing here scans the deadlines of a paragraph, sentence or section per question."""
 
     def __init__(self, doc: Document):
         self.doc = doc
         self.text = doc.text
         self.index = doc.index
         self.deadlines = find_deadlines(doc)
-        self._starts = [d.start for d in self.deadlines]
+        self.starts = [d.start for d in self.deadlines]
+        # the first deadline of the run of equal target years each deadline closes
+        self._same_year_from: list[int] = []
+        for i, d in enumerate(self.deadlines):
+            same = i > 0 and self.deadlines[i - 1].target_year == d.target_year
+            self._same_year_from.append(self._same_year_from[-1] if same else i)
+        self._distinct_years: dict[tuple[int, int], int] = {}
+        self._leading: list[int] = []  # deadlines opening their sentence
+        self._colon: list[int] = []  # deadlines in a paragraph ending in ：
+        self._phases: list[int] = []
+        for i, d in enumerate(self.deadlines):
+            sent = doc.sentence_at(d.start)
+            if _leads_sentence(self.text, sent[0] if sent else d.start, d):
+                self._leading.append(i)
+            p = doc.paragraph_at(d.start)
+            if p and self.text[p[1] - 1] in "：:":
+                self._colon.append(i)
+            if d.phase:
+                self._phases.append(i)
 
-    def _between(self, start: int, end: int) -> list[Deadline]:
-        lo = bisect.bisect_left(self._starts, start)
-        hi = bisect.bisect_left(self._starts, end)
-        return self.deadlines[lo:hi]
+    def indices(self, start: int, end: int) -> tuple[int, int]:
+        """The range of deadline indices that start in [start, end)."""
+        return bisect.bisect_left(self.starts, start), bisect.bisect_left(self.starts, max(start, end))
+
+    def has_deadline(self, start: int, end: int) -> bool:
+        lo, hi = self.indices(start, end)
+        return lo < hi
+
+    def distinct_years(self, start: int, end: int) -> int:
+        """How many different target years the deadlines in [start, end) have (memoized: asked
+        for every deadline of a paragraph)."""
+        key = (start, end)
+        if key not in self._distinct_years:
+            lo, hi = self.indices(start, end)
+            self._distinct_years[key] = len({d.target_year for d in self.deadlines[lo:hi]})
+        return self._distinct_years[key]
+
+    def _one_year(self, lo: int, hi: int) -> bool:
+        return lo < hi and self._same_year_from[hi - 1] <= lo
+
+    @staticmethod
+    def _last(indices: list[int], lo: int, hi: int) -> int | None:
+        """The last of sorted ``indices`` within [lo, hi)."""
+        j = bisect.bisect_left(indices, hi) - 1
+        return indices[j] if j >= 0 and indices[j] >= lo else None
 
     def year_at(self, offset: int) -> int | None:
         """From the sentence (its nearest deadline), else the paragraph (a deadline opening one of
@@ -253,27 +312,27 @@ class GoalContext:
         if not self.deadlines:
             return None
         sent = self.doc.sentence_at(offset) or (offset, offset + 1)
-        in_sent = self._between(*sent)
-        if in_sent:
-            before = [d for d in in_sent if d.start <= offset]
-            return (before[-1] if before else in_sent[0]).target_year
+        lo, hi = self.indices(*sent)
+        if lo < hi:
+            before = bisect.bisect_right(self.starts, offset, lo, hi) - 1
+            return self.deadlines[before if before >= lo else lo].target_year
         para = self.doc.paragraph_at(offset) or sent
-        leading = [
-            d for d in self._between(para[0], offset)
-            if _leads_sentence(self.text, (self.doc.sentence_at(d.start) or sent)[0], d)
-        ]
-        if leading:
-            return leading[-1].target_year
+        leading = self._last(self._leading, *self.indices(para[0], offset))
+        if leading is not None:
+            return self.deadlines[leading].target_year
         for depth, sec in enumerate(self.index.chain(offset)):
             intro_end = self.index.own_text_end(sec)
-            intro = self._between(sec["char_start"], min(intro_end, offset))
-            if depth > 0 and len({d.target_year for d in intro}) == 1:
-                return intro[0].target_year
+            lo, hi = self.indices(sec["char_start"], min(intro_end, offset))
+            if depth > 0 and self._one_year(lo, hi):
+                return self.deadlines[lo].target_year
             if depth == 0:
-                for d in reversed(intro):
-                    p = self.doc.paragraph_at(d.start)
-                    if d.phase and p and p[0] == sec["char_start"]:
-                        return d.target_year
-                    if p and self.text[p[1] - 1] in "：:":
-                        return d.target_year
+                # the last deadline of the introduction in a paragraph ending in ：, or a phase
+                # whose paragraph opens the section
+                found = [self._last(self._colon, lo, hi)]
+                opening = self.doc.paragraph_at(sec["char_start"])
+                if opening and opening[0] == sec["char_start"]:
+                    found.append(self._last(self._phases, lo, min(hi, self.indices(*opening)[1])))
+                found = [i for i in found if i is not None]
+                if found:
+                    return self.deadlines[max(found)].target_year
         return None

@@ -38,7 +38,7 @@ import logging
 import re
 from typing import Any
 
-from flows.extract.common import CLAUSE_END, SectionIndex, document, enclosing
+from flows.extract.common import Document, document, enclosing
 from flows.extract.goals import GoalContext
 from flows.extract.numbers import (
     COMPARATOR_AFTER, COMPARATOR_BEFORE, QUANTITY, Quantity, alternation, parse_quantity,
@@ -114,7 +114,7 @@ def extract_metrics(doc_id: str, text: str, sections: list[dict[str, Any]]) -> l
         if q is not None:
             found.setdefault(sent, []).append((m, q))
     for sent, quantities in found.items():
-        rows.extend(_sentence_metrics(text, sent, quantities, index, context))
+        rows.extend(_sentence_metrics(doc, sent, quantities, context))
     out, seen = [], set()
     for r in rows:
         key = (r["char_start"], r["value"], r["value_max"], r["unit"], r["indicator"], r["is_target"])
@@ -127,48 +127,63 @@ def extract_metrics(doc_id: str, text: str, sections: list[dict[str, Any]]) -> l
     return out
 
 
-def _sentence_metrics(text: str, sent: tuple[int, int], quantities: list[tuple[re.Match[str], Quantity]],
-                      index: SectionIndex, context: GoalContext) -> list[dict[str, Any]]:
+def _sentence_metrics(doc: Document, sent: tuple[int, int], quantities: list[tuple[re.Match[str], Quantity]],
+                      context: GoalContext) -> list[dict[str, Any]]:
+    text, index = doc.text, doc.index
     s, e = sent
     sentence = text[s:e]
     accepted = []
     for m, q in quantities:
         comparator, value_start, value_end = _comparator(text, s, e, m, q)
-        if _is_metric(text, s, m, q, comparator):
+        if _is_metric(doc, s, m, q, comparator):
             accepted.append((m, q, comparator or "=", value_start, value_end))
     if not accepted:
         return []
     reports_past = index.reports_past(s)
-    has_deadline = any(s <= d.start < e for d in context.deadlines)
+    has_deadline = context.has_deadline(s, e)
     past_sentence = bool(_PAST.search(sentence)) and not has_deadline
     state_sentence = bool(_STATE.search(sentence)) and not has_deadline
     rows = []
     previous_indicator = None
-    for k, (m, q, comparator, v0, v1) in enumerate(accepted):
-        c0, c1 = _clause(text, s, e, m.start())
-        prev_end = max([a[4] for a in accepted[:k] if c0 <= a[3] < c1] + [c0])
-        nxt = [a[3] for a in accepted[k + 1:] if c0 <= a[3] < c1]
-        before = text[prev_end:v0]
-        after = text[v1:nxt[0] if nxt else c1]
-        baseline = bool(_FROM_TO.search(before)) and bool(_CHANGE_AFTER.match(text, v1, c1))
-        indicator, subject = _respectively(text, c0, c1, accepted, k), None
-        if not indicator:
-            indicator, subject = _indicator_subject(before, after, q.unit)
-        if not indicator and prev_end > c0 and previous_indicator:
-            indicator, subject = previous_indicator  # 由90%提高到95%: the second value shares it
-        if not indicator:
-            log.warning("metric value without an indicator, not published: %r in %r", m.group(0), sentence[:80])
-            continue
-        previous_indicator = (indicator, subject)
-        year = context.year_at(m.start())
-        is_target = not (reports_past or past_sentence or baseline or (state_sentence and year is None))
-        rows.append(dict(
-            metric_id=None, doc_id=None, section_id=index.at(s)["section_id"],
-            indicator=indicator, subject=subject, value=q.value, value_max=q.value_max, unit=q.unit,
-            comparator=">" if q.more_than and comparator == "=" else comparator,
-            target_year=year if is_target else None, is_target=is_target,
-            value_text=text[v0:v1].strip(), source_text=sentence, char_start=s, char_end=e,
-        ))
+    # The values of one clause are consecutive (they come in text order, and the comparator
+    # written before a value holds no clause mark): each value's neighbours in its clause are
+    # looked up, not found by scanning all of the sentence's values for each one.
+    clauses = [doc.clause(m.start(), s, e) for m, *_ in accepted]
+    groups: list[list[int]] = []
+    for k, clause in enumerate(clauses):
+        if k and clauses[k - 1] == clause:
+            groups[-1].append(k)
+        else:
+            groups.append([k])
+    for members in groups:
+        c0, c1 = clauses[members[0]]
+        names = _respectively(text, c0, accepted[members[0]][3], len(members))
+        ends = c0  # where the clause's values so far end
+        for p, k in enumerate(members):
+            m, q, comparator, v0, v1 = accepted[k]
+            prev_end, ends = ends, max(ends, v1)
+            nxt = accepted[members[p + 1]][3] if p + 1 < len(members) else c1
+            before = text[prev_end:v0]
+            after = text[v1:nxt]
+            baseline = bool(_FROM_TO.search(before)) and bool(_CHANGE_AFTER.match(text, v1, c1))
+            indicator, subject = (_trim(cut(names[p])) or None) if names else None, None
+            if not indicator:
+                indicator, subject = _indicator_subject(before, after, q.unit)
+            if not indicator and prev_end > c0 and previous_indicator:
+                indicator, subject = previous_indicator  # 由90%提高到95%: the second value shares it
+            if not indicator:
+                log.warning("metric value without an indicator, not published: %r in %r", m.group(0), sentence[:80])
+                continue
+            previous_indicator = (indicator, subject)
+            year = context.year_at(m.start())
+            is_target = not (reports_past or past_sentence or baseline or (state_sentence and year is None))
+            rows.append(dict(
+                metric_id=None, doc_id=None, section_id=index.at(s)["section_id"],
+                indicator=indicator, subject=subject, value=q.value, value_max=q.value_max, unit=q.unit,
+                comparator=">" if q.more_than and comparator == "=" else comparator,
+                target_year=year if is_target else None, is_target=is_target,
+                value_text=text[v0:v1].strip(), source_text=sentence, char_start=s, char_end=e,
+            ))
     return rows
 
 
@@ -189,11 +204,12 @@ def _comparator(text: str, s: int, e: int, m: re.Match[str], q: Quantity) -> tup
     return found, start, end
 
 
-def _is_metric(text: str, s: int, m: re.Match[str], q: Quantity, comparator: str | None) -> bool:
+def _is_metric(doc: Document, s: int, m: re.Match[str], q: Quantity, comparator: str | None) -> bool:
+    text = doc.text
     before = text[max(s, m.start() - 12):m.start()]
     if before.endswith(("第", "×", "x", "X", "*", "＊", "+", "＋")) or re.search(r"[A-Za-z]\s*$", before):
         return False
-    if text[m.end():m.end() + 1] in ("+", "＋", "×") or _in_title(text, s, m.start()):
+    if text[m.end():m.end() + 1] in ("+", "＋", "×") or doc.in_title(s, m.start()):
         return False
     if text[m.end():m.end() + 1] in _UNIT_TAIL and q.unit != "人次":
         log.info("compound unit not in the vocabulary, not published: %r", text[m.start():m.end() + 1])
@@ -214,22 +230,10 @@ def _is_metric(text: str, s: int, m: re.Match[str], q: Quantity, comparator: str
         return not (q.chinese and q.value < 10 and comparator in (None, "="))
     if q.chinese or q.value < 2:
         return False
-    c0, c1 = _clause(text, s, len(text), m.start())
+    c0, c1 = doc.clause(m.start(), s, len(text))
     closes_clause = not text[m.end():c1].strip(" 。；;")
     return bool(_BUILD_VERB.search(before) or _BUILD_LIST.search(text, c0, m.start())
                 or (closes_clause and _BUILD_CLAUSE.search(text, c0, m.start())))
-
-
-def _in_title(text: str, s: int, pos: int) -> bool:
-    opened = text.rfind("《", s, pos)
-    return opened >= 0 and text.find("》", opened, pos) < 0
-
-
-def _clause(text: str, s: int, e: int, pos: int) -> tuple[int, int]:
-    start = max(text.rfind(c, s, pos) for c in CLAUSE_END) + 1
-    start = max(start, s)
-    ends = [i for i in (text.find(c, pos, e) for c in CLAUSE_END) if i >= 0]
-    return start, min(ends) if ends else e
 
 
 def _indicator_subject(before: str, after: str, unit: str) -> tuple[str | None, str | None]:
@@ -312,15 +316,11 @@ def _balance(phrase: str) -> str:
     return phrase
 
 
-def _respectively(text: str, c0: int, c1: int, accepted: list, k: int) -> str | None:
-    """X和Y分别达到90%、95%: pair the listed indicators with the values in order."""
-    in_clause = [a for a in accepted if c0 <= a[3] < c1]
-    first = in_clause[0][3] if in_clause else c1
+def _respectively(text: str, c0: int, first: int, values: int) -> list[str] | None:
+    """X和Y分别达到90%、95%: the listed indicators a clause pairs with its values in order, when
+    their number matches (``first``: where the clause's first value starts)."""
     head = text[c0:first]
     if "分别" not in head:
         return None
     names = [n for n in re.split(r"[和、与及]", _YEAR_IN.sub("", head.split("分别")[0])) if n.strip()]
-    position = [a[3] for a in in_clause].index(accepted[k][3]) if accepted[k] in in_clause else -1
-    if len(names) != len(in_clause) or position < 0:
-        return None
-    return _trim(cut(names[position])) or None
+    return names if len(names) == values else None

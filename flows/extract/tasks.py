@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flows.extract.common import SectionIndex
+from flows.extract.common import Document, document
 
 _ROLE_WORDS = {"牵头": "lead_units", "主责": "responsible_units", "责任": "responsible_units",
                "配合": "supporting_units", "参与": "supporting_units", "协办": "supporting_units",
@@ -28,6 +28,7 @@ _FIELD_KEY = re.compile(
 )
 _BRACKET_ROLE = re.compile(r"[（(]\s*(?=(?:牵头|主责|责任|配合|参与|协办|协同|支持)(?:单位|部门)\s*[：:])")
 _LINE_ROLE = re.compile(r"^[ \t\u3000]*(?=(?:牵头|主责|责任|配合|参与|协办|协同|支持)(?:单位|部门)\s*[：:])", re.M)
+_TITLE_SENTENCE = re.compile(r"[ \t\u3000]*([^。，,；;：:\n（(]{2,25})。")
 _UNIT_SPLIT = re.compile(r"[、，,；;]")
 _MAX_ASSIGNMENT = 600
 _ROLE_COLUMN = re.compile(r"^(?:(牵头|主责|责任|配合|参与|协办|协同|支持)(?:单位|部门)?|完成时限|完成时间|时间节点|时限)$")
@@ -132,18 +133,20 @@ def _table_rows(text: str) -> list[dict[str, Any]]:
     return out
 
 
-def _paragraph_title(text: str, at: int, section: dict[str, Any]) -> str | None:
+def _paragraph_title(doc: Document, at: int, section: dict[str, Any]) -> str | None:
     """`建设省级大数据中心。建设集…（责任单位：…）`: a paragraph led by a short title sentence of
     its own, below its section's heading, names its task better than the section heading."""
-    line_start = text.rfind("\n", 0, at) + 1
+    text = doc.text
+    line_start = doc.line_start(at)
     if section["char_start"] >= line_start:
         return None  # the assignment sits on the section's own heading line
-    m = re.match(r"[ \t\u3000]*([^。，,；;：:\n（(]{2,25})。", text[line_start:at])
+    m = _TITLE_SENTENCE.match(text, line_start, at)
     return m.group(1) if m else None
 
 
 def extract_tasks(doc_id: str, text: str, sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    index = SectionIndex(sections) if sections else None
+    doc = document(text, sections) if sections else None
+    index = doc.index if doc else None
     found: list[dict[str, Any]] = []
     for start, end, inner_start, inner_end in _assignments(text):
         roles = _roles(text[inner_start:inner_end])
@@ -156,7 +159,7 @@ def extract_tasks(doc_id: str, text: str, sections: list[dict[str, Any]]) -> lis
         section = index.at(t["char_start"]) if index else None
         if section is None:
             continue
-        heading = t["heading"] or _paragraph_title(text, t["char_start"], section) or section.get("heading")
+        heading = t["heading"] or _paragraph_title(doc, t["char_start"], section) or section.get("heading")
         rows.append(dict(
             task_id=f"{doc_id}-t{i:04d}", doc_id=doc_id, section_id=section["section_id"],
             heading=heading, lead_units=t["lead_units"], responsible_units=t["responsible_units"],

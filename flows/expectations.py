@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from flows.extract.bandwidth import MAX_MBPS, MIN_MBPS
 from flows.schema import TableSchema
 
 if TYPE_CHECKING:
@@ -91,14 +92,6 @@ _MASKED = {pa.int32(): pd.Int32Dtype(), pa.int64(): pd.Int64Dtype(), pa.bool_():
 # The People's Republic's first documents date from 1949; a plan horizon beyond 2100 is a misread
 # number (a count or a document number taken as a year), not a plan.
 FIRST_YEAR, LAST_YEAR = 1949, 2100
-
-# Network speeds a plan can state, in Mbit/s: Ethernet rates (10M … 400G) and the broadband
-# access tiers Chinese plans use (4M, 8M, 12M, 20M, 50M, 200M, 300M, 500M). Anything else is
-# almost always a misread unit or multiplier (万兆 read as 万 × 兆, 10G read as 10).
-BANDWIDTH_LADDER_MBPS = (
-    2, 4, 8, 10, 12, 20, 50, 100, 200, 300, 500, 1000, 2500, 5000, 10000, 25000, 40000, 50000,
-    100000, 200000, 400000,
-)
 
 # A text this long (in characters) is a plan, not a notice or an excerpt: a plan states goals.
 PLAN_LENGTH = 2000
@@ -254,11 +247,11 @@ def semantic_expectations(ts: TableSchema, today: dt.date) -> list[gxe.Expectati
 
     if t == "metrics":
         for col in ("value", "value_max"):
-            # a percentage indicator (coverage, share, rate) cannot exceed 100 % or be negative:
-            # 150 % is a misread number or unit
+            # a percentage level (coverage, share, rate) cannot exceed 100 % or be negative:
+            # 150 % is a misread number or unit. A change may (增长150%: measure `change`).
             out.append(_expect(gxe.ExpectColumnValuesToBeBetween, "percent_within_0_100", t, col,
-                               show=(col, "unit"), min_value=0, max_value=100,
-                               row_condition=Col("unit") == "%"))
+                               show=(col, "unit", "measure"), min_value=0, max_value=100,
+                               row_condition=(Col("unit") == "%") & (Col("measure") == "level")))
             # plans state counts, amounts, durations and shares: none is negative
             out.append(_expect(gxe.ExpectColumnValuesToBeBetween, "value_not_negative", t, col, min_value=0))
         # a range 10—15 has its upper end above its lower end
@@ -267,11 +260,12 @@ def semantic_expectations(ts: TableSchema, today: dt.date) -> list[gxe.Expectati
                            or_equal=True, ignore_row_if="either_value_is_missing"))
 
     if "bandwidth_mbps" in cols:
-        # a bandwidth is positive and one of the speeds networks are built at (see the ladder)
+        # a bandwidth is a speed a network link can have, whatever speed the text states (20G,
+        # 5000M): positive and at most 1 Tbit/s (万兆 read as 万 × 千兆 is 10,000,000)
         out.append(_expect(gxe.ExpectColumnValuesToBeBetween, "bandwidth_positive", t, "bandwidth_mbps",
-                           min_value=1))
-        out.append(_expect(gxe.ExpectColumnValuesToBeInSet, "bandwidth_on_ladder", t, "bandwidth_mbps",
-                           show=("bandwidth_mbps", "bandwidth_label"), value_set=list(BANDWIDTH_LADDER_MBPS)))
+                           min_value=MIN_MBPS))
+        out.append(_expect(gxe.ExpectColumnValuesToBeBetween, "bandwidth_within_network_range", t,
+                           "bandwidth_mbps", show=("bandwidth_mbps", "bandwidth_label"), max_value=MAX_MBPS))
 
     if "doc_number" in cols:
         # 发文字号: an issuer abbreviation in Chinese characters, the year in 〔〕 (a plausible

@@ -48,6 +48,26 @@ def test_levels_labels_and_units(sentence, expected):
     assert levels(sentence) == expected
 
 
+@pytest.mark.parametrize("sentence, mbps", [
+    ("政务外网省级骨干带宽提升至20G。", 20000), ("政务外网出口带宽达到40G。", 40000),
+    ("城域网接入带宽达到5000M。", 5000), ("骨干网链路带宽提升至100G。", 100000),
+    ("政务外网出口带宽达到2.5G。", 2500), ("政务外网骨干带宽达到50G。", 50000),
+    ("政务外网出口带宽扩容至800G。", 800000), ("乡镇政务外网接入带宽不低于20M。", 20),
+])
+def test_any_speed_in_a_network_unit(sentence, mbps):
+    (row,) = bandwidth("二、任务\n" + sentence)
+    assert row["bandwidth_mbps"] == mbps
+
+
+@pytest.mark.parametrize("sentence", [
+    "推动政务外网4G、5G、6G网络覆盖到村。",  # mobile generations
+    "政务外网出口带宽达到0M。",  # no speed
+    "政务外网出口带宽达到5000G。",  # 5 Tbit/s: a misread unit, beyond any link
+])
+def test_no_speed_outside_the_network_range(sentence):
+    assert bandwidth("二、任务\n" + sentence) == []
+
+
 def test_network_names_and_labels():
     rows = bandwidth("二、任务\n提升电子政务外网频宽，实现纵向骨干网万兆到市、千兆到县。建设万兆骨干网。推进10G城域网建设。")
     assert [(r["network"], r["bandwidth_label"]) for r in rows] == [

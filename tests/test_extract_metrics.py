@@ -287,3 +287,41 @@ def test_metrics_never_crash_and_rows_are_valid(text):
         assert r["source_text"] == text[r["char_start"]:r["char_end"]]
         assert r["unit"] in UNITS and r["comparator"] in {"=", ">=", "<=", ">", "<", "~"}
         assert r["value_max"] is None or r["value_max"] > r["value"]
+
+
+# --- level or change ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sentence, value, unit, measure", [
+    ("到2025年，数字经济核心产业增加值比2020年增长150%。", 150.0, "%", "change"),
+    ("到2025年，网上办事比例较2020年提高5个百分点。", 5.0, "个百分点", "change"),
+    ("到2025年，政务服务事项办理时限平均压缩50%。", 50.0, "%", "change"),
+    ("到2025年，企业办事材料比2020年减少了30%以上。", 30.0, "%", "change"),
+    ("到2025年，数字经济规模年均增长15%。", 15.0, "%", "change"),
+    ("到2025年，数据要素市场规模增长率达到20%。", 20.0, "%", "change"),
+    ("到2025年，政务云资源利用率下降不超过10%。", 10.0, "%", "change"),
+    ("到2025年，全程网办率达到90%。", 90.0, "%", "level"),
+    ("到2025年，全程网办率提高到95%。", 95.0, "%", "level"),
+    ("到2025年，全程网办率提升至95%。", 95.0, "%", "level"),
+    ("到2025年，企业开办时间压缩至1个工作日。", 1.0, "工作日", "level"),
+    ("到2025年，数字经济核心产业增加值占比达到10%。", 10.0, "%", "level"),
+    ("到2025年，数字经济核心产业增加值150亿元。", 15000000000.0, "元", "level"),
+    ("到2025年，建成10个以上示范应用。", 10.0, "个", "level"),
+])
+def test_a_value_is_a_level_or_a_change(sentence, value, unit, measure):
+    row = one(sentence)
+    assert (row["value"], row["unit"], row["measure"]) == (value, unit, measure)
+
+
+def test_from_a_level_to_a_level_both_are_levels():
+    rows = metrics("二、主要任务\n全程网办率由90%提高到95%。")
+    assert [(r["value"], r["measure"]) for r in rows] == [(90.0, "level"), (95.0, "level")]
+
+
+def test_indicator_table_growth_rates_and_points_are_changes():
+    text = ("二、主要指标\n| 指标 | 单位 | 2020年 | 2025年 |\n| --- | --- | --- | --- |\n"
+            "| 数字经济核心产业增加值年均增长率 | % | 12 | 150 |\n| 全程网办率 | % | 80 | 95 |\n"
+            "| 网上办事比例提高 | 个百分点 | — | 5 |\n")
+    got = {(r["indicator"], r["value"], r["measure"]) for r in metrics(text)}
+    assert got == {("数字经济核心产业增加值年均增长率", 12.0, "change"), ("数字经济核心产业增加值年均增长率", 150.0, "change"),
+                   ("全程网办率", 80.0, "level"), ("全程网办率", 95.0, "level"), ("网上办事比例提高", 5.0, "change")}

@@ -20,7 +20,6 @@ import pytest
 import yaml
 
 from flows.expectations import (
-    BANDWIDTH_LADDER_MBPS,
     PLAN_LENGTH,
     build_suites,
     traditional_only_chars,
@@ -86,7 +85,7 @@ def good_rows(text: str = PLAN, name: str = "plan.txt") -> dict[str, list[dict]]
         ],
         "metrics": [dict(
             metric_id=f"{d}-m0000", doc_id=d, section_id=sec(1), indicator="全程网办率",
-            subject="政务服务事项", value=90.0, value_max=None, unit="%", comparator=">=",
+            subject="政务服务事项", value=90.0, value_max=None, unit="%", comparator=">=", measure="level",
             target_year=2025, is_target=True, value_text="90%", source_text=goal, **_offsets(text, goal))],
         "bandwidth_targets": [
             dict(bandwidth_id=f"{d}-b0000", doc_id=d, section_id=sec(3), network=None, bandwidth_mbps=10000,
@@ -162,6 +161,11 @@ def test_a_percent_of_150_fails_naming_rule_table_column_and_value(good):
     assert "metrics.value = 150.0 for unit %" in msg
     assert f"metric_id={good['metrics'][0]['metric_id']}" in msg
     assert "1 of 1 rows" in msg
+
+
+def test_a_growth_of_150_percent_is_a_valid_change(good):
+    result = validate(broken(good, "metrics", value=150.0, measure="change", value_text="150%"))
+    assert result.success, result.failures
 
 
 def test_150_of_another_unit_is_not_a_percent_failure(good):
@@ -285,17 +289,19 @@ def test_mojibake_left_in_the_text_fails():
     assert msg.startswith("documents: text_normalized failed") and "'?。'" in msg
 
 
-def test_a_bandwidth_off_the_ladder_or_not_positive_fails(good):
+def test_a_bandwidth_out_of_network_range_or_not_positive_fails(good):
     rows = broken(good, "bandwidth_targets", 0, bandwidth_mbps=10_000_000)  # 万兆 read as 万 × 千兆
     rows["bandwidth_targets"][1]["bandwidth_mbps"] = 0
     result = validate(rows)
-    assert failed_rules(result) == {"bandwidth_on_ladder", "bandwidth_positive"}
-    (msg,) = [f for f in result.failures if "bandwidth_on_ladder" in f]
-    assert "on 2 of 2 rows" in msg and "bandwidth_targets.bandwidth_mbps = 10000000, bandwidth_label = 万兆" in msg
+    assert failed_rules(result) == {"bandwidth_within_network_range", "bandwidth_positive"}
+    (msg,) = [f for f in result.failures if "bandwidth_within_network_range" in f]
+    assert "on 1 of 2 rows" in msg and "bandwidth_targets.bandwidth_mbps = 10000000, bandwidth_label = 万兆" in msg
 
 
-def test_the_ladder_holds_ethernet_and_access_speeds():
-    assert {10, 100, 1000, 10000, 40000, 100000} <= set(BANDWIDTH_LADDER_MBPS)
+def test_any_speed_a_text_states_in_a_network_unit_passes(good):
+    rows = broken(good, "bandwidth_targets", 0, bandwidth_mbps=20_000, bandwidth_label="20G")
+    rows["bandwidth_targets"][1].update(bandwidth_mbps=5000, bandwidth_label="5000M")
+    assert validate(rows).success
 
 
 def _rule(table: str, rule: str):

@@ -1,7 +1,8 @@
 """Bandwidth targets: 万兆到市、千兆到县、百兆到乡、村 → one row per (bandwidth, administrative level).
 
-A bandwidth is 百兆/千兆/万兆/十万兆 or a number with Mbps/Gbps/M/G/兆 (``10G``, ``100Mbps``; a
-bare ``G`` only for link speeds 1/2.5/10/25/40/100/400 — ``5G`` is a mobile generation), in a
+A bandwidth is 百兆/千兆/万兆/十万兆 or a number with Mbps/Gbps/M/G/兆 (``10G``, ``20G``, ``5000M``,
+``100Mbps``; any speed from 1 Mbit/s to 1 Tbit/s, but not a bare ``2G``-``6G``: ``5G`` is a mobile
+generation), in a
 sentence about a network (网, 带宽, 链路, 出口, 光纤 ...). The levels it reaches follow it
 (``万兆到州、市``, ``千兆网覆盖到县``) or precede it (``省到市万兆``); one list gives one row per
 distinct level, so ``县、市、区`` is one county row (a 市 listed with counties is a county-level
@@ -17,7 +18,12 @@ from typing import Any
 from flows.extract.common import CLAUSE_END, document
 
 _WORD_MBPS = {"百兆": 100, "千兆": 1000, "万兆": 10000, "十万兆": 100000}
-_LINK_GBPS = {1.0, 2.5, 10.0, 25.0, 40.0, 100.0, 200.0, 400.0}
+# A bare G after 2-6 names a mobile generation (4G、5G网络), not a speed.
+_MOBILE_GENERATIONS = {2.0, 3.0, 4.0, 5.0, 6.0}
+# Speeds a network link can have, in Mbit/s: from the slowest access line a plan names (2M) to
+# 1 Tbit/s, above the fastest Ethernet rate in service (400G, 800G emerging). A stated speed
+# outside them is a misread number or unit, not a target; the gate checks the same bounds.
+MIN_MBPS, MAX_MBPS = 1, 1_000_000
 BANDWIDTH = re.compile(
     r"(?=[\d十万千百])(?:(?P<word>十万兆|万兆|千兆|百兆)"
     r"|(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>Gbps|Gb/s|GB/s|Mbps|Mb/s|G|M|兆)(?![A-Za-z\d]))"
@@ -65,11 +71,10 @@ def _mbps(m: re.Match[str]) -> int | None:
     if m.start() > 0 and re.match(r"[\dA-Za-z.]", m.string[m.start() - 1]):
         return None  # the tail of a token (IPv6, V10G ...)
     value, unit = float(m.group("num")), m.group("unit")
-    if unit in ("Gbps", "Gb/s", "GB/s"):
-        return int(value * 1000)
-    if unit == "G":
-        return int(value * 1000) if value in _LINK_GBPS else None
-    return int(value)
+    if unit == "G" and value in _MOBILE_GENERATIONS:
+        return None
+    mbps = int(value * 1000) if unit.startswith("G") else int(value)
+    return mbps if MIN_MBPS <= mbps <= MAX_MBPS else None
 
 
 def _levels(listed: str) -> list[tuple[str, str]]:

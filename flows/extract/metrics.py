@@ -41,7 +41,7 @@ from typing import Any
 from flows.extract.common import Document, document, enclosing
 from flows.extract.goals import GoalContext
 from flows.extract.numbers import (
-    COMPARATOR_AFTER, COMPARATOR_BEFORE, QUANTITY, Quantity, alternation, parse_quantity,
+    COMPARATOR_AFTER, COMPARATOR_BEFORE, QUANTITY, Quantity, alternation, measure, parse_quantity,
 )
 from flows.extract.segment import cut
 from flows.extract.tables import table_metrics
@@ -93,6 +93,7 @@ _TRAIL_WORDS = frozenset(
 # Where a long clause is cut to reach its indicator: after the last of these.
 _SPLIT_VERBS = re.compile(r"(?:实现|推动|推进|确保|促进|使|让|力争|争取|其中|全面|努力)(?![率度量数])")
 _SUBJECT_VERB = re.compile(r"(?:实现|达到|可|能够|具备|支持|做到|完成)")
+_MEASURE_WINDOW = 12  # characters before a value that can say it is a change (比2020年增长 …)
 _YEAR_IN = re.compile(r"(?:较|比)?(?:(?:19|20)\d\d\s*年|“?十[一二三四五六七八九]五”?(?:期末|末)?)[底末]?(?:前)?")
 
 
@@ -181,6 +182,7 @@ def _sentence_metrics(doc: Document, sent: tuple[int, int], quantities: list[tup
                 metric_id=None, doc_id=None, section_id=index.at(s)["section_id"],
                 indicator=indicator, subject=subject, value=q.value, value_max=q.value_max, unit=q.unit,
                 comparator=">" if q.more_than and comparator == "=" else comparator,
+                measure=measure(text[max(c0, m.start() - _MEASURE_WINDOW):m.start()], q.unit),
                 target_year=year if is_target else None, is_target=is_target,
                 value_text=text[v0:v1].strip(), source_text=sentence, char_start=s, char_end=e,
             ))

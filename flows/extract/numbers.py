@@ -149,3 +149,25 @@ def _numeral(text: str) -> float | None:
         return float(cn2an.cn2an(text.replace("○", "零").replace("〇", "零"), "smart"))
     except (ValueError, KeyError, IndexError, TypeError):
         return None
+
+
+# A value is a change (a growth, a fall, a gap in percentage points) rather than a level when a
+# change verb states it right before the value: 增长150%, 比2020年提高5个百分点, 下降20%, 年均增长10%
+# 以上, 增长率达到8%. With 到/至 the verb states the level reached (提高到90%, 降至3天: levels), and
+# 增加值 (value added) is a quantity, not a verb. Percentage points are always a difference.
+_CHANGE_WORDS = r"增长|提高|提升|增加(?!值)|下降|降低|减少|压缩|缩短|压减|缩减|增幅|降幅|增速|翻"
+# words that may stand between the verb and its value (达到, 超过, 不低于, 约 ...), not those that
+# are themselves a verb with 到/至 (提高到, 压缩至: the level reached)
+_LINKING_WORDS = [w for w in COMPARATOR_BEFORE if not re.match(_CHANGE_WORDS, w)]
+_CHANGE_BEFORE = re.compile(rf"(?:{_CHANGE_WORDS})(?:率|了)?\s*(?:{alternation(_LINKING_WORDS)})?\s*$")
+_CHANGE_INDICATOR = re.compile(r"增长率|增速|增幅|降幅|年均增长|年均提高")
+MEASURES = ("level", "change")
+
+
+def measure(before: str, unit: str, indicator: str = "") -> str:
+    """``change`` or ``level`` for a value whose text up to the value is ``before`` (a few
+    characters of its clause) and whose indicator, in a table, is ``indicator``."""
+    if unit == "个百分点" or _CHANGE_BEFORE.search(before) or _CHANGE_INDICATOR.search(indicator):
+        return "change"
+    return "level"
+

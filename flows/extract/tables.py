@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from flows.extract.numbers import (
     ARABIC, COMPARATOR_AFTER, COMPARATOR_BEFORE, COMPARATOR_SYMBOL, MULTIPLIER, UNITS, alternation,
-    five_year_plan_end, number,
+    five_year_plan_end, measure, number,
 )
 
 if TYPE_CHECKING:
@@ -202,7 +202,8 @@ def table_metrics(table: Table, text: str, context: GoalContext) -> list[dict[st
                 metric_id=None, doc_id=None, section_id=context.index.at(start)["section_id"],
                 indicator=indicator, subject=None, value=value * scale,
                 value_max=None if value_max is None else value_max * scale, unit=unit_name,
-                comparator=comparator, target_year=target_year, is_target=is_target,
+                comparator=comparator, measure=measure("", unit_name, indicator),
+                target_year=target_year, is_target=is_target,
                 value_text=cell, source_text=text[start:end], char_start=start, char_end=end,
             ))
     return rows

@@ -104,7 +104,8 @@ def _doc(doc_id, province, issue_date=None, **kw):
 
 def _metric(i, doc_id, indicator, value, unit="%", is_target=True, value_max=None):
     return dict(metric_id=f"m{i}", doc_id=doc_id, section_id=f"{doc_id}-0001", indicator=indicator, subject=None,
-                value=value, value_max=value_max, unit=unit, comparator=">=", target_year=2025, is_target=is_target,
+                value=value, value_max=value_max, unit=unit, comparator=">=", measure="level", target_year=2025,
+                is_target=is_target,
                 value_text=f"{value}{unit}", source_text=f"到2025年，{indicator}达到{value}{unit}<以上>。",
                 char_start=0, char_end=10)
 

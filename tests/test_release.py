@@ -403,7 +403,7 @@ def test_an_older_patch_release_does_not_move_latest(fresh):
 
 def _metric(doc, section_id, indicator, value, metric_id, unit="%"):
     return dict(metric_id=metric_id, doc_id=doc["doc_id"], section_id=section_id, indicator=indicator,
-                subject=None, value=value, value_max=None, unit=unit, comparator=">=", target_year=2025,
+                subject=None, value=value, value_max=None, unit=unit, comparator=">=", measure="level", target_year=2025,
                 is_target=True, value_text=f"{value:g}{unit}", source_text=doc["text"][0:1], char_start=0, char_end=1)
 
 

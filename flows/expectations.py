@@ -158,21 +158,12 @@ def _expect(cls, rule: str, table: str, column: str | None = None, show: tuple[s
 # Character sets for the normalized-text rule
 
 
-@cache
 def traditional_only_chars() -> str:
-    """Characters OpenCC t2s turns into another character, minus those it keeps inside a phrase.
+    """The characters normalization converts in every text (``flows.script``'s table, derived
+    from the pinned OpenCC data): none may be left in a normalized text."""
+    from flows.script import traditional_only_chars
 
-    Normalization converts traditional texts with these very tables (``flows.script.t2s``), so
-    none of these may survive it. A character t2s leaves alone inside some phrase (乾 in 乾隆,
-    於 in 於菟) is legitimate simplified text there, so it is not flagged. Derived from the
-    pinned OpenCC data, not a hand list.
-    """
-    from flows.script import opencc_table
-
-    # what t2s does to a lone character is its TSCharacters entry (phrases are longer)
-    changed = {t for t, s in opencc_table("TSCharacters.txt").items() if len(t) == 1 and t != s}
-    kept_in_phrases = set("".join(opencc_table("TSPhrases.txt").values()))
-    return "".join(sorted(changed - kept_in_phrases))
+    return "".join(sorted(traditional_only_chars()))
 
 
 # What decoding damage leaves behind: the replacement character, private-use code points (GBK

@@ -1,6 +1,9 @@
 """Script: decide simplified / traditional / traditional_tw and convert to simplified.
 
-- simplified: not converted at all (the fast path: one pass counting distinguishing characters).
+- simplified: only its traditional-only characters are converted, each by t2s's character table
+  (a traditional fragment in a simplified plan, 持續优化; the fast path: none outside GB2312).
+  ``traditional_only_chars`` is also the validation gate's table, so what the gate calls
+  traditional the normalizer converts.
 - traditional (mainland wording, seed 002): OpenCC ``t2s`` (its phrase and character tables,
   applied by ``t2s`` here at C speed), nothing else.
 - traditional_tw (Taiwan phrasing, seed 001: 套用, 数位, 资料库 ...): ``t2s`` and then the Taiwan
@@ -118,14 +121,63 @@ def _bmp_table(chars) -> np.ndarray:
 
 
 @cache
+def traditional_only_chars() -> frozenset[str]:
+    """The characters only traditional text uses: what the normalizer converts in every text
+    and the validation gate refuses to find in a normalized one (one table for both).
+
+    Derived from the pinned OpenCC data, not a hand list: a character t2s's character table
+    (TSCharacters) turns into another, unless a simplified text may use it: t2s keeps it inside
+    some phrase (乾 in 乾隆, 於 in 於菟), it is itself a simplified form (an STCharacters key: 苧
+    is the simplified form of 薴), or GB2312, the simplified standard set, holds it (甯 and 麴
+    are surnames, 醣 a chemistry term)."""
+    ts = opencc_table("TSCharacters.txt")
+    changed = {t for t, s in ts.items() if len(t) == 1 and t != s}
+    kept_in_phrases = set("".join(opencc_table("TSPhrases.txt").values()))
+    simplified_forms = set(opencc_table("STCharacters.txt"))
+    return frozenset(c for c in changed - kept_in_phrases - simplified_forms
+                     if not c.encode("gb2312", errors="ignore"))
+
+
+@cache
 def _char_classes() -> tuple[tuple[frozenset[str], np.ndarray], tuple[frozenset[str], np.ndarray]]:
     """(characters only traditional text uses, characters only simplified text uses), each with
     a table of its BMP members (the few members beyond the BMP are looked up in the set)."""
     ts = opencc_table("TSCharacters.txt")
     st = opencc_table("STCharacters.txt")
-    trad = {t for t, s in ts.items() if t != s and len(t) == 1} - set(st)
+    trad = traditional_only_chars()
     simp = {s for s, t in st.items() if t != s and len(s) == 1} - set(ts)
-    return (frozenset(trad), _bmp_table(trad)), (frozenset(simp), _bmp_table(simp))
+    return (trad, _bmp_table(trad)), (frozenset(simp), _bmp_table(simp))
+
+
+@cache
+def _traditional_only_mask() -> np.ndarray:
+    """Whether each code point up to the last one t2s maps is a traditional-only character."""
+    table = _t2s_tables()[0]
+    mask = np.zeros(len(table), dtype=bool)
+    mask[[ord(c) for c in traditional_only_chars()]] = True
+    return mask
+
+
+def convert_traditional_chars(text: str, repairs: RepairLog) -> str:
+    """A simplified text's traditional-only characters converted with t2s's character table
+    (持續优化 -> 持续优化: a traditional fragment pasted into a simplified plan, or a heading a
+    later mojibake repair restored in the script of the bytes). Characters a simplified text
+    may use are left alone (see traditional_only_chars)."""
+    if _outside_gb2312(text) == 0:
+        return text  # every traditional-only character is outside GB2312
+    table, mask = _t2s_tables()[0], _traditional_only_mask()
+    points = _code_points(text)
+    clipped = np.minimum(points, len(table) - 1)
+    stray = (points < len(table)) & mask[clipped]
+    changed = int(np.count_nonzero(stray))
+    if not changed:
+        return text
+    converted = np.where(stray, table[clipped], points).astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
+    for before, after in _differences(text, converted):
+        repairs.add("script_conversion", before, after, n=0)
+    repairs.add("script_conversion", "traditional characters in a simplified text → simplified (OpenCC t2s "
+                "characters)", f"{changed} characters", n=changed)
+    return converted
 
 
 def _distinct(text: str, chars: tuple[frozenset[str], np.ndarray]) -> int:
@@ -237,6 +289,7 @@ def to_simplified(text: str, repairs: RepairLog) -> tuple[str, str]:
     """(simplified text, script of the input)."""
     script, converted = detect_script(text)
     if converted is None:
+        text = convert_traditional_chars(text, repairs)
         # a simplified copy of a Taiwan-phrased text still needs its wording fixed
         if has_tw_phrasing(text):
             text = apply_tw_phrases(text, repairs)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flows.expectations import unnormalized_text_regex
 from flows.normalize import normalize_text
 from flows.repairs import RepairLog
-from flows.script import detect_script, t2s, to_simplified, tw_phrase_table
+from flows.script import detect_script, opencc_table, t2s, to_simplified, traditional_only_chars, tw_phrase_table
+from tests.conftest import SEEDS
 
 MAINLAND_TRAD = ("關於加強數字政府建設的實施意見。推進檔案數字化，完善審批程序，加強信息共享，"
                  "建設網絡安全體系，提升數據庫管理水平，優化營商環境，強化監測預警指標。")
@@ -84,3 +90,72 @@ def test_script_conversion_is_recorded_with_examples():
     assert result.script == "traditional_tw"
     assert kinds["script_conversion"].count >= 30
     assert any("→" in e for e in kinds["tw_phrasing"].examples)
+
+
+# --- one table for the normalizer and the gate ----------------------------------------------
+# What the gate calls traditional (flows.expectations.unnormalized_text_regex) the normalizer
+# converts in every text, a simplified one included; what a simplified text may use (a character
+# t2s keeps in a phrase, a simplified form of its own, a GB2312 character) neither flags nor
+# converts.
+
+PLAN = (
+    "某省数字政府建设方案\n一、总体要求\n到2025年，政务服务事项全程网办率达到90%，"
+    "数据共享能力全面提升，网络安全保障体系基本完善。\n二、主要任务\n"
+)
+GATE = re.compile(unnormalized_text_regex())
+TRADITIONAL = sorted(traditional_only_chars())
+# characters t2s's character table changes that a simplified text may use
+SIMPLIFIED_TOO = sorted({t for t, s in opencc_table("TSCharacters.txt").items() if len(t) == 1 and t != s}
+                        - set(TRADITIONAL))
+
+
+def test_traditional_words_in_a_simplified_plan_are_converted():
+    doc = normalize_text(PLAN + "（一）持續优化营商环境。\n（二）推進数字化改革，落實安全责任。\n")
+    assert doc.script == "simplified"
+    assert "（一）持续优化营商环境。\n（二）推进数字化改革，落实安全责任。" in doc.text
+    assert not GATE.search(doc.text)
+    (conversion,) = [r for r in doc.repairs if r.kind == "script_conversion"]
+    assert conversion.count == 3
+
+
+def test_a_variant_the_gate_accepts_is_kept():
+    # 苧 is the simplified form of 薴 in OpenCC's tables (while t2s maps it to 苎): a simplified
+    # text may use it, so neither the gate nor the normalizer touches it
+    doc = normalize_text(PLAN + "推进苧麻产业数字化。\n")
+    assert "苧麻" in doc.text and not GATE.search(doc.text)
+
+
+def test_characters_a_simplified_text_uses_are_not_mangled():
+    text = PLAN + "弘扬乾隆时期的档案文化，显著提升醣类检测能力，甯波同志牵头。\n"
+    doc = normalize_text(text)
+    assert "乾隆" in doc.text and "显著" in doc.text and "醣类" in doc.text and "甯波" in doc.text
+    assert not GATE.search(doc.text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(TRADITIONAL), min_size=1, max_size=8))
+def test_whatever_the_gate_calls_traditional_the_normalizer_converts(chars):
+    doc = normalize_text(PLAN + "（一）加强" + "".join(chars) + "建设。\n")
+    assert not GATE.search(doc.text), [c for c in chars if c in doc.text]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(SIMPLIFIED_TOO), min_size=1, max_size=3))
+def test_whatever_the_gate_accepts_the_normalizer_keeps_in_a_simplified_text(chars):
+    inserted = "".join(chars)
+    doc = normalize_text(PLAN + "（一）加强" + inserted + "建设。\n")
+    assert not GATE.search(doc.text)
+    assert inserted in doc.text or doc.script != "simplified"
+
+
+def test_a_traditional_copy_of_a_gb_mojibake_plan_leaves_no_traditional_character():
+    """Seed 002 is a traditional plan with GBK text decoded one byte off. In its traditional
+    copy some runs repair only on the second pass, after the script conversion: their headings
+    came back in traditional script (持續优化) in an otherwise simplified text."""
+    from flows.bench import _to_traditional
+
+    (seed,) = [p for p in SEEDS if p.name.startswith("002")]
+    copy = _to_traditional(seed.read_text(encoding="utf-8"))
+    doc = normalize_text(copy)
+    assert doc.script == "traditional"
+    assert not GATE.findall(doc.text)

@@ -83,10 +83,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from flows.release import ReleaseRefused, release
+    from flows.release import RELEASES, ReleaseRefused, release
 
+    if args.verify:
+        return cmd_verify(args)
+    if not args.version:
+        print("digigov release: --version V is required (or --verify V)", file=sys.stderr)
+        return 2
+    if args.upload and (args.out / RELEASES / args.version).is_dir():
+        return cmd_upload(args)  # a finished release: publish it as it is
     try:
-        result = release(args.version, out_dir=args.out, raw_dir=args.raw, allow_dirty=args.allow_dirty)
+        result = release(args.version, out_dir=args.out, raw_dir=args.raw or Path("raw"), allow_dirty=args.allow_dirty)
     except ReleaseRefused as exc:
         print(f"digigov {exc}", file=sys.stderr)
         return 1
@@ -95,7 +102,33 @@ def cmd_release(args: argparse.Namespace) -> int:
               + "\n".join(f"  - {r}" for r in result.dirty_reasons), file=sys.stderr)
     print(f"digigov release: {result.version} → {result.path} ({result.files} files, {result.bytes / 1024:.0f} KiB, "
           f"{result.seconds:.1f} s; previous {result.previous or 'none'}; latest {result.latest})")
+    return cmd_upload(args) if args.upload else 0
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    from flows.release import RELEASES
+    from flows.upload import UploadRefused, upload_release
+
+    try:
+        done = upload_release(args.out / RELEASES / args.version, args.upload)
+    except (UploadRefused, OSError) as exc:
+        print(f"digigov release --upload failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"digigov release: {args.version} uploaded to {done.url} ({done.files} files, {done.bytes / 1024:.0f} KiB, "
+          f"every sha256 read back and verified, SHA256SUMS last; {done.seconds:.1f} s)")
     return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from flows.verify import verify_version
+
+    try:
+        result = verify_version(args.verify, args.out, args.raw)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"digigov release --verify failed: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(result.lines()))
+    return 0 if result.reproduced else 1
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -180,10 +213,16 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--out", type=Path, default=Path("curated"), help="output folder (default curated/)")
     val.set_defaults(func=cmd_validate)
     rel = sub.add_parser("release", help="write an immutable, checksummed release OUT/releases/VERSION/")
-    rel.add_argument("--version", required=True, help="MAJOR.MINOR.PATCH, e.g. 2026.11.0")
+    rel.add_argument("--version", help="MAJOR.MINOR.PATCH, e.g. 2026.11.0")
     rel.add_argument("--out", type=Path, default=Path("curated"), help="output folder (default curated/)")
-    rel.add_argument("--raw", type=Path, default=Path("raw"),
-                     help="raw folder the tables must still match (default raw/)")
+    rel.add_argument("--raw", type=Path, default=None,
+                     help="raw folder the tables must still match (default raw/; with --verify: the release's)")
+    rel.add_argument("--upload", metavar="URL", default=None,
+                     help="copy the release (made now, or finished earlier) to URL/VERSION/ through fsspec "
+                          "(s3://bucket/prefix, file:///path): checksums verified, never overwriting")
+    rel.add_argument("--verify", metavar="V", default=None,
+                     help="rebuild release V from its manifest (raw checksums, commit) in a temporary folder "
+                          "and report whether every table's rows are identical")
     rel.add_argument("--allow-dirty", action="store_true",
                      help="release even if the code state cannot be described; the manifest says so")
     rel.set_defaults(func=cmd_release)

@@ -262,3 +262,16 @@ def diff_command(old: str, new: str, out_dir: Path, changes_path: Path | None, l
     if changes_path is not None:
         lines.append(f"all {changes.num_rows} change(s) written to {changes_path}")
     return lines
+
+
+def changelog_section(changes: pa.Table, tables: Iterable[str], previous: str | None) -> str:
+    """CHANGELOG.md's per-table summary of ``changes.parquet``."""
+    lines = ["", "## Rows changed per table", ""]
+    if previous is None:
+        lines.append(f"`{CHANGES_FILE}` is empty: there is no earlier release to compare with.")
+    else:
+        lines += [f"Every added, removed and changed row since {previous}, keyed by each table's primary key, is in "
+                  f"`{CHANGES_FILE}` (table, row_id, change, column, old, new); `digigov diff {previous} <this "
+                  "version>` prints it. With sequence-number ids a row whose number moved shows as changed.", "",
+                  summary_markdown(changes, tables)]
+    return "\n".join(lines) + "\n"

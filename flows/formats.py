@@ -183,6 +183,7 @@ def write_duckdb(path: Path, tables: Mapping[str, pa.Table], schemas: Mapping[st
     try:
         con.execute(f"ATTACH {sql_string(str(path))} AS release (STORAGE_VERSION {sql_string(DUCKDB_STORAGE_VERSION)})")
         con.execute("USE release")
+        con.execute("BEGIN TRANSACTION")  # one commit, not one per comment
         written = []
         for name, table in tables.items():
             if name not in schemas:
@@ -211,6 +212,7 @@ def write_duckdb(path: Path, tables: Mapping[str, pa.Table], schemas: Mapping[st
             con.executemany("INSERT INTO dataset_release VALUES (?, ?)",
                             [("dataset", dataset), ("version", version), ("storage_version", DUCKDB_STORAGE_VERSION)])
             con.execute("COMMENT ON TABLE dataset_release IS 'Which dataset and version this database holds.'")
+        con.execute("COMMIT")
         con.execute("USE memory")
         con.execute("DETACH release")
     finally:
@@ -424,3 +426,55 @@ def json_ld_script(doc: Mapping[str, Any]) -> str:
     text = (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
     return f'<script type="application/ld+json">{text}</script>'
+
+
+# --- a release's formats, together ----------------------------------------------------------------------
+
+def write_release_formats(folder: Path, tables: Mapping[str, pa.Table], schemas: Mapping[str, TableSchema], *,
+                          dataset: str, title: str, description: str, version: str, published: str,
+                          licence_url: str, cite_as: str, keywords: Iterable[str], creator: str
+                          ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every analyst format of a release into ``folder``, which already holds ``<table>.parquet``.
+
+    Returns (what the manifest records, the Croissant document)."""
+    folder = Path(folder)
+    database = write_duckdb(folder / DUCKDB_FILE, tables, schemas, dataset=dataset, version=version)
+    left_out = write_csvs(folder / CSV_DIR, tables, schemas)
+    write_data_dictionary(folder / DICTIONARY_FILE, schemas)
+    other = {DUCKDB_FILE: "application/x-duckdb", DICTIONARY_FILE: "text/csv",
+             **{f"{CSV_DIR}/{name}.csv": "text/csv" for name in tables if name in schemas}}
+    doc = croissant(name=dataset, title=title, description=description, version=version, published=published,
+                    licence_url=licence_url, cite_as=cite_as, keywords=keywords, creator=creator,
+                    release_dir=folder, tables=[n for n in tables if n in schemas], schemas=schemas,
+                    other_files=other)
+    write_croissant(folder / CROISSANT_FILE, doc)
+    info = {"duckdb": {"file": DUCKDB_FILE, "storage_version": database["storage_version"],
+                       "opened_by": database["opened_by"], "views": database["views"]},
+            "csv": {"folder": CSV_DIR, "encoding": "UTF-8 with BOM", "columns_left_out": left_out},
+            "data_dictionary": DICTIONARY_FILE, "croissant": CROISSANT_FILE}
+    return info, doc
+
+
+def formats_card_section(info: Mapping[str, Any]) -> str:
+    """The dataset card's section on the other formats (README.md of a release)."""
+    left_out = [f"`{t}.{c}`" for t, cols in info["csv"]["columns_left_out"].items() for c in cols]
+    views = ", ".join(f"`{v}`" for v in info["duckdb"]["views"]) or "none"
+    lines = [
+        "## Other formats", "",
+        f"- `{DUCKDB_FILE}`: every table in one DuckDB database (storage version "
+        f"{info['duckdb']['storage_version']}: opened by {info['duckdb']['opened_by']}), with table and column "
+        f"comments (`select * from duckdb_columns()`), JSON columns typed JSON, and views joining rows to their "
+        f"documents: {views}. `duckdb {DUCKDB_FILE}` or `duckdb.connect(\"{DUCKDB_FILE}\", read_only=True)`.",
+        f"- `{CSV_DIR}/<table>.csv`: for spreadsheets, UTF-8 with a byte order mark; text cells starting with "
+        "`=`, `+`, `-`, `@`, a tab or a carriage return carry a leading `'` (against formula injection). Columns "
+        f"too long for a spreadsheet cell ({SPREADSHEET_CELL_LIMIT:,} characters) are left to Parquet: "
+        + (", ".join(left_out) if left_out else "none") + f". `{CSV_DIR}/README.md` says more.",
+        f"- `{DICTIONARY_FILE}`: every column of every table (type, nullable, description, allowed values, "
+        "keys), from the same contract as the section above.",
+        f"- `{CROISSANT_FILE}`: ML Commons Croissant 1.0 metadata (a schema.org Dataset) describing every file "
+        "with its sha256 and every table's fields; `index.html` embeds the same as JSON-LD for dataset search "
+        "engines.",
+        "- In the Parquet files, JSON columns carry Parquet's JSON logical type (DuckDB reads them as JSON, "
+        "pandas and pyarrow as text); dates are dates.",
+    ]
+    return "\n".join(lines) + "\n"

@@ -51,6 +51,8 @@ from flows.datapackage import (
     json_field_type, package_descriptor, resource_descriptor, validate_datapackage, write_datapackage,
 )
 from flows.dictionary import data_dictionary, md_table, tables_overview
+from flows.diff import CHANGES_FILE, changelog_section, changes_table, diff_releases, write_changes
+from flows.formats import formats_card_section, json_ld_script, with_json_columns, write_release_formats
 from flows.ingest import discover
 from flows.schema import TABLES, load_schemas, schema
 from flows.write import BUILD_META, CURRENT, _fsync, _fsync_dir
@@ -259,7 +261,7 @@ def release_table(name: str, table: pa.Table, version: str) -> pa.Table:
     """The table with the schemas/ field metadata and the dataset version in the schema metadata."""
     target = schema(name).arrow_schema({"dataset": DATASET_NAME, "dataset_version": version,
                                         "licence": LICENCE["name"]})
-    return pa.Table.from_arrays(table.select(target.names).columns, schema=target)
+    return with_json_columns(pa.Table.from_arrays(table.select(target.names).columns, schema=target), schema(name))
 
 
 def documents_covered(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -680,14 +682,21 @@ def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path
 
     row_counts = {name: t.num_rows for name, t in tables.items()}
     resources = []
+    released: dict[str, pa.Table] = {}
     for name in TABLES:
         path = stage / f"{name}.parquet"
-        table = release_table(name, tables[name], version)
+        table = released[name] = release_table(name, tables[name], version)
         pq.write_table(table, path, compression="zstd")
         json_types = {c.name: json_field_type(table.column(c.name).to_pylist())
                       for c in schema(name).columns if c.type == "json"}
         resources.append(resource_descriptor(schema(name), path.name, path.stat().st_size, sha256_file(path),
                                              table.num_rows, json_types))
+    formats, croissant_doc = write_release_formats(
+        stage, released, load_schemas(), dataset=DATASET_NAME, title=DATASET_TITLE, description=DATASET_DESCRIPTION,
+        version=version, published=iso(created), licence_url=LICENCE["path"], cite_as=how_to_cite(version, created),
+        keywords=KEYWORDS, creator=AUTHOR)
+    changes = diff_releases(prev_dir, stage, released) if prev_dir is not None else changes_table([])
+    write_changes(stage / CHANGES_FILE, changes)
     doc_rows = tables["documents"].drop_columns(["text"]).to_pylist()
     lock = repo / LOCK_FILE
     manifest = {
@@ -705,6 +714,8 @@ def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path
         "validation": {k: gate[k] for k in ("gate", "success", "expectations")} | {"failures": len(gate["failures"])},
         "state": {"allow_dirty": bool(source.dirty), "dirty_reasons": list(source.dirty)},
         "previous_release": previous,
+        "formats": formats,
+        "changes": {"file": CHANGES_FILE, "rows": changes.num_rows},
     }
     sources = [{"title": f"{d['source_file']}: {d.get('province') or '?'} {doc_title(d)}",
                 **({"path": d["source_url"]} if d.get("source_url") else {}),
@@ -720,16 +731,17 @@ def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path
     copy_validation_report(out_dir, stage / VALIDATION_DIR, gate)
     (stage / "README.md").write_text(dataset_card(
         version=version, created=created, manifest=manifest, documents=doc_rows, repairs=repairs,
-        rejects=reject_rows, validation=gate), encoding="utf-8")
+        rejects=reject_rows, validation=gate) + "\n" + formats_card_section(formats), encoding="utf-8")
     (stage / "CITATION.cff").write_text(citation_cff(version, created, state.get("git_commit")), encoding="utf-8")
     (stage / "CHANGELOG.md").write_text(changelog(version, iso(created), previous, prev_dir, tables, row_counts,
-                                                  state.get("git_commit")),
-                                        encoding="utf-8")
+                                                  state.get("git_commit"))
+                                        + changelog_section(changes, TABLES, previous), encoding="utf-8")
     (stage / "index.html").write_text(render_overview(
         version=version, created=iso(created), documents=doc_rows,
         goals=tables["goals"].to_pylist(), metrics=tables["metrics"].to_pylist(),
         bandwidth=tables["bandwidth_targets"].to_pylist(), repairs=repairs, rejects=reject_rows,
-        validation=gate, row_counts=row_counts), encoding="utf-8")
+        validation=gate, row_counts=row_counts).replace("</head>", json_ld_script(croissant_doc) + "\n</head>", 1),
+        encoding="utf-8")
     (stage / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n",
                                          encoding="utf-8")
     write_sums(stage)

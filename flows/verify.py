@@ -161,7 +161,8 @@ def built_tables(out_dir: Path) -> dict[str, pa.Table]:
 
 def comparable(table: pa.Table) -> pa.Table:
     """The table without what only a release adds: schema and field metadata, Parquet's JSON type."""
-    fields = [pa.field(f.name, pa.string() if isinstance(f.type, pa.JsonType) else f.type) for f in table.schema]
+    fields = [pa.field(f.name, pa.string() if isinstance(f.type, pa.JsonType) else f.type, nullable=f.nullable)
+              for f in table.schema]
     return pa.Table.from_arrays([c.cast(f.type) for c, f in zip(table.columns, fields)], schema=pa.schema(fields))
 
 
@@ -230,3 +231,17 @@ def verify_release(release_dir: Path, raw_dir: Path, repo: Path, *,
     if not result.reproduced:
         result.problems.append(f"{len(changes)} difference(s) between the released and the rebuilt rows")
     return result
+
+
+def verify_version(version: str, out_dir: Path, raw_dir: Path | None = None, repo: Path | None = None,
+                   **kwargs: Any) -> VerifyResult:
+    """``verify_release`` of ``OUT/releases/<version>``; the raw folder defaults to the one the
+    release's tables were built from (its manifest), the code to this checkout's repository."""
+    from flows.diff import release_folder
+    from flows.release import REPO_ROOT
+
+    folder = release_folder(version, out_dir)
+    if raw_dir is None:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        raw_dir = Path((manifest.get("build") or {}).get("raw_dir") or "raw")
+    return verify_release(folder, raw_dir, repo or REPO_ROOT, **kwargs)

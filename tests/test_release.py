@@ -469,6 +469,14 @@ def test_a_release_after_one_raw_document_changed_shows_exactly_that_document(pr
     doc_lines = [l for l in log.split("## Documents")[1].split("##")[0].splitlines() if l.startswith("- ")]
     assert doc_lines == [f"- changed: `{changed.name}` (sha256 `{json.loads((out / RELEASES / V1 / 'manifest.json').read_text())['sources'][changed.name]}` → `{sha256_file(changed)}`)"]
     assert "| documents | 5 | 5 | +0 |" in log
+    # changes.parquet names exactly the rows of that document: its ids (derived from the raw
+    # file's sha256) left with the old bytes and came with the new ones; no other row changed
+    old_id = json.loads((out / RELEASES / V1 / "manifest.json").read_text())["sources"][changed.name][:16]
+    new_id = sha256_file(changed)[:16]
+    changes = pq.read_table(result.path / "changes.parquet").to_pylist()
+    assert changes and all(old_id in c["row_id"] or new_id in c["row_id"] for c in changes)
+    assert {c["change"] for c in changes} == {"added", "removed"}
+    assert {c["table"] for c in changes if c["change"] == "removed" and c["row_id"] == old_id} == {"documents"}
     assert f"Code: `{result_v1_commit[:12]}` → `{git(repo, 'rev-parse', 'HEAD').strip()[:12]}`." in log
     assert (out / RELEASES / LATEST).read_text().strip() == V2
 

@@ -275,3 +275,54 @@ def changelog_section(changes: pa.Table, tables: Iterable[str], previous: str | 
                   "version>` prints it. With sequence-number ids a row whose number moved shows as changed.", "",
                   summary_markdown(changes, tables)]
     return "\n".join(lines) + "\n"
+
+
+# --- the schema version ------------------------------------------------------------------------------------
+
+def major(version: str | None) -> int | None:
+    try:
+        return int(str(version).split(".")[0])
+    except (TypeError, ValueError):
+        return None
+
+
+def breaking_changes(changes: pa.Table) -> list[dict[str, Any]]:
+    """Changes a reader's code can break on: a column removed or retyped, a table gone (every
+    row removed while the table exists in no form now is told by the caller)."""
+    return [r for r in changes.to_pylist() if r["row_id"] is None and r["change"] in ("removed", "changed")]
+
+
+def schema_section(changes: pa.Table, previous: str | None, old_version: str | None, new_version: str,
+                   removed_tables: Iterable[str] = ()) -> tuple[list[str], str]:
+    """(why the release must be refused, CHANGELOG.md's schema section).
+
+    A column removed (or renamed: removed and added) or retyped, or a table removed, needs a new
+    major schema version; an id whose meaning changed needs one too, but only its author knows:
+    the section then says to join on the new ids only."""
+    breaking = breaking_changes(changes)
+    gone = sorted(removed_tables)
+    lines = ["", "## Schema", "", f"Schema version {new_version}"
+             + (f" (previous release {previous}: {old_version or 'not recorded'})." if previous else ".")]
+    problems = []
+    bumped = major(old_version) is not None and major(new_version) is not None and major(new_version) > major(old_version)
+    if (breaking or gone) and old_version is not None and not bumped:
+        problems.append(f"columns or tables were removed or retyped since {previous} but schemas/VERSION "
+                        f"({new_version}) has the same major version as {previous} ({old_version}): bump its major "
+                        "version and say how to migrate")
+    added = [r for r in changes.to_pylist() if r["row_id"] is None and r["change"] == "added"]
+    if added:
+        lines += ["", "Columns added: " + ", ".join(f"`{r['table']}.{r['column']}` ({r['new']})" for r in added) + "."]
+    if bumped or breaking or gone:
+        lines += ["", "### How to migrate", ""]
+        lines += [f"- table `{t}` is no longer published" for t in gone]
+        for r in breaking:
+            if r["change"] == "removed":
+                lines.append(f"- `{r['table']}.{r['column']}` was removed (or renamed: see the columns added); "
+                             "code reading it must stop or read its replacement")
+            else:
+                lines.append(f"- `{r['table']}.{r['column']}` changed type {r['old']} → {r['new']}; cast where "
+                             "code relied on the old type")
+        if bumped and not (breaking or gone):
+            lines.append("- no column was removed or retyped: the major version marks ids (or values) whose meaning "
+                         "changed; rows of the two versions do not match by id, join on this release's ids only")
+    return problems, "\n".join(lines) + "\n"

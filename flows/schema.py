@@ -171,6 +171,13 @@ def from_arrow(name: str, description: str, schema: pa.Schema) -> TableSchema:
     return TableSchema(name=name, description=description, columns=tuple(cols))
 
 
+def schema_version(schema_dir: Path = SCHEMA_DIR) -> str:
+    """The contract's version (schemas/VERSION, MAJOR.MINOR): the major part goes up when a column
+    or table is removed, renamed or retyped or an id changes meaning, the minor part when one is
+    added; every release records it."""
+    return (Path(schema_dir) / "VERSION").read_text(encoding="utf-8").strip()
+
+
 @cache
 def load_schemas(schema_dir: Path = SCHEMA_DIR) -> dict[str, TableSchema]:
     out = {}

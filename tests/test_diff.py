@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pyarrow as pa
@@ -164,3 +165,52 @@ def test_digigov_diff_prints_the_summary_and_the_changes_and_writes_them(tmp_pat
     assert pq.read_table(tmp_path / "c.parquet").num_rows == 3
     assert main(["diff", "1.0.0", "9.9.9", "--out", str(out)]) == 1
     assert "no release 9.9.9" in capsys.readouterr().err
+
+
+# --- the schema version ---------------------------------------------------------------------------------
+
+def column_changes(*rows):
+    return diff.changes_table([{"table": t, "row_id": None, "change": c, "column": col, "old": o, "new": n}
+                               for t, c, col, o, n in rows])
+
+
+def test_a_removed_or_retyped_column_without_a_major_bump_is_refused():
+    removed = column_changes(("metrics", "removed", "subject", "string", None))
+    problems, text = diff.schema_section(removed, "1.0.0", "1.3", "1.4")
+    assert problems and "bump its major version" in problems[0]
+    retyped = column_changes(("goals", "changed", "target_year", "int32", "int64"))
+    assert diff.schema_section(retyped, "1.0.0", "1.3", "1.4")[0]
+    problems, text = diff.schema_section(retyped, "1.0.0", "1.3", "2.0")
+    assert problems == [] and "### How to migrate" in text and "`goals.target_year` changed type int32 → int64" in text
+
+
+def test_a_removed_table_needs_a_major_bump_and_is_named():
+    problems, text = diff.schema_section(column_changes(), "1.0.0", "1.0", "1.1", removed_tables=["attachments"])
+    assert problems
+    assert "table `attachments` is no longer published" in diff.schema_section(
+        column_changes(), "1.0.0", "1.0", "2.0", removed_tables=["attachments"])[1]
+
+
+def test_added_columns_need_no_major_bump_and_are_listed():
+    added = column_changes(("metrics", "added", "indicator_id", None, "string"))
+    problems, text = diff.schema_section(added, "1.0.0", "1.0", "1.1")
+    assert problems == [] and "Columns added: `metrics.indicator_id` (string)." in text
+    assert "How to migrate" not in text
+
+
+def test_a_major_bump_without_column_changes_says_ids_changed_meaning():
+    problems, text = diff.schema_section(column_changes(), "1.0.0", "1.1", "2.0")
+    assert problems == [] and "join on this release's ids only" in text
+
+
+def test_no_recorded_previous_schema_version_cannot_be_checked_and_says_so():
+    removed = column_changes(("metrics", "removed", "subject", "string", None))
+    problems, text = diff.schema_section(removed, "1.0.0", None, "1.0")
+    assert problems == [] and "previous release 1.0.0: not recorded" in text
+    assert diff.schema_section(column_changes(), None, None, "1.0")[1].splitlines()[3] == "Schema version 1.0."
+
+
+def test_the_schema_version_file_is_major_minor():
+    from flows.schema import schema_version
+
+    assert re.fullmatch(r"\d+\.\d+", schema_version())

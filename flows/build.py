@@ -31,6 +31,7 @@ from flows import __version__, progress, validator
 from flows.cache import CachedDocument, DocumentCache, rules_fingerprint
 from flows.ingest import RawDoc, Rejected, discover, read_raw, relative_name
 from flows.memory import collect_cycles, freeze_startup_objects
+from flows.budget import DEFAULT_DOC_TIMEOUT
 from flows.pipeline import (DuplicateRoles, copy_reject, duplicate_roles, process_document, reject_row, timed,
                             warm_up)
 from flows.previous import PreviousBuild, load_previous, reused_rows, take_rows, write_text_keys
@@ -101,11 +102,12 @@ def scan_raw(raw_dir: Path, paths: list[Path]) -> list[RawEntry]:
     return entries
 
 
-def process_entries(raw_dir: Path, entries: list[RawEntry], cache: DocumentCache | None) -> BatchResult:
+def process_entries(raw_dir: Path, entries: list[RawEntry], cache: DocumentCache | None,
+                    doc_timeout: float | None = DEFAULT_DOC_TIMEOUT) -> BatchResult:
     """Rows of a batch of scanned raw files as Arrow tables: cached tables where the cache has
-    them, ``process_document`` otherwise (plain function; the task wraps it). Processed documents
-    are turned into Arrow ``ARROW_DOCUMENTS`` at a time (``CachedDocument.from_many``); every
-    part still goes in in path order."""
+    them, ``process_document`` otherwise (plain function; the task wraps it), each document
+    within ``doc_timeout`` seconds. Processed documents are turned into Arrow ``ARROW_DOCUMENTS``
+    at a time (``CachedDocument.from_many``); every part still goes in in path order."""
     timings: dict[str, float] = {}
     cpu_started = time.thread_time()
     parts: dict[str, list[pa.Table]] = {t: [] for t in TABLES}
@@ -123,8 +125,9 @@ def process_entries(raw_dir: Path, entries: list[RawEntry], cache: DocumentCache
         with timed(timings, "arrow"):
             docs = CachedDocument.from_many([(rows, text_key) for _, rows, text_key in pending])
         for (entry, rows, _), doc in zip(pending, docs):
-            # an `error` reject may be the machine's (memory, disk), not the document's: retry it next run
-            if cache is not None and not any(r["reason"] == "error" for r in rows["rejects"]):
+            # an `error` or `timeout` reject may be the machine's (memory, disk, a busy CPU), not
+            # the document's: retry it next run
+            if cache is not None and not any(r["reason"] in ("error", "timeout") for r in rows["rejects"]):
                 with timed(timings, "cache_store"):
                     cache.put(entry.sha256, entry.suffix, doc)
             add(entry, doc)
@@ -146,7 +149,7 @@ def process_entries(raw_dir: Path, entries: list[RawEntry], cache: DocumentCache
             flush()
             parts["rejects"].append(schema("rejects").table([raw], bare=True))
             continue
-        rows = process_document(raw, timings)
+        rows = process_document(raw, timings, doc_timeout)
         with timed(timings, "arrow"):
             text_key = hashlib.sha256(rows["documents"][0]["text"].encode()).hexdigest() if rows["documents"] else None
         pending.append((entry, rows, text_key))
@@ -537,13 +540,14 @@ def scan_task(raw_dir: Path, head: HeadStart | None = None) -> list[RawEntry]:
 
 
 @task(name="process-batch", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
-def process_batch_task(raw_dir: Path, entries: list[RawEntry], out_dir: Path | None, fingerprint: str) -> BatchResult:
+def process_batch_task(raw_dir: Path, entries: list[RawEntry], out_dir: Path | None, fingerprint: str,
+                       doc_timeout: float | None = DEFAULT_DOC_TIMEOUT) -> BatchResult:
     freeze_startup_objects()  # the worker's imports: out of every later collection (flows/memory.py)
     pa.default_memory_pool().release_unused()  # a long-lived worker returns the last batch's memory
     cache = DocumentCache(out_dir, fingerprint) if out_dir is not None else None
     # once per process, before the first document it processes: its start-up, timed on its own
     warm = warm_up() if any(not e.cached and not e.reject for e in entries) else 0.0
-    result = process_entries(raw_dir, entries, cache)
+    result = process_entries(raw_dir, entries, cache, doc_timeout)
     if warm:
         result.timings[WARM_UP_TIMING] = warm
     return result
@@ -596,8 +600,10 @@ def acquire_lock(out: Path, wait_seconds: float | None = None) -> FileLock:
 
 @flow(name="build_dataset", log_prints=True)
 def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: int = DEFAULT_BATCH_SIZE,
-                  full_refresh: bool = False, serial_up_to: int = IN_PROCESS_MAX_MISSES) -> dict[str, Any]:
+                  full_refresh: bool = False, serial_up_to: int = IN_PROCESS_MAX_MISSES,
+                  doc_timeout: float | None = DEFAULT_DOC_TIMEOUT) -> dict[str, Any]:
     """Build every table from the raw folder and publish them into ``out_dir`` atomically.
+    A document still processing after ``doc_timeout`` seconds is rejected as ``timeout``.
 
     Documents unchanged since an earlier run (same raw sha256, same code fingerprint) reuse
     their cached rows unless ``full_refresh``. When at most ``serial_up_to`` documents need
@@ -640,7 +646,7 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
         bar.start(len(unique))
         in_process = len(unique) - n_cached <= serial_up_to
         plan = plan_batches(unique, batch_size, 1 if in_process else os.cpu_count() or 1)
-        batches = iter_batches(raw, out, cache.fingerprint, plan, in_process, bar)
+        batches = iter_batches(raw, out, cache.fingerprint, plan, in_process, bar, doc_timeout)
         base_meta = {"code_version": __version__, "code_fingerprint": cache.fingerprint,
                      "rules_fingerprint": rules_fingerprint(), "raw_dir": str(raw),
                      "documents_in": len(entries), "reused": len(reuse), "full_refresh": full_refresh}
@@ -730,15 +736,15 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
 
 
 def iter_batches(raw: Path, out: Path, fingerprint: str, plan: list[list[RawEntry]], in_process: bool,
-                 bar: progress.Progress) -> Iterator[BatchResult]:
+                 bar: progress.Progress, doc_timeout: float | None = DEFAULT_DOC_TIMEOUT) -> Iterator[BatchResult]:
     """Every batch's result, in plan order, as it is ready: from the task runner, or (few
     documents to process) from direct task calls in this process."""
     if in_process:
         for b in plan:
-            yield process_batch_task(raw, b, out, fingerprint)
+            yield process_batch_task(raw, b, out, fingerprint, doc_timeout)
             bar.advance(len(b))
         return
-    futures = [process_batch_task.submit(raw, b, out, fingerprint) for b in plan]
+    futures = [process_batch_task.submit(raw, b, out, fingerprint, doc_timeout) for b in plan]
     for i in range(len(futures)):
         # In submission order, letting go of each future once read: a process-pool future keeps
         # its pickled result alive, which would double the memory of the tables.

@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from flows.budget import DEFAULT_DOC_TIMEOUT
+
 
 def _quiet_prefect_defaults() -> None:
     # Offline by default: no analytics calls home; the embedded server needs no configuration.
@@ -46,7 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         with progress.use(bar):
             summary = run_build(
                 str(args.raw), str(args.out), runner=args.runner, workers=args.workers,
-                dask_address=args.dask_address, full_refresh=args.full_refresh,
+                dask_address=args.dask_address, full_refresh=args.full_refresh, doc_timeout=args.doc_timeout,
                 **({"batch_size": args.batch_size} if getattr(args, "batch_size", None) else {}),
             )
     except (RunLocked, ValidationFailed, FileNotFoundError) as exc:
@@ -208,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder (default raw/)")
     run.add_argument("--out", type=Path, default=Path("curated"), help="output folder (default curated/)")
     add_runner_arguments(run)
+    run.add_argument("--doc-timeout", type=float, default=DEFAULT_DOC_TIMEOUT, metavar="SECONDS",
+                     help=f"reject a document still processing after SECONDS as `timeout`, naming its stage; "
+                          f"the run goes on (default {DEFAULT_DOC_TIMEOUT:g})")
     run.set_defaults(func=cmd_run)
     val = sub.add_parser("validate", help="validate the tables of an output folder; exits non-zero on failure")
     val.add_argument("--out", type=Path, default=Path("curated"), help="output folder (default curated/)")

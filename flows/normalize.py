@@ -68,6 +68,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from flows.budget import CHECK_EVERY, check
 from flows.encoding import decode_bytes
 from flows.ingest import Rejected
 from flows.mojibake import UNRECOVERABLE, repair_double_encoding, repair_gbk_shift, strip_pinyin
@@ -322,7 +323,9 @@ def layout(text: str, repairs: RepairLog) -> str:
     width = _wrap_width(lines)
     out: list[str] = []
     blank_run = 0
-    for line in lines:
+    for k, line in enumerate(lines):
+        if not k % CHECK_EVERY:
+            check()
         if not line:
             blank_run += 1
             continue
@@ -402,8 +405,10 @@ def _normalize_once(text: str, raw_encoding: str, repairs: RepairLog, html: bool
         lost += n
     text = strip_pinyin(text, repairs)
     text = fold_characters(text, repairs)  # after the byte-level repairs, which need ５ as A3B5
+    check()
     text, script = to_simplified(text, repairs)
     text, wrapper_meta, wrapper_attachments = strip_wrappers(text, repairs)
+    check()
     for k, v in wrapper_meta.items():
         meta.setdefault(k, v)
     attachments.extend(wrapper_attachments)

@@ -11,6 +11,7 @@ import traceback
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from flows.budget import DocumentTimeout, budget, stage
 from flows.extract import extract_all
 from flows.ingest import RawDoc, Rejected
 from flows.metadata import extract_metadata
@@ -64,40 +65,20 @@ def warm_up() -> float:
     return time.perf_counter() - started
 
 
-def process_document(raw: RawDoc, timings: dict[str, float] | None = None) -> Rows:
+def process_document(raw: RawDoc, timings: dict[str, float] | None = None,
+                     doc_timeout: float | None = None) -> Rows:
     """All rows one raw document contributes; a failure becomes a `rejects` row, never a crash.
 
     ``timings``, when given, accumulates seconds per stage (normalize, structure, metadata,
-    extract) for the benchmark.
+    extract) for the benchmark. A document still in its stages after ``doc_timeout`` seconds
+    becomes a `timeout` reject naming the stage (flows/budget.py).
     """
-    out = empty_rows()
     try:
-        with timed(timings, "normalize"):
-            norm = normalize_bytes(raw.data, raw.source_file)
-        doc_id = raw.doc_id
-        with timed(timings, "structure"):
-            sections = parse_sections(doc_id, norm.text)
-        with timed(timings, "metadata"):
-            meta = extract_metadata(norm.text, sections, norm.meta)
-        out["documents"].append(dict(
-            doc_id=doc_id, source_file=raw.source_file, source_sha256=raw.sha256,
-            source_bytes=len(raw.data), raw_encoding=norm.raw_encoding, script=norm.script,
-            repairs=json.dumps([r.__dict__ for r in norm.repairs], ensure_ascii=False),
-            unrecoverable_spans=norm.unrecoverable_spans, duplicate_of=None, text=norm.text,
-            **meta,
-        ))
-        out["repairs"] = [
-            dict(doc_id=doc_id, kind=r.kind, count=r.count, examples=r.examples) for r in norm.repairs
-        ]
-        out["attachments"] = [
-            dict(attachment_id=f"{doc_id}-a{i:03d}", doc_id=doc_id, **a)
-            for i, a in enumerate(norm.attachments)
-        ]
-        out["sections"] = sections
-        with timed(timings, "extract"):
-            extracted = extract_all(doc_id, norm.text, sections)
-        for table, rows in extracted.items():
-            out[table] = rows
+        with budget(doc_timeout):
+            out = document_rows(raw, timings)
+    except DocumentTimeout as exc:
+        out = empty_rows()
+        out["rejects"].append(reject_row(raw.source_file, raw.sha256, "timeout", f"{exc} (--doc-timeout)"))
     except Rejected as exc:
         out = empty_rows()
         out["rejects"].append(reject_row(raw.source_file, raw.sha256, exc.reason, exc.detail))
@@ -105,6 +86,38 @@ def process_document(raw: RawDoc, timings: dict[str, float] | None = None) -> Ro
         out = empty_rows()
         detail = f"{type(exc).__name__}: {exc} | {traceback.format_exc(limit=-3).strip()}"
         out["rejects"].append(reject_row(raw.source_file, raw.sha256, "error", detail[:2000]))
+    return out
+
+
+def document_rows(raw: RawDoc, timings: dict[str, float] | None) -> Rows:
+    """Every stage on one document, each named for the budget (see process_document)."""
+    out = empty_rows()
+    with timed(timings, "normalize"), stage("normalize"):
+        norm = normalize_bytes(raw.data, raw.source_file)
+    doc_id = raw.doc_id
+    with timed(timings, "structure"), stage("structure"):
+        sections = parse_sections(doc_id, norm.text)
+    with timed(timings, "metadata"), stage("metadata"):
+        meta = extract_metadata(norm.text, sections, norm.meta)
+    out["documents"].append(dict(
+        doc_id=doc_id, source_file=raw.source_file, source_sha256=raw.sha256,
+        source_bytes=len(raw.data), raw_encoding=norm.raw_encoding, script=norm.script,
+        repairs=json.dumps([r.__dict__ for r in norm.repairs], ensure_ascii=False),
+        unrecoverable_spans=norm.unrecoverable_spans, duplicate_of=None, text=norm.text,
+        **meta,
+    ))
+    out["repairs"] = [
+        dict(doc_id=doc_id, kind=r.kind, count=r.count, examples=r.examples) for r in norm.repairs
+    ]
+    out["attachments"] = [
+        dict(attachment_id=f"{doc_id}-a{i:03d}", doc_id=doc_id, **a)
+        for i, a in enumerate(norm.attachments)
+    ]
+    out["sections"] = sections
+    with timed(timings, "extract"):
+        extracted = extract_all(doc_id, norm.text, sections)
+    for table, rows in extracted.items():
+        out[table] = rows
     return out
 
 

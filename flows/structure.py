@@ -46,6 +46,8 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
+from flows.budget import CHECK_EVERY, check
+
 log = logging.getLogger(__name__)
 
 _MAX_HEADING_CHARS = 40
@@ -507,6 +509,8 @@ def _build(doc_id: str, text: str, lines: list[_Line], heads: dict[int, _Head], 
     plan_follows_notice = notice
     head_rows: dict[int, int] = {}  # head line -> row
     for i, ln in enumerate(lines):
+        if not i % CHECK_EVERY:
+            check()
         if not ln.content:
             continue
         kind_open = t.rows[t.block]["kind"] if t.block is not None else "body"
@@ -568,6 +572,8 @@ def parse_sections(doc_id: str, text: str) -> list[dict[str, Any]]:
     markers = {i: m for i, ln in enumerate(lines) if (m := _marker(ln))}
     heads: dict[int, _Head] = {}
     for i, ln in enumerate(lines):
+        if not i % CHECK_EVERY:
+            check()
         if i in markers:
             continue
         h = _heading(ln, text)

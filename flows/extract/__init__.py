@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flows.budget import stage
 from flows.extract.bandwidth import extract_bandwidth_targets
 from flows.extract.goals import extract_goals
 from flows.extract.keywords import extract_keywords
@@ -24,4 +25,8 @@ EXTRACTORS = {
 
 
 def extract_all(doc_id: str, text: str, sections: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    return {table: fn(doc_id, text, sections) for table, fn in EXTRACTORS.items()}
+    out = {}
+    for table, fn in EXTRACTORS.items():
+        with stage(f"extract:{table}"):
+            out[table] = fn(doc_id, text, sections)
+    return out

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flows.budget import CHECK_EVERY, check
 from flows.extract.common import CLAUSE_END, document
 
 _WORD_MBPS = {"百兆": 100, "千兆": 1000, "万兆": 10000, "十万兆": 100000}
@@ -116,7 +117,9 @@ def extract_bandwidth_targets(doc_id: str, text: str, sections: list[dict[str, A
     rows: list[dict[str, Any]] = []
     seen: set[tuple[int, int, str | None]] = set()
     clause_network: dict[int, str] = {}
-    for m in BANDWIDTH.finditer(text):
+    for k, m in enumerate(BANDWIDTH.finditer(text)):
+        if not k % CHECK_EVERY:
+            check()
         sent = doc.sentence_at(m.start())
         mbps = _mbps(m)
         if _PROGRAMME.match(text, max(0, m.start() - 1)) or _PROGRAMME.match(text, m.start()):

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from flows.budget import CHECK_EVERY, check
 from flows.extract.common import Document, SectionIndex, document, enclosing
 from flows.extract.numbers import five_year_plan_end
 
@@ -99,7 +100,9 @@ def find_deadlines(doc: Document) -> list[Deadline]:
     for m in _FIVE_YEAR_END.finditer(text):
         found.append(Deadline(m.start(), m.end(), five_year_plan_end(m.group("n")), None, False))
     covered = _union([(d.start, d.end) for d in found])  # phases and 十四五末 hold their years
-    for m in _YEAR_MENTION.finditer(text):
+    for k, m in enumerate(_YEAR_MENTION.finditer(text)):
+        if not k % CHECK_EVERY:
+            check()
         if enclosing(covered, m.start()):
             continue
         pre = text[max(0, m.start() - 6):m.start()]
@@ -164,6 +167,8 @@ def extract_goals(doc_id: str, text: str, sections: list[dict[str, Any]]) -> lis
     context = doc.goal_context
     rows = []
     for i, d in enumerate(context.deadlines):
+        if not i % CHECK_EVERY:
+            check()
         para = doc.paragraph_at(d.start) or (d.start, d.end)
         sent = doc.sentence_at(d.start) or para
         leading = _leads_sentence(text, sent[0], d)

@@ -38,6 +38,7 @@ import logging
 import re
 from typing import Any
 
+from flows.budget import CHECK_EVERY, check
 from flows.extract.common import Document, document, enclosing
 from flows.extract.goals import GoalContext
 from flows.extract.numbers import (
@@ -107,14 +108,18 @@ def extract_metrics(doc_id: str, text: str, sections: list[dict[str, Any]]) -> l
         if index.extracted(table.start):
             rows.extend(table_metrics(table, text, context))
     found: dict[tuple[int, int], list[tuple[re.Match[str], Quantity]]] = {}
-    for m in QUANTITY.finditer(text):
+    for k, m in enumerate(QUANTITY.finditer(text)):
+        if not k % CHECK_EVERY:
+            check()
         sent = doc.sentence_at(m.start())
         if sent is None or not index.extracted(sent[0]) or enclosing(table_spans, sent[0]):
             continue
         q = parse_quantity(m)
         if q is not None:
             found.setdefault(sent, []).append((m, q))
-    for sent, quantities in found.items():
+    for k, (sent, quantities) in enumerate(found.items()):
+        if not k % CHECK_EVERY:
+            check()
         rows.extend(_sentence_metrics(doc, sent, quantities, context))
     out, seen = [], set()
     for r in rows:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flows.budget import CHECK_EVERY, check
 from flows.extract.common import Document, document
 
 _ROLE_WORDS = {"牵头": "lead_units", "主责": "responsible_units", "责任": "responsible_units",
@@ -148,7 +149,9 @@ def extract_tasks(doc_id: str, text: str, sections: list[dict[str, Any]]) -> lis
     doc = document(text, sections) if sections else None
     index = doc.index if doc else None
     found: list[dict[str, Any]] = []
-    for start, end, inner_start, inner_end in _assignments(text):
+    for k, (start, end, inner_start, inner_end) in enumerate(_assignments(text)):
+        if not k % CHECK_EVERY:
+            check()
         roles = _roles(text[inner_start:inner_end])
         if not any(roles[r] for r in ("lead_units", "responsible_units", "supporting_units")):
             continue

@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.extract.common import EXTRACTED_KINDS, SectionIndex, document, paragraphs, sentences
+from flows.extract.common import EXTRACTED_KINDS, MAX_SENTENCE, SectionIndex, document, paragraphs, sentences
 
 _HEADING = re.compile(
     r"^(?:#+\s*)?(?:(?P<l1>[一二三四五六七八九十]+)、|[（(](?P<l2>[一二三四五六七八九十]+)[）)]|(?P<l3>\d+)[.．])\s*(?P<h>.+)$",
@@ -47,6 +47,20 @@ def test_sentences_and_paragraphs_cut_on_both_widths():
     text = "到2025年，实现A；B达90%。\nC,D;E"
     assert [text[s:e] for s, e in sentences(text)] == ["到2025年，实现A；", "B达90%。", "C,D;", "E"]
     assert [text[s:e] for s, e in paragraphs(text)] == ["到2025年，实现A；B达90%。", "C,D;E"]
+
+
+def test_an_overlong_sentence_is_cut_at_its_clause_marks():
+    clauses = "".join(f"实现第{i}项任务，" for i in range(400))  # ~3,600 characters, no end mark
+    text = "前言。" + clauses + "完成。后记。"
+    spans = list(sentences(text))
+    pieces = [text[s:e] for s, e in spans]
+    assert pieces[0] == "前言。" and pieces[-1] == "后记。"
+    assert "".join(pieces[1:-1]) == clauses + "完成。"  # nothing lost, nothing repeated
+    assert all(e - s <= MAX_SENTENCE for s, e in spans)
+    assert all(p.endswith("，") for p in pieces[1:-2])  # cut after a clause mark
+    # without any mark the cut falls every MAX_SENTENCE characters
+    bare = "数" * (2 * MAX_SENTENCE + 10) + "。"
+    assert [e - s for s, e in sentences(bare)] == [MAX_SENTENCE, MAX_SENTENCE, 11]
 
 
 def test_section_index_innermost_and_kinds():

@@ -1,13 +1,13 @@
-"""Every stage is linear in a document's length, lines, sentences, goals and metrics.
+"""Every stage is linear in a document's length, lines, sections, sentences, goals and metrics.
 
 Measured as work, not seconds: ``work_of`` counts the lines of Python that run in ``flows/``
 (``sys.settrace`` line events: a loop's every iteration, a comprehension's every item), a
 deterministic count for a given input and code. The shapes are the hostile ones that were
-quadratic (a plan of short numbered lines, one megabyte-long line of clauses, one paragraph of
-numbered sentences), each at 1x, 10x and 100x: ten times the input must cost about ten times
-the work, where a quadratic step costs a hundred times. (The regex engine's own scans run in C
-and are not counted here; every regex search in the extractors is bounded to a clause, a
-sentence or a fixed window, or looked up in an index, see flows/extract/common.py.)
+quadratic (a plan of short numbered lines, one long line of clauses, one paragraph of numbered
+sentences) and one of many sections, each at 1x, 10x and 100x: ten times the input must cost
+about ten times the work, where a quadratic step costs a hundred times. (The regex engine's own
+scans run in C and are not counted here; every regex search in the extractors is bounded to a
+clause, a sentence or a fixed window, or looked up in an index, see flows/extract/common.py.)
 """
 
 from __future__ import annotations
@@ -67,6 +67,16 @@ def one_paragraph(n: int) -> str:
         f"（{i}）加强组织领导。到2025年，实现政务服务事项{i % 100}%全程网办。" for i in range(1, n + 1)) + "\n"
 
 
+def many_sections(n: int) -> str:
+    """Headings two levels deep whose numbering starts again: three sections per item."""
+    lines = ["某省数字政府建设实施方案"]
+    for i in range(n):
+        lines.append(f"{'一二三四五六七八九'[i % 9]}、第{i}部分任务")
+        for j in "一二三":
+            lines += [f"（{j}）加强第{j}项工作", f"到2025年，实现政务服务事项{i % 100}%全程网办。"]
+    return "\n".join(lines) + "\n"
+
+
 def document_work(text: str) -> int:
     data = text.encode("utf-8")
     raw = RawDoc("plan.txt", hashlib.sha256(data).hexdigest(), data)
@@ -89,7 +99,8 @@ def test_the_counter_sees_a_quadratic_step():
     assert ratios(works)[0] > 50
 
 
-@pytest.mark.parametrize("shape, base", [(numbered_lines, 20), (one_long_line, 30), (one_paragraph, 20)])
+@pytest.mark.parametrize("shape, base", [(numbered_lines, 20), (one_long_line, 30), (one_paragraph, 20),
+                                         (many_sections, 5)])
 def test_a_document_costs_work_linear_in_its_size(shape, base):
     warm_up()  # the stages' tables load once per process: not this document's work
     works = [document_work(shape(base * k)) for k in (1, 10, 100)]

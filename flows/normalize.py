@@ -385,7 +385,8 @@ def apply_policy(text: str, repairs: RepairLog) -> str:
 
 
 # ---------------------------------------------------------------- the stage
-def _normalize_once(text: str, raw_encoding: str, repairs: RepairLog, html: bool = False) -> Normalized:
+def _normalize_once(text: str, raw_encoding: str, repairs: RepairLog, html: bool = False,
+                    known_script: str | None = None) -> Normalized:
     meta: dict[str, Any] = {}
     attachments: list[dict[str, Any]] = []
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -406,7 +407,7 @@ def _normalize_once(text: str, raw_encoding: str, repairs: RepairLog, html: bool
     text = strip_pinyin(text, repairs)
     text = fold_characters(text, repairs)  # after the byte-level repairs, which need ５ as A3B5
     check()
-    text, script = to_simplified(text, repairs)
+    text, script = to_simplified(text, repairs, known_script)
     text, wrapper_meta, wrapper_attachments = strip_wrappers(text, repairs)
     check()
     for k, v in wrapper_meta.items():
@@ -429,7 +430,7 @@ def normalize_text(text: str, raw_encoding: str = "utf-8", repairs: RepairLog | 
     # Rules can uncover work for each other (a stripped wrapper exposes another); run to a
     # fixpoint so that normalization is idempotent. A clean text needs one extra pass.
     for _ in range(MAX_PASSES - 1):
-        again = _normalize_once(result.text, raw_encoding, repairs)
+        again = _normalize_once(result.text, raw_encoding, repairs, known_script=result.script)
         if again.text == result.text:
             break
         for k, v in again.meta.items():

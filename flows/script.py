@@ -169,14 +169,10 @@ def convert_traditional_chars(text: str, repairs: RepairLog) -> str:
     points = _code_points(text)
     clipped = np.minimum(points, len(table) - 1)
     stray = (points < len(table)) & mask[clipped]
-    changed = int(np.count_nonzero(stray))
-    if not changed:
+    if not stray.any():
         return text
     converted = np.where(stray, table[clipped], points).astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
-    for before, after in _differences(text, converted):
-        repairs.add("script_conversion", before, after, n=0)
-    repairs.add("script_conversion", "traditional characters in a simplified text → simplified (OpenCC t2s "
-                "characters)", f"{changed} characters", n=changed)
+    _record_conversion(text, converted, "traditional characters in a simplified text → simplified", repairs)
     return converted
 
 
@@ -285,20 +281,32 @@ def apply_tw_phrases(text: str, repairs: RepairLog) -> str:
     return pattern.sub(swap, text)
 
 
-def to_simplified(text: str, repairs: RepairLog) -> tuple[str, str]:
-    """(simplified text, script of the input)."""
+def _record_conversion(before: str, after: str, what: str, repairs: RepairLog) -> None:
+    changed = _changed_characters(before, after)
+    for old, new in _differences(before, after):
+        repairs.add("script_conversion", old, new, n=0)
+    repairs.add("script_conversion", f"{what} (OpenCC t2s tables)", f"{changed} characters", n=changed)
+
+
+def to_simplified(text: str, repairs: RepairLog, known_script: str | None = None) -> tuple[str, str]:
+    """(simplified text, script of the input). ``known_script`` is the script an earlier pass
+    over the same document decided: in a traditional document a later pass converts what a
+    later repair restored (a mojibake run that repairs only once the text around it is
+    readable comes back in the script of its bytes) with t2s's phrases as well as its
+    characters (乾淨 -> 干净; t2s changes nothing else in a text it converted)."""
     script, converted = detect_script(text)
     if converted is None:
+        if known_script in ("traditional", "traditional_tw"):
+            again = t2s(text)
+            if again != text:
+                _record_conversion(text, again, f"{known_script} → simplified, after a later repair", repairs)
+                text = again
         text = convert_traditional_chars(text, repairs)
         # a simplified copy of a Taiwan-phrased text still needs its wording fixed
         if has_tw_phrasing(text):
             text = apply_tw_phrases(text, repairs)
         return text, script
-    changed = _changed_characters(text, converted)
-    for before, after in _differences(text, converted):
-        repairs.add("script_conversion", before, after, n=0)
-    repairs.add("script_conversion", f"{script} → simplified (OpenCC t2s tables)", f"{changed} characters",
-                n=changed)
+    _record_conversion(text, converted, f"{script} → simplified", repairs)
     if script == "traditional_tw":
         converted = apply_tw_phrases(converted, repairs)
     return converted, script

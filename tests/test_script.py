@@ -159,3 +159,14 @@ def test_a_traditional_copy_of_a_gb_mojibake_plan_leaves_no_traditional_characte
     doc = normalize_text(copy)
     assert doc.script == "traditional"
     assert not GATE.findall(doc.text)
+
+
+def test_a_later_pass_over_a_traditional_document_converts_with_phrases():
+    """A run a later pass repairs (see the test above) comes back in the script of its bytes; in
+    a document an earlier pass found traditional it is converted with t2s's phrases too."""
+    repaired = SIMPLIFIED + "（一）保持環境乾淨整潔。"
+    text, script = to_simplified(repaired, RepairLog(), known_script="traditional")
+    assert script == "simplified" and text.endswith("（一）保持环境干净整洁。")
+    # in a simplified document only the traditional-only characters change (乾 may be simplified)
+    text, _ = to_simplified(repaired, RepairLog())
+    assert text.endswith("（一）保持环境乾净整洁。")

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -29,16 +30,19 @@ from prefect.tasks import exponential_backoff
 
 from flows import __version__, progress, validator
 from flows.cache import CachedDocument, DocumentCache, rules_fingerprint
+from flows.gate import (EXIT_PUBLISHED, EXIT_QUARANTINED, EXIT_REFUSED, MAX_QUARANTINED_COUNT, MAX_QUARANTINED_SHARE,
+                        OUTCOMES, BuildRefused, quarantine_verdict, shrink_refusal, withhold_documents)
 from flows.ingest import RawDoc, Rejected, discover, read_raw, relative_name
 from flows.memory import collect_cycles, freeze_startup_objects
 from flows.budget import DEFAULT_DOC_TIMEOUT
 from flows.pipeline import (DuplicateRoles, copy_reject, duplicate_roles, process_document, reject_row, timed,
                             warm_up)
-from flows.previous import PreviousBuild, load_previous, reused_rows, take_rows, write_text_keys
+from flows.previous import TEXT_KEYS, PreviousBuild, load_previous, reused_rows, take_rows, write_text_keys
 from flows.schema import TABLES, schema
 from flows.validate import (DOCS_DIR, StagedTables, ValidationFailed, ValidationResult, mark_staging_failed,
                             return_freed_memory)
-from flows.write import TableAppender, clean_stale, current_build, new_build_dir, publish, write_meta, write_table
+from flows.write import (LOCK, Checksums, TableAppender, UnsafeOutput, claim_output_folder, clean_stale, current_build,
+                         new_build_dir, publish, write_meta, write_table)
 
 DEFAULT_BATCH_SIZE = 200  # documents to process per task, at most; cached documents cost far less
 CACHE_HITS_PER_DOCUMENT = 20  # a cache hit costs ~1/20 of processing a document (measured)
@@ -58,8 +62,8 @@ CPU_TIMING, WARM_UP_TIMING = "cpu", "warm_up"
 IO_RETRIES = dict(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=1), retry_jitter_factor=0.5)
 
 
-class RunLocked(RuntimeError):
-    pass
+class RunLocked(BuildRefused):
+    """Another run holds the output folder: this one touched nothing."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,14 @@ class BatchResult:
     processed: int = 0
     cached: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+
+
+def scan_folder(raw_dir: Path) -> list[RawEntry]:
+    """Every raw file under ``raw_dir`` hashed (``scan_raw``), then a reject for each folder
+    that cannot be read and each link to a folder that loops (``discover``)."""
+    problems: list[tuple[str, Rejected]] = []
+    entries = scan_raw(raw_dir, discover(raw_dir, problems))
+    return entries + [RawEntry(name, reject=reject_row(name, None, exc.reason, exc.detail)) for name, exc in problems]
 
 
 def scan_raw(raw_dir: Path, paths: list[Path]) -> list[RawEntry]:
@@ -449,7 +461,7 @@ class HeadStart:
     def _run(self) -> None:
         started = time.perf_counter()
         try:
-            entries = scan_raw(self.raw, discover(self.raw))
+            entries = scan_folder(self.raw)
         except BaseException as exc:  # noqa: BLE001 (the flow's own scan reports it)
             self.entries.set_exception(exc)
             self.early.set_result(None)
@@ -536,7 +548,7 @@ def scan_task(raw_dir: Path, head: HeadStart | None = None) -> list[RawEntry]:
             get_run_logger().info("%d raw files scanned in %.2f s before the flow started (while the "
                                   "server started)", len(entries), head.scan_seconds)
             return entries
-    return scan_raw(raw_dir, discover(raw_dir))
+    return scan_folder(raw_dir)
 
 
 @task(name="process-batch", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
@@ -587,12 +599,12 @@ def acquire_lock(out: Path, wait_seconds: float | None = None) -> FileLock:
 
     An OS-level lock (flock): a run killed with SIGKILL releases it with its process."""
     wait_seconds = LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds
-    lock = FileLock(out / ".lock")
+    lock = FileLock(out / LOCK)
     try:
         lock.acquire(timeout=wait_seconds)
     except Timeout:
         raise RunLocked(
-            f"another digigov run is writing to {out} (it holds {out / '.lock'}); waited "
+            f"another digigov run is writing to {out} (it holds {out / LOCK}); waited "
             f"{wait_seconds:.0f} s and gave up without touching anything. Run again when it has finished."
         ) from None
     return lock
@@ -601,23 +613,41 @@ def acquire_lock(out: Path, wait_seconds: float | None = None) -> FileLock:
 @flow(name="build_dataset", log_prints=True)
 def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: int = DEFAULT_BATCH_SIZE,
                   full_refresh: bool = False, serial_up_to: int = IN_PROCESS_MAX_MISSES,
-                  doc_timeout: float | None = DEFAULT_DOC_TIMEOUT) -> dict[str, Any]:
+                  doc_timeout: float | None = DEFAULT_DOC_TIMEOUT,
+                  max_quarantined: float = MAX_QUARANTINED_SHARE, max_quarantined_count: int = MAX_QUARANTINED_COUNT,
+                  allow_shrink: bool = False) -> dict[str, Any]:
     """Build every table from the raw folder and publish them into ``out_dir`` atomically.
     A document still processing after ``doc_timeout`` seconds is rejected as ``timeout``.
 
     Documents unchanged since an earlier run (same raw sha256, same code fingerprint) reuse
     their cached rows unless ``full_refresh``. When at most ``serial_up_to`` documents need
     processing, the batches run in the flow's process instead of on the task runner.
+
+    Documents that fail a document-level rule are quarantined (``flows/gate.py``): withheld,
+    the rest published (summary ``outcome`` ``published_with_quarantined``). ``BuildRefused``
+    is raised, and nothing published, for a systemic failure (a systemic rule, or more
+    quarantined documents than both ``max_quarantined`` of them and ``max_quarantined_count``),
+    a build without documents or one that loses too many of the published build's documents
+    (unless ``allow_shrink``), an unsafe output folder, or another run holding the folder.
     """
     logger = get_run_logger()
     freeze_startup_objects()  # see flows/memory.py
     started = time.perf_counter()
     timings: dict[str, float] = {}
     raw, out = Path(raw_dir).resolve(), Path(out_dir).resolve()
-    if not raw.is_dir():
-        raise FileNotFoundError(f"raw folder {raw} does not exist")
-    out.mkdir(parents=True, exist_ok=True)
-    lock = acquire_lock(out)
+    try:
+        if not raw.is_dir():
+            raise BuildRefused(f"raw folder {raw} does not exist or is not a folder")
+        try:
+            out = claim_output_folder(out, raw)
+        except UnsafeOutput as exc:
+            raise BuildRefused(str(exc)) from None
+        lock = acquire_lock(out)
+    except BuildRefused as exc:
+        _publish_refusal(exc, out)
+        raise
+    staging_builds: list[Path] = []  # of this run, removed when it is refused
+    checksums: Checksums | None = None
     try:
         for stale in clean_stale(out):
             logger.info("removed stale build %s", stale.name)
@@ -626,12 +656,20 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
         with timed(timings, "scan"):
             entries = scan_task(raw, head)
         rejects = [e.reject for e in entries if e.reject]
+        if len(rejects) == len(entries):  # refused now: nothing to process, validate or publish
+            raise BuildRefused(f"the build would have no documents: the raw folder {raw} holds no usable plan files "
+                               f"({len(entries)} found, {len(rejects)} rejected; is it empty, unmounted or "
+                               "unreadable?); the published tables are kept")
         unique, copies = _split_copies([e for e in entries if not e.reject])
         rejects += copies
         order = [e.source_file for e in unique]
         previous = None
+        not_reused: list[str] = []  # why the published build's rows are not reused, if they are not
         if not full_refresh:
-            previous = (head and head.published(cache.fingerprint)) or load_previous(out, cache.fingerprint)
+            previous = ((head and head.published(cache.fingerprint))
+                        or load_previous(out, cache.fingerprint, not_reused))
+            for why in not_reused:
+                logger.warning(why)
         unique, reuse = _split_reused(unique, previous)
         if not full_refresh:
             unique = [RawEntry(e.source_file, e.sha256, e.size, cached=cache.has(e.sha256, e.suffix)) for e in unique]
@@ -656,8 +694,11 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
             # Nothing to merge from the published build: each batch's rows go straight into
             # the staging build's files as the batch comes back, so this process never holds
             # more than a batch; validation then reads the files back one table at a time.
+            staging_builds.append(new_build_dir(out))
             with timed(timings, "batches"):
-                staged = stream_batches(batches, rejects, new_build_dir(out))
+                staged = stream_batches(batches, rejects, staging_builds[-1])
+            checksums = Checksums(staged.build)  # taken on a thread while the build is validated
+            checksums.add(*(f"{n}.parquet" for n in TABLES))
             bar.finish()
             peaks["batches"] = _peak_rss_mb()
             checked = None
@@ -678,7 +719,14 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
             # Parquet encoding releases the GIL, GX holds it); when every row is checked, the
             # build is staged first, lest a whole table be read back while another is merged.
             build, progress_ = new_build_dir(out), StagingProgress()
-            args = (results, rejects, iter(reads), reused_keys, order, build, timings, progress_.staged)
+            staging_builds.append(build)
+            checksums = Checksums(build)  # each table's file, on a thread, once it is staged
+
+            def table_staged(name: str) -> None:
+                progress_.staged(name)
+                checksums.add(f"{name}.parquet")
+
+            args = (results, rejects, iter(reads), reused_keys, order, build, timings, table_staged)
             del results
             if checked is None:
                 staged = stage_merged(*args)
@@ -693,24 +741,48 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
                         staged = staging.result()
             del args
             timings["reuse"], timings["reuse_read"] = reads.waited, reads.seconds
-        with timed(timings, "write"):
-            write_text_keys(staged.build, staged.text_keys)
-            write_meta(staged.build, {**base_meta, **staged.meta()})
-        build, names = staged.build, list(TABLES)
+        names = list(TABLES)
         if result is None:
             with timed(timings, "validate"):
-                result = validate_task(StagedTables(build, names), out / DOCS_DIR, checked)
+                result = validate_task(StagedTables(staged.build, names), out / DOCS_DIR, checked)
         peaks["validate"] = _peak_rss_mb()
-        counts, rejected = staged.rows, staged.rejected
+        quarantined, stale = {}, {}
         if not result.success:
-            shutil.rmtree(build, ignore_errors=True)
-            validator.wait_docs()  # the failure names them
-            raise ValidationFailed(result)
+            with timed(timings, "quarantine"):
+                result, quarantined, stale = quarantine_documents(
+                    staged, result, out, checked, staging_builds, max_quarantined, max_quarantined_count)
+        published_docs = _published_documents(out)
+        refusal = shrink_refusal(published_docs, pq.read_table(staged.build / "documents.parquet",
+                                                               columns=["source_file", "source_sha256"]),
+                                 allow_shrink)
+        if refusal:
+            raise BuildRefused(refusal)
+        outcome = EXIT_QUARANTINED if quarantined else EXIT_PUBLISHED
+        with timed(timings, "write"):
+            write_text_keys(staged.build, staged.text_keys)
+            if checksums.build != staged.build:  # staged again without the quarantined documents
+                checksums.close()
+                checksums = Checksums(staged.build)
+            sums, stats = checksums.collect([*(f"{n}.parquet" for n in names), TEXT_KEYS])
+            write_meta(staged.build, {**base_meta, **staged.meta(), "outcome": OUTCOMES[outcome], "exit_code": outcome,
+                                      "quarantined": {r["source_file"]: r["detail"] for r in quarantined.values()},
+                                      "stale": sorted(stale.values()), "checksums": sums, "file_stats": stats})
+        build = staged.build
+        counts, rejected = staged.rows, staged.rejected
         with timed(timings, "publish"):
             publish_task(build, out, names)
+        staging_builds.clear()
+        for row in quarantined.values():  # processed again next run, like a changed document
+            cache.path(row["source_sha256"], Path(row["source_file"]).suffix).unlink(missing_ok=True)
         cache.prune()
         timings["flow"] = time.perf_counter() - started
         summary = {
+            "outcome": OUTCOMES[outcome],
+            "exit_code": outcome,
+            "quarantined": [{"source_file": f, "detail": d}
+                            for f, d in {r["source_file"]: r["detail"] for r in quarantined.values()}.items()],
+            "stale": sorted(stale.values()),
+            "not_reused": not_reused,
             "documents": counts["documents"],
             "documents_in": len(entries),
             "rejected": counts["rejects"],
@@ -731,8 +803,81 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
         logger.info("built %s", {k: v for k, v in summary.items() if k != "timings"})
         validator.wait_docs()  # written by the validation process meanwhile, if there is one
         return summary
+    except BuildRefused as exc:
+        if checksums is not None:
+            checksums.close()
+        for build in staging_builds:
+            shutil.rmtree(build, ignore_errors=True)
+        validator.wait_docs()  # a failed validation's Data Docs name the failures
+        _publish_refusal(exc, out)
+        raise
     finally:
         lock.release()
+
+
+def quarantine_documents(staged: Staged, result: ValidationResult, out: Path, checked: list[str] | None,
+                         staging: list[Path], max_share: float = MAX_QUARANTINED_SHARE,
+                         max_count: int = MAX_QUARANTINED_COUNT
+                         ) -> tuple[ValidationResult, dict[str, dict[str, Any]], dict[str, str]]:
+    """Withhold the documents a failed validation names (``gate.quarantine_verdict``) from the
+    staged build, keeping their last published rows marked stale (``gate.withhold_documents``),
+    and validate what is left, until it passes (a kept stale version may fail newer rules in
+    turn: it is withheld too). ``staged`` then describes the new staging build. Returns the
+    passing result, the quarantine rejects by doc_id and the kept stale versions; raises
+    ``ValidationFailed`` (nothing to publish) for a systemic failure."""
+    logger = get_run_logger()
+    quarantined: dict[str, dict[str, Any]] = {}
+    stale: dict[str, str] = {}
+    documents = staged.rows["documents"]
+    while not result.success:
+        failing = quarantine_verdict(result, documents, max_share, max_count)
+        new = [d for d in failing if d not in quarantined and d not in stale]
+        if not new:  # nothing left to withhold, yet it fails: not a matter of documents
+            raise ValidationFailed(result, "the failures remain once their documents are withheld")
+        withheld = withhold_documents(staged.build, new_build_dir(out), {d: failing[d] for d in new},
+                                      staged.text_keys, current_build(out))
+        staging.append(withheld.build)
+        shutil.rmtree(staged.build, ignore_errors=True)
+        quarantined.update(withheld.quarantined)
+        stale = {d: f for d, f in {**stale, **withheld.stale}.items() if d not in quarantined}
+        staged.build, staged.rows, staged.sources = withheld.build, withheld.rows, withheld.sources
+        staged.text_keys, staged.rejected = withheld.text_keys, withheld.rejected
+        for doc_id, row in withheld.quarantined.items():
+            logger.warning("quarantined %s (doc_id %s): %s", row["source_file"], doc_id, row["detail"])
+        files = len({row["source_file"] for row in quarantined.values()})
+        if files > max_count and files > max_share * max(documents, 1):
+            raise ValidationFailed(result, f"{files} of {documents} documents quarantined, more than "
+                                           f"{max_share:.0%} and more than {max_count} (--max-quarantined)")
+        # the rows of every document no published build validated under these rules, stale
+        # versions included (their rules may have changed since)
+        if checked is not None:
+            checked = [d for d in checked if d not in quarantined] + list(stale)
+        validator.wait_docs()
+        result = validate_task(StagedTables(staged.build, list(TABLES)), out / DOCS_DIR, checked)
+    return result, quarantined, stale
+
+
+def _published_documents(out: Path) -> pa.Table | None:
+    """source_file and source_sha256 of the published build's documents (None: none readable)."""
+    build = current_build(out)
+    try:
+        return None if build is None else pq.read_table(build / "documents.parquet",
+                                                         columns=["source_file", "source_sha256"])
+    except (OSError, pa.ArrowException):
+        return None
+
+
+def _publish_refusal(exc: BaseException, out: Path) -> None:
+    """The build-summary artifact of a run that published nothing, and why."""
+    from prefect.artifacts import create_markdown_artifact
+
+    try:
+        create_markdown_artifact(
+            key="build-summary", description="digigov build summary",
+            markdown=(f"# digigov build REFUSED (exit code {EXIT_REFUSED})\n\nNothing was published; the tables in "
+                      f"`{out}` are as they were.\n\n```\n{str(exc)[:5000]}\n```\n"))
+    except Exception as error:  # noqa: BLE001 (the refusal is what the run reports, not this)
+        get_run_logger().warning("build-summary artifact not written: %s", error)
 
 
 def iter_batches(raw: Path, out: Path, fingerprint: str, plan: list[list[RawEntry]], in_process: bool,
@@ -871,12 +1016,17 @@ def _publish_artifacts(summary: dict[str, Any], rejects: pa.Table) -> None:
 
     rows = "\n".join(f"| {name} | {n} |" for name, n in summary["rows"].items())
     validation = "passed" if summary["validation"]["success"] else "FAILED"
+    quarantined = "".join(f"- `{q['source_file']}`: {q['detail'][:500]}\n" for q in summary["quarantined"])
     create_markdown_artifact(
         key="build-summary",
         description="digigov build summary",
         markdown=(
-            f"# digigov build\n\n"
-            f"- documents in: **{summary['documents_in']}** (processed {summary['processed']}, "
+            f"# digigov build: {summary['outcome']} (exit code {summary['exit_code']})\n\n"
+            + (f"## Quarantined documents ({len(summary['quarantined'])})\n\nWithheld from the build; "
+               f"their last published versions kept, marked stale: {len(summary['stale'])}.\n\n{quarantined}\n"
+               if quarantined else "")
+            + "".join(f"- {why}\n" for why in summary["not_reused"])
+            + f"- documents in: **{summary['documents_in']}** (processed {summary['processed']}, "
             f"from cache {summary['cached']}, unchanged in the published build {summary['reused']}, "
             f"rejected {summary['rejected']})\n"
             f"- documents table: {summary['documents']} rows\n"
@@ -967,9 +1117,11 @@ def run_build(raw_dir: str, out_dir: str, *, runner: str = "local", workers: int
 @flow(name="scheduled_build", log_prints=True)
 def scheduled_build(raw_dir: str = "raw", out_dir: str = "curated", runner: str = "local",
                     workers: int | None = None, dask_address: str | None = None,
-                    full_refresh: bool = False) -> dict[str, Any]:
+                    full_refresh: bool = False, max_quarantined: float = MAX_QUARANTINED_SHARE,
+                    allow_shrink: bool = False) -> dict[str, Any]:
     """``build_dataset`` on a task runner chosen by parameter: the entry point of deployments
     (``digigov serve``, ``prefect.yaml``), whose runs load the flow by name and so cannot be
     handed a task runner object."""
     flow_ = build_dataset.with_options(task_runner=task_runner(runner, workers, dask_address))
-    return flow_(raw_dir=raw_dir, out_dir=out_dir, full_refresh=full_refresh)
+    return flow_(raw_dir=raw_dir, out_dir=out_dir, full_refresh=full_refresh, max_quarantined=max_quarantined,
+                 allow_shrink=allow_shrink)

@@ -20,7 +20,27 @@ def _quiet_prefect_defaults() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
+RUN_EXIT_CODES = """exit codes (for schedulers):
+  0  published: every document passed
+  3  published with quarantined documents: they are withheld (rejects, reason quarantined)
+     and their last published versions kept, marked stale in documents
+  4  refused, nothing published: a systemic validation failure or too many quarantined
+     documents (--max-quarantined), a build without documents or one that loses too many
+     of the published documents (--allow-shrink), an unsafe output folder, another run
+     writing to it, a missing raw folder
+  1  crashed: an unexpected error (the message and traceback say which)"""
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from flows.gate import EXIT_CRASHED, EXIT_REFUSED, OUTCOMES
+    from flows.write import UnsafeOutput, check_output_folder
+
+    try:  # before anything starts: an unsafe output folder is refused in a line
+        check_output_folder(args.out, args.raw)
+    except UnsafeOutput as exc:
+        print(f"digigov run refused: {exc}", file=sys.stderr)
+        _write_summary(args, {"outcome": OUTCOMES[EXIT_REFUSED], "exit_code": EXIT_REFUSED, "reason": str(exc)})
+        return EXIT_REFUSED
     from flows import embedded_server
 
     embedded_server.start()  # boots while the flow's modules import (see flows/embedded_server.py)
@@ -28,7 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     validator.start()  # imports Great Expectations meanwhile, in a process of its own
     from flows import progress
-    from flows.build import RunLocked, ValidationFailed, begin_head_start, run_build
+    from flows.build import BuildRefused, begin_head_start, run_build
     from flows.pipeline import warm_up
 
     if embedded_server.starting():
@@ -49,15 +69,24 @@ def cmd_run(args: argparse.Namespace) -> int:
             summary = run_build(
                 str(args.raw), str(args.out), runner=args.runner, workers=args.workers,
                 dask_address=args.dask_address, full_refresh=args.full_refresh, doc_timeout=args.doc_timeout,
+                max_quarantined=args.max_quarantined, allow_shrink=args.allow_shrink,
                 **({"batch_size": args.batch_size} if getattr(args, "batch_size", None) else {}),
             )
-    except (RunLocked, ValidationFailed, FileNotFoundError) as exc:
-        print(f"digigov run failed: {exc}", file=sys.stderr)
-        return 1
+    except BuildRefused as exc:
+        print(f"digigov run refused, nothing published: {exc}", file=sys.stderr)
+        _write_summary(args, {"outcome": OUTCOMES[EXIT_REFUSED], "exit_code": EXIT_REFUSED, "reason": str(exc)})
+        return EXIT_REFUSED
+    except Exception as exc:  # noqa: BLE001 (a crash: its own exit code, the traceback for whoever reads it)
+        import traceback
+
+        traceback.print_exc()
+        print(f"digigov run crashed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        _write_summary(args, {"outcome": OUTCOMES[EXIT_CRASHED], "exit_code": EXIT_CRASHED,
+                              "reason": f"{type(exc).__name__}: {exc}"})
+        return EXIT_CRASHED
     finally:
         validator.stop()  # this run's: a later run in the same process (tests) validates here again
-    if args.summary_json:
-        args.summary_json.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    _write_summary(args, summary)
     rows = ", ".join(f"{k} {v}" for k, v in summary["rows"].items())
     print(
         f"digigov run: {summary['documents']} documents read, {summary['rejected']} rejected "
@@ -65,7 +94,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{summary['reused']} unchanged in the published build); "
         f"rows: {rows}; {summary['seconds']:.1f} s → {summary['out_dir']}"
     )
-    return 0
+    for q in summary["quarantined"]:
+        print(f"digigov run: quarantined {q['source_file']}: {q['detail']}", file=sys.stderr)
+    if summary["quarantined"]:
+        print(f"digigov run: published with {len(summary['quarantined'])} quarantined documents "
+              f"(exit code {summary['exit_code']})", file=sys.stderr)
+    return summary["exit_code"]
+
+
+def _write_summary(args: argparse.Namespace, summary: dict) -> None:
+    if args.summary_json:
+        args.summary_json.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+
+
+def _share(text: str) -> float:
+    from flows.gate import parse_share
+
+    try:
+        return parse_share(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -206,9 +254,19 @@ def add_ops_commands(sub) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="digigov", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="build the dataset from a raw folder into an output folder")
+    run = sub.add_parser("run", help="build the dataset from a raw folder into an output folder",
+                         description="Build the dataset from a raw folder and publish it into an output folder "
+                                     "atomically.", epilog=RUN_EXIT_CODES,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--raw", type=Path, default=Path("raw"), help="raw folder (default raw/)")
-    run.add_argument("--out", type=Path, default=Path("curated"), help="output folder (default curated/)")
+    run.add_argument("--out", type=Path, default=Path("curated"),
+                     help="output folder (default curated/): new, empty or written by digigov before; never "
+                          "inside the raw folder or around it, / or the home folder")
+    run.add_argument("--max-quarantined", type=_share, default="5%", metavar="SHARE",
+                     help="refuse the build when more documents fail document-level rules than this share "
+                          "of them (e.g. 5%% or 0.05; default 5%%) and more than 3")
+    run.add_argument("--allow-shrink", action="store_true",
+                     help="publish even if the build loses more than 20%% of the published build's documents")
     add_runner_arguments(run)
     run.add_argument("--doc-timeout", type=float, default=DEFAULT_DOC_TIMEOUT, metavar="SECONDS",
                      help=f"reject a document still processing after SECONDS as `timeout`, naming its stage; "

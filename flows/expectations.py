@@ -371,9 +371,82 @@ def _document_children(schemas: dict[str, TableSchema]) -> list[str]:
             if any(fk["reference"]["resource"] == "documents" for fk in ts.foreign_keys)]
 
 
-def _index(key: list[str], expectations: list[gxe.Expectation]) -> list[str]:
+def _index(key: list[str], expectations: list[gxe.Expectation], doc_id: bool = False) -> list[str]:
+    """The columns a failing row is reported by: its key, the columns its messages show and, for a
+    table of documents' rows (``doc_id``), the document it belongs to (see ``RULE_LEVELS``)."""
     shown = [c for e in expectations for c in e.meta["show"]]
-    return list(dict.fromkeys([*key, *shown]))
+    return list(dict.fromkeys([*key, *shown, *(["doc_id"] if doc_id else [])]))
+
+
+# ---------------------------------------------------------------------------------------------
+# What a failure means: one odd document, or a broken build
+
+
+DOCUMENT, SYSTEMIC = "document", "systemic"
+
+# Every rule, tagged by what its failure means (``tests/test_quarantine.py`` fails if a rule
+# that ``build_suites`` makes is missing here).
+#
+# ``DOCUMENT``: the rule holds row by row (or document by document), so its failing rows name
+# the documents they belong to; those documents are quarantined (withheld from the build,
+# ``flows/quarantine.py``) and the rest is published. A failing row that names no document (a
+# table without doc_id, such as rejects, or a null doc_id) makes the failure systemic after all.
+#
+# ``SYSTEMIC``: the table's shape, its keys, or a rule over the whole table failed: a broken
+# stage or schema, not an odd input. Nothing is published.
+RULE_LEVELS = {
+    # the contract: a table's columns and types, and keys unique across the whole table
+    "columns": SYSTEMIC,
+    "type": SYSTEMIC,
+    "unique": SYSTEMIC,
+    "primary_key": SYSTEMIC,
+    # the contract, row by row
+    "json": DOCUMENT,
+    "not_null": DOCUMENT,
+    "allowed_values": DOCUMENT,
+    "pattern": DOCUMENT,
+    # plausible values, row by row
+    "year_plausible": DOCUMENT,
+    "start_year_not_after_target_year": DOCUMENT,
+    "percent_within_0_100": DOCUMENT,
+    "value_not_negative": DOCUMENT,
+    "value_max_not_below_value": DOCUMENT,
+    "bandwidth_positive": DOCUMENT,
+    "bandwidth_on_ladder": DOCUMENT,
+    "doc_number_shape": DOCUMENT,
+    "issue_date_not_in_future": DOCUMENT,
+    "text_normalized": DOCUMENT,
+    "text_not_empty": DOCUMENT,
+    "weight_positive": DOCUMENT,
+    "rank_from_one": DOCUMENT,
+    # links and provenance of a row (``integrity_expectations``)
+    "doc_id_exists_in_documents": DOCUMENT,
+    "section_id_exists_in_sections": DOCUMENT,
+    "parent_id_exists_in_sections": DOCUMENT,
+    "duplicate_of_exists_in_documents": DOCUMENT,
+    "section_in_same_document": DOCUMENT,
+    "parent_one_level_up": DOCUMENT,
+    "doc_id_is_sha256_prefix": DOCUMENT,
+    "offsets_inside_text": DOCUMENT,
+    "source_text_matches_offsets": DOCUMENT,
+    "statement_matches_offsets": DOCUMENT,
+    "text_inside_span": DOCUMENT,
+    # rows per document (``row_count_expectations``): a document without its preamble section,
+    # or with more rows than any plan has (a parser splitting every line of that document), is
+    # that document's problem, never the run's
+    "sections_per_document": DOCUMENT,
+    "rows_per_document": DOCUMENT,
+    # ... but most plans without a goal means a broken goal extractor, and a duplicate with
+    # derived rows a broken duplicate check
+    "goals_per_document": SYSTEMIC,
+    "duplicates_have_no_rows": SYSTEMIC,
+}
+
+
+def rule_level(rule: str) -> str:
+    """``DOCUMENT`` or ``SYSTEMIC`` for a rule name; a rule missing from ``RULE_LEVELS`` is
+    systemic (the safe side: nothing is published)."""
+    return RULE_LEVELS.get(rule, SYSTEMIC)
 
 
 def build_suites(schemas: dict[str, TableSchema], today: dt.date | None = None) -> dict[str, Suite]:
@@ -385,20 +458,21 @@ def build_suites(schemas: dict[str, TableSchema], today: dt.date | None = None) 
         key = list(ts.primary_key)
         rows = [e for e in expectations if e.meta["rule"] not in KEY_RULES]
         keys = [e for e in expectations if e.meta["rule"] in KEY_RULES]
-        suites[name] = Suite(name, name, key, _index(key, rows), rows)
+        of_documents = "doc_id" in ts.column_names
+        suites[name] = Suite(name, name, key, _index(key, rows, of_documents), rows)
         if keys:
             suites[f"{name}.keys"] = Suite(f"{name}.keys", name, key, _index(key, keys), keys, scope="all")
         integrity = integrity_expectations(ts)
         if integrity:
             # a document's links to its duplicate are decided anew by every run: always all rows
             scope = "all" if name == "documents" else "rows"
-            suites[f"{name}.integrity"] = Suite(f"{name}.integrity", name, key, _index(key, integrity), integrity,
-                                                scope=scope)
+            suites[f"{name}.integrity"] = Suite(f"{name}.integrity", name, key, _index(key, integrity, of_documents),
+                                                integrity, scope=scope)
     children = _document_children(schemas)
     if "documents" in schemas and children:
         counts = row_count_expectations(children)
         suites["documents.row_counts"] = Suite("documents.row_counts", "documents", ["doc_id"],
-                                               _index(["doc_id"], counts), counts, scope="all")
+                                               _index(["doc_id"], counts, True), counts, scope="all")
     return suites
 
 
@@ -553,7 +627,8 @@ def integrity_frame(ts: TableSchema, tables: dict[str, pa.Table], checked_docs: 
     """One row per checked row of the table: its key, its links and one boolean column per check
     (links are looked up in the whole tables)."""
     cols = set(ts.column_names)
-    keep = [c for c in dict.fromkeys([*ts.primary_key, *(_integrity_columns(ts))]) if c in cols]
+    # doc_id: a failing row names its document (quarantine, ``RULE_LEVELS``)
+    keep = [c for c in dict.fromkeys([*ts.primary_key, "doc_id", *(_integrity_columns(ts))]) if c in cols]
     needed = [*keep, "level", "source_sha256", "doc_id", "section_id", *((*SPAN_EQUALS, *SPAN_CONTAINS) if _has_span(ts) else ())]
     table = columns_of(tables, ts.name, list(dict.fromkeys(needed)), checked_docs)
     df = table.select(keep).to_pandas(types_mapper=_MASKED.get)

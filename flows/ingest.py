@@ -6,6 +6,7 @@ or raises ``Rejected`` with a reason from the ``rejects`` vocabulary.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -101,16 +102,58 @@ class RawDoc:
         return self.sha256[:16]
 
 
-def discover(raw_dir: Path) -> list[Path]:
-    """Every file under ``raw_dir`` with a raw-text suffix, recursively, in a stable order."""
+# A folder holding this file is a digigov output folder (``flows/write.py``), never raw input.
+OUTPUT_MARKER = ".digigov-output"
+
+
+def discover(raw_dir: Path, problems: list[tuple[str, Rejected]] | None = None) -> list[Path]:
+    """Every file under ``raw_dir`` with a raw-text suffix, recursively, in a stable order.
+
+    Output folders of digigov (``is_output_folder``) are never entered. ``problems``, when
+    given, receives (relative name, ``Rejected``) for each folder that cannot be listed
+    (``unreadable``) and each link to a folder that leads back into itself (``symlink_loop``);
+    other links to folders are not followed."""
     raw_dir = Path(raw_dir)
     found = []
-    for root, dirs, files in os.walk(raw_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+
+    def unreadable(error: OSError) -> None:
+        if problems is not None:
+            name = relative_name(raw_dir, error.filename) if Path(error.filename) != raw_dir else "."
+            problems.append((name, Rejected("unreadable", f"the folder cannot be read ({type(error).__name__}: "
+                                                          f"{error.strerror or error}); its files are not in the build")))
+
+    for root, dirs, files in os.walk(raw_dir, onerror=unreadable):
+        kept = []
+        for d in sorted(d for d in dirs if not d.startswith(".")):
+            path = Path(root) / d
+            if os.path.islink(path):
+                if problems is not None and _loops(path):
+                    problems.append((relative_name(raw_dir, path),
+                                     Rejected("symlink_loop", f"a link to a folder that contains it ({os.readlink(path)})")))
+            elif not is_output_folder(path):
+                kept.append(d)
+        dirs[:] = kept
         for name in files:
             if not name.startswith(".") and name.lower().endswith(RAW_SUFFIXES):
                 found.append(Path(root) / name)
+    if problems is not None:
+        problems.sort(key=lambda p: p[0])
     return sorted(found, key=lambda p: relative_name(raw_dir, p))
+
+
+def is_output_folder(path: Path) -> bool:
+    """A digigov output folder: its marker, or (made before the marker existed) a published build."""
+    path = Path(path)
+    return (path / OUTPUT_MARKER).is_file() or ((path / ".current").is_symlink() and (path / "_build.json").exists())
+
+
+def _loops(link: Path) -> bool:
+    """Whether a link to a folder leads back to a folder that contains it (or round in a circle)."""
+    try:
+        target = link.resolve(strict=True)
+    except (RuntimeError, OSError):  # "Symlink loop" (Python 3.11) or ELOOP
+        return True
+    return link.parent.resolve().is_relative_to(target)
 
 
 def relative_name(raw_dir: Path | str, path: Path | str) -> str:
@@ -129,7 +172,10 @@ def read_raw(raw_dir: Path, path: Path) -> RawDoc:
     name = relative_name(raw_dir, path)
     try:
         if stat.S_ISLNK(os.lstat(path).st_mode):
-            target = Path(path).resolve()
+            try:
+                target = Path(path).resolve()
+            except RuntimeError:  # Python 3.11 raises "Symlink loop from …" instead of an OSError
+                raise Rejected("symlink_loop", f"{name} is a link that leads back to itself") from None
             if not target.is_relative_to(Path(raw_dir).resolve()):
                 raise Rejected("symlink_outside_raw", f"{name} points to {target}, outside the raw folder")
         info = os.stat(path)
@@ -141,6 +187,8 @@ def read_raw(raw_dir: Path, path: Path) -> RawDoc:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise Rejected("symlink_loop", f"{name} is a link that leads back to itself") from exc
         raise Rejected("unreadable", f"{type(exc).__name__}: {exc.strerror or exc}") from exc
     if not data or data.isspace():
         raise Rejected("empty", "the file is empty" if not data else "the file holds only whitespace")

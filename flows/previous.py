@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from flows.schema import schema
-from flows.write import BUILD_META, current_build
+from flows.write import BUILD_META, changed_files, current_build
 
 TEXT_KEYS = ".text_keys.parquet"
 
@@ -41,8 +41,11 @@ class PreviousBuild:
     rules_fingerprint: str | None = None  # of the rules its rows were validated under
 
 
-def load_previous(out_dir: Path, fingerprint: str) -> PreviousBuild | None:
-    """The published build of ``out_dir`` when the same code made it, else None."""
+def load_previous(out_dir: Path, fingerprint: str, problems: list[str] | None = None) -> PreviousBuild | None:
+    """The published build of ``out_dir`` when the same code made it and its files are the
+    bytes it published (``_build.json`` records their checksums), else None. Why a published
+    build of the same code is not reused goes into ``problems``: its rows are then taken from
+    the per-document cache or processed again, and every row is validated."""
     build = current_build(out_dir)
     if build is None:
         return None
@@ -50,10 +53,18 @@ def load_previous(out_dir: Path, fingerprint: str) -> PreviousBuild | None:
         meta = json.loads((build / BUILD_META).read_text(encoding="utf-8"))
         if meta.get("code_fingerprint") != fingerprint:
             return None
+        changed = changed_files(build, meta.get("checksums"), meta.get("file_stats"))
+        if changed:
+            if problems is not None:
+                problems.append(f"the published build's files no longer match the checksums in its {BUILD_META} "
+                                f"({', '.join(changed)}): none of its rows is reused, every row is validated")
+            return None
         docs = pq.read_table(build / "documents.parquet",
                              columns=["doc_id", "source_file", "source_sha256", "duplicate_of"])
         keys = pq.read_table(build / TEXT_KEYS)
-    except (OSError, ValueError, pa.ArrowException):  # an older layout or a damaged build: no fast path
+    except (OSError, ValueError, pa.ArrowException) as exc:  # an older layout or a damaged build: no fast path
+        if problems is not None:
+            problems.append(f"the published build cannot be read ({type(exc).__name__}: {exc}): none of its rows is reused")
         return None
     text_keys = dict(zip(keys.column("doc_id").to_pylist(), keys.column("text_sha256").to_pylist()))
     doc_ids = {}
@@ -77,6 +88,11 @@ def reused_rows(previous: PreviousBuild, name: str, source_files: dict[str, str]
         i = table.schema.get_field_index("source_file")
         names = [source_files[d] for d in table.column("doc_id").to_pylist()]
         table = table.set_column(i, table.schema.field(i), pa.array(names, pa.string()))
+        # a document reused for its raw bytes is current, whatever that build kept it as
+        for column in ("stale_since", "stale_reason"):
+            i = table.schema.get_field_index(column)
+            if i >= 0 and table.column(i).null_count < table.num_rows:
+                table = table.set_column(i, table.schema.field(i), pa.nulls(table.num_rows, table.schema.field(i).type))
     return table
 
 

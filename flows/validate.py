@@ -24,8 +24,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from flows.expectations import (DocumentTexts, Suite, build_frame, build_frames, build_suites, checked_rows, slice_rows,
-                                suite_reads)
+from flows.expectations import (DOCUMENT, DocumentTexts, Suite, build_frame, build_frames, build_suites, checked_rows,
+                                rule_level, slice_rows, suite_reads)
+from flows.gate import BuildRefused
 from flows.schema import TableSchema, load_schemas
 
 DOCS_DIR = "validation"  # Data Docs live in OUT/validation/
@@ -46,6 +47,11 @@ class ValidationResult:
     # documents whose rows the row-level suites checked; None = all (see validate_tables)
     checked_documents: int | None = None
     documents: int = 0
+    # the failures that no document explains (``expectations.RULE_LEVELS``): nothing is published
+    systemic: list[str] = field(default_factory=list)
+    # the documents that failed a document-level rule: doc_id -> what failed (rule, table,
+    # column, offending value), one line per failing row (``SHOWN_VALUES`` per rule at most)
+    document_failures: dict[str, list[str]] = field(default_factory=dict)
 
     def markdown(self) -> str:
         """A summary for a Prefect artifact: suites, expectations, failures."""
@@ -61,15 +67,20 @@ class ValidationResult:
         lines += [f"| {name} | {n} | {self.failed.get(name, 0)} |" for name, n in self.suites.items()]
         if self.failures:
             lines += ["", "## Failures", ""] + [f"- {f.replace('|', '/')}" for f in self.failures]
+        if self.document_failures:
+            lines += ["", f"## Documents failing document-level rules ({len(self.document_failures)})", ""]
+            lines += [f"- {doc}: {'; '.join(d.replace('|', '/') for d in details)}"
+                      for doc, details in sorted(self.document_failures.items())]
         if self.docs_index:
             lines += ["", f"Data Docs: `{self.docs_index}`"]
         return "\n".join(lines)
 
 
-class ValidationFailed(RuntimeError):
-    def __init__(self, result: ValidationResult):
+class ValidationFailed(BuildRefused):
+    def __init__(self, result: ValidationResult, why: str | None = None):
         docs = f"\nData Docs: {result.docs_index}" if result.docs_index else ""
-        super().__init__("validation failed:\n" + "\n".join(f"  - {f}" for f in result.failures) + docs)
+        why = f"\n{why}" if why else ""
+        super().__init__("validation failed:\n" + "\n".join(f"  - {f}" for f in result.failures) + why + docs)
         self.result = result
 
 
@@ -297,6 +308,8 @@ def validate_tables(tables: Mapping[str, pa.Table], docs_dir: Path | None = None
     context = _context(docs_dir)
     source = context.data_sources.add_pandas("digigov")
     failed: dict[str, int] = {}
+    systemic: list[str] = []
+    by_document: dict[str, list[str]] = {}
     # documents' own suites first (their frames hold every text), then the integrity suites
     # (their span checks hold the checked documents' texts as Python strings, let go after
     # them), then the rest: never two of these at once
@@ -317,7 +330,7 @@ def validate_tables(tables: Mapping[str, pa.Table], docs_dir: Path | None = None
             order = [kv for kv in order if kv[0] not in elsewhere] + [kv for kv in order if kv[0] in elsewhere]
     try:
         _validate_suites(order, elsewhere, schemas, present, checked, texts, context, source, failed, failures,
-                         fork_worker=fork_worker)
+                         systemic, by_document, fork_worker=fork_worker)
     finally:
         if elsewhere is not None:
             elsewhere.close()
@@ -327,7 +340,7 @@ def validate_tables(tables: Mapping[str, pa.Table], docs_dir: Path | None = None
         failed=failed, seconds=time.perf_counter() - started,
         docs_index=None if docs_dir is None else Path(docs_dir) / "index.html",
         checked_documents=None if checked is None else len(checked),
-        documents=_num_rows(present, "documents"),
+        documents=_num_rows(present, "documents"), systemic=systemic, document_failures=by_document,
     )
     if docs_dir is not None:
         _pending_docs.append(lambda: _write_docs(context, Path(docs_dir), result))
@@ -356,10 +369,10 @@ def _write_docs(context: Any, docs_dir: Path, result: ValidationResult) -> None:
 def _validate_suites(order: list[tuple[str, Suite]], elsewhere: HelperFrames | None, schemas: dict[str, TableSchema],
                      present: Mapping[str, Any], checked: pa.Array | None, texts: DocumentTexts,
                      context: Any, source: Any, failed: dict[str, int], failures: list[str],
-                     fork_worker: bool = False) -> None:
+                     systemic: list[str], by_document: dict[str, list[str]], fork_worker: bool = False) -> None:
     last: list[str] = []  # the suite this process validated before
 
-    def run(i: int) -> tuple[int, list[str]]:
+    def run(i: int) -> SuiteOutcome:
         name, suite = order[i]
         if last and last[0].endswith(".integrity") and not name.endswith(".integrity"):
             texts.__dict__.pop("text_of", None)
@@ -371,14 +384,23 @@ def _validate_suites(order: list[tuple[str, Suite]], elsewhere: HelperFrames | N
     else:
         outcomes = {i: run(i) for i in range(len(order))}
     for i, (name, _) in enumerate(order):  # in the suites' order, whichever process ran them
-        failed[name], messages = outcomes[i]
+        failed[name], messages, of_build, of_documents = outcomes[i]
         failures += messages
+        systemic += of_build
+        for doc_id, details in of_documents.items():
+            by_document.setdefault(doc_id, []).extend(details)
+
+
+# One suite's outcome: (expectations failed, every failure's message, the messages of the
+# systemic ones, {doc_id: details} of the document-level ones); plain data, sent by a fork
+SuiteOutcome = tuple[int, list[str], list[str], dict[str, list[str]]]
 
 
 def _validate_suite(name: str, suite: Suite, elsewhere: HelperFrames | None, schemas: dict[str, TableSchema],
                     present: Mapping[str, Any], checked: pa.Array | None, texts: DocumentTexts,
-                    context: Any, source: Any) -> tuple[int, list[str]]:
-    """One suite over its frames: (expectations failed, failure messages)."""
+                    context: Any, source: Any) -> SuiteOutcome:
+    """One suite over its frames: (expectations failed, failure messages, systemic ones,
+    failing documents)."""
     definition, merged, messages = None, None, []
     if elsewhere is not None and name in elsewhere:
         frames = elsewhere.frames(name, lambda: build_frames(suite, schemas, present, checked, texts))
@@ -403,9 +425,42 @@ def _validate_suite(name: str, suite: Suite, elsewhere: HelperFrames | None, sch
         del frame
         return_freed_memory()
     if merged is None:
-        return len(suite.expectations), messages
+        return len(suite.expectations), messages, messages, {}
     bad = [r for r in merged if not r.success]
-    return len(bad), [describe_failure(suite, r.expectation_config, r.result, r.exception_info) for r in bad]
+    systemic: list[str] = []
+    by_document: dict[str, list[str]] = {}
+    for r in bad:
+        message = describe_failure(suite, r.expectation_config, r.result, r.exception_info)
+        messages.append(message)
+        documents = failing_documents(suite, r.expectation_config, r.result, r.exception_info)
+        if documents is None:
+            systemic.append(message)
+        for doc_id, details in (documents or {}).items():
+            by_document.setdefault(doc_id, []).extend(details)
+    return len(bad), messages, systemic, by_document
+
+
+def failing_documents(suite: Suite, config: Any, result: dict,
+                      exception: dict | None = None) -> dict[str, list[str]] | None:
+    """The documents a failed expectation's rows belong to, each with what failed (``rule
+    (table.column): offending value``, ``SHOWN_VALUES`` rows a document at most), or None when
+    the failure is systemic: a systemic rule (``expectations.RULE_LEVELS``), an error, or a
+    failing row that names no document."""
+    meta = config.meta or {}
+    rule = meta.get("rule", config.type)
+    if rule_level(rule) != DOCUMENT or (exception and exception.get("raised_exception")):
+        return None
+    rows = result.get("unexpected_index_list")
+    if not rows or not all(isinstance(row, dict) and isinstance(row.get("doc_id"), str) for row in rows):
+        return None
+    table, column = meta.get("table", suite.table), meta.get("column")
+    where = f"{table}.{column}" if column else table
+    out: dict[str, list[str]] = {}
+    for row in rows:
+        details = out.setdefault(row["doc_id"], [])
+        if len(details) < SHOWN_VALUES:
+            details.append(f"{rule} ({where}): {_example(table, meta, config, row, suite.key) or 'failed'}")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -421,7 +476,7 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
-def _validate_on_two(run: Callable[[int], tuple[int, list[str]]], n: int, context: Any) -> dict[int, tuple[int, list[str]]]:
+def _validate_on_two(run: Callable[[int], SuiteOutcome], n: int, context: Any) -> dict[int, SuiteOutcome]:
     """``run(i)`` for every suite i < n, shared between this process and a fork of it.
 
     In an incremental run the validation comes last, on one core, while the flow's process,
@@ -452,7 +507,7 @@ def _validate_on_two(run: Callable[[int], tuple[int, list[str]]], n: int, contex
         return {i: run(i) for i in range(n)}
     finally:
         writer.close()
-    reported: list[tuple[int, tuple[int, list[str]], dict]] = []
+    reported: list[tuple[int, SuiteOutcome, dict]] = []
     receiving = threading.Thread(target=_receive, args=(reader, reported), name="validate-fork-results", daemon=True)
     receiving.start()  # read as they come: a full pipe would hold the fork up
     outcomes = {}
@@ -481,7 +536,7 @@ def _receive(reader: Any, into: list) -> None:
         reader.close()
 
 
-def _fork_worker(run: Callable[[int], tuple[int, list[str]]], claim: Callable[[], int], n: int, context: Any,
+def _fork_worker(run: Callable[[int], SuiteOutcome], claim: Callable[[], int], n: int, context: Any,
                  writer: Any) -> None:
     """In the fork: validate suites until none is left, reporting each."""
     known = _store_keys(context)
@@ -671,6 +726,7 @@ class MergedResult:
 
 _COUNTS = ("element_count", "unexpected_count", "missing_count")
 _LISTS = ("partial_unexpected_list", "partial_unexpected_index_list")
+_ALL_ROWS = "unexpected_index_list"  # every failing row's index (COMPLETE results): never cut
 
 
 def _merge_results(merged: list[MergedResult] | None, results: list) -> list[MergedResult]:
@@ -688,8 +744,10 @@ def _merge_results(merged: list[MergedResult] | None, results: list) -> list[Mer
         for key in _LISTS:
             if new.get(key):
                 m.result[key] = (list(m.result.get(key) or []) + list(new[key]))[:SHOWN_VALUES]
+        if new.get(_ALL_ROWS):
+            m.result[_ALL_ROWS] = list(m.result.get(_ALL_ROWS) or []) + list(new[_ALL_ROWS])
         if not r.success and m.success:  # observed values, exceptions: the first failing frame's
-            m.result.update({k: v for k, v in new.items() if k not in _COUNTS + _LISTS})
+            m.result.update({k: v for k, v in new.items() if k not in (*_COUNTS, *_LISTS, _ALL_ROWS)})
             m.exception_info = r.exception_info
         m.success = m.success and r.success
     return merged
@@ -706,8 +764,11 @@ def _run(context, definition, suite: Suite, frame):
         if quick.success:
             return quick
         index = [c for c in suite.index_columns if c in frame.columns]
-        result_format = {"result_format": "SUMMARY", "partial_unexpected_count": SHOWN_VALUES,
-                         "unexpected_index_column_names": index}
+        # a suite with document-level rules lists every failing row (COMPLETE), so that every
+        # failing document is known (``failing_documents``); SUMMARY quotes only the first few
+        complete = "doc_id" in index and any(rule_level(e.meta["rule"]) == DOCUMENT for e in suite.expectations)
+        result_format = {"result_format": "COMPLETE" if complete else "SUMMARY", "partial_unexpected_count": SHOWN_VALUES,
+                         "unexpected_index_column_names": index, "return_unexpected_index_query": False}
         detailed = definition.run(batch_parameters={"dataframe": frame}, result_format=result_format)
     store = context.validation_results_store
     run_time = quick.meta["run_id"].run_time
@@ -823,28 +884,30 @@ def describe_failure(suite: Suite, config: Any, result: dict, exception: dict | 
 
 
 def _examples(table: str, meta: dict, config: Any, result: dict, key: list[str]) -> list[str]:
-    show = meta.get("show") or []
-    regex = config.kwargs.get("regex")
     rows = result.get("partial_unexpected_index_list") or []
-    out = []
-    for row in rows[:SHOWN_VALUES]:
-        if not isinstance(row, dict):
-            continue
-        shown = [c for c in show if c in row] or [c for c in row if c not in key][:1]
-        if not shown:
-            continue
-        first, rest = shown[0], shown[1:]
-        text = f"{table}.{first} = {_value(row[first], regex)}"
-        # a conditional rule reads "value = 150.0 for unit %"; others list the related columns
-        if config.kwargs.get("row_condition") is not None:
-            text += "".join(f" for {c} {_value(row[c], None)}" for c in rest)
-        else:
-            text += "".join(f", {c} = {_value(row[c], None)}" for c in rest)
-        ids = [f"{c}={row[c]}" for c in key if c in row and c not in shown]
-        out.append(text + (f" [{', '.join(ids)}]" if ids else ""))
+    out = [text for row in rows[:SHOWN_VALUES] if (text := _example(table, meta, config, row, key))]
     if not out:  # table-level and multi-column expectations list the offending values themselves
         out = [f"{table} {_short(v)}" for v in (result.get("partial_unexpected_list") or [])[:SHOWN_VALUES]]
     return out
+
+
+def _example(table: str, meta: dict, config: Any, row: Any, key: list[str]) -> str | None:
+    """One offending row as a message quotes it: ``metrics.value = 150.0 for unit % [metric_id=…]``."""
+    if not isinstance(row, dict):
+        return None
+    show = meta.get("show") or []
+    shown = [c for c in show if c in row] or [c for c in row if c not in key and c != "doc_id"][:1]
+    if not shown:
+        return None
+    first, rest = shown[0], shown[1:]
+    text = f"{table}.{first} = {_value(row[first], config.kwargs.get('regex'))}"
+    # a conditional rule reads "value = 150.0 for unit %"; others list the related columns
+    if config.kwargs.get("row_condition") is not None:
+        text += "".join(f" for {c} {_value(row[c], None)}" for c in rest)
+    else:
+        text += "".join(f", {c} = {_value(row[c], None)}" for c in rest)
+    ids = [f"{c}={row[c]}" for c in key if c in row and c not in shown]
+    return text + (f" [{', '.join(ids)}]" if ids else "")
 
 
 def _value(value: Any, regex: str | None) -> str:

@@ -18,6 +18,7 @@ killed run, or a finished build killed before its swap) are removed by the next 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -28,10 +29,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from flows.ingest import OUTPUT_MARKER, is_output_folder
+
 BUILDS = ".builds"
 CURRENT = ".current"
 PREVIOUS = ".previous"
 BUILD_META = "_build.json"
+LOCK = ".lock"  # the run lock (``flows/build.py``): a folder holding only it is digigov's
 
 
 def new_build_dir(out_dir: Path) -> Path:
@@ -138,10 +142,16 @@ class TableAppender:
 
 
 def publish(build: Path, out_dir: Path, table_names: list[str]) -> Path:
-    """Make ``build`` the current build of ``out_dir`` atomically; returns its final path."""
+    """Make ``build`` the current build of ``out_dir`` atomically; returns its final path.
+
+    Safe to call again after it failed at any step (a retry of the publish task): a build
+    already renamed is taken as it is, one already current is left so."""
     out_dir = Path(out_dir)
     final = build.with_name(build.name.removesuffix(".staging"))
-    os.rename(build, final)
+    if current_build(out_dir) == final.resolve():
+        return final  # published by an earlier attempt
+    if not (final.is_dir() and not build.exists()):  # renamed by an earlier attempt: go on from there
+        os.rename(build, final)
     _fsync_dir(final.parent)  # the rename must be on disk before a link points at the new name
     for name in [f"{t}.parquet" for t in table_names] + [BUILD_META]:
         link = out_dir / name
@@ -166,6 +176,134 @@ def _swap_link(out_dir: Path, name: str, target: str) -> None:
 
 def current_build(out_dir: Path) -> Path | None:
     return _link_target(Path(out_dir) / CURRENT)
+
+
+def file_checksums(build: Path, names: list[str]) -> dict[str, str]:
+    """sha256 of each of these files of a build (``_build.json`` records them at publishing, so
+    that a later run reuses published rows only while their bytes are still the published ones)."""
+    out = {}
+    for name in names:
+        h = hashlib.sha256()
+        with open(Path(build) / name, "rb") as f:
+            while chunk := f.read(4 * 2**20):
+                h.update(chunk)  # hashlib lets go of the GIL for large chunks
+        out[name] = h.hexdigest()
+    return out
+
+
+def file_stats(build: Path, names: list[str]) -> dict[str, list[int]]:
+    """(size, modification time, change time, inode) of each file: while they are what they were
+    when its checksum was taken, its bytes are too (any write to a file, or a new file in its
+    place, changes its change time, which no user can set), so it needs no hashing again."""
+    out = {}
+    for name in names:
+        st = os.stat(Path(build) / name)
+        out[name] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+    return out
+
+
+def changed_files(build: Path, checksums: dict[str, str] | None, stats: dict[str, list[int]] | None = None) -> list[str]:
+    """The files of a build whose bytes no longer match ``checksums`` (missing counts as
+    changed); a file whose ``stats`` (``file_stats``) are unchanged is not read. When no
+    checksums were recorded: ``_build.json``, as a build that cannot be checked."""
+    if not checksums:
+        return [f"{BUILD_META} (it records no checksums: built before they were recorded)"]
+    changed = []
+    for name, expected in sorted(checksums.items()):
+        try:
+            if stats and file_stats(build, [name])[name] == stats.get(name):
+                continue
+            actual = file_checksums(build, [name])[name]
+        except OSError:
+            actual = None
+        if actual != expected:
+            changed.append(name)
+    return changed
+
+
+class Checksums:
+    """``file_checksums`` and ``file_stats`` of a build's files, taken on a thread as each file is
+    complete (while the build is validated) and collected before it is published."""
+
+    def __init__(self, build: Path):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.build = Path(build)
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="checksum")
+        self._taken: dict[str, Any] = {}
+
+    def add(self, *names: str) -> None:
+        for name in names:
+            if name not in self._taken:
+                self._taken[name] = self._pool.submit(self._take, name)
+
+    def _take(self, name: str) -> tuple[str, list[int]]:
+        return file_checksums(self.build, [name])[name], file_stats(self.build, [name])[name]
+
+    def collect(self, names: list[str]) -> tuple[dict[str, str], dict[str, list[int]]]:
+        """(checksums, stats) of ``names`` (those not added yet are taken now)."""
+        self.add(*names)
+        try:
+            taken = {name: self._taken[name].result() for name in names}
+        finally:
+            self._pool.shutdown(wait=True)
+        return {n: t[0] for n, t in taken.items()}, {n: t[1] for n, t in taken.items()}
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The output folder: only one digigov made, and never one the raw files live in (or around)
+
+
+
+class UnsafeOutput(Exception):
+    """An output folder ``digigov run`` must not write into; the message says why, in a line."""
+
+
+def check_output_folder(out_dir: Path, raw_dir: Path) -> None:
+    """Raise ``UnsafeOutput`` unless ``out_dir`` may receive a build of ``raw_dir``: it is not
+    ``/`` or the home folder, neither folder lies inside the other, it is a folder (or can be
+    made one) that this user can write, and it is empty or a digigov output folder (its marker,
+    or a build published before the marker existed: ``.current`` and ``_build.json``)."""
+    out, raw = Path(out_dir).expanduser().resolve(), Path(raw_dir).expanduser().resolve()
+    if out == Path(out.anchor):
+        raise UnsafeOutput(f"output folder {out} is the file system's root")
+    if out == Path.home().resolve():
+        raise UnsafeOutput(f"output folder {out} is the home folder")
+    if out == raw:
+        raise UnsafeOutput(f"output folder {out} is the raw folder")
+    if out.is_relative_to(raw):
+        raise UnsafeOutput(f"output folder {out} is inside the raw folder {raw} (its files would be read as plans)")
+    if raw.is_relative_to(out):
+        raise UnsafeOutput(f"raw folder {raw} is inside the output folder {out}")
+    if out.exists() and not out.is_dir():
+        raise UnsafeOutput(f"output folder {out} is a file, not a folder")
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UnsafeOutput(f"output folder {out} cannot be made: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UnsafeOutput(f"output folder {out} is not writable ({existing} does not let this user write)")
+    if out.is_dir() and not is_output_folder(out) and any(p.name != LOCK for p in out.iterdir()):
+        raise UnsafeOutput(f"output folder {out} is not empty and not a digigov output folder "
+                           f"(no {OUTPUT_MARKER}); choose an empty or new folder")
+
+
+def claim_output_folder(out_dir: Path, raw_dir: Path) -> Path:
+    """``check_output_folder``, then make the folder if needed and mark it as digigov's (an
+    output folder from before the marker existed gets it now). Returns it, resolved."""
+    check_output_folder(out_dir, raw_dir)
+    out = Path(out_dir).expanduser().resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    marker = out / OUTPUT_MARKER
+    if not marker.is_file():
+        marker.write_text("This folder is written by `digigov run`; it only writes into folders holding this file.\n",
+                          encoding="utf-8")
+    return out
+
 
 
 def clean_stale(out_dir: Path) -> list[Path]:

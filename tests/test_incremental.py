@@ -29,9 +29,9 @@ from flows.build import (
     stream_batches,
 )
 from flows.ingest import discover
-from flows.previous import load_previous, reused_rows, write_text_keys
+from flows.previous import TEXT_KEYS, load_previous, reused_rows, write_text_keys
 from flows.schema import TABLES, schema
-from flows.write import new_build_dir, publish, write_meta
+from flows.write import file_checksums, new_build_dir, publish, write_meta
 from tests.test_reliability import PLAN, TRAD, variant
 
 FINGERPRINT = "test-code"
@@ -90,7 +90,8 @@ def _publish(raw: Path, out: Path) -> None:
     out.mkdir(exist_ok=True)
     staged = _full(raw, new_build_dir(out))
     write_text_keys(staged.build, staged.text_keys)
-    write_meta(staged.build, {"code_fingerprint": FINGERPRINT, **staged.meta()})
+    checksums = file_checksums(staged.build, [*(f"{n}.parquet" for n in TABLES), TEXT_KEYS])
+    write_meta(staged.build, {"code_fingerprint": FINGERPRINT, **staged.meta(), "checksums": checksums})
     publish(staged.build, out, list(TABLES))
 
 

@@ -101,10 +101,12 @@ def test_a_held_lock_makes_a_run_refuse_clearly(prefect_harness, tmp_path, capsy
     from flows.cli import main
 
     monkeypatch.setattr(flows.build, "LOCK_WAIT_SECONDS", 0.5)
+    from flows.gate import EXIT_REFUSED
+
     out = tmp_path / "out"
     out.mkdir()
     with FileLock(out / ".lock"):
-        assert main(["run", "--out", str(out), "--runner", "threads"]) == 1
+        assert main(["run", "--out", str(out), "--runner", "threads"]) == EXIT_REFUSED
     err = capsys.readouterr().err
     assert "another digigov run is writing to" in err and "gave up without touching anything" in err
     assert not (out / ".current").exists()

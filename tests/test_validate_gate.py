@@ -26,7 +26,9 @@ def published(out: Path) -> dict[str, str]:
 
 
 def percent_of_150(doc_id: str, text: str, sections: list[dict]) -> list[dict]:
-    """A metrics extractor gone wrong: 90% read as 150%, on an otherwise well-formed row."""
+    """A metrics extractor gone wrong: 90% read as 150%, on an otherwise well-formed row, and
+    every row given twice under one key: a systemic failure (``metrics.keys``), which no
+    quarantine of documents can mend, so nothing is published."""
     from flows.extract.common import SectionIndex, sentences
 
     (start, end), = [(s, e) for s, e in sentences(text) if "90%" in text[s:e]]
@@ -35,7 +37,7 @@ def percent_of_150(doc_id: str, text: str, sections: list[dict]) -> list[dict]:
         indicator="全程网办率", subject="政务服务事项", value=150.0, value_max=None, unit="%",
         comparator=">=", measure="level", target_year=2025, is_target=True, value_text="150%",
         source_text=text[start:end], char_start=start, char_end=end,
-    )]
+    )] * 2
 
 
 def test_a_failing_validation_keeps_the_previous_tables_byte_for_byte(prefect_harness, tmp_path, monkeypatch):
@@ -59,6 +61,7 @@ def test_a_failing_validation_keeps_the_previous_tables_byte_for_byte(prefect_ha
         build_dataset(raw_dir=str(raw), out_dir=str(out))
     message = str(failed.value)
     assert "percent_within_0_100" in message and "metrics.value = 150.0 for unit %" in message
+    assert "metrics.keys: unique failed" in message
 
     assert published(out) == before
     assert (out / ".current").resolve() == current
@@ -68,15 +71,17 @@ def test_a_failing_validation_keeps_the_previous_tables_byte_for_byte(prefect_ha
 
 def test_the_cli_run_exits_non_zero_and_names_the_failure(prefect_harness, tmp_path, monkeypatch, capsys):
     from flows.cli import main
+    from flows.gate import EXIT_REFUSED
     from flows.extract import EXTRACTORS
 
     raw = tmp_path / "raw"
     raw.mkdir()
     (raw / "plan.md").write_text(PLAN, encoding="utf-8")
     monkeypatch.setitem(EXTRACTORS, "metrics", percent_of_150)
-    assert main(["run", "--raw", str(raw), "--out", str(tmp_path / "out")]) == 1
+    assert main(["run", "--raw", str(raw), "--out", str(tmp_path / "out")]) == EXIT_REFUSED
     err = capsys.readouterr().err
-    assert "digigov run failed: validation failed:" in err and "metrics.value = 150.0 for unit %" in err
+    assert "digigov run refused, nothing published: validation failed:" in err
+    assert "metrics.value = 150.0 for unit %" in err
     assert not (tmp_path / "out" / "metrics.parquet").exists()
 
 

@@ -1,0 +1,389 @@
+"""Issue 20: the gate quarantines documents, not the dataset; nothing wipes the published build;
+the output folder is checked; the scan records folders and links it cannot use. Plain functions
+on invented inputs (the flow runs are in test_quarantine_flow.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from types import SimpleNamespace
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from flows.expectations import DOCUMENT, RULE_LEVELS, SYSTEMIC, build_suites
+from flows.gate import (BuildRefused, parse_share, quarantine_verdict, shrink_refusal, withhold_documents)
+from flows.schema import TABLES, load_schemas, schema
+from flows.validate import ValidationFailed, ValidationResult, failing_documents
+from tests.conftest import seed_doc
+from flows.write import (BUILD_META, OUTPUT_MARKER, UnsafeOutput, changed_files, check_output_folder,
+                         claim_output_folder, current_build, file_checksums, new_build_dir, publish, write_build)
+
+
+# --- the tagging list ----------------------------------------------------------------------------
+
+
+def test_every_expectation_the_suites_build_is_tagged_document_or_systemic():
+    suites = build_suites(load_schemas(), dt.date(2026, 1, 1))
+    rules = {e.meta["rule"] for s in suites.values() for e in s.expectations}
+    untagged = sorted(rules - set(RULE_LEVELS))
+    assert not untagged, f"tag these rules in flows/expectations.py RULE_LEVELS: {untagged}"
+    assert set(RULE_LEVELS.values()) == {DOCUMENT, SYSTEMIC}
+    # shape, keys and whole-table rules are systemic; plausibility limits per document are not
+    assert {r: RULE_LEVELS[r] for r in ("columns", "type", "unique", "primary_key", "goals_per_document")} == \
+        dict.fromkeys(("columns", "type", "unique", "primary_key", "goals_per_document"), SYSTEMIC)
+    assert RULE_LEVELS["rows_per_document"] == RULE_LEVELS["source_text_matches_offsets"] == DOCUMENT
+
+
+def test_suites_with_document_rules_report_failing_rows_by_document():
+    suites = build_suites(load_schemas(), dt.date(2026, 1, 1))
+    for name, suite in suites.items():
+        if suite.table != "rejects" and any(RULE_LEVELS[e.meta["rule"]] == DOCUMENT for e in suite.expectations):
+            assert "doc_id" in suite.index_columns, name
+
+
+def _config(rule, table="metrics", column="value", show=("value", "unit"), row_condition=None):
+    return SimpleNamespace(type="expect_column_values_to_be_between",
+                           meta={"rule": rule, "table": table, "column": column, "show": list(show)},
+                           kwargs={"row_condition": row_condition})
+
+
+def test_failing_rows_of_a_document_rule_name_their_documents_with_rule_table_column_and_value():
+    suite = build_suites(load_schemas(), dt.date(2026, 1, 1))["metrics"]
+    rows = [{"metric_id": "a-m1", "doc_id": "a", "value": 150.0, "unit": "%"},
+            {"metric_id": "b-m1", "doc_id": "b", "value": 101.0, "unit": "%"},
+            {"metric_id": "a-m2", "doc_id": "a", "value": 120.0, "unit": "%"}]
+    failing = failing_documents(suite, _config("percent_within_0_100", row_condition="unit == %"),
+                                {"unexpected_index_list": rows})
+    assert set(failing) == {"a", "b"}
+    assert failing["a"][0] == "percent_within_0_100 (metrics.value): metrics.value = 150.0 for unit % [metric_id=a-m1]"
+    assert len(failing["a"]) == 2
+
+
+def test_a_failure_is_systemic_when_its_rule_is_or_a_row_names_no_document():
+    suite = build_suites(load_schemas(), dt.date(2026, 1, 1))["metrics"]
+    rows = [{"metric_id": "a-m1", "doc_id": "a", "value": 150.0, "unit": "%"}]
+    assert failing_documents(suite, _config("unique"), {"unexpected_index_list": rows}) is None
+    assert failing_documents(suite, _config("no_such_rule"), {"unexpected_index_list": rows}) is None
+    assert failing_documents(suite, _config("percent_within_0_100"),
+                             {"unexpected_index_list": [{**rows[0], "doc_id": None}]}) is None
+    assert failing_documents(suite, _config("percent_within_0_100"), {"unexpected_count": 1}) is None
+    assert failing_documents(suite, _config("percent_within_0_100"), {"unexpected_index_list": rows},
+                             {"raised_exception": True, "exception_message": "boom"}) is None
+
+
+# --- the verdict ---------------------------------------------------------------------------------
+
+
+def _result(systemic=(), documents=None):
+    documents = documents or {}
+    failures = list(systemic) + [f"{d}: x" for d in documents]
+    return ValidationResult(success=not failures, failures=failures, systemic=list(systemic),
+                            document_failures=documents)
+
+
+def test_document_failures_quarantine_those_documents_only():
+    verdict = quarantine_verdict(_result(documents={"a": ["rule (t.c): v"]}), documents=6)
+    assert verdict == {"a": ["rule (t.c): v"]}
+
+
+def test_a_systemic_failure_refuses_the_build():
+    with pytest.raises(ValidationFailed) as refused:
+        quarantine_verdict(_result(systemic=["metrics.keys: unique failed"], documents={"a": ["x"]}), documents=6)
+    assert isinstance(refused.value, BuildRefused) and "unique failed" in str(refused.value)
+
+
+@pytest.mark.parametrize("failing, documents, refused", [
+    (3, 10, False),  # more than 5 %, but only 3: a small folder with odd files is published
+    (4, 100, False),  # more than 3, but 4 %
+    (4, 50, True),  # more than 3 and more than 5 %: systemic
+    (6, 100, True),
+])
+def test_too_many_quarantined_documents_refuse_the_build_only_above_both_share_and_count(failing, documents, refused):
+    result = _result(documents={f"d{i}": ["x"] for i in range(failing)})
+    if refused:
+        with pytest.raises(ValidationFailed, match="--max-quarantined"):
+            quarantine_verdict(result, documents)
+    else:
+        assert len(quarantine_verdict(result, documents)) == failing
+
+
+def test_max_quarantined_reads_percent_or_fraction():
+    assert parse_share("5%") == pytest.approx(0.05) and parse_share("0.1") == pytest.approx(0.1)
+    with pytest.raises(ValueError):
+        parse_share("150%")
+
+
+# --- withholding documents from a staged build ---------------------------------------------------
+
+
+def _write(folder, rows):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in TABLES:
+        pq.write_table(schema(name).table(rows.get(name, [])), folder / f"{name}.parquet")
+
+
+def _renamed(rows, old, new):
+    """The rows with one document's doc_id replaced (an earlier version of the same file)."""
+    out = {}
+    for name, table_rows in rows.items():
+        out[name] = [{**r, "doc_id": new} if r.get("doc_id") == old else r for r in table_rows]
+        for r in out[name]:
+            for key in ("section_id", "parent_id", "goal_id", "metric_id", "target_id", "task_id"):
+                if isinstance(r.get(key), str) and r["doc_id"] == new:
+                    r[key] = r[key].replace(old, new)
+    return out
+
+
+def test_withholding_drops_every_row_keeps_the_published_version_stale_and_rejects_with_details(seed_rows, tmp_path):
+    bad = seed_doc(seed_rows, "003")
+    staged, published, into = tmp_path / "staged", tmp_path / "published", tmp_path / "into"
+    _write(staged, seed_rows)
+    earlier = _renamed(seed_rows, bad["doc_id"], "e" * 16)
+    _write(published, earlier)
+    keys = {d["doc_id"]: f"k-{d['doc_id']}" for d in seed_rows["documents"]}
+    pq.write_table(pa.table({"doc_id": ["e" * 16], "text_sha256": ["k-earlier"]}), published / ".text_keys.parquet")
+    into.mkdir()
+    now = dt.datetime(2026, 12, 5, 14, 0, tzinfo=dt.timezone.utc)
+    details = ["source_text_matches_offsets (metrics.source_text): metrics.source_text = 'x' [metric_id=m]"]
+
+    withheld = withhold_documents(staged, into, {bad["doc_id"]: details}, keys, published, now)
+
+    for name in TABLES:
+        table = pq.read_table(into / f"{name}.parquet")
+        if "doc_id" in table.column_names:
+            assert bad["doc_id"] not in table.column("doc_id").to_pylist(), name
+            kept = [r for r in earlier.get(name, []) if r.get("doc_id") == "e" * 16]
+            assert table.column("doc_id").to_pylist().count("e" * 16) == len(kept), name
+        assert withheld.rows[name] == table.num_rows
+    docs = pq.read_table(into / "documents.parquet").to_pylist()
+    (stale,) = [d for d in docs if d["doc_id"] == "e" * 16]
+    assert stale["source_file"] == bad["source_file"] and stale["stale_since"] == now
+    assert "quarantined" in stale["stale_reason"] and "source_text_matches_offsets" in stale["stale_reason"]
+    assert all(d["stale_since"] is None for d in docs if d["doc_id"] != "e" * 16)
+    assert [d["source_file"] for d in docs] == sorted(d["source_file"] for d in docs)  # path order
+    (reject,) = [r for r in pq.read_table(into / "rejects.parquet").to_pylist() if r["reason"] == "quarantined"]
+    assert reject["source_file"] == bad["source_file"] and reject["source_sha256"] == bad["source_sha256"]
+    assert "metrics.source_text" in reject["detail"] and "kept, marked stale" in reject["detail"]
+    assert withheld.stale == {"e" * 16: bad["source_file"]}
+    assert withheld.text_keys["e" * 16] == "k-earlier" and bad["doc_id"] not in withheld.text_keys
+    assert withheld.sources[bad["source_file"]] == stale["source_sha256"]
+
+    # once stale, a later run that keeps it again keeps its first stale_since
+    again = tmp_path / "again"
+    again.mkdir()
+    _write(tmp_path / "published2", {n: pq.read_table(into / f"{n}.parquet").to_pylist() for n in TABLES})
+    later = withhold_documents(staged, again, {bad["doc_id"]: details}, keys, tmp_path / "published2",
+                               now + dt.timedelta(days=1))
+    (stale2,) = [d for d in pq.read_table(again / "documents.parquet").to_pylist() if d["doc_id"] == "e" * 16]
+    assert stale2["stale_since"] == now and later.stale
+
+
+def test_a_duplicate_of_a_quarantined_document_is_withheld_too_and_nothing_is_kept_without_an_earlier_version(
+        seed_rows, tmp_path):
+    docs = [dict(d) for d in seed_rows["documents"]]
+    original, copy = docs[0], docs[1]
+    copy["duplicate_of"] = original["doc_id"]
+    rows = {**seed_rows, "documents": docs}
+    rows = {n: [r for r in t if r.get("doc_id") != copy["doc_id"]] if n != "documents" else t for n, t in rows.items()}
+    staged, into = tmp_path / "staged", tmp_path / "into"
+    _write(staged, rows)
+    into.mkdir()
+    withheld = withhold_documents(staged, into, {original["doc_id"]: ["rule (t.c): v"]}, {}, None)
+    assert set(withheld.quarantined) == {original["doc_id"], copy["doc_id"]}
+    rejects = {r["source_file"]: r for r in pq.read_table(into / "rejects.parquet").to_pylist()}
+    assert "same normalized text as the quarantined" in rejects[copy["source_file"]]["detail"]
+    assert "no earlier version" in rejects[original["source_file"]]["detail"]
+    assert withheld.rows["documents"] == len(docs) - 2 and not withheld.stale
+
+
+# --- nothing wipes the published dataset --------------------------------------------------------
+
+
+def _docs(*pairs):
+    return pa.table({"source_file": [f for f, _ in pairs], "source_sha256": [s for _, s in pairs]})
+
+
+def test_an_empty_build_is_refused_always():
+    assert "no documents" in shrink_refusal(None, _docs())
+    assert "no documents" in shrink_refusal(_docs(("a", "1")), _docs(), allow_shrink=True)
+
+
+def test_a_build_that_loses_more_than_a_fifth_of_the_published_documents_is_refused_unless_allowed():
+    published = _docs(*((f"{i}.txt", str(i)) for i in range(10)))
+    kept = _docs(*((f"{i}.txt", str(i)) for i in range(7)))
+    assert "loses 3 of the published build's 10 documents" in shrink_refusal(published, kept)
+    assert shrink_refusal(published, kept, allow_shrink=True) is None
+    assert shrink_refusal(published, _docs(*((f"{i}.txt", str(i)) for i in range(8)))) is None
+    # renamed files and new versions of files are not lost
+    moved = _docs(*((f"new/{i}.txt", str(i)) for i in range(5)), *((f"{i}.txt", f"v2-{i}") for i in range(5, 10)))
+    assert shrink_refusal(published, moved) is None
+
+
+# --- the output folder ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def raw(tmp_path):
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    (folder / "plan.txt").write_text("到2025年，政务服务事项全程网办率达到90%。", encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("where, reason", [
+    (lambda tmp, raw: raw / "out", "inside the raw folder"),
+    (lambda tmp, raw: raw, "is the raw folder"),
+    (lambda tmp, raw: tmp, "inside the output folder"),
+    (lambda tmp, raw: tmp.anchor and type(tmp)("/"), "root"),
+    (lambda tmp, raw: type(tmp).home(), "home folder"),
+])
+def test_an_output_folder_in_or_around_the_raw_folder_root_or_home_is_refused(tmp_path, raw, where, reason):
+    with pytest.raises(UnsafeOutput, match=reason):
+        check_output_folder(where(tmp_path, raw), raw)
+
+
+def test_an_output_path_that_is_a_file_or_not_writable_or_a_foreign_folder_is_refused(tmp_path, raw, monkeypatch):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UnsafeOutput, match="is a file"):
+        check_output_folder(tmp_path / "file", raw)
+    with pytest.raises(UnsafeOutput, match="is a file"):
+        check_output_folder(tmp_path / "file" / "out", raw)
+    foreign = tmp_path / "docs"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("x")
+    with pytest.raises(UnsafeOutput, match="not empty and not a digigov output folder"):
+        check_output_folder(foreign, raw)
+    assert (foreign / "thesis.tex").exists()
+    # tests run as root, whom permissions do not stop: the check itself is what is tested
+    monkeypatch.setattr("flows.write.os.access", lambda path, mode: False)
+    with pytest.raises(UnsafeOutput, match="not writable"):
+        check_output_folder(tmp_path / "new", raw)
+
+
+def test_a_new_empty_or_digigov_output_folder_is_accepted_and_marked(tmp_path, raw):
+    new = claim_output_folder(tmp_path / "a" / "b", raw)
+    assert (new / OUTPUT_MARKER).is_file()
+    claim_output_folder(new, raw)  # its own folder, with files in it now
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert (claim_output_folder(empty, raw) / OUTPUT_MARKER).is_file()
+    # a folder written before the marker existed: a published build
+    old = tmp_path / "old"
+    build = new_build_dir(old)
+    write_build({"rejects": schema("rejects").table([])}, build, {})
+    publish(build, old, ["rejects"])
+    assert not (old / OUTPUT_MARKER).exists()
+    assert (claim_output_folder(old, raw) / OUTPUT_MARKER).is_file()
+
+
+def test_cli_run_refuses_an_unsafe_output_folder_with_one_line_and_the_refused_code(tmp_path, raw, capsys):
+    from flows.cli import main
+    from flows.gate import EXIT_REFUSED
+
+    summary = tmp_path / "summary.json"
+    assert main(["run", "--raw", str(raw), "--out", str(raw / "out"), "--summary-json", str(summary)]) == EXIT_REFUSED
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "inside the raw folder" in err[0]
+    assert json.loads(summary.read_text())["outcome"] == "refused"
+    assert not (raw / "out").exists()
+
+
+# --- the scan ------------------------------------------------------------------------------------
+
+
+def test_symlink_loops_and_unreadable_folders_become_rejects(tmp_path, raw, monkeypatch):
+    from flows.build import scan_folder
+
+    os.symlink("loop-b.txt", raw / "loop-a.txt")
+    os.symlink("loop-a.txt", raw / "loop-b.txt")
+    os.symlink("self.txt", raw / "self.txt")
+    (raw / "sub").mkdir()
+    os.symlink("..", raw / "sub" / "up")
+    (raw / "locked").mkdir()
+    (raw / "locked" / "plan.txt").write_text("x", encoding="utf-8")
+    real = os.scandir
+
+    def scandir(path="."):  # root is not stopped by permissions: the listing itself fails
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    entries = {e.source_file: e for e in scan_folder(raw)}
+    assert entries["plan.txt"].reject is None
+    for name in ("loop-a.txt", "loop-b.txt", "self.txt", "sub/up"):
+        assert entries[name].reject["reason"] == "symlink_loop", name
+    assert entries["locked"].reject["reason"] == "unreadable"
+    assert "Permission denied" in entries["locked"].reject["detail"]
+    assert "locked/plan.txt" not in entries
+
+
+def test_the_scan_never_enters_an_output_folder(tmp_path, raw):
+    from flows.ingest import discover
+
+    out = claim_output_folder(tmp_path / "out", tmp_path / "elsewhere")
+    (out / "validation").mkdir()
+    (out / "validation" / "index.html").write_text("<html></html>")
+    os.rename(out, raw / "out")  # moved in after it was made
+    assert [p.name for p in discover(raw)] == ["plan.txt"]
+
+
+# --- publishing ----------------------------------------------------------------------------------
+
+
+def test_publish_can_be_retried_after_the_rename_and_after_it_completed(tmp_path, monkeypatch):
+    import flows.write as write
+
+    first = new_build_dir(tmp_path)
+    write_build({"rejects": schema("rejects").table([])}, first, {"n": 1})
+    publish(first, tmp_path, ["rejects"])
+    build = new_build_dir(tmp_path)
+    write_build({"rejects": schema("rejects").table([{"source_file": "a", "reason": "empty", "detail": ""}])},
+                build, {"n": 2})
+    real = os.symlink
+
+    def fail_once(*args):
+        monkeypatch.setattr(write.os, "symlink", real)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(write.os, "symlink", fail_once)
+    with pytest.raises(OSError):
+        publish(build, tmp_path, ["rejects"])  # the build is renamed, no link swapped yet
+    assert not build.exists()
+    final = publish(build, tmp_path, ["rejects"])  # the retry
+    assert current_build(tmp_path) == final.resolve() and pq.read_table(tmp_path / "rejects.parquet").num_rows == 1
+    previous = (tmp_path / ".previous").resolve()
+    assert publish(build, tmp_path, ["rejects"]) == final  # once more: nothing changes
+    assert (tmp_path / ".previous").resolve() == previous != final.resolve()
+
+
+def test_checksums_find_a_hand_edited_file(tmp_path):
+    build = new_build_dir(tmp_path)
+    write_build({"rejects": schema("rejects").table([])}, build, {})
+    sums = file_checksums(build, ["rejects.parquet", BUILD_META])
+    assert changed_files(build, sums) == []
+    (build / "rejects.parquet").write_bytes((build / "rejects.parquet").read_bytes() + b" ")
+    assert changed_files(build, sums) == ["rejects.parquet"]
+    assert changed_files(build, None)  # recorded before checksums existed: not trusted
+
+
+def test_a_file_whose_status_is_unchanged_is_not_read_again(tmp_path, monkeypatch):
+    import flows.write as write
+
+    build = new_build_dir(tmp_path)
+    write_build({"rejects": schema("rejects").table([])}, build, {})
+    sums, stats = file_checksums(build, ["rejects.parquet"]), write.file_stats(build, ["rejects.parquet"])
+    monkeypatch.setattr(write, "file_checksums", lambda *a: pytest.fail("read again"))
+    assert changed_files(build, sums, stats) == []
+    monkeypatch.undo()
+    # copied back in place (a restore from a backup): other status, so the bytes are read again
+    data = (build / "rejects.parquet").read_bytes()
+    (build / "rejects.parquet").unlink()
+    (build / "rejects.parquet").write_bytes(data)
+    read = []
+    real = write.file_checksums
+    monkeypatch.setattr(write, "file_checksums", lambda *a: read.append(a) or real(*a))
+    assert changed_files(build, sums, stats) == [] and read

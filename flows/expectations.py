@@ -412,7 +412,7 @@ RULE_LEVELS = {
     "value_not_negative": DOCUMENT,
     "value_max_not_below_value": DOCUMENT,
     "bandwidth_positive": DOCUMENT,
-    "bandwidth_on_ladder": DOCUMENT,
+    "bandwidth_within_network_range": DOCUMENT,
     "doc_number_shape": DOCUMENT,
     "issue_date_not_in_future": DOCUMENT,
     "text_normalized": DOCUMENT,

@@ -148,6 +148,8 @@ def test_digigov_run_threads_the_doc_timeout_to_the_flow(monkeypatch):
     monkeypatch.setattr("flows.embedded_server.starting", lambda: False)
     monkeypatch.setattr("flows.validator.start", lambda: None)
     monkeypatch.setattr("flows.validator.stop", lambda: None)
-    assert cli.main(["run", "--raw", "raw", "--out", "/nonexistent/out", "--doc-timeout", "7.5"]) == 1
+    from flows.gate import EXIT_REFUSED
+
+    assert cli.main(["run", "--raw", "raw", "--out", "/nonexistent/out", "--doc-timeout", "7.5"]) == EXIT_REFUSED
     assert got["doc_timeout"] == 7.5
     assert cli.build_parser().parse_args(["run"]).doc_timeout == budget.DEFAULT_DOC_TIMEOUT == 120

@@ -315,14 +315,22 @@ def _resolve_last(text: str, run: _Run, middle: str, first: str | None, counts: 
     return _infer(cands, before, following[:1], counts)
 
 
+def _at_line_start(text: str, pos: int) -> bool:
+    """Whether only whitespace stands between the line's start and pos (walked back over that
+    whitespace only: a line may hold thousands of runs)."""
+    i = pos
+    while i > 0 and text[i - 1] != "\n" and text[i - 1].isspace():
+        i -= 1
+    return i == 0 or text[i - 1] == "\n"
+
+
 def _repair_run(text: str, run: _Run, pos: int, counts: _PairCounts) -> tuple[str, int, list[str]] | None:
     """(repaired text for text[start:run.end], characters lost, inferred characters) or None
     when the run does not repair into more plausible text. ``start`` may be before run.start."""
     middle = _decode_middle(run)
     if middle is None:
         return None
-    line_start = text.rfind("\n", 0, run.start) + 1
-    indent = not text[line_start:run.start].strip()
+    indent = _at_line_start(text, run.start)
     first, how = _resolve_first(text, run, middle, indent, counts)
     garbled = text[run.start + 1:run.end]
     if middle:

@@ -5,9 +5,11 @@ Measured as work, not seconds: ``work_of`` counts the lines of Python that run i
 deterministic count for a given input and code. The shapes are the hostile ones that were
 quadratic (a plan of short numbered lines, one long line of clauses, one paragraph of numbered
 sentences) and one of many sections, each at 1x, 10x and 100x: ten times the input must cost
-about ten times the work, where a quadratic step costs a hundred times. (The regex engine's own
-scans run in C and are not counted here; every regex search in the extractors is bounded to a
-clause, a sentence or a fixed window, or looked up in an index, see flows/extract/common.py.)
+about ten times the work, where a quadratic step costs a hundred times. The work done in C is
+counted apart where it can be: the characters extraction copies in slices and may scan with
+find/rfind (``CopyCountingText``). The regex engine's own scans are not counted; every regex
+search in the extractors is bounded to a clause, a sentence or a fixed window, or looked up in an
+index (flows/extract/common.py).
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from typing import Any, Callable
 
 import pytest
 
+from flows.extract import extract_all
 from flows.ingest import RawDoc
+from flows.normalize import normalize_text
 from flows.pipeline import process_document, warm_up
+from flows.structure import parse_sections
 
 FLOWS = str(Path(__file__).resolve().parents[1] / "flows")
 # 10x the input may cost at most this many times the work (linear, plus what is fixed per
@@ -48,6 +53,31 @@ def work_of(fn: Callable[..., Any], *args: Any, under: str = FLOWS) -> int:
     finally:
         sys.settrace(previous)
     return count
+
+
+class CopyCountingText(str):
+    """A text that counts the characters its slices copy and its find/rfind calls may scan: the
+    work a repair does outside the regex engine, deterministic."""
+
+    work = 0
+
+    def __getitem__(self, key):
+        out = str.__getitem__(self, key)
+        CopyCountingText.work += len(out)
+        return out
+
+    def _span(self, start, end):
+        start = 0 if start is None else start
+        end = len(self) if end is None else end
+        CopyCountingText.work += max(0, end - start)
+
+    def find(self, sub, start=None, end=None):
+        self._span(start, end)
+        return str.find(self, sub, start, end)
+
+    def rfind(self, sub, start=None, end=None):
+        self._span(start, end)
+        return str.rfind(self, sub, start, end)
 
 
 def numbered_lines(n: int) -> str:
@@ -104,4 +134,20 @@ def test_the_counter_sees_a_quadratic_step():
 def test_a_document_costs_work_linear_in_its_size(shape, base):
     warm_up()  # the stages' tables load once per process: not this document's work
     works = [document_work(shape(base * k)) for k in (1, 10, 100)]
+    assert all(r <= MAX_RATIO for r in ratios(works)), (works, ratios(works))
+
+
+@pytest.mark.parametrize("shape, base", [(numbered_lines, 20), (one_long_line, 30), (one_paragraph, 20),
+                                         (many_sections, 5)])
+def test_extraction_copies_and_scans_text_linear_in_its_size(shape, base):
+    """The work the line count misses: slices copied and find/rfind spans scanned, in C (a slice
+    from a sentence's start for every deadline in it was quadratic in a long sentence)."""
+    warm_up()
+    works = []
+    for k in (1, 10, 100):
+        text = normalize_text(shape(base * k)).text
+        sections = parse_sections("d", text)
+        CopyCountingText.work = 0
+        extract_all("d", CopyCountingText(text), sections)
+        works.append(CopyCountingText.work)
     assert all(r <= MAX_RATIO for r in ratios(works)), (works, ratios(works))

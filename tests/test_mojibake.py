@@ -8,6 +8,7 @@ from flows.mojibake import (UNRECOVERABLE, legacy_encode, legacy_pua_bytes, plau
                             repair_gbk_shift, strip_pinyin)
 from flows.normalize import normalize_text
 from flows.repairs import RepairLog
+from tests.test_linear_time import CopyCountingText
 
 
 def legacy_decode(data: bytes) -> str:
@@ -174,3 +175,16 @@ def test_clean_text_with_rare_characters_is_not_reencoded():
     repairs = RepairLog()
     assert repair_double_encoding(clean, repairs) == (clean, 0)
     assert not repairs.by_kind
+
+
+def test_repairing_many_runs_on_one_line_costs_work_linear_in_the_line():
+    """Thousands of damaged runs on one long line: the work per run must not grow with the
+    line (it scanned and copied back to the line's start for every run)."""
+    unit = damage("（一）積極發展數字經濟。", 0) + "推動產業轉型，"
+    works = []
+    for k in (20, 200):
+        CopyCountingText.work = 0
+        text, _ = repair_gbk_shift(CopyCountingText(unit * k), RepairLog())
+        assert text.count("積極發展") == k
+        works.append(CopyCountingText.work)
+    assert works[1] < 12 * works[0], works

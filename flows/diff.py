@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from flows.dictionary import md_table
@@ -79,19 +80,51 @@ def row_id(row: Mapping[str, Any], key: tuple[str, ...]) -> str:
     return json.dumps([cell_text(row[k]) for k in key], ensure_ascii=False)
 
 
-def keyed_rows(table: pa.Table, key: tuple[str, ...], name: str) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for row in table.to_pylist():
-        rid = row_id(row, key)
-        if rid in out:
-            raise ValueError(f"{name}: primary key {list(key)} is not unique ({rid} twice)")
-        out[rid] = row
-    return out
+def unique_key(table: pa.Table, key: tuple[str, ...], name: str) -> None:
+    counts = table.select(list(key)).group_by(list(key)).aggregate([([], "count_all")])
+    twice = counts.filter(pc.greater(counts["count_all"], 1))
+    if twice.num_rows:
+        raise ValueError(f"{name}: primary key {list(key)} is not unique "
+                         f"({row_id(twice.slice(0, 1).to_pylist()[0], key)} twice)")
+
+
+def ids_at(table: pa.Table, key: tuple[str, ...], positions: pa.Array | list[int]) -> list[str]:
+    """Row ids of the rows at ``positions``; only those rows' keys are read into Python."""
+    return [row_id(r, key) for r in table.select(list(key)).take(positions).to_pylist()]
 
 
 def whole_rows(name: str, table: pa.Table, key: tuple[str, ...], change: str) -> list[dict[str, Any]]:
+    unique_key(table, key, name)
     return [{"table": name, "row_id": rid, "change": change, "column": None, "old": None, "new": None}
-            for rid in sorted(keyed_rows(table, key, name))]
+            for rid in sorted(ids_at(table, key, list(range(table.num_rows))))]
+
+
+def match_rows(old: pa.Table, new: pa.Table, key: tuple[str, ...]) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
+    """(positions of matched rows in old, in new, positions of rows only in old, only in new): a
+    hash join on the key columns, so no row is read into Python."""
+    left = old.select(list(key)).append_column("__old", pa.array(range(old.num_rows), pa.int64()))
+    right = new.select(list(key)).append_column("__new", pa.array(range(new.num_rows), pa.int64()))
+    joined = left.join(right, keys=list(key), join_type="full outer")
+    o, n = joined["__old"], joined["__new"]
+    both = pc.and_(pc.is_valid(o), pc.is_valid(n))
+    return (pc.filter(o, both).combine_chunks(), pc.filter(n, both).combine_chunks(),
+            pc.drop_null(pc.filter(o, pc.is_null(n))).combine_chunks(),
+            pc.drop_null(pc.filter(n, pc.is_null(o))).combine_chunks())
+
+
+def _plain(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    return column.cast(pa.string()) if isinstance(column.type, pa.JsonType) else column
+
+
+def differing(a: pa.ChunkedArray, b: pa.ChunkedArray) -> list[int]:
+    """Positions where two aligned columns hold different values (a null differs from a value)."""
+    a, b = _plain(a), _plain(b)
+    if a.type == b.type and not pa.types.is_nested(a.type):
+        unequal = pc.fill_null(pc.not_equal(a, b), False)
+        one_null = pc.xor(pc.is_null(a), pc.is_null(b))
+        return pc.indices_nonzero(pc.or_(unequal, one_null)).to_pylist()
+    # lists, or a column whose type changed: compared value by value (5 and 5.0 are the same)
+    return [i for i, (x, y) in enumerate(zip(a.to_pylist(), b.to_pylist())) if not same_value(x, y)]
 
 
 def diff_table(name: str, old: pa.Table | None, new: pa.Table | None, key: Iterable[str],
@@ -126,17 +159,25 @@ def diff_table(name: str, old: pa.Table | None, new: pa.Table | None, key: Itera
     out += [{"table": name, "row_id": None, "change": "removed", "column": col, "old": str(old_types[col]), "new": None}
             for col in old.column_names if col not in new_types]
     shared = [c for c in new.column_names if c in old_types and c not in key]
-    before, after = keyed_rows(old, key, name), keyed_rows(new, key, name)
-    for rid in sorted(set(before) | set(after)):
-        a, b = before.get(rid), after.get(rid)
-        if a is None:
-            out.append({"table": name, "row_id": rid, "change": "added", "column": None, "old": None, "new": None})
-        elif b is None:
-            out.append({"table": name, "row_id": rid, "change": "removed", "column": None, "old": None, "new": None})
-        else:
-            out += [{"table": name, "row_id": rid, "change": "changed", "column": c,
-                     "old": cell_text(a[c]), "new": cell_text(b[c])} for c in shared if not same_value(a[c], b[c])]
-    return out
+    unique_key(old, key, name)
+    unique_key(new, key, name)
+    old_at, new_at, only_old, only_new = match_rows(old, new, key)
+    rows: list[tuple[str, int, dict[str, Any]]] = []  # (row id, column position, change), sorted below
+    rows += [(rid, -1, {"table": name, "row_id": rid, "change": "added", "column": None, "old": None, "new": None})
+             for rid in ids_at(new, key, only_new)]
+    rows += [(rid, -1, {"table": name, "row_id": rid, "change": "removed", "column": None, "old": None, "new": None})
+             for rid in ids_at(old, key, only_old)]
+    for position, col in enumerate(shared):
+        a, b = old.column(col).take(old_at), new.column(col).take(new_at)
+        where = differing(a, b)
+        if not where:
+            continue
+        olds, news = _plain(a).take(where).to_pylist(), _plain(b).take(where).to_pylist()
+        for rid, x, y in zip(ids_at(new, key, new_at.take(pa.array(where, pa.int64()))), olds, news):
+            rows.append((rid, position, {"table": name, "row_id": rid, "change": "changed", "column": col,
+                                         "old": cell_text(x), "new": cell_text(y)}))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return out + [r[2] for r in rows]
 
 
 def changes_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:

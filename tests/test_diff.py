@@ -214,3 +214,17 @@ def test_the_schema_version_file_is_major_minor():
     from flows.schema import schema_version
 
     assert re.fullmatch(r"\d+\.\d+", schema_version())
+
+
+def test_lists_nulls_and_json_columns_compare_by_value():
+    old = pa.table({"id": ["a", "b", "c"], "flags": pa.array([["x"], None, ["y", "z"]]),
+                    "note": ["n", None, "m"], "repairs": pa.array(['{"k": 1}', "[]", "[]"])})
+    new = pa.table({"id": ["c", "b", "a"], "flags": pa.array([["y", "z"], ["x"], ["x", "w"]]),
+                    "note": ["m", "set", None], "repairs": pa.array(['[]', "[]", '{"k": 1}'], pa.json_())})
+    assert as_tuples(diff.diff_table("documents", old, new, ["id"])) == [
+        ("documents", None, "changed", "repairs", "string", "extension<arrow.json>"),
+        ("documents", "a", "changed", "flags", '["x"]', '["x", "w"]'),
+        ("documents", "a", "changed", "note", "n", None),
+        ("documents", "b", "changed", "flags", None, '["x"]'),
+        ("documents", "b", "changed", "note", None, "set"),
+    ]

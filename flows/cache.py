@@ -48,7 +48,7 @@ NOT_PROCESSING = {"build.py", "cli.py", "cache.py", "write.py", "validate.py", "
 # Modules that decide which rows pass validation (with schemas/, already in the code fingerprint).
 VALIDATION_RULES = ("expectations.py", "validate.py")
 # Libraries whose behaviour is part of the output (script conversion, segmentation, numerals ...).
-TEXT_LIBRARIES = ("opencc-python-reimplemented", "jieba", "cn2an", "PyYAML", "pyarrow")
+TEXT_LIBRARIES = ("opencc-python-reimplemented", "jieba", "cn2an", "PyYAML", "pyarrow", "pycountry")
 
 _HEADER = struct.Struct("<Q")  # uncompressed size, needed by the zstd codec
 _CODEC = pa.Codec("zstd", compression_level=1)
@@ -60,7 +60,7 @@ def code_fingerprint() -> str:
     h = hashlib.sha256(f"epoch={EPOCH};python={sys.version_info[:2]}".encode())
     files = [p for p in FLOWS_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts
              and not (p.parent == FLOWS_DIR and p.name in NOT_PROCESSING)]
-    files += list(SCHEMA_DIR.glob("*.yaml"))
+    files += [p for p in SCHEMA_DIR.rglob("*") if p.is_file()]  # the tables and their reference data (catalog, codes)
     for path in sorted(files):
         h.update(path.relative_to(FLOWS_DIR.parent).as_posix().encode() + b"\0")
         h.update(path.read_bytes() + b"\0")

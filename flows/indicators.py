@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import yaml
 
@@ -126,6 +126,13 @@ def match_indicator(indicator: str | None, subject: str | None = None, unit: str
         best.add(ind_id)
         best_length = length
     return next(iter(best)) if len(best) == 1 else None
+
+
+def with_indicator_ids(metrics: Iterable[dict[str, Any]], catalog: Catalog | None = None) -> list[dict[str, Any]]:
+    """Metrics rows with their ``indicator_id`` (None where no catalog entry fits)."""
+    catalog = catalog or load_catalog()
+    return [{**m, "indicator_id": match_indicator(m["indicator"], m.get("subject"), m["unit"], catalog)}
+            for m in metrics]
 
 
 def ambiguous_wordings(catalog: Catalog) -> list[tuple[str, list[str]]]:

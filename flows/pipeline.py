@@ -14,6 +14,7 @@ from typing import Any, Iterator
 from flows.budget import DocumentTimeout, budget, stage
 from flows.extract import extract_all
 from flows.ingest import RawDoc, Rejected
+from flows.jurisdictions import jurisdiction_of
 from flows.metadata import extract_metadata
 from flows.normalize import normalize_bytes
 from flows.schema import TABLES, schema
@@ -99,6 +100,7 @@ def document_rows(raw: RawDoc, timings: dict[str, float] | None) -> Rows:
         sections = parse_sections(doc_id, norm.text)
     with timed(timings, "metadata"), stage("metadata"):
         meta = extract_metadata(norm.text, sections, norm.meta)
+        meta.update(jurisdiction_of(meta["province"], meta["admin_level"], meta["issuer"], meta["title"]).columns())
     out["documents"].append(dict(
         doc_id=doc_id, source_file=raw.source_file, source_sha256=raw.sha256,
         source_bytes=len(raw.data), raw_encoding=norm.raw_encoding, script=norm.script,

@@ -130,6 +130,8 @@ def _changes_on_edit(tmp_path, monkeypatch, edit: str, fingerprint) -> bool:
     ("flows/structure.py", True), ("flows/extract/goals.py", True), ("schemas/goals.yaml", True),
     ("flows/pipeline.py", True), ("flows/build.py", False), ("flows/cli.py", False), ("flows/write.py", False),
     ("flows/expectations.py", False), ("flows/validate.py", False), ("flows/overview.py", False),
+    ("schemas/reference/indicators.yaml", True), ("schemas/reference/admin_divisions.csv", True),
+    ("flows/indicators.py", True), ("flows/jurisdictions.py", True),
 ])
 def test_fingerprint_follows_processing_code_and_config_only(tmp_path, monkeypatch, edit, changes):
     assert _changes_on_edit(tmp_path, monkeypatch, edit, code_fingerprint) is changes

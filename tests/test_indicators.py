@@ -157,3 +157,18 @@ def test_every_seed_percentage_target_is_mapped(seed_rows):
     unmapped = [(m["indicator"], m["subject"]) for m in targets
                 if match_indicator(m["indicator"], m["subject"], m["unit"]) is None]
     assert unmapped == []
+
+
+def test_extraction_maps_metrics_to_the_catalog():
+    from flows.extract import extract_all
+    from flows.structure import parse_sections
+
+    text = "数字政府建设方案\n一、主要目标\n到2025年，一般政务服务事项100%全程网办，个人事项90%“掌上办”，新建示范应用20个。\n"
+    rows = extract_all("d", text, parse_sections("d", text))["metrics"]
+    got = {(m["value"], m["indicator_id"]) for m in rows}
+    assert got == {(100, "full_online_processing"), (90, "mobile_processing"), (20, None)}
+
+
+def test_every_seed_row_worded_full_online_shares_one_id(seed_rows):
+    worded = [m for m in seed_rows["metrics"] if "全程网办" in m["indicator"] and m["unit"] == "%"]
+    assert worded and {m["indicator_id"] for m in worded} == {"full_online_processing"}

@@ -55,6 +55,7 @@ from flows.diff import CHANGES_FILE, changelog_section, changes_table, diff_rele
 from flows.formats import formats_card_section, json_ld_script, with_json_columns, write_release_formats
 from flows.ingest import discover
 from flows.schema import TABLES, load_schemas, schema
+from flows.sources import read_manifest, sources_section
 from flows.write import BUILD_META, CURRENT, _fsync, _fsync_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -406,7 +407,8 @@ def how_to_cite(version: str, released: datetime) -> str:
 
 def dataset_card(*, version: str, created: datetime, manifest: Mapping[str, Any],
                  documents: list[dict[str, Any]], repairs: list[dict[str, Any]],
-                 rejects: list[dict[str, Any]], validation: Mapping[str, Any]) -> str:
+                 rejects: list[dict[str, Any]], validation: Mapping[str, Any],
+                 raw_manifest: list[dict[str, str]] = ()) -> str:
     counts = manifest["row_counts"]
     code = manifest["code_version"]
     lines = [
@@ -425,6 +427,7 @@ def dataset_card(*, version: str, created: datetime, manifest: Mapping[str, Any]
         lines += [f"Raw files not used ({len(rejects)}):", ""]
         lines += [f"- `{r['source_file']}`: {r['reason']} ({r['detail'][:200]})" for r in rejects]
         lines.append("")
+    lines += sources_section(raw_manifest, documents_covered(documents))
     dirty = manifest["state"]["dirty_reasons"]
     lines += [
         "## How it was built", "",
@@ -644,7 +647,7 @@ def release(version: str, out_dir: Path | str = "curated", raw_dir: Path | str =
             stage.chmod(0o755)  # mkdtemp's 0700 would make a published folder private
             created = now()
             write_release(stage, version=version, created=created, out_dir=out_dir, source=source, repo=repo,
-                          previous=previous, prev_dir=releases / previous if previous else None)
+                          previous=previous, prev_dir=releases / previous if previous else None, raw_dir=raw_dir)
             if after_stage is not None:
                 after_stage(stage)
             os.rename(stage, releases / version)
@@ -675,7 +678,7 @@ def point_latest(releases: Path, version: str) -> None:
 
 
 def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path, source: ReleaseSource,
-                  repo: Path, previous: str | None, prev_dir: Path | None) -> None:
+                  repo: Path, previous: str | None, prev_dir: Path | None, raw_dir: Path | None = None) -> None:
     from flows.overview import render_overview
 
     tables, gate, state, meta = source.tables, source.gate, source.code, source.meta
@@ -731,7 +734,8 @@ def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path
     copy_validation_report(out_dir, stage / VALIDATION_DIR, gate)
     (stage / "README.md").write_text(dataset_card(
         version=version, created=created, manifest=manifest, documents=doc_rows, repairs=repairs,
-        rejects=reject_rows, validation=gate) + "\n" + formats_card_section(formats), encoding="utf-8")
+        rejects=reject_rows, validation=gate, raw_manifest=read_manifest(raw_dir) if raw_dir else [])
+        + "\n" + formats_card_section(formats), encoding="utf-8")
     (stage / "CITATION.cff").write_text(citation_cff(version, created, state.get("git_commit")), encoding="utf-8")
     (stage / "CHANGELOG.md").write_text(changelog(version, iso(created), previous, prev_dir, tables, row_counts,
                                                   state.get("git_commit"))

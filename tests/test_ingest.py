@@ -48,7 +48,22 @@ def test_raw_manifest_matches_the_files():
 
     with open(RAW / "manifest.csv", encoding="utf-8") as f:
         manifest = {r["file"]: r for r in csv.DictReader(f)}
-    assert set(manifest) == {p.name for p in SEEDS}
-    for p in SEEDS:
-        assert manifest[p.name]["sha256"] == hashlib.sha256(p.read_bytes()).hexdigest()
-        assert manifest[p.name]["origin"] and manifest[p.name]["date_added"]
+    files = discover(RAW)
+    assert set(manifest) == {p.name for p in files} and {p.name for p in SEEDS} < set(manifest)
+    for p in files:
+        row = manifest[p.name]
+        assert row["sha256"] == hashlib.sha256(p.read_bytes()).hexdigest() and int(row["bytes"]) == p.stat().st_size
+        assert row["origin"] and row["date_added"] and row["rights_basis"]
+        assert not row["source_url"] or row["source_url"].startswith(("http://", "https://"))
+    # seed 001's appended 内容解读 is an encyclopedia's commentary, not an official document
+    assert "third-party commentary" in manifest["001_a7d205057cfc02ba.txt"]["rights_basis"]
+
+
+def test_raw_holds_the_shared_seeds_and_corpus_byte_for_byte():
+    from tests.conftest import RAW, SHARED
+
+    if not SHARED.is_dir():
+        pytest.skip("../shared is not beside this checkout")
+    for folder in ("seeds", "corpus"):
+        for p in sorted((SHARED / folder).iterdir()):
+            assert (RAW / p.name).read_bytes() == p.read_bytes(), p.name

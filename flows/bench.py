@@ -57,8 +57,10 @@ def perturb(text: str, serial: int, rng: random.Random) -> str:
         s = m.group(0)
         line_start = text.rfind("\n", 0, m.start()) + 1
         if (_YEAR.fullmatch(s) or not text[line_start:m.start()].strip() or text[m.end():m.end() + 1] in _DATE_UNITS
-                or rng.random() < 0.5):
-            return s  # years, dates and heading numbers carry structure; keep them
+                or text.startswith("|", line_start) or rng.random() < 0.5):
+            # years, dates and heading numbers carry structure; a table cell's unit may stand in
+            # its header (一窗综合受理率（%） | 100): keep them
+            return s
         if "." in s:
             whole, frac = s.split(".")
             return f"{max(0, int(whole) + rng.randint(-2, 2))}.{rng.randint(0, 10 ** len(frac) - 1):0{len(frac)}d}"

@@ -22,6 +22,13 @@ def test_perturb_changes_numbers_but_keeps_years_dates_and_headings():
     assert perturb(SAMPLE, 7, random.Random(1)) == out  # reproducible
 
 
+def test_perturb_keeps_the_numbers_of_table_rows():
+    table = "| 序号 | 主要指标 | 目标值 |\n| 1 | 一窗综合受理率（%） | 100 |\n| 2 | 用证率（%） | 95 |\n"
+    for seed in range(20):  # a cell's unit in the header: 100 must not become 108 (%)
+        out = perturb("一、总体要求\n" + table, 3, random.Random(seed)).splitlines()
+        assert set(table.splitlines()) <= set(out)
+
+
 def test_corpus_is_unique_mixed_and_readable(tmp_path):
     info = make_corpus(RAW, tmp_path / "c", 20, seed=3, workers=1)
     files = discover(tmp_path / "c")

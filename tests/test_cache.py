@@ -15,7 +15,7 @@ from flows.build import RawEntry, plan_batches, process_entries, scan_raw
 from flows.cache import CachedDocument, DocumentCache, code_fingerprint, rules_fingerprint
 from flows.ingest import discover
 from flows.schema import TABLES
-from tests.conftest import RAW, ROOT
+from tests.conftest import RAW, ROOT, copy_seeds
 
 
 def plan(n: int) -> str:
@@ -213,13 +213,13 @@ def test_batches_are_bounded_by_raw_bytes_and_documents():
 
 
 @pytest.mark.e2e
-def test_flow_reuses_the_cache_and_full_refresh_bypasses_it(prefect_harness, tmp_path):
+def test_flow_reuses_the_cache_and_full_refresh_bypasses_it(prefect_harness, seed_raw, tmp_path):
     from flows.build import build_dataset
 
     out = tmp_path / "out"
-    first = build_dataset(raw_dir=str(RAW), out_dir=str(out))
+    first = build_dataset(raw_dir=str(seed_raw), out_dir=str(out))
     tables = {t: pq.read_table(out / f"{t}.parquet") for t in TABLES}
-    second = build_dataset(raw_dir=str(RAW), out_dir=str(out))
+    second = build_dataset(raw_dir=str(seed_raw), out_dir=str(out))
     assert (first["processed"], first["cached"], first["reused"]) == (5, 0, 0)
     # unchanged documents come straight from the published build (same code made it)
     assert (second["processed"], second["cached"], second["reused"]) == (0, 0, 5)
@@ -230,11 +230,11 @@ def test_flow_reuses_the_cache_and_full_refresh_bypasses_it(prefect_harness, tmp
     (out / "_build.json").unlink()  # the link: write the file into the build itself
     (out / ".current" / "_build.json").write_text(json.dumps({**meta, "code_fingerprint": "other"}), encoding="utf-8")
     os.symlink(".current/_build.json", out / "_build.json")
-    third = build_dataset(raw_dir=str(RAW), out_dir=str(out))
+    third = build_dataset(raw_dir=str(seed_raw), out_dir=str(out))
     assert (third["processed"], third["cached"], third["reused"]) == (0, 5, 0)
     for t in TABLES:
         assert pq.read_table(out / f"{t}.parquet").equals(tables[t]), t
-    fourth = build_dataset(raw_dir=str(RAW), out_dir=str(out), full_refresh=True)
+    fourth = build_dataset(raw_dir=str(seed_raw), out_dir=str(out), full_refresh=True)
     assert (fourth["processed"], fourth["cached"], fourth["reused"]) == (5, 0, 0)
 
 
@@ -258,9 +258,7 @@ def test_a_run_reusing_the_published_build_gives_the_tables_of_a_full_run(prefec
     processed, the rest come from the published build, and every table equals a full run's."""
     from flows.build import build_dataset
 
-    raw = tmp_path / "raw"
-    shutil.copytree(RAW, raw)
-    (raw / "manifest.csv").unlink()
+    raw = copy_seeds(tmp_path / "raw")
     out = tmp_path / "out"
     build_dataset(raw_dir=str(raw), out_dir=str(out))
     names = sorted(p.name for p in raw.iterdir())

@@ -1,10 +1,11 @@
-"""The flow on the seeds, on the embedded Prefect server (one harness per session)."""
+"""The flow on the raw folder (seeds and corpus), on the embedded Prefect server (one harness per session)."""
 
 import pyarrow.parquet as pq
 import pytest
 
+from flows.ingest import discover
 from flows.schema import TABLES, schema
-from tests.conftest import SEEDS
+from tests.conftest import RAW, SEEDS
 
 pytestmark = pytest.mark.e2e
 
@@ -18,18 +19,23 @@ def test_every_table_is_written_with_its_schema(seed_build):
         assert field_desc == schema(name).columns[0].description
 
 
-def test_one_documents_row_per_seed(seed_build):
+def test_one_documents_row_per_raw_file(seed_build):
     out, summary = seed_build
     docs = pq.read_table(out / "documents.parquet").to_pylist()
-    assert sorted(d["source_file"] for d in docs) == sorted(p.name for p in SEEDS)
-    assert summary["documents"] == 5 and summary["rejected"] == 0
+    names = sorted(p.name for p in discover(RAW))
+    assert sorted(d["source_file"] for d in docs) == names and set(p.name for p in SEEDS) < set(names)
+    assert summary["documents"] == len(names) == 15 and summary["rejected"] == 0
     assert all(d["text"] for d in docs)
 
 
-def test_sections_hold_real_rows_for_every_seed(seed_build):
+def test_sections_hold_real_rows_for_every_document(seed_build):
     out, _ = seed_build
     sections = pq.read_table(out / "sections.parquet").to_pandas()
-    assert sections.groupby("doc_id").size().min() > 10
+    docs = pq.read_table(out / "documents.parquet", columns=["doc_id", "source_file"]).to_pylist()
+    sizes = sections.groupby("doc_id").size()
+    seeds = {d["doc_id"] for d in docs if d["source_file"] in {p.name for p in SEEDS}}
+    assert sizes[sorted(seeds)].min() > 10 and len(seeds) == 5
+    assert sizes.min() >= 2 and len(sizes) == len(docs)  # short web copies: a preamble and a section at least
     assert sections["section_id"].is_unique
 
 

@@ -4,7 +4,6 @@ still right under its lock; the tables never depend on whether it did."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 
 import pyarrow.parquet as pq
@@ -14,16 +13,13 @@ import flows.build as build_mod
 from flows.build import HeadStart, ReusedReads, begin_head_start, scan_raw, take_head_start
 from flows.ingest import discover
 from flows.schema import TABLES
-from tests.conftest import RAW
+from tests.conftest import copy_seeds
 from tests.test_cache import plan
 
 
 @pytest.fixture
 def raw(tmp_path):
-    raw = tmp_path / "raw"
-    shutil.copytree(RAW, raw)
-    (raw / "manifest.csv").unlink()
-    return raw
+    return copy_seeds(tmp_path / "raw")
 
 
 def test_the_head_start_scans_what_the_flow_would(raw, tmp_path):

@@ -18,7 +18,7 @@ import pytest
 from filelock import FileLock
 
 from flows.schema import TABLES
-from tests.conftest import RAW, ROOT
+from tests.conftest import RAW, ROOT, copy_seeds
 
 pytestmark = pytest.mark.e2e
 
@@ -128,6 +128,6 @@ def test_a_run_waits_for_a_lock_released_in_time(prefect_harness, tmp_path):
     holder.start()
     held.wait(10)
     t0 = time.monotonic()
-    summary = build_dataset(raw_dir=str(RAW), out_dir=str(out))
+    summary = build_dataset(raw_dir=str(copy_seeds(tmp_path / 'raw')), out_dir=str(out))
     holder.join()
     assert summary["documents"] == 5 and time.monotonic() - t0 >= 0.5

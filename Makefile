@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-slow validate release browser bench clean
+.PHONY: help venv run test test-slow validate release browser bench clean eval
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,6 +48,9 @@ release: $(STAMP) ## Cut an immutable release of the current tables: make releas
 
 validate: $(STAMP) ## Validate the current tables in curated/ again; Data Docs in curated/validation/ (OUT=…)
 	$(VENV)/bin/digigov validate --out "$$OUT"
+
+eval: $(STAMP) ## Score the tables in OUT against ../shared/eval (seeds and corpus) and print the scores
+	$(VENV)/bin/digigov eval --out $(OUT)
 
 BENCH_DOCS ?= 1000 10000
 export BENCH_DOCS

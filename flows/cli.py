@@ -1,4 +1,4 @@
-"""The ``digigov`` command line: run, validate, release, serve, bench.
+"""The ``digigov`` command line: run, validate, release, serve, bench, eval.
 
 Flags and default paths (``--raw raw/``, ``--out curated/``) are a public interface: keep them.
 """
@@ -221,6 +221,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from flows.evaluate import main as eval_main
+
+    return eval_main(args.out, args.eval_dir, verbose=args.verbose)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from flows.bench import main as bench_main
 
@@ -297,6 +303,12 @@ def build_parser() -> argparse.ArgumentParser:
     dif.add_argument("--limit", type=int, default=100, metavar="N", help="changes to print (default 100; 0: all)")
     dif.set_defaults(func=cmd_diff)
     add_ops_commands(sub)
+    ev = sub.add_parser("eval", help="score the tables against the hand labels in ../shared/eval and print the scores")
+    ev.add_argument("--out", type=Path, default=Path("curated"), help="output folder (default curated/)")
+    ev.add_argument("--eval-dir", type=Path, default=None,
+                    help="folder with score.py and the gold files (default ../shared/eval, or $DIGIGOV_EVAL_DIR)")
+    ev.add_argument("--verbose", "-v", action="store_true", help="also print each document's scores and misses")
+    ev.set_defaults(func=cmd_eval)
     return p
 
 

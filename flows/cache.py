@@ -44,11 +44,13 @@ SCHEMA_DIR = FLOWS_DIR.parent / "schemas"
 # Modules that orchestrate, store or report but never change a document's rows.
 NOT_PROCESSING = {"build.py", "cli.py", "cache.py", "write.py", "validate.py", "bench.py", "progress.py",
                   "serve.py", "release.py", "previous.py", "__main__.py", "expectations.py", "overview.py",
-                  "datapackage.py", "dictionary.py", "embedded_server.py", "memory.py", "validator.py", "gate.py"}
+                  "datapackage.py", "dictionary.py", "embedded_server.py", "memory.py", "validator.py", "gate.py",
+                  "evaluate.py", "sources.py"}
 # Modules that decide which rows pass validation (with schemas/, already in the code fingerprint).
 VALIDATION_RULES = ("expectations.py", "validate.py")
 # Libraries whose behaviour is part of the output (script conversion, segmentation, numerals ...).
-TEXT_LIBRARIES = ("opencc-python-reimplemented", "jieba", "cn2an", "PyYAML", "pyarrow", "pycountry")
+TEXT_LIBRARIES = ("opencc-python-reimplemented", "jieba", "cn2an", "PyYAML", "pyarrow", "pycountry", "trafilatura",
+                  "lxml")
 
 _HEADER = struct.Struct("<Q")  # uncompressed size, needed by the zstd codec
 _CODEC = pa.Codec("zstd", compression_level=1)

@@ -38,6 +38,7 @@ from typing import Any
 
 import yaml
 
+from flows.html import NOT_CONTENT, read_page
 from flows.repairs import RepairLog
 
 Meta = dict[str, Any]
@@ -279,7 +280,8 @@ _FURNITURE_WORDS = (
     r"(?:浏览|阅读|访问|点击)(?:次数|量|数)[:：]?\s*\d*次?|字[体号][:：]?\s*(?:[大中小]\s*){0,3}"
     r"|无障碍(?:浏览|阅读)?|长者(?:助手|模式)|关怀版|适老化|扫一扫在手机(?:上)?打开当前页面?|扫一扫"
     r"|手机扫码|分享到[:：]?|打印本?页?|关闭(?:本页|窗口)?|收藏|返回顶部|我要纠错|纠错|网站地图"
-    r"|上一篇|下一篇|当前位置[:：].*|您现在的位置[:：].*|首页\s*[>＞»].*|保存本页|微信|微博|QQ空间")
+    r"|上一篇|下一篇|当前位置[:：].*|您现在的位置[:：].*|首页\s*[>＞»].*|保存本页|微信|微博|QQ空间"
+    r"|我的(?:收藏|订阅|空间)|个人中心|用户(?:登录|注册)|登录|注册|搜索|繁體版?|简体版?|English|听全文|朗读|语音播报")
 _FURNITURE_TOKEN = re.compile(rf"[【\[]?(?:{_FURNITURE_WORDS})[】\]]?")
 _SEPARATORS = re.compile(r"[\s|｜/:：>＞»·•,，、]+")
 
@@ -322,10 +324,18 @@ def _furniture_or_footer(s: str) -> bool:
     return is_furniture(s) or _PAGE_FOOTER.search(s) is not None
 
 
+# A line of nothing but question marks: what a converter wrote for characters its output
+# encoding lacked (a no-break space, a full-width space, an emoji) on an otherwise empty line.
+_PLACEHOLDER_LINE = re.compile(r"^[?？\ufffd]{1,3}$")
+
+
 def strip_furniture(lines: list[str], repairs: RepairLog) -> list[str]:
     out = []
     for line in lines:
         s = bare_line(line)
+        if s and len(s) <= 3 and _PLACEHOLDER_LINE.match(s):
+            repairs.add("converter_placeholder", s, "(removed)")
+            continue
         # furniture has at most 80 characters, a footer line 100: a longer line is neither
         if s and len(s) <= 100 and _furniture_or_footer(s):
             repairs.add("web_furniture", s, "(removed)")
@@ -398,8 +408,8 @@ _HTML_HINT = re.compile(r"<(?:!doctype|html|body|p|div|br|table|span|head|meta|t
 _HTML_START = re.compile(r"<(?:!doctype|html)\b", re.I)
 _BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
                "table", "section", "article", "blockquote", "pre", "hr", "title", "dd", "dt", "center"}
-_SKIP_TAGS = {"script", "style", "nav", "noscript", "header", "footer", "iframe", "form", "select",
-              "button", "svg", "template", "object"}
+# not <form>: the ASP.NET layout of many government sites puts the whole page inside one
+_SKIP_TAGS = set(NOT_CONTENT)
 _ATTACHMENT_EXT = re.compile(r"\.(?:pdf|docx?|xlsx?|wps|ofd|zip|rar|7z|et|pptx?|csv)(?:[?#].*)?$", re.I)
 
 
@@ -485,13 +495,16 @@ def html_to_text(text: str, repairs: RepairLog, meta: Meta, attachments: Attachm
             s += " |"
         lines.append(s)
     body = re.sub(r"\n{2,}", "\n", "\n".join(lines))  # block elements are lines; no blank lines
-    _set(meta, "title", parser.meta.get("articletitle") or parser.title.strip())
+    page = read_page(text, lambda line: _parse_box_line(line, {}, RepairLog()), body)
+    _set(meta, "title", page.title or parser.title.strip())
     _set(meta, "publish_date", iso_date(parser.meta["pubdate"]) if parser.meta.get("pubdate") else None)
     _set(meta, "source", parser.meta.get("contentsource"))
     attachments.extend(parser.attachments)
     meta["page_kind"] = "html"
-    repairs.add("html", text[:40].replace("\n", " "), f"markup removed, {len(parser.attachments)} links/images")
-    return body
+    repairs.add("html", text[:40].replace("\n", " "),
+                f"markup removed ({page.extractor}), {len(page.box_lines)} box lines, {page.tables} tables, "
+                f"{len(parser.attachments)} links/images")
+    return page.text
 
 
 _ENTITY = re.compile(r"&(?:#\d{2,6}|#x[0-9a-fA-F]{2,5}|nbsp|ldquo|rdquo|lsquo|rsquo|mdash|hellip|middot|amp|lt|gt|quot|emsp|ensp|times);")
@@ -634,6 +647,43 @@ def strip_markdown(lines: list[str], repairs: RepairLog, attachments: Attachment
     return out
 
 
+# ---------------------------------------------------------------- counts split by a list converter
+# `1个中心` at a line start read as a Markdown ordered list becomes `1. 个中心`: the count's number
+# turned into a list mark. Measure words that open such items, and words that open real items.
+_MEASURE_WORDS = "个项条张朵棵轮步类种套批级横纵位支家座片端网屏库"
+_NOT_A_COUNT = re.compile(r"^(?:个人|个性|个体|项目|条件|条例|条款|类型|种类|级别|批准|批复|支持|支撑|"
+                          r"家庭|位置|端口|网络|网上|网站|屏幕|库存|座谈|片区|步伐|套餐)")
+_LIST_ITEM = re.compile(r"^([ \t\u3000]*)(\d{1,2})[.．][ \t\u3000]+(?=\S)")
+
+
+def join_split_counts(lines: list[str], repairs: RepairLog) -> list[str]:
+    """`1. 个中心 … 2. 轮驱动 … 4. 大体系` → `1个中心 … 2轮驱动 … 4大体系`.
+
+    Decided per list (items numbered 1, 2, 3 … in order, other lines between them allowed): a
+    list of at least three items most of which (two in three) open with a measure word is a list
+    of counts the converter split, and every item of it is joined again (`4. 大体系` too, whose
+    大 alone would say nothing). A real list (`1. 项目审批提速`, `2. 加强组织领导`) is left alone."""
+    items = [(i, _LIST_ITEM.match(line)) for i, line in enumerate(lines) if line[:8].lstrip()[:1].isdigit()]
+    items = [(i, m) for i, m in items if m]
+    runs: list[list[tuple[int, re.Match[str]]]] = []
+    for i, m in items:
+        n = int(m.group(2))
+        if runs and n == int(runs[-1][-1][1].group(2)) + 1:
+            runs[-1].append((i, m))
+        elif n == 1:
+            runs.append([(i, m)])
+    out = list(lines)
+    for run in runs:
+        led = [lines[i][m.end():m.end() + 1] in _MEASURE_WORDS and not _NOT_A_COUNT.match(lines[i][m.end():])
+               for i, m in run]
+        if len(run) < 3 or sum(led) * 3 < len(run) * 2:
+            continue
+        for i, m in run:
+            out[i] = m.group(1) + m.group(2) + lines[i][m.end():]
+            repairs.add("split_count", lines[i][:m.end() + 3].strip(), out[i][:len(m.group(1)) + 4].strip())
+    return out
+
+
 def strip_wrappers(text: str, repairs: RepairLog) -> tuple[str, Meta, Attachments]:
     """Text without wrappers, what they said (meta) and the attachments they listed."""
     meta: Meta = {}
@@ -643,6 +693,7 @@ def strip_wrappers(text: str, repairs: RepairLog) -> tuple[str, Meta, Attachment
     text = strip_header_form(text, repairs, meta)
     lines = text.split("\n")
     lines = strip_page_numbers(lines, repairs)  # before Markdown reads "- 3 -" as a bullet
+    lines = join_split_counts(lines, repairs)  # before a split count is read as a numbered heading
     # Markdown next: its marks would hide the lines the page parsers look for
     lines = strip_markdown(lines, repairs, attachments)
     lines = strip_encyclopedia(lines, repairs, meta)

@@ -233,6 +233,26 @@ def _complete(issuer: str | None, province: str | None) -> str | None:
     return issuer
 
 
+def _abbreviates(short: str, full: str) -> bool:
+    """Whether ``short`` is ``full`` with characters left out, in order (省府办公厅 of
+    广东省人民政府办公厅, 市政府 of 某市人民政府): the characters of ``short`` appear in ``full`` in
+    their order, the last one included."""
+    if len(short) >= len(full) or short[-1] != full[-1]:
+        return False  # the last character names the kind of body (厅, 府, 室, 局): it must agree
+    rest = iter(full)
+    return all(ch in rest for ch in short)
+
+
+def _spelled_out(issuer: str | None, fuller: list[str]) -> str | None:
+    """A signature's abbreviation (省府办公厅) replaced by the full name another source gives the
+    same body (a metadata box's 发布机构, the notice or title line, the document number): the
+    first of ``fuller`` that ``issuer`` abbreviates. A different body (the site's office in a
+    box, when a bureau signed) never replaces the signature."""
+    if not issuer:
+        return issuer
+    return next((name for name in fuller if _abbreviates(issuer, name)), issuer)
+
+
 def _signature(sections: list[dict[str, Any]]) -> tuple[str | None, dt.date | None]:
     for r in sections:
         if r["kind"] != "signature":
@@ -339,6 +359,8 @@ def extract_metadata(text: str, sections: list[dict[str, Any]], meta: dict[str, 
         if province and not number_province and not province_of_name(wrapper):
             flags.append("province_from_text")
     issuer = _complete(issuer, province)
+    issuer = _spelled_out(issuer, [_complete(n, province) for n in
+                                   (publisher, *named[1:], number_issuer) if n and _ORG.search(n)])
     level = admin_level(issuer) or level
     if sig_issuer and number_issuer and _complete(sig_issuer, province) != number_issuer:
         flags.append("issuer_conflict")

@@ -55,6 +55,7 @@ Repair kinds (``Repair.kind``; each with a count and up to five "before → afte
   wrappers   html, html_entity, html_unparsed, editor_line, front_matter, front_matter_malformed,
              header_form, encyclopedia, encyclopedia_fact_box, encyclopedia_navigation,
              encyclopedia_trailing_list, metadata_box, metadata_value, web_furniture, page_number,
+             converter_placeholder, split_count,
              markdown_heading/_quote/_bullet/_link/_emphasis/_image/_rule, attachment_line
   policy     fullwidth_and_spaces, indentation, blank_lines, hard_wrap, heading_label,
              punctuation, spaces_in_text, doc_number_brackets

@@ -263,3 +263,25 @@ def test_metadata_never_crashes_and_keeps_its_contract(text, meta):
     assert m["doc_number"] is None or re.fullmatch(schema("documents").column("doc_number").pattern, m["doc_number"])
     assert m["issue_date"] is None or m["issue_date_source"] is not None
     assert isinstance(m["metadata_flags"], list)
+
+
+@pytest.mark.parametrize("signed, meta, notice, want", [
+    # a metadata box's 发布机构 spells out the signature's 省府
+    ("省府办公厅", {"publisher": "某江省人民政府办公厅", "page_kind": "web"}, "", "某江省人民政府办公厅"),
+    # the notice line names the body in full
+    ("某某市政府办公室", {}, "某某市人民政府办公室关于印发某某市数字政府行动计划的通知\n", "某某市人民政府办公室"),
+    # a box's 发文机关 field, the signature abbreviating 人民政府 to 政府
+    ("湖南省政府", {"issuer": "湖南省人民政府"}, "", "湖南省人民政府"),
+])
+def test_a_signatures_abbreviation_gives_way_to_the_full_name(signed, meta, notice, want):
+    text = f"{notice}各有关单位：\n现将方案印发给你们。\n{signed}\n2024年3月1日\n某某数字政府建设方案\n一、总体要求\n正文。\n"
+    assert meta_of(text, meta)["issuer"] == want
+
+
+def test_a_box_publisher_naming_another_body_does_not_replace_the_signature():
+    text = "各有关单位：\n现将方案印发给你们。\n某江省发展改革委\n2024年3月1日\n一、总体要求\n正文。\n"
+    m = meta_of(text, {"publisher": "某江省人民政府办公厅", "page_kind": "web"})
+    assert m["issuer"] == "某江省发展改革委"
+    # nor does a longer name of a different kind of body (厅 is not 府)
+    text = "各有关单位：\n现将方案印发给你们。\n某江省人民政府\n2024年3月1日\n一、总体要求\n正文。\n"
+    assert meta_of(text, {"publisher": "某江省人民政府办公厅", "page_kind": "web"})["issuer"] == "某江省人民政府"

@@ -109,14 +109,17 @@ def test_a_data_table_with_a_source_column_is_not_a_box():
 
 @pytest.mark.parametrize("line", ["【打印】【关闭】", "【字体：大 中 小】【打印】", "浏览次数：1234",
                                   "无障碍 | 长者助手", "扫一扫在手机打开当前页面", "分享到：微信 微博",
-                                  "当前位置：首页 > 政务公开 > 政策文件"])
+                                  "当前位置：首页 > 政务公开 > 政策文件",
+                                  "无障碍    长者助手 我的收藏   收藏", "个人中心 | 登录 | 注册", "繁體版 English 搜索",
+                                  "【听全文】【打印】"])
 def test_web_furniture_lines(line):
     assert is_furniture(line)
     body, _, _, repairs = wrap(BODY + line + "\n")
     assert line not in body and repairs.count("web_furniture") == 1
 
 
-@pytest.mark.parametrize("line", ["一、总体要求", "打印机等设备采购", "推进无障碍环境建设，服务长者群体。", "收藏品管理"])
+@pytest.mark.parametrize("line", ["一、总体要求", "打印机等设备采购", "推进无障碍环境建设，服务长者群体。", "收藏品管理",
+                                  "注册登录一次，全网通办", "搜索引擎优化"])
 def test_prose_is_not_furniture(line):
     assert not is_furniture(line)
 
@@ -233,3 +236,43 @@ def test_page_parsers_read_heading_lines_without_their_marks():
                             "## 【打印】【关闭】\n## 背景\n正文。\n")
     assert meta["index_no"] == "000014349/2024-00012" and meta["doc_number"] == "某政发〔2024〕3号"
     assert body.strip() == "## 背景\n正文。"
+
+
+@pytest.mark.parametrize("placeholder", ["?", "？", "??", "\ufffd"])
+def test_a_converters_placeholder_line_is_dropped(placeholder):
+    text = f"各市人民政府：\n{placeholder}\n现将方案印发给你们。\n{placeholder}\n一、总体要求\n"
+    body, _, _, repairs = wrap(text)
+    assert body.splitlines() == ["各市人民政府：", "现将方案印发给你们。", "一、总体要求"]
+    assert repairs.count("converter_placeholder") == 2
+
+
+def test_question_marks_in_prose_stay():
+    text = "二、数字政府建设将带来什么改变?\n答：更便捷的服务？\n????\n"
+    body, _, _, repairs = wrap(text)
+    assert body == text and not repairs.count("converter_placeholder")
+
+
+@pytest.mark.parametrize("items, joined", [
+    (["1. 个中心——以人民为中心。", "2. 轮驱动——改革和技术。", "3. 大体系——基础设施体系。"],
+     ["1个中心——以人民为中心。", "2轮驱动——改革和技术。", "3大体系——基础设施体系。"]),
+    (["1. 张网，全省统一。", "2. 朵云，集约建设。", "3. 个平台，共建共享。", "4. 大应用，便民利企。"],
+     ["1张网，全省统一。", "2朵云，集约建设。", "3个平台，共建共享。", "4大应用，便民利企。"]),
+    (["　　1. 项改革——放管服。", "正文一句。", "　　2. 条主线——数据。", "　　3. 横四纵——架构。"],
+     ["　　1项改革——放管服。", "正文一句。", "　　2条主线——数据。", "　　3横四纵——架构。"]),
+])
+def test_counts_a_list_converter_split_are_joined(items, joined):
+    body, _, _, repairs = wrap("具体路径如下：\n" + "\n".join(items) + "\n")
+    assert body.splitlines()[1:] == joined
+    assert repairs.count("split_count") == len([i for i in items if i != "正文一句。"])
+
+
+@pytest.mark.parametrize("items", [
+    ["1. 项目审批提速。", "2. 个人事项全程网办。", "3. 加强组织领导。"],  # real items that open with 项/个
+    ["1. 大力推进一网通办。", "2. 加强数据共享。", "3. 完善标准规范。"],
+    ["1. 个中心。", "2. 轮驱动。"],  # two items: too few to tell
+])
+def test_a_real_numbered_list_is_left_alone(items):
+    text = "\n".join(items) + "\n"
+    body, _, _, repairs = wrap(text)
+    assert not repairs.count("split_count") and [ln.lstrip("1234. ") for ln in body.splitlines() if ln] == \
+        [ln.lstrip("1234. ") for ln in items]

@@ -387,3 +387,40 @@ def test_a_file_whose_status_is_unchanged_is_not_read_again(tmp_path, monkeypatc
     real = write.file_checksums
     monkeypatch.setattr(write, "file_checksums", lambda *a: read.append(a) or real(*a))
     assert changed_files(build, sums, stats) == [] and read
+
+
+# --- through Great Expectations ------------------------------------------------------------------
+
+
+def test_the_gate_names_the_failing_documents_of_document_rules_and_keeps_systemic_ones_apart(seed_rows, monkeypatch):
+    """The seeds, with a misquoted metric in one, more sections than the limit allows in another,
+    and a metric given twice under its key in a third (a systemic failure)."""
+    import copy
+    from collections import Counter
+
+    from flows.expectations import MAX_ROWS_PER_DOCUMENT
+    from flows.validate import validate_tables
+
+    rows = copy.deepcopy(seed_rows)
+    sections = Counter(r["doc_id"] for r in rows["sections"])
+    (longest, most), (_, second) = sections.most_common(2)
+    monkeypatch.setitem(MAX_ROWS_PER_DOCUMENT, "sections", second)  # the longest seed splits too finely
+    misquoted = next(m for m in rows["metrics"] if m["doc_id"] != longest)
+    misquoted["source_text"] += "（误引）"
+    doubled = next(m for m in rows["metrics"] if m["doc_id"] not in (longest, misquoted["doc_id"]))
+    rows["metrics"].append(dict(doubled))
+
+    result = validate_tables({n: schema(n).table(rows[n]) for n in TABLES}, today=dt.date(2026, 12, 5))
+
+    assert not result.success and most > second
+    assert set(result.document_failures) == {longest, misquoted["doc_id"]}
+    (quote,) = result.document_failures[misquoted["doc_id"]]
+    assert quote.startswith("source_text_matches_offsets (metrics.source_text): metrics.char_start = ")
+    assert f"source_text = {misquoted['source_text'][:20]}" in quote and misquoted["metric_id"] in quote
+    (count,) = result.document_failures[longest]
+    assert count.startswith("rows_per_document (documents.sections): ") and str(most) in count
+    assert result.systemic and all("metrics.keys" in f for f in result.systemic)
+    with pytest.raises(ValidationFailed, match="metrics.keys"):
+        quarantine_verdict(result, documents=len(rows["documents"]))
+    result.systemic, result.failures = [], [f for f in result.failures if "metrics.keys" not in f]
+    assert set(quarantine_verdict(result, documents=len(rows["documents"]))) == {longest, misquoted["doc_id"]}

@@ -36,9 +36,11 @@ def misquoting(real):
 
 
 def published(out):
-    """What a reader sees: the bytes of every published table and the build they come from."""
+    """What a reader sees: the bytes of every published table and the build they come from, and
+    the builds kept (the current and the one before it) still there."""
     return ({n: hashlib.sha256((out / f"{n}.parquet").read_bytes()).hexdigest() for n in TABLES},
-            os.readlink(out / ".current"))
+            os.readlink(out / ".current"), (out / ".previous").is_symlink() and os.readlink(out / ".previous"),
+            (out / ".current").resolve().is_dir(), (out / ".previous").resolve().is_dir())
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +58,18 @@ def runs(prefect_harness, tmp_path_factory):
     os.symlink("loop.txt", raw / "loop.txt")
     steps = {}
     monkeypatch = pytest.MonkeyPatch()
+    # the CLI's runs report to a server of their own: the build-summary artifacts are caught here
+    summaries = steps["artifacts"] = []
+    import prefect.artifacts
+
+    made = prefect.artifacts.create_markdown_artifact
+
+    def markdown_artifact(markdown, key=None, **kwargs):
+        if key == "build-summary":
+            summaries.append(markdown)
+        return made(markdown, key=key, **kwargs)
+
+    monkeypatch.setattr(prefect.artifacts, "create_markdown_artifact", markdown_artifact)
 
     def run(step, *args, raw_dir=raw):
         summary = root / f"{step}.json"
@@ -69,9 +83,10 @@ def runs(prefect_harness, tmp_path_factory):
         run("first")
         # the plan's new version meets a broken extractor: only that plan is quarantined
         (raw / "plan.md").write_text(PLAN + "\n三、保障措施\n\n加强组织领导。\n", encoding="utf-8")
-        monkeypatch.setitem(EXTRACTORS, "metrics", misquoting(EXTRACTORS["metrics"]))
+        extract_metrics = EXTRACTORS["metrics"]
+        monkeypatch.setitem(EXTRACTORS, "metrics", misquoting(extract_metrics))
         run("quarantined")
-        monkeypatch.undo()  # fixed: the next run retries the plan
+        monkeypatch.setitem(EXTRACTORS, "metrics", extract_metrics)  # fixed: the next run retries the plan
         run("retried")
         # a published metrics value hand-edited to 150 %
         build = (out / ".current").resolve()
@@ -169,6 +184,13 @@ def test_a_build_that_loses_most_documents_is_refused(runs):
     assert "loses 5 of the published build's 6 documents" in step["summary"]["reason"]
     assert "--allow-shrink" in step["summary"]["reason"]
     assert step["published"] == runs["tampered"]["published"]
+
+
+def test_the_build_summary_artifact_states_the_outcome(runs):
+    texts = runs["artifacts"]
+    assert any("published_with_quarantined (exit code 3)" in t and "`plan.md`" in t for t in texts)
+    assert any("REFUSED (exit code 4)" in t and "loses 5 of the published build's 6 documents" in t for t in texts)
+    assert any("published (exit code 0)" in t and "no longer match the checksums" in t for t in texts)
 
 
 def test_a_crash_exits_1_and_publishes_nothing(runs):

@@ -100,6 +100,40 @@ def _levels(listed: str) -> list[tuple[str, str]]:
     return out
 
 
+# A link between two tiers, named before its bandwidth: 省、市电子政务骨干线路带宽达到万兆 (the
+# province–prefecture links), 省市两级核心纵向骨干网络，网络带宽升级至40G. The tiers are single
+# level words, listed with or without a separator; what follows names a line or a network.
+_TIER = r"省|市|州|县|区|乡镇|乡|镇|村"
+_LINK_TIERS = re.compile(
+    rf"(?P<tiers>(?:{_TIER})(?:\s*[、，,/和及与]?\s*(?:{_TIER}))+)\s*(?:[两二三四五]级)?"
+    r"[^，,。；;、到至]{0,12}?(?:骨干线路|骨干网络|骨干网|干线|线路|链路|纵向网络?|横向网络?|网络|专网|外网|带宽)"
+)
+_RANK = {"province": 0, "prefecture": 1, "county": 2, "township": 3, "village": 4}
+# Every tier at once, between the link's tiers and its bandwidth (各级横向网通过20G): no single tier.
+_EVERY_TIER = re.compile(r"各级|全网|各层级|五级|四级|三级")
+# Rural households and areas: the village tier (80%以上的农村家庭具备千兆接入能力).
+_RURAL = re.compile(r"农村|乡村|行政村|自然村")
+# A bandwidth in brackets right after another (40G（可平滑演进到100G）): the same link's planned
+# evolution, with the same tiers.
+_EVOLUTION_GAP = re.compile(r"\s*[（(][^（()）]*$")
+
+
+def _link_ends(text: str, start: int, end: int) -> tuple[str, str | None, str] | None:
+    """(lower end, upper end or None, tiers as written) of the last link named in
+    text[start:end] by its tiers (two tiers: its two ends; one: a network of that tier), or None
+    when none is named or it spans every tier (省、市、县三级 … 各级横向网)."""
+    last = None
+    for last in _LINK_TIERS.finditer(text, start, end):
+        pass
+    if last is None or _EVERY_TIER.search(text, last.end(), end):
+        return None
+    tiers = [_ADMIN_WORDS[t] for t in re.findall(_TIER, last.group("tiers"))]
+    distinct = sorted(set(tiers), key=_RANK.__getitem__)
+    if len(distinct) > 2 or (len(distinct) == 2 and "三级" in last.group(0)):
+        return None
+    return distinct[-1], (distinct[0] if len(distinct) == 2 else None), last.group("tiers")
+
+
 def _network(text: str, s: int, e: int, m: re.Match[str], attached_after: str | None) -> tuple[str | None, bool]:
     """The network a bandwidth is about, and whether it was named right at the bandwidth."""
     before = NETWORK.search(text, max(s, m.start() - 8), m.start())
@@ -115,8 +149,9 @@ def extract_bandwidth_targets(doc_id: str, text: str, sections: list[dict[str, A
     doc = document(text, sections)
     index = doc.index
     rows: list[dict[str, Any]] = []
-    seen: set[tuple[int, int, str | None]] = set()
+    seen: set[tuple[int, int, str | None, str | None]] = set()
     clause_network: dict[int, str] = {}
+    previous: tuple[int, list[tuple[str | None, str | None, str | None]]] | None = None  # (end, levels)
     for k, m in enumerate(BANDWIDTH.finditer(text)):
         if not k % CHECK_EVERY:
             check()
@@ -129,35 +164,47 @@ def extract_bandwidth_targets(doc_id: str, text: str, sections: list[dict[str, A
         s, e = sent
         if not _NETWORK_CONTEXT.search(text, s, e):
             continue
-        levels: list[tuple[str | None, str | None]] = []
+        levels: list[tuple[str | None, str | None, str | None]] = []  # (lower end, upper end, as written)
         after_net = re.match(r"[^\s，,；;。、到至]{0,6}?网", text[m.end():e])
         attached_after = after_net.group(0) if after_net else None
         fwd = _FORWARD.match(text, m.end(), e)
         if fwd:
             listed = _ADMIN_LIST.match(text, fwd.end(), e)
             if listed:
-                levels = list(_levels(listed.group(0)))
+                levels = [(lv, None, written) for lv, written in _levels(listed.group(0))]
         if not levels:
             back = _BACKWARD.search(text[max(s, m.start() - 24):m.start()])
             if back:
-                levels = list(_levels(back.group("list")))
+                levels = [(lv, None, written) for lv, written in _levels(back.group("list"))]
+        if not levels and previous is not None and s <= previous[0] <= m.start() \
+                and _EVOLUTION_GAP.fullmatch(text, previous[0], m.start()):
+            levels = previous[1]  # 40G（可平滑演进到100G）: the same link
         if not levels:
-            levels = [(None, None)]
+            since = max(s, previous[0]) if previous is not None and previous[0] > s else s
+            ends = _link_ends(text, since, m.start())
+            if ends:
+                levels = [ends]
+        if not levels:
+            c0, c1 = doc.clause(m.start(), s, e)
+            rural = _RURAL.search(text, c0, c1)
+            levels = [("village", None, rural.group(0))] if rural else [(None, None, None)]
+        previous = (m.end(), levels)
         network, attached = _network(text, s, e, m, attached_after)
         clause_start = doc.clause(m.start(), s, e)[0]
         if attached and network:
             clause_network[clause_start] = network
         elif clause_start in clause_network and not attached_after:
             network = clause_network[clause_start]
-        for level, level_text in levels:
-            key = (s, mbps, level)
+        for level, upper, level_text in levels:
+            key = (s, mbps, level, upper)
             if key in seen:
                 continue
             seen.add(key)
             rows.append(dict(
                 bandwidth_id=f"{doc_id}-b{len(rows):04d}", doc_id=doc_id, section_id=index.at(s)["section_id"],
                 network=network, bandwidth_mbps=mbps, bandwidth_label=m.group(0), admin_level=level,
-                admin_level_text=level_text, target_year=doc.goal_context.year_at(m.start()),
+                admin_level_upper=upper, admin_level_text=level_text,
+                target_year=doc.goal_context.year_at(m.start()),
                 source_text=text[s:e], char_start=s, char_end=e,
             ))
     return rows

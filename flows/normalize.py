@@ -358,6 +358,11 @@ def settle_markdown_headings(text: str, repairs: RepairLog) -> tuple[str, bool]:
     found = [(m, bool(HEADING_LABEL.match(m.group(2)))) for m in _MD_HEADING_LINE.finditer(text)]
     headings = [(m, labelled) for m, labelled in found
                 if labelled or (_HAN_CHAR.search(m.group(2)) and not m.group(2).endswith(("：", ":")))]
+    # Unlabelled headings below the deepest labelled one are run-in subheads of a numbered item
+    # (`###### ——数字底座更加坚实` under `##### （1）`): plain lines, marks dropped, like the
+    # labels' own marks; they relate no depths.
+    deepest = max((len(m.group(1)) for m, labelled in headings if labelled), default=7)
+    headings = [(m, labelled) for m, labelled in headings if labelled or len(m.group(1)) <= deepest]
     unlabelled = [m for m, labelled in headings if not labelled]
     if unlabelled and unlabelled[0] is headings[0][0]:
         depths = [len(m.group(1)) for m, _ in headings]

@@ -295,6 +295,24 @@ def test_labelled_markdown_headings_lose_marks_unless_the_document_mixes_both():
         "# 某省数字政府建设方案\n一、总体要求\n正文。\n二、主要任务\n正文。"
 
 
+@pytest.mark.parametrize("given_, expected", [
+    ("## 一、总体要求\n##### （1）发展目标\n###### ——数字底座更加坚实\n正文。",
+     "一、总体要求\n（1）发展目标\n——数字底座更加坚实\n正文。"),
+    ("## 一、主要任务\n### 1.建设平台\n#### 工作目标\n正文。\n#### 保障措施\n正文。",
+     "一、主要任务\n1.建设平台\n工作目标\n正文。\n保障措施\n正文。"),
+    ("# 一、总体要求\n## （一）指导思想\n### 推进政务服务标准化\n正文。",
+     "一、总体要求\n（一）指导思想\n推进政务服务标准化\n正文。"),
+])
+def test_unlabelled_subheads_below_the_numbered_headings_are_plain_lines(given_, expected):
+    """Run-in subheads under the deepest numbered level keep no `###` in the text."""
+    assert norm(given_) == expected
+
+
+def test_an_unlabelled_heading_level_with_numbered_ones_still_keeps_its_marks():
+    text = "## 一、总体要求\n### （一）指导思想\n正文。\n## 背景\n正文。"
+    assert norm(text) == "## 一、总体要求\n### （一）指导思想\n正文。\n## 背景\n正文。"
+
+
 def test_markdown_heading_lines_are_never_joined():
     assert norm("推进数据共享，\n## 背景\n正文。") == "推进数据共享，\n## 背景\n正文。"
     assert norm("## 背景\n，推进数据共享。") == "## 背景\n，推进数据共享。"

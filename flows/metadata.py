@@ -290,6 +290,18 @@ def _period(*titles: str | None) -> tuple[int | None, int | None]:
     return None, None
 
 
+def title_period(lines: list[str]) -> tuple[int | None, int | None]:
+    """The plan period (start, end) the first title-like line of ``lines`` names
+    (某省数字政府建设规划（2023—2025年）, 某市“十四五”数字政府规划), else (None, None)."""
+    for ln in lines:
+        ln = _clean(bare_line(ln))
+        if _GENRE.match(ln) and not _LABEL_START.match(ln):
+            start, end = _period(ln)
+            if start is not None and 1990 <= start <= end <= start + 20:
+                return start, end
+    return None, None
+
+
 def _province_from_text(text: str) -> str | None:
     counts: Counter[str] = Counter()
     for n, full in _NAMES:

@@ -106,6 +106,11 @@ class SectionIndex:
         self._extracted: dict[int, bool] = {}  # by the number of bounds up to the offset
         self._reports_past: dict[str, bool] = {}
 
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The section rows in text order."""
+        return self._rows
+
     def at(self, offset: int) -> dict[str, Any]:
         i = bisect.bisect_right(self._starts, offset) - 1
         while i > 0:

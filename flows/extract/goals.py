@@ -28,6 +28,7 @@ from typing import Any
 from flows.budget import CHECK_EVERY, check
 from flows.extract.common import Document, SectionIndex, document, enclosing
 from flows.extract.numbers import five_year_plan_end
+from flows.metadata import title_period
 
 _CN_DIGIT = "〇○零一二三四五六七八九"
 YEAR = rf"19\d\d|20\d\d|二[{_CN_DIGIT}]{{3}}"  # each alternative starts with a literal: the engine scans for them
@@ -41,7 +42,7 @@ _TO_TAIL = re.compile(
     r"(?:\s*(?P<month>\d{1,2}|[一二三四五六七八九十]{1,3})\s*月(?:份)?)?"
     r"(?P<day>\s*\d{1,2}\s*日)?(?:\s*(?:年?底|年?末))?(?:\s*前)?"
 )
-_BEFORE_TAIL = re.compile(r"(?:\s*\d{1,2}\s*月)?\s*(?:底|末)?\s*前(?![后三两几])")
+_BEFORE_TAIL = re.compile(r"(?:\s*\d{1,2}\s*月)?\s*(?:年?底|年?末)?\s*前(?![后三两几])")
 _FIVE_YEAR_END = re.compile(
     rf"(?:到|至)\s*{_OPEN_Q}十(?P<n>[一二三四五六七八九])五{_CLOSE_Q}\s*(?:规划)?\s*(?:期末|末期|时期末|末|收官之年)"
 )
@@ -72,6 +73,60 @@ class Deadline:
     target_year: int
     start_year: int | None
     phase: bool
+    relative: bool = False  # 年底前, 年内, 6月底前: the year is the plan's own (see plan_year)
+
+
+# Deadlines an annual plan writes without a year (年底前, 年内, 年末前, 6月底前, 三季度末前), not
+# after a number, a year or a word that makes them another year's or every year's (3年内 is a
+# duration, 2024年底前 a deadline of its own, 每年底前 a routine, 上年底 the past).
+_RELATIVE = re.compile(
+    r"(?<![\d〇○零一二三四五六七八九十两几年度季每上去前明次当该同历近])"
+    r"(?:(?:本|今)?年(?:底|末)前?|(?:本|今)?年内(?![容外部])"
+    r"|(?:1[0-2]|[1-9]|十[一二]?|[一二三四五六七八九])\s*月(?:份)?(?:底|末)?前"
+    r"|[一二三四1-4]\s*季度(?:末|底)?前)"
+)
+# An annual plan's title: one year, then a plan's genre (2024年数字政府建设工作要点).
+_ANNUAL_TITLE = re.compile(
+    r"[^\n\d]{0,30}?(?P<year>(?:19|20)\d\d)\s*年度?(?![\d—–\-－~～至到])[^\n\d]{0,40}?"
+    r"(?:工作要点|要点|工作计划|行动计划|计划|工作方案|实施方案|方案|任务清单|清单|工作安排|安排)"
+)
+_DATE_LINE = re.compile(r"((?:19|20)\d\d)\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
+
+
+def _head_lines(doc: Document) -> list[str]:
+    """The first lines of the preamble (or of the text), where a title stands."""
+    head = [r for r in doc.index.rows if r.get("kind") == "preamble"]
+    head_end = head[0]["char_end"] if head else min(len(doc.text), 400)
+    return doc.text[:head_end].splitlines()[:12]
+
+
+def plan_year(doc: Document) -> int | None:
+    """The year an annual plan is for: its title's (2024年数字政府建设工作要点, one year only), else
+    the year it is dated (the last date of its signature or preamble). None when neither says."""
+    text = doc.text
+    for line in _head_lines(doc):
+        line = line.strip().lstrip("#").strip()
+        m = _ANNUAL_TITLE.match(line)
+        if m and len(_YEAR_MENTION.findall(line)) == 1:
+            return int(m.group("year"))
+    for r in doc.index.rows:
+        if r.get("kind") in ("signature", "preamble"):
+            dated = _DATE_LINE.findall(text, r["char_start"], r["char_end"])
+            if dated:
+                return int(dated[-1])
+    return None
+
+
+def _relative_deadlines(doc: Document, covered: list[tuple[int, int]]) -> list[Deadline]:
+    """年底前 / 年内 / 6月底前 of an annual plan, dated by the plan's own year (``relative``)."""
+    if not _RELATIVE.search(doc.text):
+        return []
+    year = plan_year(doc)
+    if year is None:
+        return []
+    return [Deadline(m.start(), m.end(), year, None, False, relative=True)
+            for m in _RELATIVE.finditer(doc.text)
+            if not enclosing(covered, m.start()) and not _names_a_document(doc.text, m.start(), m.end())]
 
 
 def year_value(text: str) -> int:
@@ -122,6 +177,7 @@ def find_deadlines(doc: Document) -> list[Deadline]:
         if _names_a_document(text, start, end):
             continue
         found.append(Deadline(start, end, year_value(m.group("year")), None, False))
+    found += _relative_deadlines(doc, _union([(d.start, d.end) for d in found]))
     found.sort(key=lambda d: d.start)
     tables = [(t.start, t.end) for t in doc.tables]
     return [
@@ -264,6 +320,7 @@ class GoalContext:
         self.text = doc.text
         self.index = doc.index
         self.deadlines = find_deadlines(doc)
+        self.plan_end = title_period(_head_lines(doc))[1]
         self.starts = [d.start for d in self.deadlines]
         # the first deadline of the run of equal target years each deadline closes
         self._same_year_from: list[int] = []
@@ -274,10 +331,15 @@ class GoalContext:
         self._leading: list[int] = []  # deadlines opening their sentence
         self._colon: list[int] = []  # deadlines in a paragraph ending in ：
         self._phases: list[int] = []
+        self._opening: list[int] = []  # deadlines opening their paragraph (到2025年，…)
+        self._horizons: dict[tuple[str, int], Deadline | None] = {}
         for i, d in enumerate(self.deadlines):
             sent = doc.sentence_at(d.start)
             if _leads_sentence(self.text, sent[0] if sent else d.start, d):
                 self._leading.append(i)
+                opened = doc.paragraph_at(d.start)
+                if opened and (sent is None or sent[0] == opened[0]) and not d.relative:
+                    self._opening.append(i)
             p = doc.paragraph_at(d.start)
             if p and self.text[p[1] - 1] in "：:":
                 self._colon.append(i)
@@ -311,25 +373,33 @@ class GoalContext:
         return indices[j] if j >= 0 and indices[j] >= lo else None
 
     def year_at(self, offset: int) -> int | None:
-        """From the sentence (its nearest deadline), else the paragraph (a deadline opening one of
-        its sentences), else the sections around it (a phase heading; a deadline in an enclosing
-        section's introduction; an introduction ending in ：that precedes it), else None."""
+        return self.year_source_at(offset)[0]
+
+    def year_source_at(self, offset: int) -> tuple[int | None, str | None]:
+        """The year a target stated at offset is due, and where it came from (metrics.
+        target_year_source): the sentence (its nearest deadline), else the paragraph (a deadline
+        opening one of its sentences), else the sections around it (a phase heading; a deadline
+        in an enclosing section's introduction; an introduction ending in ：that precedes it; a
+        deadline opening an earlier paragraph of its own section, the goal whose sub-paragraphs
+        detail it: 到2025年，… then ——政务服务…95%), else the end of the plan's own period when
+        its title names one (document), else (None, None). A relative deadline (年底前) gives the
+        plan's own year with the source ``plan_year``."""
         if not self.deadlines:
-            return None
+            return (self.plan_end, "document") if self.plan_end is not None else (None, None)
         sent = self.doc.sentence_at(offset) or (offset, offset + 1)
         lo, hi = self.indices(*sent)
         if lo < hi:
             before = bisect.bisect_right(self.starts, offset, lo, hi) - 1
-            return self.deadlines[before if before >= lo else lo].target_year
+            return self._dated(before if before >= lo else lo, "sentence")
         para = self.doc.paragraph_at(offset) or sent
         leading = self._last(self._leading, *self.indices(para[0], offset))
         if leading is not None:
-            return self.deadlines[leading].target_year
+            return self._dated(leading, "paragraph")
         for depth, sec in enumerate(self.index.chain(offset)):
             intro_end = self.index.own_text_end(sec)
             lo, hi = self.indices(sec["char_start"], min(intro_end, offset))
             if depth > 0 and self._one_year(lo, hi):
-                return self.deadlines[lo].target_year
+                return self._dated(lo, "section")
             if depth == 0:
                 # the last deadline of the introduction in a paragraph ending in ：, or a phase
                 # whose paragraph opens the section
@@ -339,5 +409,30 @@ class GoalContext:
                     found.append(self._last(self._phases, lo, min(hi, self.indices(*opening)[1])))
                 found = [i for i in found if i is not None]
                 if found:
-                    return self.deadlines[max(found)].target_year
+                    return self._dated(max(found), "section")
+                # else the last goal opening an earlier paragraph of the section
+                earlier = self._last(self._opening, lo, min(hi, self.indices(sec["char_start"], para[0])[1]))
+                if earlier is not None:
+                    return self._dated(earlier, "section")
+        if self.plan_end is not None:
+            return self.plan_end, "document"  # the plan's own period: 规划（2023—2025年）
+        return None, None
+
+    def _dated(self, i: int, source: str) -> tuple[int, str]:
+        d = self.deadlines[i]
+        return d.target_year, ("plan_year" if d.relative else source)
+
+    def horizon(self, offset: int) -> int | None:
+        """The plan horizon a table at offset sits under: the nearest year of the goals opening a
+        paragraph of its section, or of the sections around it (到2025年 rather than the 2035
+        vision stated after it); None when no such goal precedes it."""
+        for sec in self.index.chain(offset):
+            lo, hi = self.indices(sec["char_start"], min(self.index.own_text_end(sec), offset))
+            key = (sec["section_id"], hi)
+            if key not in self._horizons:  # (asked for every row of a table)
+                a, b = bisect.bisect_left(self._opening, lo), bisect.bisect_left(self._opening, hi)
+                self._horizons[key] = min((self.deadlines[i] for i in self._opening[a:b]),
+                                          key=lambda d: d.target_year, default=None)
+            if self._horizons[key] is not None:
+                return self._horizons[key].target_year
         return None

@@ -29,7 +29,7 @@ is_target is false for baselines and achievements: a 发展现状/发展基础 s
 reports (已, 截至, 达到了, 近年来, “十三五”期间 ...) without a deadline, a sentence stating a state
 (累计, 目前, 共有) that no goal context dates, the ``由90%`` of ``由90%提高到95%``, and the base
 columns of an indicator table. A baseline has no target_year; a target's comes from
-``GoalContext.year_at``.
+``GoalContext.year_source_at``, which also says where it came from (``target_year_source``).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from flows.budget import CHECK_EVERY, check
 from flows.extract.common import Document, document, enclosing
 from flows.extract.goals import GoalContext
 from flows.extract.numbers import (
-    COMPARATOR_AFTER, COMPARATOR_BEFORE, QUANTITY, Quantity, alternation, measure, parse_quantity,
+    COMPARATOR_AFTER, COMPARATOR_BEFORE, QUANTITY, Quantity, alternation, measure, number, parse_quantity,
 )
 from flows.extract.segment import cut
 from flows.extract.tables import table_metrics
@@ -84,7 +84,7 @@ _LEAD_WORDS = frozenset(
     "实现 推动 推进 确保 力争 争取 努力 全面 基本 逐步 进一步 持续 加快 使 让 促进 保持 预计 计划 其中 同时 "
     "并 且 和 及 以及 要 将 把 对 在 有 共 总计 合计 累计 新增 达到 达 超过 均 分别 都 并且 "
     "其 各 由 从 与 或 深化 提高 提升 加强 不断 基本上 初步 大力 全力 着力 有效 显著 明显 到 至 以 "
-    "使得 力求 做到 达成 确保了 已 已经 目前 当前 现 带动 开展 组织 支持 引导 , ， 、 ： :".split()
+    "使得 力求 做到 达成 确保了 已 已经 目前 当前 现 带动 开展 组织 支持 引导 获得 助力 制定 , ， 、 ： :".split()
 )
 _TRAIL_WORDS = frozenset(
     "达到 达 为 超过 突破 不低于 不少于 保持 保持在 稳定 稳定在 提高 提高到 提升 提升至 提升到 控制 控制在 "
@@ -95,6 +95,8 @@ _TRAIL_WORDS = frozenset(
 _SPLIT_VERBS = re.compile(r"(?:实现|推动|推进|确保|促进|使|让|力争|争取|其中|全面|努力)(?![率度量数])")
 _SUBJECT_VERB = re.compile(r"(?:实现|达到|可|能够|具备|支持|做到|完成)")
 _MEASURE_WINDOW = 12  # characters before a value that can say it is a change (比2020年增长 …)
+# A measure named by a rate alone (覆盖率, 完成率, 比例, 占比): what it measures stands before the value.
+_RATE_NOUN = re.compile(r"[\u4e00-\u9fff]{0,3}(?:率|比例|占比|比重)")
 _YEAR_IN = re.compile(r"(?:较|比)?(?:(?:19|20)\d\d\s*年|“?十[一二三四五六七八九]五”?(?:期末|末)?)[底末]?(?:前)?")
 
 
@@ -117,11 +119,18 @@ def extract_metrics(doc_id: str, text: str, sections: list[dict[str, Any]]) -> l
         q = parse_quantity(m)
         if q is not None:
             found.setdefault(sent, []).append((m, q))
+    for m, q in _bare_counts(text):
+        sent = doc.sentence_at(m.start())
+        if sent is None or not index.extracted(sent[0]) or enclosing(table_spans, sent[0]):
+            continue
+        found.setdefault(sent, []).append((m, q))
     for k, (sent, quantities) in enumerate(found.items()):
         if not k % CHECK_EVERY:
             check()
+        quantities.sort(key=lambda mq: mq[0].start())  # bare counts among the others, in text order
         rows.extend(_sentence_metrics(doc, sent, quantities, context))
     out, seen = [], set()
+    rows.sort(key=lambda r: r["char_start"])  # text order, an indicator table's rows where it stands
     for r in rows:
         key = (r["char_start"], r["value"], r["value_max"], r["unit"], r["indicator"], r["is_target"])
         if key not in seen:
@@ -181,17 +190,58 @@ def _sentence_metrics(doc: Document, sent: tuple[int, int], quantities: list[tup
                 log.warning("metric value without an indicator, not published: %r in %r", m.group(0), sentence[:80])
                 continue
             previous_indicator = (indicator, subject)
-            year = context.year_at(m.start())
+            year, year_source = context.year_source_at(m.start())
             is_target = not (reports_past or past_sentence or baseline or (state_sentence and year is None))
             rows.append(dict(
                 metric_id=None, doc_id=None, section_id=index.at(s)["section_id"],
                 indicator=indicator, subject=subject, value=q.value, value_max=q.value_max, unit=q.unit,
                 comparator=">" if q.more_than and comparator == "=" else comparator,
                 measure=measure(text[max(c0, m.start() - _MEASURE_WINDOW):m.start()], q.unit),
-                target_year=year if is_target else None, is_target=is_target,
+                target_year=year if is_target else None,
+                target_year_source=year_source if is_target and year is not None else None, is_target=is_target,
                 value_text=text[v0:v1].strip(), source_text=sentence, char_start=s, char_end=e,
             ))
     return rows
+
+
+# A count of people or things written without a measure word after an indicator that names
+# them as a number (…用户数达到120万, 实名用户注册数突破8000万, 年办件量超过300万): the
+# indicator says what is counted, so the unit comes from it. Only with 万/亿: a bare small number
+# after 数 is as often a rank or a code.
+_BARE_COUNT = re.compile(
+    r"(?P<what>用户|人数|人员|居民|群众|注册|访问|企业|市场主体|办件|件|次)[^\s，,。；;：:、]{0,3}?(?:数|量)\s*"
+    r"(?:累计)?(?:达到|达|突破|超过|超|逾|增至|提高到|提升到)\s*"
+    r"(?P<num>\d+(?:\.\d+)?)(?P<mult>万|亿)(?![\d万亿]|[^\s，,。；;、）)]{0,1}(?:%|％|元|个|项|家|人|名|户|件|次|条|张|套|类))"
+)
+_BARE_UNIT = {"用户": "人", "人数": "人", "人员": "人", "居民": "人", "群众": "人", "注册": "人", "访问": "次",
+              "企业": "户", "市场主体": "户", "办件": "件", "件": "件", "次": "次"}
+
+
+class _Span:
+    """The number of a bare count as the extractor reads a QUANTITY match (start, end, group)."""
+
+    def __init__(self, text: str, start: int, end: int):
+        self.string, self._start, self._end = text, start, end
+
+    def start(self) -> int:
+        return self._start
+
+    def end(self) -> int:
+        return self._end
+
+    def group(self, _: int = 0) -> str:
+        return self.string[self._start:self._end]
+
+
+def _bare_counts(text: str) -> list[tuple[Any, Quantity]]:
+    """Counts whose unit only their indicator gives (see _BARE_COUNT), as (match, quantity)."""
+    out = []
+    for m in _BARE_COUNT.finditer(text):
+        value = number(m.group("num"), m.group("mult"))
+        if value is not None:
+            q = Quantity(value, None, _BARE_UNIT[m.group("what")], False, True, False)
+            out.append((_Span(text, m.start("num"), m.end("mult")), q))
+    return out
 
 
 def _comparator(text: str, s: int, e: int, m: re.Match[str], q: Quantity) -> tuple[str | None, int, int]:
@@ -231,12 +281,18 @@ def _is_metric(doc: Document, s: int, m: re.Match[str], q: Quantity, comparator:
     if unit == "年":
         return comparator not in (None, "=") and q.value < 100
     # counts
-    if _LIST_COUNT_BEFORE.search(before) or _DOCUMENT_PARTS.match(text, m.end()):
+    reported = doc.index.reports_past(s)
+    listed = _LIST_COUNT_BEFORE.search(before)
+    if _DOCUMENT_PARTS.match(text, m.end()) or (listed and not (reported and listed.group(0).startswith("等"))):
         return False
     if comparator is not None or q.multiplied or q.more_than:
         return not (q.chinese and q.value < 10 and comparator in (None, "="))
     if q.chinese or q.value < 2:
         return False
+    if reported:
+        # a report of results counts what was achieved, whatever verb (or none) states it:
+        # 61家省级部门注册发布目录…, 挂接资源1803类, 获得12个…授权, 制定数据元等7类地方标准
+        return True
     c0, c1 = doc.clause(m.start(), s, len(text))
     closes_clause = not text[m.end():c1].strip(" 。；;")
     return bool(_BUILD_VERB.search(before) or _BUILD_LIST.search(text, c0, m.start())
@@ -262,6 +318,11 @@ def _indicator_subject(before: str, after: str, unit: str) -> tuple[str | None, 
     if not before_words:
         return after_words, None
     if unit == "%":
+        rate = _trim(cut(after.split("、")[0]))
+        if _RATE_NOUN.fullmatch(rate):
+            # 政务服务一体机镇街95%覆盖率: the value stands inside its indicator, whose thing is
+            # the last item before it (…全覆盖、政务服务一体机镇街) and whose measure follows it
+            return before_words.rsplit("、", 1)[-1] + rate, None
         return after_words, before_words
     return before_words + after_words, None
 

@@ -195,26 +195,38 @@ def table_metrics(table: Table, text: str, context: GoalContext) -> list[dict[st
                 comparator = _CELL_BEFORE[m.group("pre")]
             if m.group("post"):
                 comparator = COMPARATOR_AFTER[m.group("post")]
-            target_year = None
+            target_year, year_source = None, None
             if is_target:
-                target_year = year or caption_year or context.year_at(start)
+                target_year, year_source = _target_year(year or caption_year, context, start)
             rows.append(dict(
                 metric_id=None, doc_id=None, section_id=context.index.at(start)["section_id"],
                 indicator=indicator, subject=None, value=value * scale,
                 value_max=None if value_max is None else value_max * scale, unit=unit_name,
                 comparator=comparator, measure=measure("", unit_name, indicator),
-                target_year=target_year, is_target=is_target,
+                target_year=target_year, target_year_source=year_source, is_target=is_target,
                 value_text=cell, source_text=text[start:end], char_start=start, char_end=end,
             ))
     return rows
+
+
+def _target_year(written: int | None, context: GoalContext, start: int) -> tuple[int | None, str | None]:
+    """A target column's year: its header's or the caption's, else the plan horizon the table
+    sits under (到2025年，… opening its section, with a 目标值 column), else what the goal context
+    says of the row."""
+    if written:
+        return written, "table"
+    horizon = context.horizon(start)
+    if horizon is not None:
+        return horizon, "table"
+    return context.year_source_at(start)
 
 
 def _caption_year(text: str, table_start: int) -> int | None:
     """A year in the caption line just above a table (表1 “十四五”主要指标 / 2025年主要指标)."""
     line_end = text.rfind("\n", 0, table_start)
     caption = text[text.rfind("\n", 0, max(line_end, 0)) + 1:max(line_end, 0)] if line_end > 0 else ""
-    if len(caption) > 60:
-        return None
+    if len(caption) > 60 or re.search(r"[。；;，,]", caption):
+        return None  # a sentence of prose above the table, not its caption
     years = [int(y) for y in _YEAR.findall(caption)]
     if years:
         return max(years)  # 主要指标（2021—2025年）: the end of the span

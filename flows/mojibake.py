@@ -393,7 +393,7 @@ def repair_gbk_shift(text: str, repairs: RepairLog) -> tuple[str, int]:
 _TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
 _PINYIN = re.compile(  # starts with the bracket so the engine jumps from bracket to bracket
     r"[(（](?<=[\u4e00-\u9fff][(（])((?:[a-zü]*[" + _TONE_VOWELS + r"][a-zü" + _TONE_VOWELS + r"]*"
-    r"|[a-z]{1,6}[1-5])(?:\s[a-zü" + _TONE_VOWELS + r"]+[1-5]?)*)[)）]")
+    r"|[a-z]{1,6}[1-5])(?:\s[a-zü" + _TONE_VOWELS + r"]+[1-5]?)*)[ \t]?[)）]")  # 社會(huì ): a space may close it
 
 
 def strip_pinyin(text: str, repairs: RepairLog) -> str:

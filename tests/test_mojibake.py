@@ -120,6 +120,9 @@ def test_plausibility_separates_chinese_from_mojibake():
     ("推進(jìn)政務(wù)服務(wù)", "推進政務服務"),
     ("綠(lǜ)色發(fā)展", "綠色發展"),
     ("數(shu4)據", "數據"),
+    ("數字社會(huì )建設", "數字社會建設"),  # a reader's converter left a space before the bracket
+    ("網絡(luò )強國", "網絡強國"),
+    ("創(chuàng )新實踐", "創新實踐"),
 ])
 def test_pinyin_annotations_are_stripped(given, expected):
     repairs = RepairLog()
@@ -129,7 +132,7 @@ def test_pinyin_annotations_are_stripped(given, expected):
 
 @pytest.mark.parametrize("clean", [
     "建设(2023年)", "互联网协议第六版(IPv6)", "（一）指导思想", "附件(a)说明", "按照(试行)办法",
-    "使用(app)办理", "专项(special)行动", "国发(2022)14号",
+    "使用(app)办理", "专项(special)行动", "国发(2022)14号", "使用(app )办理", "专项(data )行动",
 ])
 def test_real_parenthesised_content_is_kept(clean):
     repairs = RepairLog()

@@ -13,10 +13,10 @@ import pytest
 from flows.evaluate import GOLD_SETS, SCORE_NAMES, GoldScore, eval_dir, main, score_table, score_tables
 
 CORPUS_FLOOR = {
-    "meta": 1.0, "sections": 1.0, "goals_f1": 0.988, "metrics_recall": 0.990, "pct_precision": 0.990,
+    "meta": 1.0, "sections": 1.0, "goals_f1": 0.988, "metrics_recall": 1.0, "pct_precision": 0.990,
     "is_target_acc": 1.0, "metric_year_acc": 1.0, "bandwidth_f1": 1.0, "text": 1.0,
 }
-CORPUS_OVERALL_FLOOR = 0.996
+CORPUS_OVERALL_FLOOR = 0.997
 
 needs_labels = pytest.mark.skipif(not all((eval_dir() / f).is_file() for _, f in GOLD_SETS),
                                   reason="../shared/eval (score.py and the gold files) is not beside this checkout")

@@ -79,3 +79,22 @@ def test_a_value_inside_its_indicator(sentence, indicator):
 def test_a_value_before_its_indicator_keeps_its_subject():
     (r,) = rows(TASKS + "一般政务服务事项100%“全程网办”。\n")
     assert (r["indicator"], r["subject"]) == ("全程网办", "一般政务服务事项")
+
+
+@pytest.mark.parametrize("sentence, value, unit, indicator, year", [
+    ("2023年年底前，使用频率最高的前100项电子证照证明在政务服务场景中全面应用。", 100.0, "项", "电子证照证明", 2023),
+    ("到2025年，200个高频事项实现“跨省通办”。", 200.0, "个", "高频事项实现“跨省通办”", 2025),
+    ("2024年底前，首批30个应用场景上线运行。", 30.0, "个", "应用场景上线运行", 2024),
+])
+def test_a_count_that_is_the_subject_of_a_dated_clause(sentence, value, unit, indicator, year):
+    (r,) = rows(TASKS + sentence + "\n")
+    assert (r["value"], r["unit"], r["indicator"], r["target_year"], r["is_target"]) == (value, unit, indicator, year, True)
+
+
+@pytest.mark.parametrize("sentence", [
+    "使用频率最高的前100项电子证照证明在各场景中全面应用。",  # no deadline dates it
+    "到2025年，3个方面取得突破。",  # parts of the document
+    "到2025年，前5名的地市获得表彰。",  # no verb of achievement after it
+])
+def test_a_counted_subject_without_a_dated_achievement_is_no_metric(sentence):
+    assert rows(TASKS + sentence + "\n") == []

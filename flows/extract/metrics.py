@@ -67,6 +67,11 @@ _BUILD_CLAUSE = re.compile(rf"(?:{_BUILD_WORDS})[^，,；;。、]*$")
 # ... or a later item of a list the verb opens (建设1个省级平台、14个市州分平台).
 _BUILD_LIST = re.compile(rf"(?:{_BUILD_WORDS})\s*\d[^，,；;。、]*(?:、[^，,；;。、]*)*、\s*$")
 # ... unless the count closes a list or counts parts of the document.
+# ... or the subject of a dated clause whose verb follows it (2023年年底前，使用频率最高的前100项电子
+# 证照证明在…全面应用 / 到2025年，200个高频事项实现“跨省通办”): only modifiers before the count …
+_DATED_SUBJECT = re.compile(r"[^，,；;。、\d]{0,16}?(?:的|前|首批|第一批)?\s*$")
+# … and a verb of achievement after what it counts, in the same clause.
+_ACHIEVED_AFTER = re.compile(r"(?:实现|全面应用|推广应用|广泛应用|上线运行|上线|接入|覆盖|共享|办理|建成|开通|投入使用)")
 _LIST_COUNT_BEFORE = re.compile(r"(?:等|共|这|上述|以下|下列|前述|其中)\s*$")
 _DOCUMENT_PARTS = re.compile(r"^\s*(?:个|项|大|类)?\s*(?:部分|方面|章|节|条意见|任务|措施|原则|环节|维度|领域|步骤|阶段)")
 _DURATION_WORD = re.compile(r"时间|时限|用时|时长|周期|办结|压缩|缩短|提速|减少")
@@ -296,12 +301,16 @@ def _is_metric(doc: Document, s: int, m: re.Match[str], q: Quantity, comparator:
     c0, c1 = doc.clause(m.start(), s, len(text))
     closes_clause = not text[m.end():c1].strip(" 。；;")
     return bool(_BUILD_VERB.search(before) or _BUILD_LIST.search(text, c0, m.start())
-                or (closes_clause and _BUILD_CLAUSE.search(text, c0, m.start())))
+                or (closes_clause and _BUILD_CLAUSE.search(text, c0, m.start()))
+                or (_DATED_SUBJECT.match(text, c0, m.start()) and doc.goal_context.has_deadline(s, m.start())
+                    and _ACHIEVED_AFTER.search(text, m.end(), c1)))
 
 
 def _indicator_subject(before: str, after: str, unit: str) -> tuple[str | None, str | None]:
     if _BUILD_VERB.search(before) or before.rstrip().endswith(("、", "，", ",")):
         before = ""  # 建成10个示范应用 / 建设1个X、14个Y: the value counts what is named after it
+    elif unit != "%" and before.rstrip().endswith(("的", "前", "首批", "一批")):
+        before = ""  # 使用频率最高的前100项电子证照证明: modifiers of what the count names after it
     before_words = _trim(_tail_phrase(_YEAR_IN.sub("", before)))
     after = after.strip()
     if after.startswith("的"):
@@ -343,8 +352,8 @@ def _tail_phrase(before: str) -> list[str]:
 def _head_phrase(after: str) -> list[str]:
     words = []
     for w in cut(after):
-        if w in ("并", "并且", "同时", "以及", "，", ","):
-            break
+        if w in ("并", "并且", "同时", "以及", "，", ",") or (words and w in ("在", "于")):
+            break  # (电子证照证明 在…场景中全面应用: a place starts after the name)
         words.append(w)
         if len("".join(words)) >= 20:
             break

@@ -424,3 +424,36 @@ def test_the_gate_names_the_failing_documents_of_document_rules_and_keeps_system
         quarantine_verdict(result, documents=len(rows["documents"]))
     result.systemic, result.failures = [], [f for f in result.failures if "metrics.keys" not in f]
     assert set(quarantine_verdict(result, documents=len(rows["documents"]))) == {longest, misquoted["doc_id"]}
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def test_run_help_lists_the_exit_codes_and_the_flags_reach_the_flow(monkeypatch, tmp_path, raw, capsys):
+    import flows.build
+    from flows import cli
+    from flows.gate import EXIT_CRASHED, EXIT_PUBLISHED, EXIT_QUARANTINED, EXIT_REFUSED
+
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--help"])
+    help_text = capsys.readouterr().out
+    for code in (EXIT_PUBLISHED, EXIT_QUARANTINED, EXIT_REFUSED, EXIT_CRASHED):
+        assert f"\n  {code}  " in help_text
+    got = {}
+
+    def run_build(raw_dir, out_dir, **params):
+        got.update(params)
+        return {"outcome": "published_with_quarantined", "exit_code": EXIT_QUARANTINED, "rows": {}, "documents": 1,
+                "rejected": 1, "processed": 1, "cached": 0, "reused": 0, "seconds": 0.1, "out_dir": out_dir,
+                "quarantined": [{"source_file": "odd.txt", "detail": "rule (t.c): v"}]}
+
+    monkeypatch.setattr(flows.build, "run_build", run_build)
+    monkeypatch.setattr("flows.embedded_server.start", lambda: None)
+    monkeypatch.setattr("flows.embedded_server.starting", lambda: False)
+    monkeypatch.setattr("flows.validator.start", lambda: None)
+    monkeypatch.setattr("flows.validator.stop", lambda: None)
+    args = ["run", "--raw", str(raw), "--out", str(tmp_path / "out"), "--max-quarantined", "10%", "--allow-shrink"]
+    assert cli.main(args) == EXIT_QUARANTINED
+    assert got["max_quarantined"] == pytest.approx(0.1) and got["allow_shrink"] is True
+    assert "quarantined odd.txt: rule (t.c): v" in capsys.readouterr().err
+    assert cli.build_parser().parse_args(["run"]).max_quarantined == pytest.approx(0.05)

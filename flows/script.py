@@ -16,6 +16,7 @@ Taiwan reversal is never applied to plain traditional or simplified texts.
 from __future__ import annotations
 
 import re
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -89,9 +90,19 @@ def _t2s_tables() -> tuple[np.ndarray, dict[str, str], re.Pattern]:
     return by_code_point, phrases, phrase_pattern(phrases)
 
 
+_last_code_points: tuple[str | None, np.ndarray | None] = (None, None)
+
+
 def _code_points(text: str) -> np.ndarray:
-    """The text's code points (lone surrogates included) as an array, not a Python int each."""
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    """The text's code points (lone surrogates included) as an array, not a Python int each.
+    The last text's are kept: deciding and converting the script reads them several times."""
+    global _last_code_points
+    last = _last_code_points
+    if last[0] is text:
+        return last[1]
+    points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    _last_code_points = (text, points)
+    return points
 
 
 def t2s(text: str) -> str:
@@ -151,9 +162,8 @@ def _char_classes() -> tuple[tuple[frozenset[str], np.ndarray], tuple[frozenset[
 
 @cache
 def _traditional_only_mask() -> np.ndarray:
-    """Whether each code point up to the last one t2s maps is a traditional-only character."""
-    table = _t2s_tables()[0]
-    mask = np.zeros(len(table), dtype=bool)
+    """Whether each code point is a traditional-only character."""
+    mask = np.zeros(sys.maxunicode + 1, dtype=bool)
     mask[[ord(c) for c in traditional_only_chars()]] = True
     return mask
 
@@ -163,15 +173,13 @@ def convert_traditional_chars(text: str, repairs: RepairLog) -> str:
     (持續优化 -> 持续优化: a traditional fragment pasted into a simplified plan, or a heading a
     later mojibake repair restored in the script of the bytes). Characters a simplified text
     may use are left alone (see traditional_only_chars)."""
-    if _outside_gb2312(text) == 0:
-        return text  # every traditional-only character is outside GB2312
-    table, mask = _t2s_tables()[0], _traditional_only_mask()
     points = _code_points(text)
-    clipped = np.minimum(points, len(table) - 1)
-    stray = (points < len(table)) & mask[clipped]
+    stray = _traditional_only_mask()[points]
     if not stray.any():
         return text
-    converted = np.where(stray, table[clipped], points).astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
+    table = _t2s_tables()[0]  # every traditional-only character is in it
+    converted = np.where(stray, table[np.minimum(points, len(table) - 1)], points).astype(np.uint32)
+    converted = converted.tobytes().decode("utf-32-le", "surrogatepass")
     _record_conversion(text, converted, "traditional characters in a simplified text → simplified", repairs)
     return converted
 

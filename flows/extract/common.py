@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import bisect
 import re
-from functools import cached_property
+import sys
+from functools import cache, cached_property
 from typing import Any, Iterator
+
+import numpy as np
 
 # A sentence runs to its end mark (included) or to a line end; a paragraph is a line. Each is
 # matched whole, trimmed of surrounding whitespace (``\s`` of a str pattern is ``str.isspace``):
@@ -22,8 +25,6 @@ _SENTENCE = re.compile(r"[^\s。；;！？!?](?:[^。；;！？!?\n]*[^\s。；;
 _PARAGRAPH = re.compile(r"\S(?:[^\n]*\S)?")
 # A clause ends at a comma-like mark too; 、 is not one (it separates the items of one list).
 CLAUSE_END = "，,；;。！？!?：:\n"
-
-_CLAUSE_BOUND = re.compile(f"[{re.escape(CLAUSE_END)}]")
 
 # Section kinds whose text is the plan proper. Not extracted: `toc` (a table of contents repeats
 # headings), `interpretation` (an appended 解读 restates the plan's targets: extracting it would
@@ -50,14 +51,12 @@ MAX_SENTENCE = 1000
 _PIECE_END = re.compile(r"[，,：:、]")
 
 
-def sentences(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
+def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """(start, end) spans of sentences in text[start:end], trimmed of surrounding whitespace."""
-    for m in _SENTENCE.finditer(text, start, len(text) if end is None else end):
-        s, e = m.span()
-        if e - s <= MAX_SENTENCE:
-            yield s, e
-        else:
-            yield from _pieces(text, s, e)
+    spans = list(map(re.Match.span, _SENTENCE.finditer(text, start, len(text) if end is None else end)))
+    if any(e - s > MAX_SENTENCE for s, e in spans):
+        return [piece for s, e in spans for piece in ([(s, e)] if e - s <= MAX_SENTENCE else _pieces(text, s, e))]
+    return spans
 
 
 def _pieces(text: str, s: int, e: int) -> Iterator[tuple[int, int]]:
@@ -172,7 +171,7 @@ class Document:
     def __init__(self, text: str, sections: list[dict[str, Any]]):
         self.text = text
         self.index = SectionIndex(sections)
-        self.sentences = list(sentences(text))
+        self.sentences = sentences(text)
         self.paragraphs = list(paragraphs(text))
         self._sentence_starts = [s for s, _ in self.sentences]
 
@@ -186,17 +185,26 @@ class Document:
         return enclosing(self.paragraphs, offset)
 
     @cached_property
+    def _code_points(self) -> np.ndarray:
+        return np.frombuffer(self.text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+    def _offsets_of(self, chars: str) -> list[int]:
+        """Offsets of every occurrence of any of ``chars``, in order (one lookup per code point,
+        in C: a Python step per mark costs more on an ordinary plan)."""
+        return np.flatnonzero(_membership(chars)[self._code_points]).tolist()
+
+    @cached_property
     def _clause_bounds(self) -> list[int]:
-        return [m.start() for m in _CLAUSE_BOUND.finditer(self.text)]
+        return self._offsets_of(CLAUSE_END)
 
     @cached_property
     def _line_ends(self) -> list[int]:
-        return [m.start() for m in re.finditer("\n", self.text)]
+        return self._offsets_of("\n")
 
     @cached_property
     def _title_marks(self) -> tuple[list[int], list[int]]:
-        text = self.text
-        return [m.start() for m in re.finditer("《", text)], [m.start() for m in re.finditer("》", text)]
+        marks = self._offsets_of("《》")
+        return [i for i in marks if self.text[i] == "《"], [i for i in marks if self.text[i] == "》"]
 
     def clause(self, pos: int, start: int, end: int) -> tuple[int, int]:
         """The clause around pos within text[start:end] (CLAUSE_END marks bound it), looked up
@@ -234,6 +242,14 @@ class Document:
         from flows.extract.goals import GoalContext
 
         return GoalContext(self)
+
+
+@cache
+def _membership(chars: str) -> np.ndarray:
+    """Whether each code point is one of ``chars``."""
+    table = np.zeros(sys.maxunicode + 1, dtype=bool)
+    table[[ord(c) for c in chars]] = True
+    return table
 
 
 _last_document: tuple[str, list[dict[str, Any]], Document] | None = None

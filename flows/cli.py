@@ -137,7 +137,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 
     if args.verify:
         return cmd_verify(args)
-    if not args.version:
+    if args.version is None:  # an empty one is refused as a version, like any malformed one
         print("digigov release: --version V is required (or --verify V)", file=sys.stderr)
         return 2
     if args.upload and (args.out / RELEASES / args.version).is_dir():

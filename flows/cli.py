@@ -143,7 +143,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     if args.upload and (args.out / RELEASES / args.version).is_dir():
         return cmd_upload(args)  # a finished release: publish it as it is
     try:
-        result = release(args.version, out_dir=args.out, raw_dir=args.raw or Path("raw"), allow_dirty=args.allow_dirty)
+        result = release(args.version, out_dir=args.out, raw_dir=args.raw, allow_dirty=args.allow_dirty)
     except ReleaseRefused as exc:
         print(f"digigov {exc}", file=sys.stderr)
         return 1
@@ -285,7 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     rel.add_argument("--version", help="MAJOR.MINOR.PATCH, e.g. 2026.11.0")
     rel.add_argument("--out", type=Path, default=Path("curated"), help="output folder (default curated/)")
     rel.add_argument("--raw", type=Path, default=None,
-                     help="raw folder the tables must still match (default raw/; with --verify: the release's)")
+                     help="raw folder the tables must still match (default: the one they were built from, "
+                          "as _build.json records, else raw/; with --verify: the release's)")
     rel.add_argument("--upload", metavar="URL", default=None,
                      help="copy the release (made now, or finished earlier) to URL/VERSION/ through fsspec "
                           "(s3://bucket/prefix, file:///path): checksums verified, never overwriting")

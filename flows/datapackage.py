@@ -13,8 +13,9 @@ cell), and both are stated in the descriptor rather than hidden:
   (a custom property; the Parquet files themselves are typed ``list<string>``);
 * Frictionless cannot count the bytes of a Parquet resource (pyarrow opens the file, bypassing
   the byte stream it measures), so a standard ``bytes`` property would always fail validation
-  ("actual is None"). The size is given as ``digigovBytes``; ``hash`` is standard, and
-  SHA256SUMS covers every file.
+  ("actual is None"). The size is given as ``digigovBytes``; ``hash`` is standard but, for the
+  same reason, never checked by ``frictionless validate`` (a wrong hash passes): SHA256SUMS is
+  the integrity check, and the descriptor says so (``digigovIntegrity``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ from flows.schema import Column, TableSchema
 
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 PARQUET_MEDIATYPE = "application/vnd.apache.parquet"
+INTEGRITY = ("Each resource's hash is the sha256 of its file. `frictionless validate` checks this descriptor and "
+             "every table's types, constraints and keys, but not the hashes or sizes of Parquet files (its Parquet "
+             "reader opens them through pyarrow and never reads the bytes it would hash): `sha256sum -c SHA256SUMS` "
+             "in this folder is the integrity check of every file.")
 # How pandas-backed readers (Frictionless among them) spell a Parquet null. Not "": an empty
 # string is a value in these tables (a heading-only section has text ""), not a missing one.
 MISSING_VALUES = ["nan", "NaN", "NaT", "<NA>"]
@@ -117,7 +122,7 @@ def resource_descriptor(table: TableSchema, path: str, nbytes: int, sha256: str,
 def package_descriptor(*, version: str, created: str, title: str, description: str,
                        licence: Mapping[str, str], resources: list[dict[str, Any]],
                        sources: list[dict[str, Any]], homepage: str | None = None,
-                       keywords: Iterable[str] = ()) -> dict[str, Any]:
+                       keywords: Iterable[str] = (), schema_version: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "$schema": PROFILE,
         "name": "digigov",
@@ -129,7 +134,10 @@ def package_descriptor(*, version: str, created: str, title: str, description: s
         "sources": sources,
         "keywords": list(keywords),
         "resources": resources,
+        "digigovIntegrity": INTEGRITY,
     }
+    if schema_version:
+        out["digigovSchemaVersion"] = schema_version  # schemas/VERSION: a major step breaks readers
     if homepage:
         out["homepage"] = homepage
     return out
@@ -140,7 +148,8 @@ def write_datapackage(path: Path, descriptor: Mapping[str, Any]) -> None:
 
 
 def validate_datapackage(path: Path) -> tuple[bool, list[str]]:
-    """Run Frictionless's own validation (descriptor, types, constraints, keys, bytes, hashes)."""
+    """Run Frictionless's own validation (descriptor, types, constraints, keys; for Parquet not the
+    bytes or hashes: see ``INTEGRITY``)."""
     from frictionless import validate
 
     report = validate(str(path))

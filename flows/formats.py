@@ -171,7 +171,7 @@ def document_view_sql(table_schema: TableSchema, view: str, documents: TableSche
 
 
 def write_duckdb(path: Path, tables: Mapping[str, pa.Table], schemas: Mapping[str, TableSchema], *,
-                 dataset: str = "", version: str = "") -> dict[str, Any]:
+                 dataset: str = "", version: str = "", schema_version: str = "") -> dict[str, Any]:
     """Write ``path`` (a new DuckDB database) with every table of ``tables`` that has a schema.
 
     Returns {storage_version, opened_by, tables, views}.
@@ -212,7 +212,8 @@ def write_duckdb(path: Path, tables: Mapping[str, pa.Table], schemas: Mapping[st
         if dataset:
             con.execute("CREATE TABLE dataset_release (key VARCHAR NOT NULL, value VARCHAR NOT NULL)")
             con.executemany("INSERT INTO dataset_release VALUES (?, ?)",
-                            [("dataset", dataset), ("version", version), ("storage_version", DUCKDB_STORAGE_VERSION)])
+                            [("dataset", dataset), ("version", version), ("schema_version", schema_version),
+                             ("storage_version", DUCKDB_STORAGE_VERSION)])
             con.execute("COMMENT ON TABLE dataset_release IS 'Which dataset and version this database holds.'")
         con.execute("COMMIT")
         con.execute("USE memory")
@@ -434,13 +435,14 @@ def json_ld_script(doc: Mapping[str, Any]) -> str:
 
 def write_release_formats(folder: Path, tables: Mapping[str, pa.Table], schemas: Mapping[str, TableSchema], *,
                           dataset: str, title: str, description: str, version: str, published: str,
-                          licence_url: str, cite_as: str, keywords: Iterable[str], creator: str
-                          ) -> tuple[dict[str, Any], dict[str, Any]]:
+                          licence_url: str, cite_as: str, keywords: Iterable[str], creator: str,
+                          schema_version: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
     """Every analyst format of a release into ``folder``, which already holds ``<table>.parquet``.
 
     Returns (what the manifest records, the Croissant document)."""
     folder = Path(folder)
-    database = write_duckdb(folder / DUCKDB_FILE, tables, schemas, dataset=dataset, version=version)
+    database = write_duckdb(folder / DUCKDB_FILE, tables, schemas, dataset=dataset, version=version,
+                            schema_version=schema_version)
     left_out = write_csvs(folder / CSV_DIR, tables, schemas)
     write_data_dictionary(folder / DICTIONARY_FILE, schemas)
     other = {DUCKDB_FILE: "application/x-duckdb", DICTIONARY_FILE: "text/csv",

@@ -51,10 +51,12 @@ from flows.datapackage import (
     json_field_type, package_descriptor, resource_descriptor, validate_datapackage, write_datapackage,
 )
 from flows.dictionary import data_dictionary, md_table, tables_overview
-from flows.diff import CHANGES_FILE, changelog_section, changes_table, diff_releases, write_changes
+from flows.diff import (
+    CHANGES_FILE, changelog_section, changes_table, diff_releases, release_tables, schema_section, write_changes,
+)
 from flows.formats import formats_card_section, json_ld_script, with_json_columns, write_release_formats
 from flows.ingest import discover
-from flows.schema import TABLES, load_schemas, schema
+from flows.schema import TABLES, load_schemas, schema, schema_version
 from flows.sources import read_manifest, sources_section
 from flows.write import BUILD_META, CURRENT, _fsync, _fsync_dir
 
@@ -261,7 +263,7 @@ def latest_version(releases: Path) -> str | None:
 def release_table(name: str, table: pa.Table, version: str) -> pa.Table:
     """The table with the schemas/ field metadata and the dataset version in the schema metadata."""
     target = schema(name).arrow_schema({"dataset": DATASET_NAME, "dataset_version": version,
-                                        "licence": LICENCE["name"]})
+                                        "schema_version": schema_version(), "licence": LICENCE["name"]})
     return with_json_columns(pa.Table.from_arrays(table.select(target.names).columns, schema=target), schema(name))
 
 
@@ -440,6 +442,7 @@ def dataset_card(*, version: str, created: datetime, manifest: Mapping[str, Any]
         md_table(["", ""], [
             ("code (git commit)", f"`{code['git_commit'] or 'unknown'}`"),
             ("package version", code["package_version"]),
+            ("schema version", manifest.get("schema_version") or "not recorded"),
             ("lock file sha256", f"`{manifest['lock_file']['sha256'] or 'missing'}`"),
             ("tables built", manifest["build"].get("created") or "unknown"),
             ("validation", f"{'passed' if validation['success'] else 'FAILED'} "
@@ -447,8 +450,9 @@ def dataset_card(*, version: str, created: datetime, manifest: Mapping[str, Any]
             ("state", "clean" if not dirty else "released with --allow-dirty: " + "; ".join(dirty)),
         ]), "",
         "`manifest.json` records the sha256 of every raw source; `SHA256SUMS` the sha256 of every file "
-        "here (`sha256sum -c SHA256SUMS`). `frictionless validate datapackage.json` checks every table "
-        "against its types, constraints, primary and foreign keys; `validation/` holds the validation "
+        "here (`sha256sum -c SHA256SUMS`), the one check of the files' integrity. `frictionless validate "
+        "datapackage.json` checks every table against its types, constraints, primary and foreign keys (not the "
+        "files' hashes: its Parquet reader never reads the bytes); `validation/` holds the validation "
         "report of these tables.", "",
         "## Tables", "",
         tables_overview(load_schemas(), counts), "",
@@ -565,8 +569,9 @@ def copy_validation_report(out_dir: Path, dest: Path, gate: Mapping[str, Any]) -
 
 # --- the command ------------------------------------------------------------------------------
 
-def preflight(version: str, out_dir: Path, raw_dir: Path, repo: Path, allow_dirty: bool) -> ReleaseSource:
-    """Everything a release needs, read once, or ReleaseRefused with every reason at once."""
+def preflight(version: str, out_dir: Path, raw_dir: Path | None, repo: Path, allow_dirty: bool) -> ReleaseSource:
+    """Everything a release needs, read once, or ReleaseRefused with every reason at once. With no
+    ``raw_dir``, the tables are checked against the raw folder their build recorded (else raw/)."""
     try:
         parse_version(version)
     except ValueError as exc:
@@ -581,6 +586,8 @@ def preflight(version: str, out_dir: Path, raw_dir: Path, repo: Path, allow_dirt
     missing = [f"the current build {build.name} has no {name}.parquet" for name in TABLES if name not in tables]
     if missing:
         raise ReleaseRefused(version, missing)
+    if raw_dir is None:
+        raw_dir = Path((meta or {}).get("raw_dir") or "raw")
     hard: list[str] = []
     unknown = [] if meta is not None else [f"the current build {build.name} has no {BUILD_META}: "
                                            "when and from what it was built is unknown"]
@@ -617,7 +624,7 @@ def preflight(version: str, out_dir: Path, raw_dir: Path, repo: Path, allow_dirt
                          rejects=rejects, code=state, dirty=dirty)
 
 
-def release(version: str, out_dir: Path | str = "curated", raw_dir: Path | str = "raw", *,
+def release(version: str, out_dir: Path | str = "curated", raw_dir: Path | str | None = None, *,
             allow_dirty: bool = False, repo: Path | str = REPO_ROOT,
             now: Callable[[], datetime] = utc_now, after_stage: Callable[[Path], None] | None = None) -> ReleaseResult:
     """Write OUT/releases/<version>/ from the current tables (see the module docstring).
@@ -626,7 +633,8 @@ def release(version: str, out_dir: Path | str = "curated", raw_dir: Path | str =
     is renamed into place (tests use it to simulate a crash there).
     """
     started = time.perf_counter()
-    out_dir, raw_dir, repo = Path(out_dir), Path(raw_dir), Path(repo)
+    out_dir, repo = Path(out_dir), Path(repo)
+    raw_dir = Path(raw_dir) if raw_dir is not None else None
     source = preflight(version, out_dir, raw_dir, repo, allow_dirty)
     releases = out_dir / RELEASES
     releases.mkdir(parents=True, exist_ok=True)
@@ -697,14 +705,22 @@ def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path
     formats, croissant_doc = write_release_formats(
         stage, released, load_schemas(), dataset=DATASET_NAME, title=DATASET_TITLE, description=DATASET_DESCRIPTION,
         version=version, published=iso(created), licence_url=LICENCE["path"], cite_as=how_to_cite(version, created),
-        keywords=KEYWORDS, creator=AUTHOR)
+        keywords=KEYWORDS, creator=AUTHOR, schema_version=schema_version())
     changes = diff_releases(prev_dir, stage, released) if prev_dir is not None else changes_table([])
+    prev_schema = (json.loads((prev_dir / "manifest.json").read_text(encoding="utf-8")).get("schema_version")
+                   if prev_dir is not None else None)
+    schema_problems, schema_text = schema_section(
+        changes, previous, prev_schema, schema_version(),
+        removed_tables=set(release_tables(prev_dir)) - set(released) if prev_dir is not None else ())
+    if schema_problems:
+        raise ReleaseRefused(version, schema_problems)
     write_changes(stage / CHANGES_FILE, changes)
     doc_rows = tables["documents"].drop_columns(["text"]).to_pylist()
     lock = repo / LOCK_FILE
     manifest = {
         "dataset": DATASET_NAME,
         "version": version,
+        "schema_version": schema_version(),
         "created": iso(created),
         "licence": LICENCE["name"],
         "code_version": state,
@@ -725,7 +741,7 @@ def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path
                 "sha256": d["source_sha256"]} for d in sorted(doc_rows, key=lambda d: d["source_file"])]
     write_datapackage(stage / "datapackage.json", package_descriptor(
         version=version, created=iso(created), title=DATASET_TITLE, description=DATASET_DESCRIPTION,
-        licence=LICENCE, resources=resources, sources=sources, keywords=KEYWORDS))
+        licence=LICENCE, resources=resources, sources=sources, keywords=KEYWORDS, schema_version=schema_version()))
     valid, problems = validate_datapackage(stage / "datapackage.json")
     if not valid:  # the package must pass `frictionless validate` as published, or not be published
         raise ReleaseRefused(version, ["datapackage.json fails Frictionless validation:"] + [f"  {p}" for p in problems[:20]])
@@ -739,7 +755,8 @@ def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path
     (stage / "CITATION.cff").write_text(citation_cff(version, created, state.get("git_commit")), encoding="utf-8")
     (stage / "CHANGELOG.md").write_text(changelog(version, iso(created), previous, prev_dir, tables, row_counts,
                                                   state.get("git_commit"))
-                                        + changelog_section(changes, TABLES, previous), encoding="utf-8")
+                                        + changelog_section(changes, TABLES, previous) + schema_text,
+                                        encoding="utf-8")
     (stage / "index.html").write_text(render_overview(
         version=version, created=iso(created), documents=doc_rows,
         goals=tables["goals"].to_pylist(), metrics=tables["metrics"].to_pylist(),

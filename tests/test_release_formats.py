@@ -12,18 +12,21 @@ import io
 import json
 import re
 import shutil
+import subprocess
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from flows import formats
-from flows.cli import main
+from flows.cli import build_parser, main
+from flows.datapackage import validate_datapackage
 from flows.diff import CHANGES_FILE, CHANGES_SCHEMA
-from flows.release import release
-from flows.schema import TABLES, load_schemas
+from flows.release import ReleaseRefused, release
+from flows.schema import TABLES, load_schemas, schema_version
 from flows.upload import SUMS
-from tests.test_release import V1, V2, make_checkout, publish_rows, rows_from
+from tests.test_release import OLD_COMMIT_DATE, V1, V2, git, make_checkout, publish_rows, rows_from
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +166,61 @@ def test_verify_rebuilds_the_release_from_its_commit_and_raw_files_and_finds_the
     assert "reproduced: every table's rows are identical" in printed
     for t in TABLES:
         assert re.search(rf"^  {t}: (\d+) released, \1 rebuilt, identical$", printed, re.M), t
+
+
+# --- what a release records and checks (issue 25 item 4) -----------------------------------------------
+
+def test_every_place_a_release_describes_itself_records_the_schema_version(seeds):
+    rel, *_ = seeds
+    version = schema_version()
+    assert json.loads((rel / "manifest.json").read_text(encoding="utf-8"))["schema_version"] == version
+    assert json.loads((rel / "datapackage.json").read_text(encoding="utf-8"))["digigovSchemaVersion"] == version
+    assert pq.read_metadata(rel / "metrics.parquet").metadata[b"schema_version"] == version.encode()
+    con = duckdb.connect(str(rel / formats.DUCKDB_FILE), read_only=True)
+    assert dict(con.execute("select key, value from dataset_release").fetchall())["schema_version"] == version
+    con.close()
+    assert f"Schema version {version}." in (rel / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert f"| schema version | {version} |" in (rel / "README.md").read_text(encoding="utf-8")
+
+
+def test_a_column_gone_since_the_previous_release_without_a_major_bump_is_refused(seeds, tmp_path):
+    _, out, repo, _ = seeds
+    work = tmp_path / "curated"
+    shutil.copytree(out, work, symlinks=True)
+    previous = work / "releases" / V1
+    metrics = pq.read_table(previous / "metrics.parquet")
+    pq.write_table(metrics.append_column("legacy", pa.array(["x"] * metrics.num_rows)), previous / "metrics.parquet")
+    with pytest.raises(ReleaseRefused, match="bump its major version"):
+        release(V2, out_dir=work, raw_dir=repo / "raw", repo=repo)
+    assert not (work / "releases" / V2).exists()
+
+
+def test_the_datapackage_says_frictionless_does_not_check_parquet_hashes_which_is_true(seeds, tmp_path):
+    rel, *_ = seeds
+    copy = tmp_path / "copy"
+    shutil.copytree(rel, copy)
+    package = json.loads((copy / "datapackage.json").read_text(encoding="utf-8"))
+    assert "SHA256SUMS" in package["digigovIntegrity"] and "not the hashes" in package["digigovIntegrity"]
+    package["resources"][0]["hash"] = "sha256:" + "0" * 64
+    (copy / "datapackage.json").write_text(json.dumps(package), encoding="utf-8")
+    valid, _ = validate_datapackage(copy / "datapackage.json")
+    assert valid, "frictionless checks Parquet hashes after all: the integrity note is wrong"
+    checked = subprocess.run(["sha256sum", "-c", "--quiet", SUMS], cwd=copy, capture_output=True, text=True)
+    assert checked.returncode != 0 and "datapackage.json: FAILED" in checked.stdout
+
+
+def test_release_checks_the_raw_folder_its_build_recorded_unless_told_another(tmp_path):
+    repo = make_checkout(tmp_path)
+    subset = repo / "raw_subset"
+    subset.mkdir()
+    for path in sorted((repo / "raw").glob("*.txt"))[:4]:
+        shutil.copy(path, subset / path.name)
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "a subset", date_=OLD_COMMIT_DATE)
+    out = tmp_path / "curated"
+    publish_rows(out, subset, rows_from(subset))
+    with pytest.raises(ReleaseRefused, match="was added after the build"):
+        release(V1, out_dir=out, raw_dir=repo / "raw", repo=repo)  # another folder: its fifth file is new
+    result = release(V1, out_dir=out, repo=repo)
+    assert json.loads((result.path / "manifest.json").read_text(encoding="utf-8"))["build"]["raw_dir"] == str(subset)
+    assert build_parser().parse_args(["release", "--version", V1]).raw is None  # the CLI leaves it to the build

@@ -211,9 +211,9 @@ def write_duckdb(path: Path, tables: Mapping[str, pa.Table], schemas: Mapping[st
                     views.append(view)
         if dataset:
             con.execute("CREATE TABLE dataset_release (key VARCHAR NOT NULL, value VARCHAR NOT NULL)")
-            con.executemany("INSERT INTO dataset_release VALUES (?, ?)",
-                            [("dataset", dataset), ("version", version), ("schema_version", schema_version),
-                             ("storage_version", DUCKDB_STORAGE_VERSION)])
+            facts = [("dataset", dataset), ("version", version), ("schema_version", schema_version),
+                     ("storage_version", DUCKDB_STORAGE_VERSION)]
+            con.executemany("INSERT INTO dataset_release VALUES (?, ?)", [(k, v) for k, v in facts if v])
             con.execute("COMMENT ON TABLE dataset_release IS 'Which dataset and version this database holds.'")
         con.execute("COMMIT")
         con.execute("USE memory")

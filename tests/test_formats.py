@@ -161,7 +161,8 @@ def test_json_columns_are_written_with_parquets_json_type_and_read_back_as_text(
     pq.write_table(table, path, compression="zstd")
     assert "(JSON)" in str(pq.read_metadata(path).schema)
     assert table.schema.field("repairs").metadata[b"description"] == b"Repairs as JSON."
-    assert duckdb.connect().execute(f"select typeof(repairs) from '{path}' limit 1").fetchone() == ("JSON",)
+    with duckdb.connect() as con:
+        assert con.execute(f"select typeof(repairs) from '{path}' limit 1").fetchone() == ("JSON",)
     import pandas as pd
 
     assert pd.read_parquet(path)["repairs"].tolist() == ['{"fullwidth": 2}', "[]"]

@@ -313,7 +313,9 @@ def changelog_section(changes: pa.Table, tables: Iterable[str], previous: str | 
     else:
         lines += [f"Every added, removed and changed row since {previous}, keyed by each table's primary key, is in "
                   f"`{CHANGES_FILE}` (table, row_id, change, column, old, new); `digigov diff {previous} <this "
-                  "version>` prints it. With sequence-number ids a row whose number moved shows as changed.", "",
+                  "version>` prints it. It is as exact as the row ids: where a row id starts with its document's id "
+                  "(derived from the raw file's bytes), every row of a changed raw file shows as removed and "
+                  "added; where ids are sequence numbers, a row whose number moved shows as changed.", "",
                   summary_markdown(changes, tables)]
     return "\n".join(lines) + "\n"
 

@@ -201,10 +201,13 @@ def release_keys(release_dir: Path | None) -> dict[str, tuple[str, ...]]:
     return keys
 
 
-def release_tables(release_dir: Path) -> dict[str, pa.Table]:
+def release_table_names(release_dir: Path) -> list[str]:
     """The tables of a release folder: its top-level ``<table>.parquet`` files (not changes.parquet)."""
-    return {p.stem: pq.read_table(p) for p in sorted(Path(release_dir).glob("*.parquet"))
-            if p.name != CHANGES_FILE}
+    return [p.stem for p in sorted(Path(release_dir).glob("*.parquet")) if p.name != CHANGES_FILE]
+
+
+def release_tables(release_dir: Path) -> dict[str, pa.Table]:
+    return {name: pq.read_table(Path(release_dir) / f"{name}.parquet") for name in release_table_names(release_dir)}
 
 
 def diff_releases(old_dir: Path, new_dir: Path, new_tables: Mapping[str, pa.Table] | None = None) -> pa.Table:

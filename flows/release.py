@@ -52,7 +52,7 @@ from flows.datapackage import (
 )
 from flows.dictionary import data_dictionary, md_table, tables_overview
 from flows.diff import (
-    CHANGES_FILE, changelog_section, changes_table, diff_releases, release_tables, schema_section, write_changes,
+    CHANGES_FILE, changelog_section, changes_table, diff_releases, release_table_names, schema_section, write_changes,
 )
 from flows.formats import formats_card_section, json_ld_script, with_json_columns, write_release_formats
 from flows.ingest import discover
@@ -711,7 +711,7 @@ def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path
                    if prev_dir is not None else None)
     schema_problems, schema_text = schema_section(
         changes, previous, prev_schema, schema_version(),
-        removed_tables=set(release_tables(prev_dir)) - set(released) if prev_dir is not None else ())
+        removed_tables=set(release_table_names(prev_dir)) - set(released) if prev_dir is not None else ())
     if schema_problems:
         raise ReleaseRefused(version, schema_problems)
     write_changes(stage / CHANGES_FILE, changes)

@@ -140,7 +140,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     if args.version is None:  # an empty one is refused as a version, like any malformed one
         print("digigov release: --version V is required (or --verify V)", file=sys.stderr)
         return 2
-    if args.upload and (args.out / RELEASES / args.version).is_dir():
+    if args.upload and args.version and (args.out / RELEASES / args.version).is_dir():
         return cmd_upload(args)  # a finished release: publish it as it is
     try:
         result = release(args.version, out_dir=args.out, raw_dir=args.raw, allow_dirty=args.allow_dirty)

@@ -224,3 +224,9 @@ def test_release_checks_the_raw_folder_its_build_recorded_unless_told_another(tm
     result = release(V1, out_dir=out, repo=repo)
     assert json.loads((result.path / "manifest.json").read_text(encoding="utf-8"))["build"]["raw_dir"] == str(subset)
     assert build_parser().parse_args(["release", "--version", V1]).raw is None  # the CLI leaves it to the build
+
+
+def test_an_empty_version_with_upload_is_refused_as_a_version_not_uploaded(seeds, tmp_path, capsys):
+    _, out, *_ = seeds
+    assert main(["release", "--version", "", "--out", str(out), "--upload", f"file://{tmp_path}/bucket"]) == 1
+    assert "refused" in capsys.readouterr().err and not (tmp_path / "bucket").exists()

@@ -87,6 +87,7 @@ def test_relative_deadlines_take_the_year_of_the_plans_date_without_a_dated_titl
     "建立每年底前报送制度，网上可办率达到95%。",  # every year
     "3年内，网上可办率达到95%。",  # a duration
     "截至上年底，网上可办率达到95%。",  # the past
+    "半年内，网上可办率达到95%。",  # a duration
 ])
 def test_words_that_are_no_relative_deadline(sentence):
     text = f"2024年某省数字政府建设工作要点\n一、重点任务\n{sentence}\n"

@@ -80,7 +80,7 @@ class Deadline:
 # after a number, a year or a word that makes them another year's or every year's (3年内 is a
 # duration, 2024年底前 a deadline of its own, 每年底前 a routine, 上年底 the past).
 _RELATIVE = re.compile(
-    r"(?<![\d〇○零一二三四五六七八九十两几年度季每上去前明次当该同历近])"
+    r"(?<![\d〇○零一二三四五六七八九十两几年度季每上去前明次当该同历近半数多整])"
     r"(?:(?:本|今)?年(?:底|末)前?|(?:本|今)?年内(?![容外部])"
     r"|(?:1[0-2]|[1-9]|十[一二]?|[一二三四五六七八九])\s*月(?:份)?(?:底|末)?前"
     r"|[一二三四1-4]\s*季度(?:末|底)?前)"

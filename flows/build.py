@@ -60,6 +60,10 @@ LOCK_WAIT_SECONDS = 10.0
 # and the process's one-time warm-up (``pipeline.warm_up``: ~0.5 s in each new worker)
 CPU_TIMING, WARM_UP_TIMING = "cpu", "warm_up"
 IO_RETRIES = dict(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=1), retry_jitter_factor=0.5)
+# A task that hangs (a stalled network mount, a worker stuck in a library) fails after these
+# instead of holding the output folder's lock and the schedule for good: each is many times what
+# the task takes on 10,000 documents (a batch holds at most 32 MB of raw files).
+TIMEOUT_SECONDS = {"scan": 3600, "batch": 1800, "validate": 3600, "publish": 600}
 
 
 class RunLocked(BuildRefused):
@@ -535,7 +539,7 @@ def take_head_start(raw: Path, out: Path, full_refresh: bool) -> HeadStart | Non
     return head
 
 
-@task(name="scan-raw", cache_policy=NO_CACHE, **IO_RETRIES)
+@task(name="scan-raw", cache_policy=NO_CACHE, timeout_seconds=TIMEOUT_SECONDS["scan"], **IO_RETRIES)
 def scan_task(raw_dir: Path, head: HeadStart | None = None) -> list[RawEntry]:
     """Find the raw files and hash them (one task: each task run costs API calls); the scan a
     head start began before the flow, when there is one."""
@@ -551,7 +555,8 @@ def scan_task(raw_dir: Path, head: HeadStart | None = None) -> list[RawEntry]:
     return scan_folder(raw_dir)
 
 
-@task(name="process-batch", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
+@task(name="process-batch", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2,
+      timeout_seconds=TIMEOUT_SECONDS["batch"])
 def process_batch_task(raw_dir: Path, entries: list[RawEntry], out_dir: Path | None, fingerprint: str,
                        doc_timeout: float | None = DEFAULT_DOC_TIMEOUT) -> BatchResult:
     freeze_startup_objects()  # the worker's imports: out of every later collection (flows/memory.py)
@@ -565,7 +570,7 @@ def process_batch_task(raw_dir: Path, entries: list[RawEntry], out_dir: Path | N
     return result
 
 
-@task(name="validate", cache_policy=NO_CACHE)
+@task(name="validate", cache_policy=NO_CACHE, timeout_seconds=TIMEOUT_SECONDS["validate"])
 def validate_task(tables: Mapping[str, Any], docs_dir: Path, checked_docs: list[str] | None = None) -> ValidationResult:
     from prefect.artifacts import create_markdown_artifact
 
@@ -589,7 +594,7 @@ def _peak_rss_mb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
-@task(name="publish", cache_policy=NO_CACHE, **IO_RETRIES)
+@task(name="publish", cache_policy=NO_CACHE, timeout_seconds=TIMEOUT_SECONDS["publish"], **IO_RETRIES)
 def publish_task(build: Path, out_dir: Path, names: list[str]) -> str:
     return str(publish(build, out_dir, names))
 
@@ -680,7 +685,8 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
         # the published build's rows are read on a thread, the first table's while the batches run
         reads = (head and head.reuse_for(previous, reuse)) or (ReusedReads(previous, reuse) if reuse else None)
 
-        bar = progress.current(lambda: progress.LineProgress(logger.info))
+        # shown on the terminal or in the log, and as a progress artifact in the Prefect UI
+        bar = progress.ArtifactProgress(progress.current(lambda: progress.LineProgress(logger.info)))
         bar.start(len(unique))
         in_process = len(unique) - n_cached <= serial_up_to
         plan = plan_batches(unique, batch_size, 1 if in_process else os.cpu_count() or 1)

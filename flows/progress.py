@@ -88,6 +88,48 @@ class LineProgress(Progress):
             self.emit(("done: " if final else "progress: ") + self.line())
 
 
+class ArtifactProgress(Progress):
+    """Another progress shown as it is, and also as a Prefect progress artifact of the flow run
+    (``key``), updated as batches finish: a deployment's run shows how far it is in the UI."""
+
+    def __init__(self, shown: Progress, key: str = "build-progress"):
+        super().__init__()
+        self.shown = shown
+        self.key = key
+        self._artifact = None
+        self._percent = -1
+
+    def start(self, total: int, label: str = "documents") -> None:
+        self.shown.start(total, label)
+        super().start(total, label)
+
+    def advance(self, n: int = 1) -> None:
+        self.shown.advance(n)
+        super().advance(n)
+
+    def finish(self) -> None:
+        self.shown.finish()
+        super().finish()
+
+    def show(self, final: bool) -> None:
+        percent = 100 if final or not self.total else min(100, 100 * self.done // self.total)
+        if percent == self._percent:
+            return
+        self._percent = percent
+        try:
+            from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+            description = f"{self.done}/{self.total} {self.label} processed"
+            if self._artifact is None:
+                self._artifact = create_progress_artifact(percent, key=self.key, description=description)
+            else:
+                update_progress_artifact(self._artifact, percent, description=description)
+        except Exception as exc:  # noqa: BLE001 (the UI's progress: never the run's failure)
+            import logging
+
+            logging.getLogger(__name__).debug("progress artifact not updated: %s", exc)
+
+
 def for_stream(stream: TextIO) -> Progress:
     """A bar when ``stream`` is a terminal, plain lines otherwise."""
     if getattr(stream, "isatty", lambda: False)():

@@ -92,3 +92,48 @@ def test_served_deployment_runs_one_at_a_time_cancelling_new_runs():
     d = deployment("raw", "curated", "0 3 * * *")
     assert d.concurrency_limit == 1
     assert d.concurrency_options.collision_strategy.value == "CANCEL_NEW"
+
+
+def test_every_task_of_the_build_has_a_timeout():
+    import flows.build as build_mod
+    from prefect.tasks import Task
+
+    tasks = [obj for obj in vars(build_mod).values() if isinstance(obj, Task)]
+    assert {t.name for t in tasks} >= {"scan-raw", "process-batch", "validate", "publish"}
+    assert {t.name: t.timeout_seconds for t in tasks if not t.timeout_seconds} == {}
+
+
+def test_a_run_shows_its_progress_as_a_prefect_artifact_updated_as_batches_finish(monkeypatch):
+    import prefect.artifacts as artifacts
+
+    from flows import progress
+
+    calls = []
+    monkeypatch.setattr(artifacts, "create_progress_artifact",
+                        lambda p, key=None, description=None: calls.append(("create", p, key)) or "id-1")
+    monkeypatch.setattr(artifacts, "update_progress_artifact",
+                        lambda artifact_id, p, description=None: calls.append(("update", p, artifact_id)))
+    lines = []
+    bar = progress.ArtifactProgress(progress.LineProgress(lines.append))
+    bar.start(10)
+    for _ in range(5):
+        bar.advance(2)
+    bar.finish()
+    assert calls == [("create", 0, "build-progress"), ("update", 20, "id-1"), ("update", 40, "id-1"),
+                     ("update", 60, "id-1"), ("update", 80, "id-1"), ("update", 100, "id-1")]
+    assert lines and lines[-1].startswith("done: 10/10")  # still shown as before
+
+
+def test_the_seed_run_left_a_finished_progress_artifact(seed_build):
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    async def progress_artifacts():
+        async with get_client() as client:
+            r = await client._client.post("/artifacts/filter", json={
+                "artifacts": {"key": {"any_": ["build-progress"]}}, "sort": "CREATED_DESC", "limit": 1})
+            return r.json()
+
+    (artifact,) = asyncio.run(progress_artifacts())
+    assert artifact["type"] == "progress" and float(artifact["data"]) == 100.0

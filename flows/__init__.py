@@ -5,3 +5,16 @@ functions on plain data; ``flows.build`` wires them into the Prefect flow ``buil
 """
 
 __version__ = "0.1.0"
+
+import sys as _sys
+
+_process = _sys.modules.get("multiprocessing.process")
+if _process is not None and (getattr(_process.current_process(), "_inheriting", False)
+                             or _process.parent_process() is not None):
+    # A process multiprocessing started (validation, the pool's workers), importing this package
+    # as it starts ("inheriting": spawn imports the parent's main module) or for its first task:
+    # it dies with the process that started it, however that one dies, and leaves Ctrl-C to it
+    # (flows/lifetime.py)
+    from flows.lifetime import spawned_child_set_up as _set_up
+
+    _set_up()

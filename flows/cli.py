@@ -119,11 +119,16 @@ def _share(text: str) -> float:
 def cmd_validate(args: argparse.Namespace) -> int:
     from flows.schema import load_schemas
     from flows.validate import DOCS_DIR, StagedTables, ValidationFailed, validate_tables
+    from flows.write import CURRENT
 
     if not args.out.is_dir():
         print(f"digigov validate failed: output folder {args.out} does not exist", file=sys.stderr)
         return 1
-    result = validate_tables(StagedTables(args.out, load_schemas()), args.out / DOCS_DIR, helper=True)
+    # the build the tables' links point to, resolved once: a run publishing meanwhile swaps the
+    # links, never this build's files; the Data Docs record which build they validated
+    current = args.out / CURRENT
+    tables = current.resolve() if current.is_symlink() and current.resolve().is_dir() else args.out
+    result = validate_tables(StagedTables(tables, load_schemas()), args.out / DOCS_DIR, helper=True)
     if not result.success:
         print(f"digigov validate failed: {ValidationFailed(result)}", file=sys.stderr)
         return 1
@@ -316,7 +321,43 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     _quiet_prefect_defaults()
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except OSError as exc:  # a full disk, a folder it may not write: one line, not a traceback
+        print(f"digigov {args.command} failed: {os_error_message(exc)}", file=sys.stderr)
+        return 1
+
+
+def os_error_message(exc: OSError) -> str:
+    """An OSError (or shutil.Error, which lists one per file copied) as one line: what failed, on
+    which path, and what to do where there is something to do."""
+    import errno
+    import re
+    import shutil
+
+    code = exc.errno
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
+        src, dst, why = exc.args[0][0]
+        more = len(exc.args[0]) - 1
+        text = f"copying {src} to {dst}: {why}" + (f" (and {more} more files)" if more else "")
+        found = re.search(r"\[Errno (\d+)\]", str(why))  # shutil.Error keeps each error as text
+        code = int(found.group(1)) if found else None
+    else:
+        what = exc.strerror or str(exc) or type(exc).__name__
+        paths = [p for p in (exc.filename, exc.filename2) if p]
+        text = f"{what}: {' -> '.join(map(str, paths))}" if paths else what
+    hint = {errno.ENOSPC: "free some space (or choose another --out) and run it again",
+            errno.EDQUOT: "free some space (or choose another --out) and run it again",
+            errno.EACCES: "check the folder's permissions (or choose another --out)",
+            errno.EPERM: "check the folder's permissions (or choose another --out)",
+            errno.EROFS: "the file system is read-only: choose another --out"}.get(code)
+    return " ".join((f"{text}; {hint}" if hint else text).split())
+
+
+def _interrupted_message() -> str:
+    command = next((a for a in sys.argv[1:] if not a.startswith("-")), "")
+    return (f"digigov {command} interrupted: nothing half-written is published (tables and releases are put "
+            "in place by one rename or not at all); the next run removes what this one left")
 
 
 def console() -> None:
@@ -327,6 +368,10 @@ def console() -> None:
     one by one: ~1 s after a run, for nothing a finished command needs."""
     import atexit
 
+    from flows import lifetime
+
+    lifetime.quiet_resource_tracker()  # first: its start unblocks SIGINT, which the next line blocks
+    lifetime.interrupt_exits(_interrupted_message)  # Ctrl-C: one line, exit 130, children go too
     code = main()
     atexit._run_exitfuncs()  # what a normal exit runs first; CPython's own hook for it
     sys.stdout.flush()

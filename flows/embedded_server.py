@@ -21,6 +21,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from flows import lifetime
+
 # What the server of one command does without (a setting in the environment wins):
 QUIET_START = {
     # telemetry: offline it only fails (and logs an error) on every start
@@ -55,7 +57,11 @@ def start() -> str | None:
         [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(spec.submodule_search_locations[0]).parent),
          "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "error", "--lifespan", "on"],
-        env=env, stdin=subprocess.DEVNULL)
+        env=env, stdin=subprocess.DEVNULL,
+        # killed when this process dies, however it dies; out of the terminal's process group, so
+        # that Ctrl-C, which this process answers alone, does not shut it down under a running
+        # flow (which then retried every call to it for minutes)
+        preexec_fn=lifetime.preexec(os.getpid()), process_group=0)
     # Registered before Prefect registers its own exit handlers, so it runs after them (LIFO):
     # Prefect drains its logs and events into the server before the server goes.
     atexit.register(stop)

@@ -32,6 +32,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -47,15 +48,16 @@ import yaml
 from filelock import FileLock, Timeout
 
 from flows import __version__
+from flows.data_docs import validated_build
 from flows.datapackage import (
     json_field_type, package_descriptor, resource_descriptor, validate_datapackage, write_datapackage,
 )
-from flows.dictionary import data_dictionary, md_table, tables_overview
+from flows.dictionary import data_dictionary, md_code, md_table, md_text, tables_overview
 from flows.diff import (
     CHANGES_FILE, changelog_section, changes_table, diff_releases, release_table_names, schema_section, write_changes,
 )
 from flows.formats import formats_card_section, json_ld_script, with_json_columns, write_release_formats
-from flows.ingest import discover
+from flows.ingest import _file_kind as file_kind, discover
 from flows.schema import TABLES, load_schemas, schema, schema_version
 from flows.sources import read_manifest, sources_section
 from flows.write import BUILD_META, CURRENT, _fsync, _fsync_dir
@@ -207,9 +209,42 @@ def raw_drift(raw_dir: Path, documents: Mapping[str, str], rejects: Mapping[str,
             out.append(f"raw file {name} was added after the build")
         elif name not in current:
             out.append(f"raw file {name} was removed after the build")
-        elif covered[name] is not None and sha256_file(current[name]) != covered[name]:
-            out.append(f"raw file {name} changed after the build (sha256 {covered[name][:12]}… in the tables)")
+        elif covered[name] is not None:
+            try:
+                digest = sha256_regular_file(current[name])
+            except NotRegularFile as exc:
+                out.append(f"raw file {name} is no longer a regular file ({exc})")
+            except OSError as exc:
+                out.append(f"raw file {name} cannot be read any more ({exc.strerror or exc})")
+            else:
+                if digest != covered[name]:
+                    out.append(f"raw file {name} changed after the build (sha256 {covered[name][:12]}… in the tables)")
     return out
+
+
+class NotRegularFile(OSError):
+    pass
+
+
+def sha256_regular_file(path: Path) -> str:
+    """The sha256 of a raw file, opened only if it is a regular file: opening a FIFO blocks until
+    a writer comes (forever), a device never ends. Opened without blocking and checked on the
+    open descriptor, so a file swapped for a FIFO after a check is never read either."""
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):  # a socket would not even open
+        raise NotRegularFile(f"a {file_kind(mode)}")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(f"a {file_kind(mode)}")
+        os.set_blocking(fd, True)
+        h = hashlib.sha256()
+        while block := os.read(fd, 1 << 20):
+            h.update(block)
+        return h.hexdigest()
+    finally:
+        os.close(fd)
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -323,7 +358,8 @@ def changelog(version: str, created: str, previous: str | None, prev_dir: Path |
     if previous is None or prev_dir is None:
         lines += ["", "First release: there is no earlier version to compare with.", "",
                   f"## Documents ({len(docs_now)})", ""]
-        lines += [f"- added: `{d['source_file']}` (sha256 `{d['source_sha256']}`)" for d in sorted(docs_now, key=lambda d: d["source_file"])]
+        lines += [f"- added: {md_code(d['source_file'])} (sha256 {md_code(d['source_sha256'])})"
+                  for d in sorted(docs_now, key=lambda d: d["source_file"])]
         return "\n".join(lines) + "\n"
     prev_manifest = json.loads((prev_dir / "manifest.json").read_text(encoding="utf-8"))
     lines[2] += f" Compared with the previous release, {previous}."
@@ -335,13 +371,13 @@ def changelog(version: str, created: str, previous: str | None, prev_dir: Path |
     lines += ["", "## Documents", ""]
     if not (added or removed or changed):
         lines.append("No document was added, removed or changed.")
-    lines += [f"- added: `{f}` (sha256 `{now_sources[f]}`)" for f in added]
-    lines += [f"- removed: `{f}` (sha256 `{prev_sources[f]}`)" for f in removed]
-    lines += [f"- changed: `{f}` (sha256 `{prev_sources[f]}` → `{now_sources[f]}`)" for f in changed]
+    lines += [f"- added: {md_code(f)} (sha256 {md_code(now_sources[f])})" for f in added]
+    lines += [f"- removed: {md_code(f)} (sha256 {md_code(prev_sources[f])})" for f in removed]
+    lines += [f"- changed: {md_code(f)} (sha256 {md_code(prev_sources[f])} → {md_code(now_sources[f])})" for f in changed]
 
     prev_code = (prev_manifest.get("code_version") or {}).get("git_commit")
     if prev_code != commit:
-        lines[2] += f" Code: `{(prev_code or 'unknown')[:12]}` → `{(commit or 'unknown')[:12]}`."
+        lines[2] += f" Code: {md_code((prev_code or 'unknown')[:12])} → {md_code((commit or 'unknown')[:12])}."
 
     prev_meta = {d["source_file"]: d for d in read_release_rows(prev_dir, "documents", ["source_file", *IDENTITY])}
     now_meta = tables["documents"].select(["source_file", *IDENTITY]).to_pylist()
@@ -422,12 +458,12 @@ def dataset_card(*, version: str, created: datetime, manifest: Mapping[str, Any]
         f"## Documents covered ({len(documents)})", "",
         md_table(["province", "title", "issuer", "number", "issue date", "source file"],
                  [(d.get("province") or "—", doc_title(d), d.get("issuer") or "—", d.get("doc_number") or "—",
-                   d.get("issue_date") or "—", f"`{d['source_file']}`") for d in documents_covered(documents)]),
+                   d.get("issue_date") or "—", md_code(d['source_file'])) for d in documents_covered(documents)]),
         "",
     ]
     if rejects:
         lines += [f"Raw files not used ({len(rejects)}):", ""]
-        lines += [f"- `{r['source_file']}`: {r['reason']} ({r['detail'][:200]})" for r in rejects]
+        lines += [f"- {md_code(r['source_file'])}: {md_text(r['reason'])} ({md_text(r['detail'][:200])})" for r in rejects]
         lines.append("")
     lines += sources_section(raw_manifest, documents_covered(documents))
     dirty = manifest["state"]["dirty_reasons"]
@@ -440,10 +476,10 @@ def dataset_card(*, version: str, created: datetime, manifest: Mapping[str, Any]
         "(`char_start`/`char_end` into `documents.text`). The tables were validated against the "
         "contract in `schemas/` before being published, and again before this release.", "",
         md_table(["", ""], [
-            ("code (git commit)", f"`{code['git_commit'] or 'unknown'}`"),
+            ("code (git commit)", md_code(code['git_commit'] or 'unknown')),
             ("package version", code["package_version"]),
             ("schema version", manifest.get("schema_version") or "not recorded"),
-            ("lock file sha256", f"`{manifest['lock_file']['sha256'] or 'missing'}`"),
+            ("lock file sha256", md_code(manifest['lock_file']['sha256'] or 'missing')),
             ("tables built", manifest["build"].get("created") or "unknown"),
             ("validation", f"{'passed' if validation['success'] else 'FAILED'} "
                            f"({validation['expectations']} checks, gate {validation['gate']})"),
@@ -517,14 +553,15 @@ def known_limitations(documents: list[dict[str, Any]], repairs: list[dict[str, A
     if damaged:
         out.append(f"- Unrecoverable text: {total} span(s) in {len(damaged)} document(s) could not be "
                    "recovered from damaged bytes (`documents.unrecoverable_spans`): "
-                   + ", ".join(f"`{d['source_file']}` ({d['unrecoverable_spans']})" for d in damaged) + ".")
+                   + ", ".join(f"{md_code(d['source_file'])} ({d['unrecoverable_spans']})" for d in damaged) + ".")
     else:
         out.append("- Unrecoverable text: none; every document's bytes were decoded or repaired "
                    "(`documents.unrecoverable_spans` is 0 throughout).")
     flagged = [d for d in documents if d.get("metadata_flags")]
     if flagged:
         out.append(f"- Flagged metadata ({len(flagged)} document(s), `documents.metadata_flags`): "
-                   + "; ".join(f"`{d['source_file']}`: {', '.join(d['metadata_flags'])}" for d in flagged) + ".")
+                   + "; ".join(f"{md_code(d['source_file'])}: {md_text(', '.join(d['metadata_flags']))}" for d in flagged)
+                   + ".")
     else:
         out.append("- Flagged metadata: no document carries a metadata conflict flag (`documents.metadata_flags`).")
     missing = Counter(c for d in documents for c in ("title", "province", "issuer", "issue_date", "doc_number")
@@ -548,22 +585,32 @@ def write_sums(root: Path) -> None:
     (root / SUMS).write_text(text, encoding="utf-8")
 
 
-def copy_validation_report(out_dir: Path, dest: Path, gate: Mapping[str, Any]) -> None:
-    """The Data Docs of the last run where present, and always this release's own gate result."""
+def copy_validation_report(out_dir: Path, dest: Path, gate: Mapping[str, Any], build: str) -> None:
+    """The Data Docs of the validation of ``build`` (the build released) where ``OUT/validation/``
+    holds them, never those of another build (a failed run's, an older one's), and always this
+    release's own gate result."""
     dest.mkdir()
     docs = out_dir / VALIDATION_DIR
-    if docs.is_dir():
+    record = validated_build(docs) if docs.is_dir() else None
+    ours = record is not None and record.get("build") == build
+    if ours:
         shutil.copytree(docs, dest / "data_docs", symlinks=False)
     (dest / "release_gate.json").write_text(json.dumps(gate, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     status = "passed" if gate["success"] else "failed"
     lines = [f"# Validation of the released tables: {status}", "",
-             f"Gate `{gate['gate']}`: {gate['expectations']} checks, {len(gate['failures'])} failures.", ""]
-    lines += [f"- {f}" for f in gate["failures"]]
-    if docs.is_dir():
-        newest = max((p.stat().st_mtime for p in docs.rglob("*") if p.is_file()), default=docs.stat().st_mtime)
-        lines += ["", f"`data_docs/` is a copy of the Data Docs in `{docs.name}/` of the output folder as they were at "
-                      f"release time (last written {iso(datetime.fromtimestamp(newest, timezone.utc))}, by the last "
-                      "run or validate); `release_gate.json` is the validation of exactly the tables released here."]
+             f"Gate {md_code(gate['gate'])}: {gate['expectations']} checks, {len(gate['failures'])} failures.", ""]
+    lines += [f"- {md_text(f)}" for f in gate["failures"]]
+    if ours:
+        lines += ["", f"`data_docs/` holds the Data Docs of the validation of build {md_code(build)}, the build "
+                      f"released here (from `{VALIDATION_DIR}/` of the output folder); `release_gate.json` is "
+                      "the validation of exactly the tables released here."]
+    else:
+        seen = "none" if not docs.is_dir() else (
+            "they have no record of the build they validated" if record is None
+            else f"they are of build {md_code(str(record.get('build')))}")
+        lines += ["", f"No Data Docs are included: none of build {md_code(build)}, the build released here, were "
+                      f"in `{VALIDATION_DIR}/` of the output folder ({seen}); `digigov validate` writes them. "
+                      "`release_gate.json` is the validation of exactly the tables released here."]
     (dest / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -747,7 +794,7 @@ def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path
         raise ReleaseRefused(version, ["datapackage.json fails Frictionless validation:"] + [f"  {p}" for p in problems[:20]])
     repairs = tables["repairs"].to_pylist()
     reject_rows = tables["rejects"].to_pylist()
-    copy_validation_report(out_dir, stage / VALIDATION_DIR, gate)
+    copy_validation_report(out_dir, stage / VALIDATION_DIR, gate, source.build.name)
     (stage / "README.md").write_text(dataset_card(
         version=version, created=created, manifest=manifest, documents=doc_rows, repairs=repairs,
         rejects=reject_rows, validation=gate, raw_manifest=read_manifest(raw_dir) if raw_dir else [])

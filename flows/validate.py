@@ -24,6 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from flows import data_docs, lifetime
+from flows.dictionary import md_text
 from flows.expectations import (DOCUMENT, DocumentTexts, Suite, build_frame, build_frames, build_suites, checked_rows,
                                 rule_level, slice_rows, suite_reads)
 from flows.gate import BuildRefused
@@ -66,10 +68,10 @@ class ValidationResult:
                  "| suite | expectations | failed |", "|---|---:|---:|"]
         lines += [f"| {name} | {n} | {self.failed.get(name, 0)} |" for name, n in self.suites.items()]
         if self.failures:
-            lines += ["", "## Failures", ""] + [f"- {f.replace('|', '/')}" for f in self.failures]
+            lines += ["", "## Failures", ""] + [f"- {md_text(f)}" for f in self.failures]  # they quote raw text
         if self.document_failures:
             lines += ["", f"## Documents failing document-level rules ({len(self.document_failures)})", ""]
-            lines += [f"- {doc}: {'; '.join(d.replace('|', '/') for d in details)}"
+            lines += [f"- {md_text(doc)}: {'; '.join(md_text(d) for d in details)}"
                       for doc, details in sorted(self.document_failures.items())]
         if self.docs_index:
             lines += ["", f"Data Docs: `{self.docs_index}`"]
@@ -305,7 +307,8 @@ def validate_tables(tables: Mapping[str, pa.Table], docs_dir: Path | None = None
     suites = {n: s for n, s in build_suites(schemas, today).items() if s.table in present}
     checked = None if checked_docs is None else pa.array(sorted(set(checked_docs)), pa.string())
     texts = DocumentTexts(present, checked)  # texts are read on first use
-    context = _context(docs_dir)
+    staging = None if docs_dir is None else data_docs.staging_dir(docs_dir)  # swapped in when complete
+    context = _context(staging)
     source = context.data_sources.add_pandas("digigov")
     failed: dict[str, int] = {}
     systemic: list[str] = []
@@ -338,12 +341,13 @@ def validate_tables(tables: Mapping[str, pa.Table], docs_dir: Path | None = None
     result = ValidationResult(
         success=not failures, failures=failures, expectations=sum(counts.values()), suites=counts,
         failed=failed, seconds=time.perf_counter() - started,
-        docs_index=None if docs_dir is None else Path(docs_dir) / "index.html",
+        docs_index=None if docs_dir is None else Path(docs_dir).absolute() / "index.html",
         checked_documents=None if checked is None else len(checked),
         documents=_num_rows(present, "documents"), systemic=systemic, document_failures=by_document,
     )
     if docs_dir is not None:
-        _pending_docs.append(lambda: _write_docs(context, Path(docs_dir), result))
+        build = data_docs.build_of(present)
+        _pending_docs.append(lambda: _write_docs(context, staging, Path(docs_dir), result, build))
         if not docs_later:
             write_pending_docs()
     return result
@@ -358,12 +362,19 @@ def write_pending_docs() -> None:
         _pending_docs.pop(0)()
 
 
-def _write_docs(context: Any, docs_dir: Path, result: ValidationResult) -> None:
+def _write_docs(context: Any, staging: Path, docs_dir: Path, result: ValidationResult, build: str | None) -> None:
     started = time.perf_counter()
-    _build_docs(context, docs_dir)
-    result.seconds += time.perf_counter() - started
-    # GX's index page draws its table with scripts from CDNs; this summary reads offline
-    (docs_dir / SUMMARY_FILE).write_text(result.markdown() + "\n", encoding="utf-8")
+    try:
+        data_docs.escape_results(context)  # GX prints the values it quotes into HTML as given
+        with data_docs.rendering_errors_raised():
+            _build_docs(context, staging)
+        result.seconds += time.perf_counter() - started
+        # GX's index page draws its table with scripts from CDNs; this summary reads offline
+        (staging / SUMMARY_FILE).write_text(result.markdown() + "\n", encoding="utf-8")
+        data_docs.swap_in(staging, docs_dir, build, result.success)
+    except BaseException:  # a full disk, say: the Data Docs there stay as they were
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def _validate_suites(order: list[tuple[str, Suite]], elsewhere: HelperFrames | None, schemas: dict[str, TableSchema],
@@ -473,7 +484,7 @@ def _can_fork() -> bool:
     validation process qualifies; a flow's process (Prefect's threads) validates alone."""
     import multiprocessing
 
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    return "fork" in multiprocessing.get_all_start_methods() and lifetime.threads_that_hold_locks() == 1
 
 
 def _validate_on_two(run: Callable[[int], SuiteOutcome], n: int, context: Any) -> dict[int, SuiteOutcome]:
@@ -498,8 +509,8 @@ def _validate_on_two(run: Callable[[int], SuiteOutcome], n: int, context: Any) -
             return counter.value - 1
 
     reader, writer = forking.Pipe(duplex=False)
-    worker = forking.Process(target=_fork_worker, args=(run, claim, n, context, writer), name="validate-fork",
-                             daemon=True)
+    worker = forking.Process(target=lifetime.as_child(os.getpid(), _fork_worker),
+                             args=(run, claim, n, context, writer), name="validate-fork", daemon=True)
     try:
         worker.start()
     except OSError as exc:  # no process can be started here: all of them in this one
@@ -837,8 +848,8 @@ def _build_docs(context, docs_dir: Path) -> Path:
     import multiprocessing
 
     mine, theirs = keys[::2], keys[1::2]
-    fork = multiprocessing.get_context("fork").Process(target=_render_pages, args=(context, theirs),
-                                                       name="data-docs-fork", daemon=True)
+    fork = multiprocessing.get_context("fork").Process(target=lifetime.as_child(os.getpid(), _render_pages),
+                                                       args=(context, theirs), name="data-docs-fork", daemon=True)
     try:
         fork.start()
     except OSError:
@@ -859,7 +870,8 @@ def _build_docs(context, docs_dir: Path) -> Path:
 
 def _render_pages(context: Any, keys: list) -> None:
     if keys:
-        context.build_data_docs(site_names=["digigov"], resource_identifiers=keys, build_index=False)
+        with data_docs.rendering_errors_raised():  # a fork that could not write its pages exits non-zero
+            context.build_data_docs(site_names=["digigov"], resource_identifiers=keys, build_index=False)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -123,3 +123,45 @@ def test_make_validate_exists_and_passes_the_exit_status_through(tmp_path):
     assert "No rule to make target" not in done.stderr
     assert done.returncode != 0 and "digigov validate failed" in done.stderr
     assert "validate" in _make("help", tmp_path).stdout
+
+
+# --- raw files re-checked by release: only regular files are ever opened ------------------------
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "socket"])
+def test_release_drift_check_never_opens_a_raw_file_replaced_by_a_special_file(kind, tmp_path):
+    import signal
+    import socket
+
+    from flows.release import raw_drift
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    plan = raw / "plan.txt"
+    plan.write_text("某省数字政府建设方案", encoding="utf-8")
+    other = raw / "other.txt"
+    other.write_text("另一个方案", encoding="utf-8")
+    covered = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (plan, other)}
+    plan.unlink()
+    if kind == "fifo":
+        os.mkfifo(plan)  # opening it for reading blocks until a writer comes: forever
+    elif kind == "directory":
+        plan.mkdir()
+    else:
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(plan))
+
+    def hung(*_):
+        raise TimeoutError("the drift check blocked on the raw file")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        drift = raw_drift(raw, covered, {})
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    if kind == "directory":  # not listed as a raw file at all: the file was removed
+        assert drift == ["raw file plan.txt was removed after the build"]
+    else:
+        assert len(drift) == 1 and drift[0].startswith("raw file plan.txt is no longer a regular file"), drift
+        assert kind.upper()[:4] in drift[0].upper() or "socket" in drift[0]

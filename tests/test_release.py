@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from flows.dictionary import md_cell
 from flows.pipeline import mark_duplicates, merge, process_document
 from flows.ingest import discover, read_raw
 from flows.release import (
@@ -228,7 +229,7 @@ def test_dataset_card_documents_tables_columns_documents_and_limitations(seed_re
     for name, table in load_schemas().items():
         assert f"### `{name}`" in card
         for col in table.columns:
-            assert f"| `{col.name}` | {col.type} |" in card, (name, col.name)
+            assert f"| `{col.name}` | {md_cell(col.type)} |" in card, (name, col.name)  # list\<string\>
     docs = pq.read_table(rel / "documents.parquet", columns=["source_file", "province", "title", "issue_date"]).to_pylist()
     for d in docs:
         row = next(line for line in card.splitlines() if f"`{d['source_file']}`" in line)
@@ -484,16 +485,34 @@ def test_a_release_after_one_raw_document_changed_shows_exactly_that_document(pr
     assert (out / RELEASES / LATEST).read_text().strip() == V2
 
 
-def test_data_docs_of_the_run_are_copied_with_the_release_gate(fresh):
-    out, repo = fresh
+def _data_docs(out: Path, build: str | None) -> None:
     (out / "validation" / "static").mkdir(parents=True)
     (out / "validation" / "index.html").write_text("<html>data docs</html>", encoding="utf-8")
     (out / "validation" / "static" / "style.css").write_text("body{}", encoding="utf-8")
+    if build is not None:
+        (out / "validation" / "build.json").write_text(json.dumps({"build": build, "success": True}))
+
+
+def test_data_docs_of_the_run_are_copied_with_the_release_gate(fresh):
+    out, repo = fresh
+    _data_docs(out, (out / ".current").resolve().name)
     result = release(V1, out_dir=out, raw_dir=repo / "raw", repo=repo)
     docs = result.path / "validation" / "data_docs"
     assert (docs / "index.html").read_text() == "<html>data docs</html>" and (docs / "static" / "style.css").is_file()
     sums = (result.path / "SHA256SUMS").read_text()
     assert "validation/data_docs/index.html" in sums and "validation/data_docs/static/style.css" in sums
+    assert "the build released here" in (result.path / "validation" / "README.md").read_text()
+
+
+@pytest.mark.parametrize("build", ["0123456789ab", None], ids=["another build", "no record"])
+def test_data_docs_of_another_build_are_never_released(fresh, build):
+    # a failed run leaves the Data Docs of its own staged build in OUT/validation/
+    out, repo = fresh
+    _data_docs(out, build)
+    result = release(V1, out_dir=out, raw_dir=repo / "raw", repo=repo)
+    assert not (result.path / "validation" / "data_docs").exists()
+    notes = (result.path / "validation" / "README.md").read_text()
+    assert "No Data Docs are included" in notes and "digigov validate" in notes
 
 
 def test_a_package_frictionless_rejects_is_never_published(fresh, monkeypatch):

@@ -76,6 +76,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"digigov run refused, nothing published: {exc}", file=sys.stderr)
         _write_summary(args, {"outcome": OUTCOMES[EXIT_REFUSED], "exit_code": EXIT_REFUSED, "reason": str(exc)})
         return EXIT_REFUSED
+    except OSError as exc:  # a full disk, a folder it may not write: one line naming what to do
+        print(f"digigov run failed: {os_error_message(exc)}", file=sys.stderr)
+        _write_summary(args, {"outcome": OUTCOMES[EXIT_CRASHED], "exit_code": EXIT_CRASHED,
+                              "reason": os_error_message(exc)})
+        return EXIT_CRASHED
     except Exception as exc:  # noqa: BLE001 (a crash: its own exit code, the traceback for whoever reads it)
         import traceback
 

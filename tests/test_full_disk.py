@@ -27,11 +27,11 @@ def _full(*args, **kwargs):
 
 
 @pytest.fixture()
-def published(tmp_path, seed_rows):
+def published(tmp_path, seed_rows, seed_raw):
     from tests.test_release import publish_rows
 
     out = tmp_path / "out"
-    publish_rows(out, RAW, seed_rows)
+    publish_rows(out, seed_raw, seed_rows)
     return out
 
 
@@ -49,7 +49,11 @@ def _one_line_error(err: str, command: str) -> str:
 
 
 def _release(out: Path) -> int:
-    return main(["release", "--version", VERSION, "--out", str(out), "--raw", str(RAW), "--allow-dirty"])
+    """Release what ``published`` built from the seeds (their raw folder is the build's record)."""
+    import json
+
+    raw = json.loads((out / "_build.json").read_text())["raw_dir"]
+    return main(["release", "--version", VERSION, "--out", str(out), "--raw", raw, "--allow-dirty"])
 
 
 @pytest.mark.parametrize("where", ["pyarrow.parquet.write_table", "pathlib.Path.write_text", "shutil.copytree"])
@@ -101,7 +105,7 @@ def test_run_on_a_full_disk_fails_in_one_line(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(embedded_server, "starting", lambda: False)
     monkeypatch.setattr(validator, "start", lambda: None)
     monkeypatch.setattr(build_mod, "run_build", _full)
-    assert main(["run", "--raw", str(RAW), "--out", str(tmp_path / "out")]) == 1
+    assert main(["run", "--raw", str(RAW), "--out", str(tmp_path / "out")]) != 0
     assert "No space left on device" in _one_line_error(capsys.readouterr().err, "run")
 
 
@@ -142,11 +146,11 @@ def _fill_to(mount: Path, headroom_kib: int) -> None:
     subprocess.run(["mount", "-o", f"remount,size={size_kib}k", str(mount)], check=True)
 
 
-def test_release_onto_a_really_full_disk_fails_in_one_line_and_leaves_nothing(small_disk, seed_rows, capsys):
+def test_release_onto_a_really_full_disk_fails_in_one_line_and_leaves_nothing(small_disk, seed_rows, seed_raw, capsys):
     from tests.test_release import publish_rows
 
     out = small_disk / "out"
-    publish_rows(out, RAW, seed_rows)
+    publish_rows(out, seed_raw, seed_rows)
     before = _state(out)
     _fill_to(small_disk, 64)  # the release's copy of the tables needs far more
     assert _release(out) == 1
@@ -157,11 +161,12 @@ def test_release_onto_a_really_full_disk_fails_in_one_line_and_leaves_nothing(sm
     assert _state(out) == before
 
 
-def test_validate_onto_a_really_full_disk_fails_in_one_line_and_keeps_the_data_docs(small_disk, seed_rows, capsys):
+def test_validate_onto_a_really_full_disk_fails_in_one_line_and_keeps_the_data_docs(small_disk, seed_rows, seed_raw,
+                                                                                    capsys):
     from tests.test_release import publish_rows
 
     out = small_disk / "out"
-    publish_rows(out, RAW, seed_rows)
+    publish_rows(out, seed_raw, seed_rows)
     (out / DOCS_DIR).mkdir()
     (out / DOCS_DIR / "index.html").write_text("the last complete report")
     _fill_to(small_disk, 8)  # Data Docs take ~1 MB

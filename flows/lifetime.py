@@ -61,9 +61,14 @@ def die_with_parent(parent: int | None = None) -> None:
 
 
 def spawned_child_set_up() -> None:
-    """In a process multiprocessing spawned from a digigov process: die with that process."""
+    """In a process multiprocessing started: die with the process that started it. That may be
+    a process which never imported this package (a Dask nanny), so ``PARENT_ENV`` names an older
+    ancestor: the parent counts as gone only when this process was orphaned (adopted by init)."""
     expected = os.environ.get(PARENT_ENV)
-    die_with_parent(int(expected) if expected and expected.isdigit() else None)
+    parent = os.getppid()
+    if parent == 1 and expected != "1":  # the parent died before this process got here
+        os._exit(1)
+    die_with_parent(parent)
 
 
 def _watch(parent: int) -> None:

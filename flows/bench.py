@@ -27,6 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from flows.gate import EXIT_PUBLISHED, EXIT_QUARANTINED
 from flows.ingest import discover
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,8 +178,11 @@ def run_cli(raw: Path, out: Path, runner: str, workers: int | None, extra: list[
         cmd += ["--workers", str(workers)]
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # measure server start-up too
     env.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # the run's output goes to a file: a pipe read only after the run would fill up (64 KB of
+    # per-document warnings) and block it for good
+    output = tempfile.TemporaryFile()
     t0 = time.perf_counter()
-    proc = psutil.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = psutil.Popen(cmd, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     peak_tree = peak_one = peak_pss = 0
     tick = 0
     while proc.poll() is None:
@@ -197,8 +201,10 @@ def run_cli(raw: Path, out: Path, runner: str, workers: int | None, extra: list[
             peak_tree, peak_one, peak_pss = max(peak_tree, sum(rss)), max(peak_one, max(rss)), max(peak_pss, pss)
         time.sleep(0.2)
     wall = time.perf_counter() - t0
-    log = proc.stdout.read().decode(errors="replace")
-    if proc.returncode != 0:
+    output.seek(0)
+    log = output.read().decode(errors="replace")
+    output.close()
+    if proc.returncode not in (EXIT_PUBLISHED, EXIT_QUARANTINED):  # both published a build
         raise RuntimeError(f"digigov run failed ({proc.returncode}):\n{log[-3000:]}")
     summary = json.loads(summary_path.read_text())
     summary_path.unlink()

@@ -38,6 +38,7 @@ from flows.budget import DEFAULT_DOC_TIMEOUT
 from flows.pipeline import (DuplicateRoles, copy_reject, duplicate_roles, process_document, reject_row, timed,
                             warm_up)
 from flows.previous import TEXT_KEYS, PreviousBuild, load_previous, reused_rows, take_rows, write_text_keys
+from flows.comparison import write_derived_tables
 from flows.schema import TABLES, schema
 from flows.validate import (DOCS_DIR, StagedTables, ValidationFailed, ValidationResult, mark_staging_failed,
                             return_freed_memory)
@@ -764,6 +765,10 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
         if refusal:
             raise BuildRefused(refusal)
         outcome = EXIT_QUARANTINED if quarantined else EXIT_PUBLISHED
+        with timed(timings, "derive"):
+            derived = write_derived_tables(staged.build)
+        names += list(derived)
+        staged.rows.update(derived)
         with timed(timings, "write"):
             write_text_keys(staged.build, staged.text_keys)
             if checksums.build != staged.build:  # staged again without the quarantined documents

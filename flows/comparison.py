@@ -9,16 +9,27 @@
 - ``targets_wide``: targets as one row per indicator and one column per jurisdiction (a release
   ships it as CSV for spreadsheet users).
 
-Each is a plain function of row lists (``dict`` per row) to row lists, in a stable order.
+Each is a plain function of row lists (``dict`` per row) to row lists, in a stable order;
+``write_derived_tables`` computes them from a build's final documents and metrics (after the
+gate validated those) and writes them beside them, checked against their contract in schemas/
+(types, nullability, unique keys, allowed values): a view that breaks it is a bug, and stops the
+run before anything is published. ``digigov validate`` and a release's gate run the full suites
+on them as on every table.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from flows.indicators import Catalog
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from flows.indicators import Catalog, load_catalog
+from flows.schema import DERIVED_TABLES, TableSchema, schema
 
 Row = Mapping[str, Any]
 
@@ -139,3 +150,54 @@ def shared_targets(targets: Sequence[Row], at_least: int = 3) -> list[tuple[str,
     shared = [(ind, ts[0]["name_zh"], ts[0]["name_en"], ts) for ind, ts in by_ind.items()
               if len({t["jurisdiction"] for t in ts} - {None}) >= at_least]
     return sorted(shared, key=lambda x: (-len({t["jurisdiction"] for t in x[3]}), x[0]))
+
+
+_DOCUMENT_COLUMNS = ["doc_id", "title", "duplicate_of", "jurisdiction", "admin_code", "admin_level", "province_en",
+                     "plan_start_year", "plan_end_year", "issue_date"]
+_METRIC_COLUMNS = ["metric_id", "doc_id", "indicator_id", "subject", "value", "value_max", "unit", "comparator",
+                   "target_year", "is_target", "char_start", "source_text"]
+
+
+def derived_rows(documents: Sequence[Row], metrics: Sequence[Row], catalog: Catalog | None = None
+                 ) -> dict[str, list[dict[str, Any]]]:
+    catalog = catalog or load_catalog()
+    return {"indicators": indicator_rows(catalog, metrics, documents),
+            "targets": target_rows(catalog, metrics, documents),
+            "coverage": coverage_rows(documents)}
+
+
+def contract_violations(ts: TableSchema, table: Any) -> list[str]:
+    """What in ``table`` breaks its schema's contract beyond the types the schema imposed."""
+    problems = []
+    for col in ts.columns:
+        values = table.column(col.name)
+        if not col.nullable and values.null_count:
+            problems.append(f"{ts.name}.{col.name}: {values.null_count} nulls")
+        if col.allowed is not None and len(values) and col.type != "list<string>":
+            bad = pc.filter(values, pc.invert(pc.fill_null(pc.is_in(values, value_set=pa.array(list(col.allowed))), True)))
+            if len(bad):
+                problems.append(f"{ts.name}.{col.name}: values outside {list(col.allowed)}: {bad.unique().to_pylist()[:3]}")
+    if ts.primary_key:
+        keys = table.select(list(ts.primary_key)).to_pylist()
+        if len({tuple(k.values()) for k in keys}) != len(keys):
+            problems.append(f"{ts.name}: duplicate {', '.join(ts.primary_key)}")
+    return problems
+
+
+def write_derived_tables(build: Path) -> dict[str, int]:
+    """Compute the views from ``build``'s documents and metrics and write them into it; their rows."""
+    from flows.write import write_table
+
+    documents = pq.read_table(build / "documents.parquet", columns=_DOCUMENT_COLUMNS).to_pylist()
+    metrics = pq.read_table(build / "metrics.parquet", columns=_METRIC_COLUMNS).to_pylist()
+    rows = derived_rows(documents, metrics)
+    written = {}
+    for name in DERIVED_TABLES:
+        ts = schema(name)
+        table = ts.table(rows[name])
+        problems = contract_violations(ts, table)
+        if problems:
+            raise ValueError(f"derived table {name} breaks its contract: " + "; ".join(problems))
+        write_table(table, build / f"{name}.parquet")
+        written[name] = table.num_rows
+    return written

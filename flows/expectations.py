@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flows.extract.bandwidth import MAX_MBPS, MIN_MBPS
-from flows.schema import TableSchema
+from flows.schema import DERIVED_TABLES, TableSchema
 
 if TYPE_CHECKING:
     import great_expectations.expectations as gxe
@@ -440,12 +440,20 @@ RULE_LEVELS = {
     # derived rows a broken duplicate check
     "goals_per_document": SYSTEMIC,
     "duplicates_have_no_rows": SYSTEMIC,
+    # links of the derived views (flows/comparison.py) to the rows they derive from: a broken
+    # one is a broken derivation, not a document's problem
+    "indicator_id_exists_in_indicators": SYSTEMIC,
+    "metric_id_exists_in_metrics": SYSTEMIC,
 }
 
 
-def rule_level(rule: str) -> str:
+def rule_level(rule: str, table: str | None = None) -> str:
     """``DOCUMENT`` or ``SYSTEMIC`` for a rule name; a rule missing from ``RULE_LEVELS`` is
-    systemic (the safe side: nothing is published)."""
+    systemic (the safe side: nothing is published), and so is every rule on a derived view
+    (``schemas/*.yaml`` ``derived_from``): its rows come from rows that passed, so a failure
+    there is a broken derivation, not a document's problem."""
+    if table is not None and table in DERIVED_TABLES:
+        return SYSTEMIC
     return RULE_LEVELS.get(rule, SYSTEMIC)
 
 

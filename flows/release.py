@@ -58,7 +58,7 @@ from flows.diff import (
 )
 from flows.formats import formats_card_section, json_ld_script, with_json_columns, write_release_formats
 from flows.ingest import _file_kind as file_kind, discover
-from flows.schema import TABLES, load_schemas, schema, schema_version
+from flows.schema import PUBLISHED_TABLES, load_schemas, schema, schema_version
 from flows.sources import read_manifest, sources_section
 from flows.write import BUILD_META, CURRENT, _fsync, _fsync_dir
 
@@ -187,7 +187,7 @@ def read_current_build(out_dir: Path) -> tuple[Path | None, dict[str, Any] | Non
         return None, None, {}
     meta_path = build / BUILD_META
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else None
-    tables = {name: pq.read_table(build / f"{name}.parquet") for name in TABLES if (build / f"{name}.parquet").is_file()}
+    tables = {name: pq.read_table(build / f"{name}.parquet") for name in PUBLISHED_TABLES if (build / f"{name}.parquet").is_file()}
     return build, meta, tables
 
 
@@ -202,7 +202,9 @@ def covered_sources(tables: Mapping[str, pa.Table]) -> tuple[dict[str, str], dic
 def raw_drift(raw_dir: Path, documents: Mapping[str, str], rejects: Mapping[str, str | None]) -> list[str]:
     """How the raw folder differs from what the tables cover: one line per file, empty if fresh."""
     current = {p.relative_to(raw_dir).as_posix(): p for p in discover(raw_dir)}
-    covered: dict[str, str | None] = {**rejects, **documents}
+    # a quarantined new version of a file whose last good version is kept (stale) is in both:
+    # the reject holds what the raw folder holds now
+    covered: dict[str, str | None] = {**documents, **rejects}
     out = []
     for name in sorted(set(current) | set(covered)):
         if name not in covered:
@@ -630,7 +632,7 @@ def preflight(version: str, out_dir: Path, raw_dir: Path | None, repo: Path, all
     build, meta, tables = read_current_build(out_dir)
     if build is None:
         raise ReleaseRefused(version, [f"no current build in {out_dir} (run `digigov run --out {out_dir}` first)"])
-    missing = [f"the current build {build.name} has no {name}.parquet" for name in TABLES if name not in tables]
+    missing = [f"the current build {build.name} has no {name}.parquet" for name in PUBLISHED_TABLES if name not in tables]
     if missing:
         raise ReleaseRefused(version, missing)
     if raw_dir is None:
@@ -741,7 +743,7 @@ def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path
     row_counts = {name: t.num_rows for name, t in tables.items()}
     resources = []
     released: dict[str, pa.Table] = {}
-    for name in TABLES:
+    for name in PUBLISHED_TABLES:
         path = stage / f"{name}.parquet"
         table = released[name] = release_table(name, tables[name], version)
         pq.write_table(table, path, compression="zstd")
@@ -802,7 +804,7 @@ def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path
     (stage / "CITATION.cff").write_text(citation_cff(version, created, state.get("git_commit")), encoding="utf-8")
     (stage / "CHANGELOG.md").write_text(changelog(version, iso(created), previous, prev_dir, tables, row_counts,
                                                   state.get("git_commit"))
-                                        + changelog_section(changes, TABLES, previous) + schema_text,
+                                        + changelog_section(changes, PUBLISHED_TABLES, previous) + schema_text,
                                         encoding="utf-8")
     (stage / "index.html").write_text(render_overview(
         version=version, created=iso(created), documents=doc_rows,

@@ -63,6 +63,7 @@ class TableSchema:
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...] = ()
     foreign_keys: tuple[dict, ...] = field(default_factory=tuple)
+    derived_from: tuple[str, ...] = ()  # a view computed from these published tables, not per document
 
     @property
     def column_names(self) -> list[str]:
@@ -98,6 +99,8 @@ class TableSchema:
             out["primary_key"] = list(self.primary_key)
         if self.foreign_keys:
             out["foreign_keys"] = [dict(fk) for fk in self.foreign_keys]
+        if self.derived_from:
+            out["derived_from"] = list(self.derived_from)
         cols = []
         for c in self.columns:
             d: dict[str, Any] = {"name": c.name, "type": c.type, "nullable": c.nullable}
@@ -150,6 +153,7 @@ def parse_schema(data: dict[str, Any]) -> TableSchema:
         columns=tuple(cols),
         primary_key=tuple(data.get("primary_key", ())),
         foreign_keys=tuple(data.get("foreign_keys", ())),
+        derived_from=tuple(data.get("derived_from", ())),
     )
 
 
@@ -193,4 +197,8 @@ def schema(name: str) -> TableSchema:
     return load_schemas()[name]
 
 
-TABLES: tuple[str, ...] = tuple(load_schemas())
+# The tables each document's rows go to (extracted, cached, merged), and the views computed from
+# them once the build's documents are final (``flows/comparison.py``): a build publishes both.
+TABLES: tuple[str, ...] = tuple(n for n, s in load_schemas().items() if not s.derived_from)
+DERIVED_TABLES: tuple[str, ...] = tuple(n for n, s in load_schemas().items() if s.derived_from)
+PUBLISHED_TABLES: tuple[str, ...] = TABLES + DERIVED_TABLES

@@ -84,3 +84,37 @@ def test_wide_table_and_shared_targets():
     assert rows[1][3:] == ["", "", "80% (2025)"]
     shared = shared_targets(targets)
     assert [s[0] for s in shared] == ["full_online_processing"]
+
+
+def test_contract_violations_name_nulls_outside_values_and_duplicate_keys():
+    from flows.comparison import contract_violations
+    from flows.schema import schema
+
+    ts = schema("targets")
+    rows = target_rows(CATALOG, METRICS, DOCS)
+    assert contract_violations(ts, ts.table(rows)) == []
+    broken = [dict(rows[0], comparator="≈"), dict(rows[1], target_id=rows[0]["target_id"], metric_id=None)]
+    problems = contract_violations(ts, ts.table(broken))
+    assert any("comparator" in p for p in problems)
+    assert any("metric_id: 1 nulls" in p for p in problems)
+    assert any("duplicate target_id" in p for p in problems)
+
+
+def test_a_build_publishes_the_views_and_validate_checks_them(seed_build):
+    import pyarrow.parquet as pq
+
+    from flows.schema import DERIVED_TABLES, PUBLISHED_TABLES, TABLES
+
+    out, summary = seed_build
+    assert set(DERIVED_TABLES) == {"indicators", "targets", "coverage"} and not set(DERIVED_TABLES) & set(TABLES)
+    for name in PUBLISHED_TABLES:
+        assert (out / f"{name}.parquet").is_file(), name
+    indicators = pq.read_table(out / "indicators.parquet").to_pylist()
+    assert len(indicators) == len(CATALOG.indicators) == summary["rows"]["indicators"]
+    by_id = {r["indicator_id"]: r for r in indicators}
+    assert by_id["full_online_processing"]["jurisdictions"] >= 3
+    targets = pq.read_table(out / "targets.parquet").to_pylist()
+    metric_ids = set(pq.read_table(out / "metrics.parquet", columns=["metric_id"]).column(0).to_pylist())
+    assert targets and {t["metric_id"] for t in targets} <= metric_ids
+    national = [c for c in pq.read_table(out / "coverage.parquet").to_pylist() if c["admin_level"] == "national"]
+    assert national and all(c["jurisdiction"] == "全国" for c in national)

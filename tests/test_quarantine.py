@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flows.expectations import DOCUMENT, RULE_LEVELS, SYSTEMIC, build_suites
+from flows.expectations import DOCUMENT, RULE_LEVELS, SYSTEMIC, build_suites, rule_level
 from flows.gate import (BuildRefused, parse_share, quarantine_verdict, shrink_refusal, withhold_documents)
 from flows.schema import TABLES, load_schemas, schema
 from flows.validate import ValidationFailed, ValidationResult, failing_documents
@@ -40,8 +40,18 @@ def test_every_expectation_the_suites_build_is_tagged_document_or_systemic():
 def test_suites_with_document_rules_report_failing_rows_by_document():
     suites = build_suites(load_schemas(), dt.date(2026, 1, 1))
     for name, suite in suites.items():
-        if suite.table != "rejects" and any(RULE_LEVELS[e.meta["rule"]] == DOCUMENT for e in suite.expectations):
+        if suite.table != "rejects" and any(rule_level(e.meta["rule"], suite.table) == DOCUMENT
+                                            for e in suite.expectations):
             assert "doc_id" in suite.index_columns, name
+
+
+def test_every_rule_on_a_derived_view_is_systemic():
+    from flows.schema import DERIVED_TABLES
+
+    assert DERIVED_TABLES
+    for table in DERIVED_TABLES:
+        assert rule_level("not_null", table) == rule_level("doc_id_exists_in_documents", table) == SYSTEMIC
+    assert rule_level("not_null", "metrics") == DOCUMENT
 
 
 def _config(rule, table="metrics", column="value", show=("value", "unit"), row_condition=None):

@@ -30,7 +30,8 @@ from flows.ingest import discover, read_raw
 from flows.release import (
     LATEST, RELEASES, ReleaseRefused, existing_versions, parse_version, raw_drift, release, sha256_file,
 )
-from flows.schema import TABLES, load_schemas, schema
+from flows.comparison import derived_rows
+from flows.schema import PUBLISHED_TABLES, TABLES, load_schemas, schema
 from flows.verify import comparable
 from flows.write import new_build_dir, publish, write_build
 from tests.conftest import RAW, ROOT, SEEDS, copy_seeds
@@ -38,11 +39,11 @@ from tests.conftest import RAW, ROOT, SEEDS, copy_seeds
 V1 = "2026.11.0"
 V2 = "2026.11.1"
 OLD_COMMIT_DATE = "2020-01-01T00:00:00Z"
-EXPECTED_FILES = {f"{t}.parquet" for t in TABLES} | {
+EXPECTED_FILES = {f"{t}.parquet" for t in PUBLISHED_TABLES} | {
     "datapackage.json", "README.md", "CITATION.cff", "SHA256SUMS", "manifest.json", "CHANGELOG.md",
     "index.html", "validation/README.md", "validation/release_gate.json",
     "digigov.duckdb", "data_dictionary.csv", "croissant.json", "changes.parquet", "csv/README.md",
-} | {f"csv/{t}.csv" for t in TABLES}
+} | {f"csv/{t}.csv" for t in PUBLISHED_TABLES}
 FRICTIONLESS = Path(sys.executable).with_name("frictionless")
 
 
@@ -52,9 +53,16 @@ def rows_from(raw_dir: Path):
     return mark_duplicates(merge([process_document(read_raw(raw_dir, p)) for p in discover(raw_dir)]))
 
 
+def tables_of_rows(rows) -> dict:
+    """Every published table of the rows: the extracted ones and the views derived from them."""
+    tables = {name: schema(name).table(rows[name]) for name in TABLES}
+    derived = derived_rows(tables["documents"].to_pylist(), tables["metrics"].to_pylist())
+    return {**tables, **{name: schema(name).table(r) for name, r in derived.items()}}
+
+
 def publish_rows(out: Path, raw_dir: Path, rows, with_meta: bool = True) -> None:
     """What the flow's write step does, without Prefect: stage, record, publish."""
-    tables = {name: schema(name).table(rows[name]) for name in TABLES}
+    tables = tables_of_rows(rows)
     meta = {
         "code_version": "test",
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -132,7 +140,7 @@ def test_release_holds_every_file_and_nothing_else(seed_release):
 
 def test_parquet_tables_carry_the_version_and_the_column_descriptions(seed_release):
     rel, _, out, _ = seed_release
-    for name in TABLES:
+    for name in PUBLISHED_TABLES:
         released = pq.read_table(rel / f"{name}.parquet")
         built = pq.read_table(out / f"{name}.parquet")
         assert comparable(released).equals(built), name  # the same rows; JSON columns typed JSON in a release
@@ -151,7 +159,7 @@ def test_datapackage_passes_frictionless_validate(seed_release):
                           capture_output=True, text=True, timeout=300)
     report = json.loads(done.stdout)
     assert done.returncode == 0 and report["valid"], done.stdout[-3000:]
-    assert sorted(t["name"] for t in report["tasks"]) == sorted(TABLES)
+    assert sorted(t["name"] for t in report["tasks"]) == sorted(PUBLISHED_TABLES)
     rows = {t["name"]: t["stats"].get("rows", 0) for t in report["tasks"]}
     manifest = json.loads((rel / "manifest.json").read_text())
     assert rows == manifest["row_counts"]
@@ -164,7 +172,7 @@ def test_datapackage_describes_every_table_from_the_schemas(seed_release):
     assert dp["version"] == V1 and dp["licenses"][0]["name"] == "CC-BY-4.0"
     assert {s["sha256"] for s in dp["sources"]} == set(json.loads((rel / "manifest.json").read_text())["sources"].values())
     by_name = {r["name"]: r for r in dp["resources"]}
-    assert set(by_name) == set(TABLES)
+    assert set(by_name) == set(PUBLISHED_TABLES)
     for name, table in load_schemas().items():
         res = by_name[name]
         path = rel / res["path"]
@@ -205,7 +213,7 @@ def test_manifest_describes_code_inputs_and_rows(seed_release):
     assert m["code_version"]["dirty_paths"] == [] and m["state"] == {"allow_dirty": False, "dirty_reasons": []}
     assert m["lock_file"]["sha256"] == hashlib.sha256((repo / "requirements.lock").read_bytes()).hexdigest()
     assert m["sources"] == {p.name: sha256_file(p) for p in discover(repo / "raw")}
-    assert m["row_counts"] == {t: pq.read_metadata(out / f"{t}.parquet").num_rows for t in TABLES}
+    assert m["row_counts"] == {t: pq.read_metadata(out / f"{t}.parquet").num_rows for t in PUBLISHED_TABLES}
     assert m["validation"]["success"] is True and m["previous_release"] is None
     gate = json.loads((rel / "validation" / "release_gate.json").read_text())
     assert gate["success"] is True and gate["expectations"] == m["validation"]["expectations"] > 0
@@ -292,7 +300,7 @@ def test_parse_version_orders_numerically():
 def test_tables_failing_validation_are_refused(fresh):
     out, repo = fresh
     rows = rows_from(repo / "raw")
-    tables = {name: schema(name).table(rows[name]) for name in TABLES}
+    tables = tables_of_rows(rows)
     tables["goals"] = tables["goals"].drop_columns(["statement"])  # off contract
     build = new_build_dir(out)
     write_build(tables, build, {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -477,7 +485,8 @@ def test_a_release_after_one_raw_document_changed_shows_exactly_that_document(pr
     # file's sha256) left with the old bytes and came with the new ones; no other row changed
     old_id = json.loads((out / RELEASES / V1 / "manifest.json").read_text())["sources"][changed.name][:16]
     new_id = sha256_file(changed)[:16]
-    changes = pq.read_table(result.path / "changes.parquet").to_pylist()
+    # (the derived views' ids come from their own keys: they change with the document's rows)
+    changes = [c for c in pq.read_table(result.path / "changes.parquet").to_pylist() if c["table"] in TABLES]
     assert changes and all(old_id in c["row_id"] or new_id in c["row_id"] for c in changes)
     assert {c["change"] for c in changes} == {"added", "removed"}
     assert {c["table"] for c in changes if c["change"] == "removed" and c["row_id"] == old_id} == {"documents"}
@@ -524,3 +533,13 @@ def test_a_package_frictionless_rejects_is_never_published(fresh, monkeypatch):
         release(V1, out_dir=out, raw_dir=repo / "raw", repo=repo)
     assert existing_versions(out / RELEASES) == [] and not list((out / RELEASES).glob(".*.tmp-*"))
     assert not (out / RELEASES / LATEST).exists()
+
+
+def test_raw_drift_takes_a_quarantined_new_version_over_its_stale_document(tmp_path):
+    # the published build keeps the last good version's rows (stale) and rejects the new one
+    (tmp_path / "a.txt").write_text("新版本", encoding="utf-8")
+    new, old = sha256_file(tmp_path / "a.txt"), "0" * 64
+    assert raw_drift(tmp_path, {"a.txt": old}, {"a.txt": new}) == []
+    (tmp_path / "a.txt").write_text("又一版", encoding="utf-8")
+    assert raw_drift(tmp_path, {"a.txt": old}, {"a.txt": new}) == [
+        f"raw file a.txt changed after the build (sha256 {new[:12]}… in the tables)"]

@@ -24,7 +24,7 @@ from flows.cli import build_parser, main
 from flows.datapackage import validate_datapackage
 from flows.diff import CHANGES_FILE, CHANGES_SCHEMA
 from flows.release import ReleaseRefused, release
-from flows.schema import TABLES, load_schemas, schema_version
+from flows.schema import DERIVED_TABLES, PUBLISHED_TABLES, TABLES, load_schemas, schema_version
 from flows.upload import SUMS
 from tests.test_release import OLD_COMMIT_DATE, V1, V2, git, make_checkout, publish_rows, rows_from
 
@@ -93,7 +93,7 @@ def test_croissant_validates_describes_every_file_and_index_html_embeds_it(seeds
     rel, *_ = seeds
     doc = json.loads((rel / formats.CROISSANT_FILE).read_text(encoding="utf-8"))
     dataset = mlc.Dataset(jsonld=rel / formats.CROISSANT_FILE)
-    assert {rs.name for rs in dataset.metadata.record_sets} == set(TABLES)
+    assert {rs.name for rs in dataset.metadata.record_sets} == set(PUBLISHED_TABLES)
     assert len(list(dataset.records("metrics"))) == pq.read_metadata(rel / "metrics.parquet").num_rows
     for f in doc["distribution"]:
         assert f["sha256"] == sha256(rel / f["contentUrl"]), f["contentUrl"]
@@ -127,17 +127,22 @@ def test_second_release_names_exactly_the_changed_rows_and_digigov_diff_prints_t
     publish_rows(work, repo / "raw", rows2)
     result = release(V2, out_dir=work, raw_dir=repo / "raw", repo=repo)
     changes = pq.read_table(result.path / CHANGES_FILE).to_pylist()
-    assert [(c["table"], c["row_id"], c["change"], c["column"]) for c in changes] == [
+    extracted = [c for c in changes if c["table"] in TABLES]
+    assert [(c["table"], c["row_id"], c["change"], c["column"]) for c in extracted] == [
         ("goals", removed_goal["goal_id"], "removed", None),
         ("metrics", metric["metric_id"], "changed", "value"),
     ]
-    assert changes[1]["new"] == repr(float(metric["value"]))  # old/new as text
+    assert extracted[1]["new"] == repr(float(metric["value"]))  # old/new as text
+    # the views follow: at most the target that metric states changes its value
+    derived = [c for c in changes if c["table"] in DERIVED_TABLES]
+    assert all((c["table"], c["change"], c["column"]) == ("targets", "changed", "value") for c in derived)
+    assert len(derived) == (1 if metric.get("indicator_id") and metric["is_target"] else 0)
     log = (result.path / "CHANGELOG.md").read_text(encoding="utf-8")
     assert "## Rows changed per table" in log and "| `goals` | 0 | 1 | 0 | — | — |" in log
     assert "| `metrics` | 0 | 0 | 1 | value (1) | — |" in log and "| `tasks` | 0 | 0 | 0 | — | — |" in log
     assert main(["diff", V1, V2, "--out", str(work)]) == 0
     printed = capsys.readouterr().out
-    assert f"metrics\t{metric['metric_id']}\tchanged\tvalue" in printed and "2 change(s)" in printed
+    assert f"metrics\t{metric['metric_id']}\tchanged\tvalue" in printed and f"{len(changes)} change(s)" in printed
 
 
 def test_release_upload_to_a_file_url_through_the_cli_then_refused_again(seeds, tmp_path, capsys):

@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from flows.dictionary import md_table
+from flows.dictionary import md_code, md_table
 
 CHANGES_FILE = "changes.parquet"
 CHANGES_SCHEMA = pa.schema([
@@ -260,7 +260,7 @@ def summary_rows(changes: pa.Table, tables: Iterable[str] = ()) -> list[tuple]:
 def summary_markdown(changes: pa.Table, tables: Iterable[str] = ()) -> str:
     """The per-table summary as a Markdown table (CHANGELOG.md, ``digigov diff``)."""
     return md_table(["table", "rows added", "rows removed", "rows changed", "columns changed (rows)", "columns added/removed/retyped"],
-                    [(f"`{t}`", a, r, c, cols or "—", schema or "—") for t, a, r, c, cols, schema in summary_rows(changes, tables)])
+                    [(md_code(t), a, r, c, cols or "—", schema or "—") for t, a, r, c, cols, schema in summary_rows(changes, tables)])
 
 
 def change_lines(changes: pa.Table, limit: int | None = None, width: int = 60) -> list[str]:

@@ -184,8 +184,7 @@ def read_raw(raw_dir: Path, path: Path) -> RawDoc:
         size = info.st_size
         if size > MAX_RAW_BYTES:
             raise Rejected("too_large", f"{size} bytes, over the {MAX_RAW_BYTES} byte limit")
-        with open(path, "rb") as f:
-            data = f.read()
+        data = _read_regular_file(path)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise Rejected("symlink_loop", f"{name} is a link that leads back to itself") from exc
@@ -196,6 +195,20 @@ def read_raw(raw_dir: Path, path: Path) -> RawDoc:
     if kind:
         raise Rejected("binary", f"{kind}, not text (despite the {os.path.splitext(path)[1] or 'missing'} suffix)")
     return RawDoc(source_file=name, sha256=hashlib.sha256(data).hexdigest(), data=data)
+
+
+def _read_regular_file(path: Path) -> bytes:
+    """The bytes of ``path``, opened without blocking and checked again on the open file: a file
+    swapped for a FIFO or a device after it was checked is refused, never waited on."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise Rejected("unreadable", f"not a regular file ({_file_kind(info.st_mode)})")
+        data = f.read(MAX_RAW_BYTES + 1)  # a file that grew past the limit since it was checked
+    if len(data) > MAX_RAW_BYTES:
+        raise Rejected("too_large", f"over the {MAX_RAW_BYTES} byte limit")
+    return data
 
 
 def _file_kind(mode: int) -> str:

@@ -67,3 +67,35 @@ def test_raw_holds_the_shared_seeds_and_corpus_byte_for_byte():
     for folder in ("seeds", "corpus"):
         for p in sorted((SHARED / folder).iterdir()):
             assert (RAW / p.name).read_bytes() == p.read_bytes(), p.name
+
+
+def test_a_file_swapped_for_a_fifo_after_its_check_is_refused_without_blocking(tmp_path, monkeypatch):
+    """The type is checked again on the opened file: a FIFO that replaced a regular file between
+    the check and the open (a race) is refused, never waited on."""
+    import os
+    import threading
+
+    import flows.ingest as ingest_mod
+    from flows.ingest import Rejected, read_raw
+
+    (tmp_path / "plan.txt").write_text("数字政府建设方案", encoding="utf-8")
+    regular = os.stat(tmp_path / "plan.txt")
+    os.remove(tmp_path / "plan.txt")
+    os.mkfifo(tmp_path / "plan.txt")
+    monkeypatch.setattr(ingest_mod.os, "stat", lambda path, *a, **k: regular)  # the check saw a file
+    outcome = []
+
+    def read():
+        try:
+            read_raw(tmp_path, tmp_path / "plan.txt")
+        except Rejected as exc:
+            outcome.append((exc.reason, exc.detail))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(10)
+    if reader.is_alive():  # unblock the reader before failing
+        with open(tmp_path / "plan.txt", "wb"):
+            pass
+    assert not reader.is_alive(), "read_raw blocked on a FIFO"
+    assert outcome == [("unreadable", "not a regular file (FIFO)")]

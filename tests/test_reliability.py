@@ -197,7 +197,7 @@ def test_permission_denied_is_unreadable(tmp_path, monkeypatch):
     def denied(path, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr("flows.ingest.open", denied, raising=False)  # read_raw's own open
+    monkeypatch.setattr("flows.ingest.os.open", denied)  # read_raw's own open (non-blocking, os.open)
     with pytest.raises(Rejected) as err:
         read_raw(tmp_path, tmp_path / "locked.txt")
     assert err.value.reason == "unreadable" and "Permission denied" in err.value.detail

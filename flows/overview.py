@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any, Iterable, Mapping, Sequence
 
+from flows.comparison import shared_targets
+from flows.indicators import load_catalog
+
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
            "#9c755f", "#bab0ac")
 ADMIN_LEVELS = ("province", "prefecture", "county", "township", "village")
@@ -99,7 +102,9 @@ def year_axis(scale: Linear, years: range, top: float, bottom: float) -> list[st
 # --- charts ---------------------------------------------------------------------------------------
 
 def province_of(doc: Mapping[str, Any] | None) -> str:
-    return (doc or {}).get("province") or UNKNOWN_PROVINCE
+    """The place a document governs: its jurisdiction (贵州省, 大连市, 全国 for a national one)."""
+    doc = doc or {}
+    return doc.get("jurisdiction") or doc.get("province") or UNKNOWN_PROVINCE
 
 
 def doc_label(doc: Mapping[str, Any]) -> str:
@@ -194,16 +199,26 @@ def percent_targets(metrics: Sequence[Mapping[str, Any]]) -> list[Mapping[str, A
     return [m for m in metrics if m.get("unit") == "%" and m.get("is_target")]
 
 
+def indicator_label(m: Mapping[str, Any]) -> str:
+    """A chart row's label: the catalog indicator's Chinese and English names, else the wording."""
+    if m.get("indicator_id"):
+        ind = load_catalog().by_id(m["indicator_id"])
+        return f"{ind.name_zh} · {ind.name_en}"
+    return f"{m['indicator']} (not in the catalog)"
+
+
 def metrics_chart(documents: Sequence[Mapping[str, Any]], metrics: Sequence[Mapping[str, Any]]) -> str:
-    """Percentage targets: one row per indicator, one dot per (province, value), 0–100 %."""
+    """Percentage targets: one row per catalog indicator (a wording the catalog does not map keeps
+    a row of its own), one dot per (jurisdiction, value), 0–100 %."""
     rows = percent_targets(metrics)
     if not rows:
         return empty_chart("Percentage targets by indicator and province", "metrics",
                            "No percentage targets in this release.")
     by_doc = {d["doc_id"]: d for d in documents}
-    indicators = sorted({m["indicator"] for m in rows})
+    # mapped indicators first (they line up across jurisdictions), then the unmapped wordings
+    indicators = sorted({indicator_label(m) for m in rows}, key=lambda k: (k.endswith("(not in the catalog)"), k))
     provinces = palette(province_of(by_doc.get(m["doc_id"])) for m in rows)
-    width, left, row_h = 900, 300, 22
+    width, left, row_h = 900, 380, 22
     height = 60 + row_h * len(indicators) + 18 * len(provinces)
     hi = max(100.0, max(max(m["value"], m.get("value_max") or 0) for m in rows))
     x = Linear(0, hi, left, width - 30)
@@ -213,11 +228,11 @@ def metrics_chart(documents: Sequence[Mapping[str, Any]], metrics: Sequence[Mapp
         body += [line(x(v), 5, x(v), plot_bottom, "#e3e3e3"), text(x(v), plot_bottom + 16, f"{v}%", "middle", 11, fill="#555")]
     for i, ind in enumerate(indicators):
         cy = 10 + i * row_h + row_h / 2
-        body.append(text(left - 8, cy + 4, shorten(ind, 24), "end"))
+        body.append(text(left - 8, cy + 4, shorten(ind, 36), "end"))
         body.append(line(left, cy, width - 30, cy, "#f0f0f0"))
     for m in rows:
         prov = province_of(by_doc.get(m["doc_id"]))
-        cy = 10 + indicators.index(m["indicator"]) * row_h + row_h / 2
+        cy = 10 + indicators.index(indicator_label(m)) * row_h + row_h / 2
         tip = f"{prov} {m['indicator']} {m['comparator']} {m['value']:g}% ({m.get('target_year') or 'no year'}): {shorten(m['source_text'], 80)}"
         if m.get("value_max") is not None:
             body.append(line(x(m["value"]), cy, x(m["value_max"]), cy, provinces[prov], 3))
@@ -363,7 +378,7 @@ def render_overview(*, version: str, created: str, documents: Sequence[Mapping[s
                     goals: Sequence[Mapping[str, Any]], metrics: Sequence[Mapping[str, Any]],
                     bandwidth: Sequence[Mapping[str, Any]], repairs: Sequence[Mapping[str, Any]],
                     rejects: Sequence[Mapping[str, Any]], validation: Mapping[str, Any],
-                    row_counts: Mapping[str, int]) -> str:
+                    row_counts: Mapping[str, int], targets: Sequence[Mapping[str, Any]] = ()) -> str:
     """The whole page as one string (documents rows without their text are enough)."""
     by_doc = {d["doc_id"]: d for d in documents}
     docs_sorted = sorted(documents, key=lambda d: (province_of(d), str(d.get("issue_date") or ""), d["source_file"]))
@@ -409,8 +424,15 @@ def render_overview(*, version: str, created: str, documents: Sequence[Mapping[s
                    [(province_of(d), doc_label(d), len(goal_years[d["doc_id"]]),
                      ", ".join(str(y) for y in sorted(set(goal_years[d["doc_id"]])))) for d in docs_sorted], numeric=(2,)),
         '<h2 id="metrics">Metrics</h2>',
-        "<p>Percentage targets (unit %, is_target) by indicator; colour = province. A line marks a range.</p>",
+        "<p>Percentage targets (unit %, is_target) by catalog indicator (<code>indicators</code> table); "
+        "colour = jurisdiction. A line marks a range.</p>",
         '<div class="figure">', metrics_chart(documents, metrics), "</div>",
+        "<h3>Targets shared by three or more jurisdictions</h3>",
+        html_table("shared-targets", ["indicator", "jurisdictions", "targets (jurisdiction: value, year)"],
+                   [(f"{zh} · {en}", len({t["jurisdiction"] for t in ts}),
+                     "; ".join(f"{t['jurisdiction'] or UNKNOWN_PROVINCE}: {t['comparator'] if t['comparator'] != '=' else ''}"
+                               f"{t['value']:g}{t['unit']} ({t['target_year'] or 'no year'})" for t in ts))
+                    for _, zh, en, ts in shared_targets(targets)], numeric=(1,)),
         f"<p>All {len(metrics)} metrics with their source sentences:</p>",
         html_table("metrics", ["province", "indicator", "subject", "value", "target year", "target?", "source sentence"],
                    [(prov(m["doc_id"]), m["indicator"], m.get("subject"), metric_value(m), m.get("target_year"),

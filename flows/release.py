@@ -458,8 +458,8 @@ def dataset_card(*, version: str, created: datetime, manifest: Mapping[str, Any]
         "Open `index.html` for an overview with charts; `datapackage.json` describes every file "
         "for Frictionless tools; `CHANGELOG.md` lists what changed since the previous release.", "",
         f"## Documents covered ({len(documents)})", "",
-        md_table(["province", "title", "issuer", "number", "issue date", "source file"],
-                 [(d.get("province") or "—", doc_title(d), d.get("issuer") or "—", d.get("doc_number") or "—",
+        md_table(["jurisdiction", "title", "issuer", "number", "issue date", "source file"],
+                 [(d.get("jurisdiction") or d.get("province") or "—", doc_title(d), d.get("issuer") or "—", d.get("doc_number") or "—",
                    d.get("issue_date") or "—", md_code(d['source_file'])) for d in documents_covered(documents)]),
         "",
     ]
@@ -810,7 +810,7 @@ def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path
         version=version, created=iso(created), documents=doc_rows,
         goals=tables["goals"].to_pylist(), metrics=tables["metrics"].to_pylist(),
         bandwidth=tables["bandwidth_targets"].to_pylist(), repairs=repairs, rejects=reject_rows,
-        validation=gate, row_counts=row_counts).replace("</head>", json_ld_script(croissant_doc) + "\n</head>", 1),
+        validation=gate, row_counts=row_counts, targets=tables["targets"].to_pylist()).replace("</head>", json_ld_script(croissant_doc) + "\n</head>", 1),
         encoding="utf-8")
     (stage / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n",
                                          encoding="utf-8")

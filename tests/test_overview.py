@@ -327,3 +327,32 @@ def test_any_rows_render_a_page_whose_marks_match_them(provinces, dates, metric_
     assert len(page.tables["metrics"]) == len(rows["metrics"])
     assert len(page.chart("coverage", "data-date")) == sum(1 for d in rows["documents"] if d["issue_date"])
     assert "<b>&" not in html
+
+
+def test_targets_line_up_by_catalog_indicator_and_national_documents_are_national():
+    from flows.comparison import target_rows
+    from flows.indicators import load_catalog
+
+    rows = {t: [] for t in TABLES}
+    places = [("p1", "甲省"), ("p2", "乙省"), ("p3", "丙省"), ("n1", None)]
+    rows["documents"] = [_doc(d, p, dt.date(2023, 1, 1)) for d, p in places]
+    for d in rows["documents"]:
+        d["jurisdiction"] = d["province"] or "全国"
+        d["admin_level"] = "province" if d["province"] else "national"
+    wordings = ["一般政务服务事项全程网办率", "全程网上办理比例", "依申请事项全程网办", "全流程网办率"]
+    rows["metrics"] = [dict(_metric(i, d, w, 90 + i), indicator_id="full_online_processing")
+                       for i, ((d, _), w) in enumerate(zip(places, wordings))]
+    rows["metrics"].append(_metric(9, "p1", "某某专项比例", 50))  # no catalog entry: a row of its own
+    targets = target_rows(load_catalog(), rows["metrics"], rows["documents"])
+    html = render_overview(
+        version="2026.11.0", created="2026-11-22T00:00:00Z", documents=rows["documents"], goals=[],
+        metrics=rows["metrics"], bandwidth=[], repairs=[], rejects=[],
+        validation={"gate": "g", "success": True, "failures": [], "expectations": 1}, row_counts={}, targets=targets)
+    page = Page(html)
+    marks = page.chart("metrics", "data-metric")
+    assert {m["data-province"] for m in marks if m["data-metric"] != "m9"} == {"甲省", "乙省", "丙省", "全国"}
+    assert "全程网办率 · Services fully handled online" in html and "某某专项比例 (not in the catalog)" in html
+    assert "(province unknown)" not in html
+    (shared,) = page.tables["shared-targets"]
+    assert shared[0] == "全程网办率 · Services fully handled online" and shared[1] == "4"
+    assert "全国: &gt;=" not in shared[2] and "全国: >=93%" in shared[2]

@@ -237,6 +237,25 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return eval_main(args.out, args.eval_dir, verbose=args.verbose)
 
 
+def cmd_indicators(args: argparse.Namespace) -> int:
+    import pyarrow.parquet as pq
+
+    from flows.indicators import load_catalog, unmapped_wordings
+
+    path = args.out / "metrics.parquet"
+    if not path.is_file():
+        print(f"digigov indicators: {path} does not exist (run `digigov run --out {args.out}` first)", file=sys.stderr)
+        return 1
+    metrics = pq.read_table(path, columns=["indicator", "indicator_id", "source_text"]).to_pylist()
+    mapped = sum(m["indicator_id"] is not None for m in metrics)
+    print(f"digigov indicators: {len(load_catalog().indicators)} in the catalog; {mapped} of {len(metrics)} metrics mapped")
+    if args.unmapped:
+        for wording, n, sentence in unmapped_wordings(metrics, args.top):
+            short = sentence if len(sentence) <= 80 else sentence[:79] + "…"
+            print(f"{n:5d}  {wording}\t{short}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from flows.bench import main as bench_main
 
@@ -320,6 +339,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="folder with score.py and the gold files (default ../shared/eval, or $DIGIGOV_EVAL_DIR)")
     ev.add_argument("--verbose", "-v", action="store_true", help="also print each document's scores and misses")
     ev.set_defaults(func=cmd_eval)
+    ind = sub.add_parser("indicators", help="the indicator catalog's coverage of the metrics; --unmapped lists what it misses")
+    ind.add_argument("--out", type=Path, default=Path("curated"), help="output folder (default curated/)")
+    ind.add_argument("--unmapped", action="store_true",
+                     help="list the most frequent wordings no catalog entry fits, with counts and an example sentence")
+    ind.add_argument("--top", type=int, default=20, help="how many unmapped wordings to list (default 20)")
+    ind.set_defaults(func=cmd_indicators)
     return p
 
 

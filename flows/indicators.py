@@ -145,3 +145,16 @@ def ambiguous_wordings(catalog: Catalog) -> list[tuple[str, list[str]]]:
             if got != ind.id:
                 found.append((f"{ind.id}: {w}", [got] if got else []))
     return found
+
+
+def unmapped_wordings(metrics: Iterable[Mapping[str, Any]], top: int = 20) -> list[tuple[str, int, str]]:
+    """The most frequent indicator wordings no catalog entry fits, for curators: (wording, how many
+    metrics, an example sentence), most frequent first."""
+    counts: dict[str, int] = {}
+    example: dict[str, str] = {}
+    for m in metrics:
+        if m.get("indicator_id") is None:
+            counts[m["indicator"]] = counts.get(m["indicator"], 0) + 1
+            example.setdefault(m["indicator"], m["source_text"])
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    return [(wording, n, example[wording]) for wording, n in ranked]

@@ -172,3 +172,28 @@ def test_extraction_maps_metrics_to_the_catalog():
 def test_every_seed_row_worded_full_online_shares_one_id(seed_rows):
     worded = [m for m in seed_rows["metrics"] if "全程网办" in m["indicator"] and m["unit"] == "%"]
     assert worded and {m["indicator_id"] for m in worded} == {"full_online_processing"}
+
+
+def test_unmapped_wordings_most_frequent_first_with_an_example():
+    from flows.indicators import unmapped_wordings
+
+    metrics = [dict(indicator="甲", indicator_id=None, source_text="句一"), dict(indicator="乙", indicator_id=None, source_text="句二"),
+               dict(indicator="乙", indicator_id=None, source_text="句三"),
+               dict(indicator="全程网办", indicator_id="full_online_processing", source_text="句四")]
+    assert unmapped_wordings(metrics) == [("乙", 2, "句二"), ("甲", 1, "句一")]
+    assert unmapped_wordings(metrics, top=1) == [("乙", 2, "句二")]
+
+
+def test_digigov_indicators_lists_the_unmapped_wordings(tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from flows.cli import main
+
+    assert main(["indicators", "--out", str(tmp_path)]) == 1  # no build yet
+    pq.write_table(pa.table({"indicator": ["甲", "全程网办"], "indicator_id": [None, "full_online_processing"],
+                             "source_text": ["到2025年，甲达到3个。", "全程网办100%。"]}), tmp_path / "metrics.parquet")
+    capsys.readouterr()
+    assert main(["indicators", "--out", str(tmp_path), "--unmapped"]) == 0
+    out = capsys.readouterr().out
+    assert "1 of 2 metrics mapped" in out and "    1  甲\t到2025年，甲达到3个。" in out

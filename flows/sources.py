@@ -14,7 +14,7 @@ import csv
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from flows.dictionary import md_table
+from flows.dictionary import Markdown, md_code, md_table
 
 MANIFEST = "manifest.csv"
 COLUMNS = ("file", "sha256", "bytes", "origin", "received_via", "date_added", "source_url", "rights_basis")
@@ -37,7 +37,8 @@ def read_manifest(raw_dir: Path | str) -> list[dict[str, str]]:
 
 def _link(url: str) -> str:
     # a URL with characters Markdown would read as link syntax is shown as code instead
-    return f"<{url}>" if url and not any(c in url for c in "<> ") else (f"`{url}`" if url else "not recorded")
+    # (an autolink's content is literal: it renders as the URL itself, never as markup)
+    return Markdown(f"<{url}>") if url and not any(c in url for c in "<> ") else (md_code(url) if url else "not recorded")
 
 
 def sources_section(manifest: Iterable[Mapping[str, str]], documents: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -48,7 +49,7 @@ def sources_section(manifest: Iterable[Mapping[str, str]], documents: Iterable[M
     rows = []
     for name in covered:
         r = by_file.get(name.rsplit("/", 1)[-1]) or by_file.get(name) or {}
-        rows.append((f"`{name}`", r.get("origin") or "not in raw/manifest.csv", _link(r.get("source_url", "")),
+        rows.append((md_code(name), r.get("origin") or "not in raw/manifest.csv", _link(r.get("source_url", "")),
                      r.get("rights_basis") or "not recorded"))
     third_party = [n for n, *_ , basis in rows if "third-party" in basis or "not covered" in basis]
     lines = ["## Sources and rights", "", ARTICLE_5, ""]

@@ -258,6 +258,10 @@ class Checksums:
 
 
 
+# A placeholder that keeps an empty folder in git (the repository's own curated/) is not content.
+_NOT_CONTENT = frozenset({LOCK, ".gitkeep", ".keep"})
+
+
 class UnsafeOutput(Exception):
     """An output folder ``digigov run`` must not write into; the message says why, in a line."""
 
@@ -287,7 +291,7 @@ def check_output_folder(out_dir: Path, raw_dir: Path) -> None:
         raise UnsafeOutput(f"output folder {out} cannot be made: {existing} is a file")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UnsafeOutput(f"output folder {out} is not writable ({existing} does not let this user write)")
-    if out.is_dir() and not is_output_folder(out) and any(p.name != LOCK for p in out.iterdir()):
+    if out.is_dir() and not is_output_folder(out) and any(p.name not in _NOT_CONTENT for p in out.iterdir()):
         raise UnsafeOutput(f"output folder {out} is not empty and not a digigov output folder "
                            f"(no {OUTPUT_MARKER}); choose an empty or new folder")
 

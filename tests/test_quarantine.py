@@ -273,6 +273,17 @@ def test_an_output_path_that_is_a_file_or_not_writable_or_a_foreign_folder_is_re
         check_output_folder(tmp_path / "new", raw)
 
 
+def test_a_folder_holding_only_a_git_placeholder_counts_as_empty(tmp_path, raw):
+    """A fresh clone's curated/ holds only .gitkeep: `make run` must build into it."""
+    out = tmp_path / "curated"
+    out.mkdir()
+    (out / ".gitkeep").write_text("")
+    check_output_folder(out, raw)
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(UnsafeOutput, match="not empty"):
+        check_output_folder(out, raw)
+
+
 def test_a_new_empty_or_digigov_output_folder_is_accepted_and_marked(tmp_path, raw):
     new = claim_output_folder(tmp_path / "a" / "b", raw)
     assert (new / OUTPUT_MARKER).is_file()

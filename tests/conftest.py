@@ -63,6 +63,25 @@ def seed_build(prefect_harness, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def seeds_published(prefect_harness, seed_raw, tmp_path_factory):
+    """The flow run once on the five seeds (``seed_raw``): its output folder and summary. Tests
+    that need a previous build start from a copy of it (``copy_build``) instead of building
+    the seeds again; never write into this folder itself."""
+    from flows.build import build_dataset
+
+    out = tmp_path_factory.mktemp("seeds-published")
+    summary = build_dataset(raw_dir=str(seed_raw), out_dir=str(out))
+    return out, summary
+
+
+def copy_build(out: Path, dest: Path) -> Path:
+    """A copy of the output folder ``out`` at ``dest``: its links are relative, so the copy's
+    ``.current`` is its own published build (the per-document cache comes along)."""
+    shutil.copytree(out, dest, symlinks=True)
+    return dest
+
+
+@pytest.fixture(scope="session")
 def seed_rows():
     """The five seeds through the plain pipeline (no Prefect): rows per table."""
     from flows.ingest import read_raw

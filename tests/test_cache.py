@@ -15,7 +15,7 @@ from flows.build import RawEntry, plan_batches, process_entries, scan_raw
 from flows.cache import CachedDocument, DocumentCache, code_fingerprint, rules_fingerprint
 from flows.ingest import discover
 from flows.schema import TABLES
-from tests.conftest import RAW, ROOT, copy_seeds
+from tests.conftest import ROOT, copy_build, copy_seeds
 
 
 def plan(n: int) -> str:
@@ -213,11 +213,11 @@ def test_batches_are_bounded_by_raw_bytes_and_documents():
 
 
 @pytest.mark.e2e
-def test_flow_reuses_the_cache_and_full_refresh_bypasses_it(prefect_harness, seed_raw, tmp_path):
+def test_flow_reuses_the_published_build_and_else_the_cache(seeds_published, seed_raw, tmp_path):
     from flows.build import build_dataset
 
-    out = tmp_path / "out"
-    first = build_dataset(raw_dir=str(seed_raw), out_dir=str(out))
+    published, first = seeds_published
+    out = copy_build(published, tmp_path / "out")
     tables = {t: pq.read_table(out / f"{t}.parquet") for t in TABLES}
     second = build_dataset(raw_dir=str(seed_raw), out_dir=str(out))
     assert (first["processed"], first["cached"], first["reused"]) == (5, 0, 0)
@@ -234,8 +234,7 @@ def test_flow_reuses_the_cache_and_full_refresh_bypasses_it(prefect_harness, see
     assert (third["processed"], third["cached"], third["reused"]) == (0, 5, 0)
     for t in TABLES:
         assert pq.read_table(out / f"{t}.parquet").equals(tables[t]), t
-    fourth = build_dataset(raw_dir=str(seed_raw), out_dir=str(out), full_refresh=True)
-    assert (fourth["processed"], fourth["cached"], fourth["reused"]) == (5, 0, 0)
+    # --full-refresh bypassing both: test_a_run_reusing_the_published_build_gives_the_tables_of_a_full_run
 
 
 def test_errors_are_not_cached(folder, tmp_path, monkeypatch):
@@ -253,14 +252,13 @@ def test_errors_are_not_cached(folder, tmp_path, monkeypatch):
 
 
 @pytest.mark.e2e
-def test_a_run_reusing_the_published_build_gives_the_tables_of_a_full_run(prefect_harness, tmp_path, monkeypatch):
+def test_a_run_reusing_the_published_build_gives_the_tables_of_a_full_run(seeds_published, tmp_path, monkeypatch):
     """Changed, renamed, new, copied and removed files: only the changed and new ones are
     processed, the rest come from the published build, and every table equals a full run's."""
     from flows.build import build_dataset
 
     raw = copy_seeds(tmp_path / "raw")
-    out = tmp_path / "out"
-    build_dataset(raw_dir=str(raw), out_dir=str(out))
+    out = copy_build(seeds_published[0], tmp_path / "out")  # a build of these five files
     names = sorted(p.name for p in raw.iterdir())
     changed = raw / names[0]
     changed.write_bytes(changed.read_bytes().replace("2025年".encode(), "2026年".encode()))
@@ -271,7 +269,9 @@ def test_a_run_reusing_the_published_build_gives_the_tables_of_a_full_run(prefec
     again = build_dataset(raw_dir=str(raw), out_dir=str(out))
     assert (again["processed"], again["cached"], again["reused"]) == (2, 0, 3)
     assert again["validation"]["checked_documents"] == 2  # the others passed under the same rules
-    full = build_dataset(raw_dir=str(raw), out_dir=str(tmp_path / "full"), full_refresh=True)
+    # --full-refresh, on a copy that holds this very build and its cache, uses neither
+    full = build_dataset(raw_dir=str(raw), out_dir=str(copy_build(out, tmp_path / "full")), full_refresh=True)
+    assert (full["processed"], full["cached"], full["reused"]) == (5, 0, 0)
     assert full["rows"] == again["rows"] and full["validation"]["checked_documents"] is None
     for t in TABLES:
         a, b = pq.read_table(out / f"{t}.parquet"), pq.read_table(tmp_path / "full" / f"{t}.parquet")

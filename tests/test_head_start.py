@@ -13,7 +13,7 @@ import flows.build as build_mod
 from flows.build import HeadStart, ReusedReads, begin_head_start, scan_raw, take_head_start
 from flows.ingest import discover
 from flows.schema import TABLES
-from tests.conftest import copy_seeds
+from tests.conftest import copy_build, copy_seeds
 from tests.test_cache import plan
 
 
@@ -48,12 +48,11 @@ def _change(raw, n: int) -> None:
 
 
 @pytest.mark.e2e
-def test_a_run_with_a_head_start_uses_its_scan_and_reads_and_gives_the_same_tables(prefect_harness, raw, tmp_path,
-                                                                                  monkeypatch):
+def test_a_head_start_is_used_while_still_right_and_let_go_once_stale_and_the_tables_never_differ(
+        seeds_published, raw, tmp_path, monkeypatch):
     from flows.build import build_dataset
 
-    out = tmp_path / "out"
-    build_dataset(raw_dir=str(raw), out_dir=str(out))
+    out = copy_build(seeds_published[0], tmp_path / "out")  # a build of the five seeds
     _change(raw, 7)
     made_on: list[str] = []
     init = ReusedReads.__init__
@@ -71,26 +70,18 @@ def test_a_run_with_a_head_start_uses_its_scan_and_reads_and_gives_the_same_tabl
     summary = build_dataset(raw_dir=str(raw), out_dir=str(out))
     assert (summary["processed"], summary["reused"]) == (1, 5)
     assert flow_scans == ["head-start"] and made_on == ["head-start"]  # the flow scanned and read nothing again
-    full = build_dataset(raw_dir=str(raw), out_dir=str(tmp_path / "full"), full_refresh=True)
-    assert full["rows"] == summary["rows"]
-    a, b = _tables(out), _tables(tmp_path / "full")
-    assert all(a[t].equals(b[t]) for t in TABLES)
+    with_head_start = _tables(out)
 
-
-@pytest.mark.e2e
-def test_a_head_start_of_a_build_since_replaced_is_not_used(prefect_harness, raw, tmp_path, monkeypatch):
-    """Another run published in between (a head start reads without the lock, and the raw
-    folder may have changed for that run too): the flow scans again, loads the new published
-    build and reads its rows itself; the stale reads are let go."""
-    from flows.build import build_dataset
-
-    out = tmp_path / "out"
-    build_dataset(raw_dir=str(raw), out_dir=str(out))
-    _change(raw, 7)
+    # Another run publishes in between (a head start reads without the lock, and the raw folder
+    # may have changed for that run too): the flow scans again, loads the new published build
+    # and reads its rows itself; the stale reads are let go.
     stale = HeadStart(raw, out)
     early = stale.early.result(timeout=60)
     assert early is not None and early.reads is not None
-    build_dataset(raw_dir=str(raw), out_dir=str(out))  # publishes a build with new.txt processed
+    full = build_dataset(raw_dir=str(raw), out_dir=str(out), full_refresh=True)  # the run in between
+    assert full["processed"] == 6 and full["rows"] == summary["rows"]
+    a = _tables(out)
+    assert all(a[t].equals(with_head_start[t]) for t in TABLES)  # the head start changed no row
     _change(raw, 8)
     closed = []
     monkeypatch.setattr(early.reads, "close", lambda: closed.append(True))
@@ -103,8 +94,10 @@ def test_a_head_start_of_a_build_since_replaced_is_not_used(prefect_harness, raw
 
 
 @pytest.mark.e2e
-def test_a_failed_head_start_scan_is_done_again_by_the_flow(prefect_harness, raw, tmp_path, monkeypatch):
+def test_a_failed_head_start_scan_is_done_again_by_the_flow(seeds_published, raw, tmp_path, monkeypatch):
     from flows.build import build_dataset
+
+    out = copy_build(seeds_published[0], tmp_path / "out")
 
     scan = build_mod.scan_raw
 
@@ -114,8 +107,9 @@ def test_a_failed_head_start_scan_is_done_again_by_the_flow(prefect_harness, raw
         return scan(*args)
 
     monkeypatch.setattr(build_mod, "scan_raw", failing_on_the_head_start)
-    head = begin_head_start(raw, tmp_path / "out")
+    head = begin_head_start(raw, out)
     with pytest.raises(OSError):
         head.entries.result(timeout=60)
-    summary = build_dataset(raw_dir=str(raw), out_dir=str(tmp_path / "out"))
+    summary = build_dataset(raw_dir=str(raw), out_dir=str(out))
     assert summary["documents_in"] == len(discover(raw)) and summary["rejected"] == 0
+    assert summary["reused"] == 5  # the flow's own scan found the published build's documents

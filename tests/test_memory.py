@@ -20,16 +20,31 @@ def test_collect_cycles_frees_what_a_cycle_holds():
 
 
 def test_startup_objects_are_frozen_once(monkeypatch):
+    """Objects the collector tracks (a bare ``object()`` is never tracked, so it cannot show a
+    freeze): the first call moves them out of its sight, a second call in the same process
+    freezes nothing more."""
     monkeypatch.setattr(memory, "_frozen", False)
-    kept = [object() for _ in range(10)]
+    before = gc.get_freeze_count()
+    kept = [Node(None) for _ in range(1000)]
+    assert all(gc.is_tracked(n) for n in kept)
     memory.freeze_startup_objects()
     frozen = gc.get_freeze_count()
-    assert frozen >= len(kept)
-    more = [object() for _ in range(1000)]  # noqa: F841  made after: left to the collector
-    memory.freeze_startup_objects()  # a later batch in the same process freezes nothing more
+    assert frozen - before >= len(kept)
+    more = [Node(None) for _ in range(1000)]  # noqa: F841  made after: left to the collector
+    memory.freeze_startup_objects()
     # (frozen objects freed meanwhile, e.g. by another test's lingering thread, leave the count:
     # it may fall, but it would rise by the 1000 new objects had they been frozen)
     assert gc.get_freeze_count() <= frozen
+
+
+def test_a_cycle_frozen_at_startup_is_out_of_the_collectors_sight(monkeypatch):
+    monkeypatch.setattr(memory, "_frozen", False)
+    node = Node(b"z" * 100)
+    alive = weakref.ref(node)
+    memory.freeze_startup_objects()
+    del node
+    memory.collect_cycles()
+    assert alive() is not None  # what the freeze is for: a full collection no longer visits it
 
 
 def test_frozen_objects_still_work_and_new_cycles_are_still_collected(monkeypatch):

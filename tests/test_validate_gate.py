@@ -40,6 +40,28 @@ def percent_of_150(doc_id: str, text: str, sections: list[dict]) -> list[dict]:
     )] * 2
 
 
+def assert_the_run_published_a_passed_validation_artifact(out: Path) -> None:
+    """The latest run's validation artifact on the Prefect server says it passed, and ``digigov
+    validate`` agrees on what the run published."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, TaskRunFilter
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    from flows.cli import main
+
+    # this server rejects the nulls the client sends for unset filters: set them all
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["validation"])),
+            flow_run_filter=FlowRunFilter(), task_run_filter=TaskRunFilter(),
+            sort=ArtifactSort.CREATED_DESC, limit=10, offset=0)
+    assert artifacts
+    latest = artifacts[0]
+    assert latest.type == "markdown"
+    assert "# Validation passed" in latest.data and "| metrics.integrity |" in latest.data
+    assert main(["validate", "--out", str(out)]) == 0
+
+
 def test_a_failing_validation_keeps_the_previous_tables_byte_for_byte(prefect_harness, tmp_path, monkeypatch):
     from flows.build import ValidationFailed, build_dataset
     from flows.extract import EXTRACTORS
@@ -53,6 +75,7 @@ def test_a_failing_validation_keeps_the_previous_tables_byte_for_byte(prefect_ha
     before = published(out)
     current = (out / ".current").resolve()
     assert (out / DOCS_DIR / "index.html").exists()
+    assert_the_run_published_a_passed_validation_artifact(out)
 
     # the next run's raw folder grows, and its metrics extractor breaks
     (raw / "plan2.md").write_text(PLAN.replace("某市", "另一市"), encoding="utf-8")
@@ -83,29 +106,3 @@ def test_the_cli_run_exits_non_zero_and_names_the_failure(prefect_harness, tmp_p
     assert "digigov run refused, nothing published: validation failed:" in err
     assert "metrics.value = 150.0 for unit %" in err
     assert not (tmp_path / "out" / "metrics.parquet").exists()
-
-
-def test_a_run_publishes_a_validation_artifact(prefect_harness, tmp_path):
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, TaskRunFilter
-    from prefect.client.schemas.sorting import ArtifactSort
-
-    from flows.build import build_dataset
-    from flows.cli import main
-
-    raw, out = tmp_path / "raw", tmp_path / "out"
-    raw.mkdir()
-    (raw / "plan.md").write_text(PLAN, encoding="utf-8")
-    build_dataset(raw_dir=str(raw), out_dir=str(out))
-    # this server rejects the nulls the client sends for unset filters: set them all
-    with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["validation"])),
-            flow_run_filter=FlowRunFilter(), task_run_filter=TaskRunFilter(),
-            sort=ArtifactSort.CREATED_DESC, limit=10, offset=0)
-    assert artifacts
-    latest = artifacts[0]
-    assert latest.type == "markdown"
-    assert "# Validation passed" in latest.data and "| metrics.integrity |" in latest.data
-    # and digigov validate agrees on what the run published
-    assert main(["validate", "--out", str(out)]) == 0

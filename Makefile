@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-slow validate release browser bench clean eval
+.PHONY: help venv run test test-fast test-slow validate release browser bench clean eval
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,6 +38,9 @@ browser: ## Install Debian's chromium (+ a CJK font) for the browser test, only 
 
 test: $(STAMP) browser ## Run the test suite (everything but tests marked slow)
 	$(PY) -m pytest -q -m "not slow"
+
+test-fast: $(STAMP) ## The inner loop: unit, golden and property tests, no flow runs (no slow, no e2e)
+	$(PY) -m pytest -q -m "not slow and not e2e"
 
 test-slow: $(STAMP) ## Run the slow tests too (long property runs)
 	$(PY) -m pytest -q -m slow

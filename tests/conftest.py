@@ -36,6 +36,14 @@ def copy_seeds(dest: Path) -> Path:
     return dest
 
 
+def pytest_collection_modifyitems(items):
+    """A test that needs the Prefect server (directly or through a build fixture) runs the flow:
+    it is an e2e test, left out of ``make test-fast`` (``-m "not slow and not e2e"``)."""
+    for item in items:
+        if "prefect_harness" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     from prefect.testing.utilities import prefect_test_harness

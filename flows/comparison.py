@@ -3,17 +3,18 @@
 - ``indicators``: the catalog (``schemas/reference/indicators.yaml``) with how many metrics and
   jurisdictions each indicator has in this build.
 - ``targets``: one row per document × indicator × subject × target year, the value the
-  document sets for it, with the document's jurisdiction and the sentence that states it.
+  document sets for it, with the document's jurisdiction and the sentence that states it;
+  from mapped metrics and from mapped bandwidth targets (Mbit/s, subject = administrative level).
 - ``coverage``: one row per jurisdiction × year × plan: which plans the dataset holds for a
   place and a year, so that a missing plan is not read as a missing target.
 - ``targets_wide``: targets as one row per indicator and one column per jurisdiction (a release
   ships it as CSV for spreadsheet users).
 
 Each is a plain function of row lists (``dict`` per row) to row lists, in a stable order;
-``write_derived_tables`` computes them from a build's final documents and metrics (after the
-gate validated those) and writes them beside them, checked against their contract in schemas/
-(types, nullability, unique keys, allowed values): a view that breaks it is a bug, and stops the
-run before anything is published. ``digigov validate`` and a release's gate run the full suites
+``write_derived_tables`` computes them from a build's final documents, metrics and bandwidth
+targets (after the gate validated those) and writes them beside them, checked against their
+contract in schemas/ (types, nullability, unique keys, allowed values): a view that breaks it is
+a bug, and stops the run before anything is published. ``digigov validate`` and a release's gate run the full suites
 on them as on every table.
 """
 
@@ -45,11 +46,41 @@ def _published(documents: Iterable[Row]) -> dict[str, Row]:
     return {d["doc_id"]: d for d in documents if not d.get("duplicate_of")}
 
 
-def indicator_rows(catalog: Catalog, metrics: Iterable[Row], documents: Iterable[Row]) -> list[dict[str, Any]]:
+def _bandwidth_comparator(b: Row) -> str:
+    """``>=`` for a bandwidth written as a floor (20G以上, 不低于千兆), else ``=``."""
+    sentence, at = b["source_text"], b["source_text"].find(b["bandwidth_label"])
+    if at < 0:
+        return "="
+    after = sentence[at + len(b["bandwidth_label"]):at + len(b["bandwidth_label"]) + 4]
+    before = sentence[max(0, at - 4):at]
+    return ">=" if after.lstrip("（(").startswith(("以上", "及以上")) or before.endswith(("不低于", "不少于", "至少")) else "="
+
+
+def _statements(metrics: Iterable[Row], bandwidth: Iterable[Row]) -> list[dict[str, Any]]:
+    """Mapped targets from metrics and bandwidth_targets alike: (doc, indicator, subject, year),
+    the value, and where in the text it is stated. A bandwidth is a target in Mbit/s whose
+    subject is the administrative level it reaches; its place is its sentence, then its
+    bandwidth's place in it (40G（可平滑演进到100G）: 40G is stated first)."""
+    out = [{"doc_id": m["doc_id"], "indicator_id": m["indicator_id"], "subject": m.get("subject"),
+            "target_year": m.get("target_year"), "value": m["value"], "value_max": m.get("value_max"),
+            "unit": m["unit"], "comparator": m["comparator"], "metric_id": m["metric_id"], "bandwidth_id": None,
+            "place": (m["char_start"], 0, m["metric_id"]), "source_text": m["source_text"]}
+           for m in metrics if m.get("indicator_id") and m.get("is_target")]
+    out += [{"doc_id": b["doc_id"], "indicator_id": b["indicator_id"], "subject": b["admin_level"],
+             "target_year": b.get("target_year"), "value": float(b["bandwidth_mbps"]), "value_max": None,
+             "unit": "Mbit/s", "comparator": _bandwidth_comparator(b), "metric_id": None, "bandwidth_id": b["bandwidth_id"],
+             "place": (b["char_start"], max(b["source_text"].find(b["bandwidth_label"]), 0), b["bandwidth_id"]),
+             "source_text": b["source_text"]}
+            for b in bandwidth if b.get("indicator_id")]
+    return out
+
+
+def indicator_rows(catalog: Catalog, metrics: Iterable[Row], documents: Iterable[Row],
+                   bandwidth: Iterable[Row] = ()) -> list[dict[str, Any]]:
     docs = _published(documents)
     counts: dict[str, int] = defaultdict(int)
     places: dict[str, set] = defaultdict(set)
-    for m in metrics:
+    for m in [*metrics, *bandwidth]:
         ind = m.get("indicator_id")
         if ind and m["doc_id"] in docs:
             counts[ind] += 1
@@ -57,33 +88,35 @@ def indicator_rows(catalog: Catalog, metrics: Iterable[Row], documents: Iterable
     return [
         {"indicator_id": ind.id, "name_zh": ind.name_zh, "name_en": ind.name_en, "unit": ind.unit,
          "theme": ind.theme, "definition_zh": ind.definition_zh, "definition_en": ind.definition_en,
-         "wordings": list(ind.wordings), "metrics": counts.get(ind.id, 0),
+         "wordings": list(ind.wordings), "admin_level": ind.admin_level, "metrics": counts.get(ind.id, 0),
          "jurisdictions": len(places.get(ind.id, set()) - {None})}
         for ind in catalog.indicators
     ]
 
 
-def target_rows(catalog: Catalog, metrics: Sequence[Row], documents: Iterable[Row]) -> list[dict[str, Any]]:
-    """The targets of mapped metrics, one per (document, indicator, subject, target year): the
-    first in the document's text where the document states one several times (a table and its
-    prose), with the number of metrics that state it."""
+def target_rows(catalog: Catalog, metrics: Sequence[Row], documents: Iterable[Row],
+                bandwidth: Sequence[Row] = ()) -> list[dict[str, Any]]:
+    """The targets of mapped metrics and bandwidth targets, one per (document, indicator,
+    subject, target year): the first in the document's text where the document states one
+    several times (a table and its prose), with the number of rows that state it."""
     docs = _published(documents)
-    groups: dict[tuple, list[Row]] = defaultdict(list)
-    for m in metrics:
-        if m.get("indicator_id") and m.get("is_target") and m["doc_id"] in docs:
-            groups[(m["doc_id"], m["indicator_id"], m.get("subject"), m.get("target_year"))].append(m)
+    groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    for st in _statements(metrics, bandwidth):
+        if st["doc_id"] in docs:
+            groups[(st["doc_id"], st["indicator_id"], st["subject"], st["target_year"])].append(st)
     rows = []
-    for (doc_id, ind_id, subject, year), ms in groups.items():
-        first = min(ms, key=lambda m: (m["char_start"], m["metric_id"]))
+    for (doc_id, ind_id, subject, year), sts in groups.items():
+        first = min(sts, key=lambda st: st["place"])
         doc, ind = docs[doc_id], catalog.by_id(ind_id)
         rows.append({
             "target_id": derived_id("t", doc_id, ind_id, subject, year),
             "doc_id": doc_id, "indicator_id": ind_id, "name_zh": ind.name_zh, "name_en": ind.name_en,
-            "subject": subject, "target_year": year, "value": first["value"], "value_max": first.get("value_max"),
+            "subject": subject, "target_year": year, "value": first["value"], "value_max": first["value_max"],
             "unit": first["unit"], "comparator": first["comparator"],
             "jurisdiction": doc.get("jurisdiction"), "admin_code": doc.get("admin_code"),
             "admin_level": doc.get("admin_level"), "province_en": doc.get("province_en"),
-            "metric_id": first["metric_id"], "metrics": len(ms), "source_text": first["source_text"],
+            "metric_id": first["metric_id"], "bandwidth_id": first["bandwidth_id"], "metrics": len(sts),
+            "source_text": first["source_text"],
         })
     return sorted(rows, key=lambda r: (r["indicator_id"], r["admin_code"] or "", r["jurisdiction"] or "",
                                        r["doc_id"], r["subject"] or "", r["target_year"] or 0))
@@ -158,11 +191,15 @@ _METRIC_COLUMNS = ["metric_id", "doc_id", "indicator_id", "subject", "value", "v
                    "target_year", "is_target", "char_start", "source_text"]
 
 
-def derived_rows(documents: Sequence[Row], metrics: Sequence[Row], catalog: Catalog | None = None
-                 ) -> dict[str, list[dict[str, Any]]]:
+_BANDWIDTH_COLUMNS = ["bandwidth_id", "doc_id", "indicator_id", "admin_level", "bandwidth_mbps", "bandwidth_label",
+                      "target_year", "char_start", "source_text"]
+
+
+def derived_rows(documents: Sequence[Row], metrics: Sequence[Row], catalog: Catalog | None = None,
+                 bandwidth: Sequence[Row] = ()) -> dict[str, list[dict[str, Any]]]:
     catalog = catalog or load_catalog()
-    return {"indicators": indicator_rows(catalog, metrics, documents),
-            "targets": target_rows(catalog, metrics, documents),
+    return {"indicators": indicator_rows(catalog, metrics, documents, bandwidth),
+            "targets": target_rows(catalog, metrics, documents, bandwidth),
             "coverage": coverage_rows(documents)}
 
 
@@ -174,7 +211,9 @@ def contract_violations(ts: TableSchema, table: Any) -> list[str]:
         if not col.nullable and values.null_count:
             problems.append(f"{ts.name}.{col.name}: {values.null_count} nulls")
         if col.allowed is not None and len(values) and col.type != "list<string>":
-            bad = pc.filter(values, pc.invert(pc.fill_null(pc.is_in(values, value_set=pa.array(list(col.allowed))), True)))
+            # a null is no value outside the allowed ones (nullability is its own rule)
+            outside = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=pa.array(list(col.allowed)))))
+            bad = pc.filter(values, outside)
             if len(bad):
                 problems.append(f"{ts.name}.{col.name}: values outside {list(col.allowed)}: {bad.unique().to_pylist()[:3]}")
     if ts.primary_key:
@@ -185,12 +224,14 @@ def contract_violations(ts: TableSchema, table: Any) -> list[str]:
 
 
 def write_derived_tables(build: Path) -> dict[str, int]:
-    """Compute the views from ``build``'s documents and metrics and write them into it; their rows."""
+    """Compute the views from ``build``'s documents, metrics and bandwidth targets and write them
+    into it; their rows."""
     from flows.write import write_table
 
     documents = pq.read_table(build / "documents.parquet", columns=_DOCUMENT_COLUMNS).to_pylist()
     metrics = pq.read_table(build / "metrics.parquet", columns=_METRIC_COLUMNS).to_pylist()
-    rows = derived_rows(documents, metrics)
+    bandwidth = pq.read_table(build / "bandwidth_targets.parquet", columns=_BANDWIDTH_COLUMNS).to_pylist()
+    rows = derived_rows(documents, metrics, bandwidth=bandwidth)
     written = {}
     for name in DERIVED_TABLES:
         ts = schema(name)

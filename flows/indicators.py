@@ -6,6 +6,9 @@ implements: a wording matches anywhere in the metric's subject + indicator text 
 inside a clause), the match with the most literal characters wins, a tie between two indicators
 maps to none, an indicator's ``not`` wordings rule it out, and the metric's unit must suit the
 indicator's. A wording is thus never special to one document: it names what is measured.
+
+Bandwidth indicators (unit Mbit/s) have no wordings: ``bandwidth_indicator_id`` maps a
+bandwidth_targets row by its administrative level, when the row is about the e-government network.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class Indicator:
     definition_en: str
     wordings: tuple[str, ...]
     excluded: tuple[str, ...] = ()
+    admin_level: str | None = None  # a bandwidth indicator: the level the network's bandwidth reaches
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: compiled once per loaded catalog
@@ -44,6 +48,12 @@ class Catalog:
     indicators: tuple[Indicator, ...]
     units: Mapping[str, tuple[str, ...]]
     themes: Mapping[str, str]
+
+    def by_admin_level(self, admin_level: str) -> Indicator | None:
+        for ind in self.indicators:
+            if ind.admin_level == admin_level:
+                return ind
+        return None
 
     def by_id(self, indicator_id: str) -> Indicator:
         for ind in self.indicators:
@@ -57,7 +67,8 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
     indicators = tuple(
         Indicator(id=e["id"], name_zh=e["name_zh"], name_en=e["name_en"], unit=e["unit"], theme=e["theme"],
                   definition_zh=e["definition_zh"], definition_en=e["definition_en"],
-                  wordings=tuple(e["wordings"]), excluded=tuple(e.get("not", ())))
+                  wordings=tuple(e["wordings"]), excluded=tuple(e.get("not", ())),
+                  admin_level=e.get("admin_level"))
         for e in data["indicators"]
     )
     return Catalog(indicators=indicators, units=units, themes=dict(data["themes"]))
@@ -133,6 +144,32 @@ def with_indicator_ids(metrics: Iterable[dict[str, Any]], catalog: Catalog | Non
     catalog = catalog or load_catalog()
     return [{**m, "indicator_id": match_indicator(m["indicator"], m.get("subject"), m["unit"], catalog)}
             for m in metrics]
+
+
+# A network of the government's own (电子政务外网, 纵向骨干网, 横向接入网), not public broadband
+# (千兆光网, 互联网宽带) whose bandwidth the same plans also set.
+_EGOV_NETWORK = re.compile(r"政务|骨干|纵向|横向")
+
+
+def bandwidth_indicator_id(row: Mapping[str, Any], catalog: Catalog | None = None) -> str | None:
+    """The catalog id of a bandwidth_targets row: the bandwidth indicator of its administrative
+    level when the row is about the e-government network (the network named is one, or none is
+    named and the sentence names 政务), else None (no level, every tier, public broadband)."""
+    level = row.get("admin_level")
+    if level is None:
+        return None
+    network = row.get("network")
+    about_egov_network = bool(_EGOV_NETWORK.search(network)) if network else "政务" in row["source_text"]
+    if not about_egov_network:
+        return None
+    ind = (catalog or load_catalog()).by_admin_level(level)
+    return ind.id if ind else None
+
+
+def with_bandwidth_indicator_ids(rows: Iterable[dict[str, Any]], catalog: Catalog | None = None) -> list[dict[str, Any]]:
+    """bandwidth_targets rows with their ``indicator_id`` (None where no catalog entry fits)."""
+    catalog = catalog or load_catalog()
+    return [{**r, "indicator_id": bandwidth_indicator_id(r, catalog)} for r in rows]
 
 
 def ambiguous_wordings(catalog: Catalog) -> list[tuple[str, list[str]]]:

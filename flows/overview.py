@@ -337,6 +337,14 @@ def metric_value(m: Mapping[str, Any]) -> str:
     return f"{'' if m['comparator'] == '=' else m['comparator'] + ' '}{value} {m['unit']}"
 
 
+def target_value(t: Mapping[str, Any]) -> str:
+    """A targets row's value as the shared-targets table shows it: >=93%, 万兆 (10000 Mbit/s)."""
+    comparator = "" if t["comparator"] == "=" else t["comparator"]
+    if t["unit"] == "Mbit/s":
+        return f"{comparator}{bandwidth_label(int(t['value']))} ({t['value']:g} Mbit/s)"
+    return f"{comparator}{t['value']:g}{t['unit']}"
+
+
 STYLE = f"""
 body {{ font-family: {FONT}; margin: 0 auto; max-width: 1200px; padding: 16px 24px; color: #222; }}
 h1 {{ font-size: 26px; margin-bottom: 4px; }} h2 {{ margin-top: 36px; border-bottom: 2px solid #4e79a7; }}
@@ -428,10 +436,12 @@ def render_overview(*, version: str, created: str, documents: Sequence[Mapping[s
         "colour = jurisdiction. A line marks a range.</p>",
         '<div class="figure">', metrics_chart(documents, metrics), "</div>",
         "<h3>Targets shared by three or more jurisdictions</h3>",
+        "<p>Catalog indicators that three or more jurisdictions set targets for (the <code>targets</code> table): "
+        "percentage and count targets, and the e-government network's bandwidth per administrative level.</p>",
         html_table("shared-targets", ["indicator", "jurisdictions", "targets (jurisdiction: value, year)"],
                    [(f"{zh} · {en}", len({t["jurisdiction"] for t in ts}),
-                     "; ".join(f"{t['jurisdiction'] or UNKNOWN_PROVINCE}: {t['comparator'] if t['comparator'] != '=' else ''}"
-                               f"{t['value']:g}{t['unit']} ({t['target_year'] or 'no year'})" for t in ts))
+                     "; ".join(f"{t['jurisdiction'] or UNKNOWN_PROVINCE}: {target_value(t)} ({t['target_year'] or 'no year'})"
+                               for t in ts))
                     for _, zh, en, ts in shared_targets(targets)], numeric=(1,)),
         f"<p>All {len(metrics)} metrics with their source sentences:</p>",
         html_table("metrics", ["province", "indicator", "subject", "value", "target year", "target?", "source sentence"],

@@ -47,6 +47,42 @@ def test_targets_one_row_per_document_indicator_subject_year():
     assert rows[0]["comparator"] == ">="
 
 
+def bandwidth(bid, doc_id, mbps, label, level, sentence, start, ind="auto", year=None):
+    prefix = {"prefecture": "egov_network_bandwidth_prefecture", "county": "egov_network_bandwidth_county"}
+    return {"bandwidth_id": bid, "doc_id": doc_id, "admin_level": level, "bandwidth_mbps": mbps, "bandwidth_label": label,
+            "target_year": year, "char_start": start, "source_text": sentence,
+            "indicator_id": prefix.get(level) if ind == "auto" else ind}
+
+
+FUJIAN = "省市两级核心纵向骨干网络，网络带宽升级至40G（可平滑演进到100G）。"
+BANDWIDTH = [
+    bandwidth("b1", "d1", 10000, "万兆", "prefecture", "电子政务外网万兆到市、千兆到县。", 30),
+    bandwidth("b2", "d1", 1000, "千兆", "county", "电子政务外网万兆到市、千兆到县。", 30),
+    bandwidth("b3", "d2", 100000, "100G", "prefecture", FUJIAN, 7),  # the evolution, listed first
+    bandwidth("b4", "d2", 40000, "40G", "prefecture", FUJIAN, 7),    # the target, stated first
+    bandwidth("b5", "d3", 1000, "千兆", "county", "各级横向网通过千兆以上链路带宽接入。", 3),
+    bandwidth("b6", "d3", 10000, "万兆", None, "建设万兆骨干网。", 1, ind=None),  # no level: no target
+]
+
+
+def test_bandwidth_targets_are_targets_in_mbps_with_the_level_as_subject():
+    rows = [r for r in target_rows(CATALOG, METRICS, DOCS, BANDWIDTH) if r["unit"] == "Mbit/s"]
+    got = [(r["jurisdiction"], r["indicator_id"], r["subject"], r["value"], r["comparator"], r["bandwidth_id"],
+            r["metric_id"], r["metrics"]) for r in rows]
+    assert got == [
+        ("贵州省", "egov_network_bandwidth_county", "county", 1000, "=", "b2", None, 1),
+        ("云南省", "egov_network_bandwidth_county", "county", 1000, ">=", "b5", None, 1),  # 千兆以上: a floor
+        ("河北省", "egov_network_bandwidth_prefecture", "prefecture", 40000, "=", "b4", None, 2),
+        ("贵州省", "egov_network_bandwidth_prefecture", "prefecture", 10000, "=", "b1", None, 1),
+    ]
+    assert all(r["source_text"] for r in rows)
+    by_id = {r["indicator_id"]: r for r in indicator_rows(CATALOG, METRICS, DOCS, BANDWIDTH)}
+    assert (by_id["egov_network_bandwidth_prefecture"]["metrics"], by_id["egov_network_bandwidth_prefecture"]["jurisdictions"]) == (3, 2)
+    assert by_id["egov_network_bandwidth_county"]["admin_level"] == "county"
+    shared = shared_targets(target_rows(CATALOG, METRICS, DOCS, BANDWIDTH))
+    assert [s[0] for s in shared] == ["full_online_processing"]  # bandwidth: two jurisdictions each
+
+
 def test_target_ids_come_from_content():
     a = target_rows(CATALOG, METRICS, DOCS)
     b = target_rows(CATALOG, list(reversed(METRICS)), list(reversed(DOCS)))
@@ -93,10 +129,10 @@ def test_contract_violations_name_nulls_outside_values_and_duplicate_keys():
     ts = schema("targets")
     rows = target_rows(CATALOG, METRICS, DOCS)
     assert contract_violations(ts, ts.table(rows)) == []
-    broken = [dict(rows[0], comparator="≈"), dict(rows[1], target_id=rows[0]["target_id"], metric_id=None)]
+    broken = [dict(rows[0], comparator="≈"), dict(rows[1], target_id=rows[0]["target_id"], value=None)]
     problems = contract_violations(ts, ts.table(broken))
     assert any("comparator" in p for p in problems)
-    assert any("metric_id: 1 nulls" in p for p in problems)
+    assert any("value: 1 nulls" in p for p in problems)
     assert any("duplicate target_id" in p for p in problems)
 
 
@@ -115,6 +151,21 @@ def test_a_build_publishes_the_views_and_validate_checks_them(seed_build):
     assert by_id["full_online_processing"]["jurisdictions"] >= 3
     targets = pq.read_table(out / "targets.parquet").to_pylist()
     metric_ids = set(pq.read_table(out / "metrics.parquet", columns=["metric_id"]).column(0).to_pylist())
-    assert targets and {t["metric_id"] for t in targets} <= metric_ids
+    bandwidth_ids = set(pq.read_table(out / "bandwidth_targets.parquet", columns=["bandwidth_id"]).column(0).to_pylist())
+    assert targets and all((t["metric_id"] is None) != (t["bandwidth_id"] is None) for t in targets)
+    assert {t["metric_id"] for t in targets} - {None} <= metric_ids
+    assert {t["bandwidth_id"] for t in targets} - {None} <= bandwidth_ids
+    assert {t["unit"] for t in targets if t["bandwidth_id"]} == {"Mbit/s"}
     national = [c for c in pq.read_table(out / "coverage.parquet").to_pylist() if c["admin_level"] == "national"]
     assert national and all(c["jurisdiction"] == "全国" for c in national)
+
+
+def test_a_null_in_a_nullable_column_with_allowed_values_is_no_violation():
+    from flows.comparison import contract_violations
+    from flows.schema import schema
+
+    ts = schema("indicators")
+    rows = indicator_rows(CATALOG, METRICS, DOCS)
+    assert any(r["admin_level"] is None for r in rows) and any(r["admin_level"] for r in rows)
+    assert contract_violations(ts, ts.table(rows)) == []
+    assert any("admin_level" in p for p in contract_violations(ts, ts.table([dict(rows[0], admin_level="city")])))

@@ -102,7 +102,11 @@ def test_catalog_is_complete_and_well_formed():
         assert ind.theme in CATALOG.themes, ind.id
         for value in (ind.name_zh, ind.name_en, ind.definition_zh, ind.definition_en):
             assert value.strip(), ind.id
-        assert ind.wordings, ind.id
+        # a metric's indicator is found by its wordings, a bandwidth indicator by its level
+        assert bool(ind.wordings) != bool(ind.admin_level), ind.id
+        assert (ind.unit == "Mbit/s") == bool(ind.admin_level), ind.id
+    levels = [ind.admin_level for ind in CATALOG.indicators if ind.admin_level]
+    assert sorted(levels) == sorted(["province", "prefecture", "county", "township", "village"])
 
 
 def test_every_wording_maps_to_exactly_its_own_indicator():
@@ -110,7 +114,7 @@ def test_every_wording_maps_to_exactly_its_own_indicator():
 
 
 def test_every_indicator_has_invented_wordings():
-    assert set(INVENTED) == {ind.id for ind in CATALOG.indicators}
+    assert set(INVENTED) == {ind.id for ind in CATALOG.indicators if ind.wordings}
 
 
 @pytest.mark.parametrize("expected, indicator, subject, unit",
@@ -197,3 +201,51 @@ def test_digigov_indicators_lists_the_unmapped_wordings(tmp_path, capsys):
     assert main(["indicators", "--out", str(tmp_path), "--unmapped"]) == 0
     out = capsys.readouterr().out
     assert "1 of 2 metrics mapped" in out and "    1  甲\t到2025年，甲达到3个。" in out
+
+
+def bandwidth_row(level, network, sentence, upper=None):
+    return {"admin_level": level, "admin_level_upper": upper, "network": network, "source_text": sentence}
+
+
+# Invented bandwidth rows (as flows/extract/bandwidth.py gives them) and the indicator each maps to.
+BANDWIDTH_ROWS = [
+    (bandwidth_row("prefecture", "电子政务外网", "电子政务外网万兆到地市、千兆到县区。"), "egov_network_bandwidth_prefecture"),
+    (bandwidth_row("county", "纵向骨干网", "纵向骨干网千兆到县。"), "egov_network_bandwidth_county"),
+    (bandwidth_row("county", "骨干网", "市、县骨干线路带宽达到千兆。", upper="prefecture"), "egov_network_bandwidth_county"),
+    (bandwidth_row("township", None, "推动政务网络百兆到乡镇。"), "egov_network_bandwidth_township"),  # no network named: 政务
+    (bandwidth_row("village", "横向接入网", "横向接入网百兆到村。"), "egov_network_bandwidth_village"),
+    (bandwidth_row("province", "政务外网", "政务外网万兆到省直部门。"), "egov_network_bandwidth_province"),
+    # no level, or a backbone's core links: nothing comparable across provinces
+    (bandwidth_row(None, "骨干网", "建设万兆骨干网。"), None),
+    (bandwidth_row(None, None, "核心链路达到100G承载能力。"), None),
+    # public broadband, not the government's network
+    (bandwidth_row("village", None, "推动千兆光网向有需求的农村地区延伸。"), None),
+    (bandwidth_row("county", "城域网", "城域网千兆到县城。"), None),
+    (bandwidth_row("village", "互联网出口", "政务互联网出口百兆到村。"), None),
+]
+
+
+@pytest.mark.parametrize("row, expected", BANDWIDTH_ROWS)
+def test_bandwidth_rows_map_by_level_when_about_the_egov_network(row, expected):
+    from flows.indicators import bandwidth_indicator_id
+
+    assert bandwidth_indicator_id(row) == expected
+
+
+def test_bandwidth_indicators_take_no_metric():
+    # a metric with the unit of none of the bandwidth indicators, worded like a bandwidth target
+    assert match_indicator("万兆到市", None, "%") is None
+    assert match_indicator("千兆到县", None, None) is None
+
+
+def test_extraction_maps_bandwidth_targets_to_the_catalog():
+    from flows.extract import extract_all
+    from flows.structure import parse_sections
+
+    text = ("数字政府建设方案\n一、主要目标\n到2025年，电子政务外网实现万兆到市、千兆到县，建设万兆骨干网。"
+            "推动千兆光网向农村地区延伸。\n")
+    rows = extract_all("d", text, parse_sections("d", text))["bandwidth_targets"]
+    got = {(b["bandwidth_mbps"], b["admin_level"], b["indicator_id"]) for b in rows}
+    assert got == {(10000, "prefecture", "egov_network_bandwidth_prefecture"),
+                   (1000, "county", "egov_network_bandwidth_county"),
+                   (10000, None, None), (1000, "village", None)}

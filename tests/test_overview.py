@@ -356,3 +356,23 @@ def test_targets_line_up_by_catalog_indicator_and_national_documents_are_nationa
     (shared,) = page.tables["shared-targets"]
     assert shared[0] == "全程网办率 · Services fully handled online" and shared[1] == "4"
     assert "全国: &gt;=" not in shared[2] and "全国: >=93%" in shared[2]
+
+
+def test_shared_targets_include_bandwidth_per_level_escaped():
+    from flows.comparison import target_rows
+    from flows.indicators import load_catalog, with_bandwidth_indicator_ids
+
+    places = [("p1", "甲省"), ("p2", "<b>&乙</b>"), ("p3", "丙省")]
+    documents = [dict(_doc(d, p, dt.date(2023, 1, 1)), jurisdiction=p, admin_level="province") for d, p in places]
+    bandwidth = with_bandwidth_indicator_ids(
+        [_bw(i, d, 10000, "prefecture") for i, (d, _) in enumerate(places)]
+        + [dict(_bw(7, "p1", 1000, "county"), source_text="万兆到市、千兆<i>以上</i>到县。")])
+    targets = target_rows(load_catalog(), [], documents, bandwidth)
+    html = render_overview(
+        version="2026.11.0", created="2026-11-22T00:00:00Z", documents=documents, goals=[], metrics=[],
+        bandwidth=bandwidth, repairs=[], rejects=[],
+        validation={"gate": "g", "success": True, "failures": [], "expectations": 1}, row_counts={}, targets=targets)
+    (shared,) = Page(html).tables["shared-targets"]  # the county target is one jurisdiction's only
+    assert shared[:2] == ["电子政务外网带宽（到市） · E-government network bandwidth to prefectures", "3"]
+    assert "甲省: 万兆 (10000 Mbit/s) (2025)" in shared[2] and "<b>&乙</b>: 万兆" in shared[2]
+    assert "<b>&" not in html and "<i>" not in html

@@ -1,8 +1,8 @@
 """Extraction stage: goals, metrics, bandwidth targets, tasks and keywords from a sectioned text.
 
 Each extractor is a plain function ``extract_<table>(doc_id, text, sections) -> list[row]``;
-``extract_all`` runs them all and returns rows per table, each metric mapped to the indicator
-catalog (``flows/indicators.py``).
+``extract_all`` runs them all and returns rows per table, each metric and bandwidth
+target mapped to the indicator catalog (``flows/indicators.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from flows.extract.goals import extract_goals
 from flows.extract.keywords import extract_keywords
 from flows.extract.metrics import extract_metrics
 from flows.extract.tasks import extract_tasks
-from flows.indicators import with_indicator_ids
+from flows.indicators import with_bandwidth_indicator_ids, with_indicator_ids
 
 EXTRACTORS = {
     "goals": extract_goals,
@@ -32,4 +32,5 @@ def extract_all(doc_id: str, text: str, sections: list[dict[str, Any]]) -> dict[
         with stage(f"extract:{table}"):
             out[table] = fn(doc_id, text, sections)
     out["metrics"] = with_indicator_ids(out["metrics"])
+    out["bandwidth_targets"] = with_bandwidth_indicator_ids(out["bandwidth_targets"])
     return out

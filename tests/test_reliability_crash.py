@@ -18,7 +18,7 @@ import pytest
 from filelock import FileLock
 
 from flows.schema import TABLES
-from tests.conftest import RAW, ROOT, copy_seeds
+from tests.conftest import RAW, ROOT, copy_build
 
 pytestmark = pytest.mark.e2e
 
@@ -112,11 +112,10 @@ def test_a_held_lock_makes_a_run_refuse_clearly(prefect_harness, tmp_path, capsy
     assert not (out / ".current").exists()
 
 
-def test_a_run_waits_for_a_lock_released_in_time(prefect_harness, tmp_path):
+def test_a_run_waits_for_a_lock_released_in_time(seeds_published, seed_raw, tmp_path):
     from flows.build import build_dataset
 
-    out = tmp_path / "out"
-    out.mkdir()
+    out = copy_build(seeds_published[0], tmp_path / "out")  # a published build: the run reuses it
     held = threading.Event()
 
     def hold_for_a_second():  # another holder (filelock is thread-local: lock and unlock in one thread)
@@ -128,6 +127,7 @@ def test_a_run_waits_for_a_lock_released_in_time(prefect_harness, tmp_path):
     holder.start()
     held.wait(10)
     t0 = time.monotonic()
-    summary = build_dataset(raw_dir=str(copy_seeds(tmp_path / 'raw')), out_dir=str(out))
+    summary = build_dataset(raw_dir=str(seed_raw), out_dir=str(out))
     holder.join()
-    assert summary["documents"] == 5 and time.monotonic() - t0 >= 0.5
+    # it waited (a lower bound: the holder kept the lock a second after t0), then published
+    assert summary["documents"] == 5 and summary["reused"] == 5 and time.monotonic() - t0 >= 0.5

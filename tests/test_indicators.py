@@ -24,7 +24,8 @@ INVENTED = {
     "service_satisfaction": [("群众满意率", None, "%"), ("政务服务好评率", None, "%")],
     "certificate_free_services": [("“免证明”事项比例", None, "%"), ("免提交", "证明材料", "%")],
     "zero_visit_services": [("“零跑腿”事项比例", None, "%"), ("不见面审批", "审批事项", "%")],
-    "at_most_one_visit": [("“最多跑一次”比例", "政务服务事项", "%"), ("只跑一次", "群众办事", "%")],
+    "at_most_one_visit": [("“最多跑一次”比例", "政务服务事项", "%"), ("只跑一次", "群众办事", "%"),
+                          ("一次办结率", "依申请事项", "%")],
     "internal_affairs_one_visit": [("最多跑一次", "机关内部事项", "%"), ("机关内部办事最多跑一次比例", None, "%")],
     "one_thing_services": [("“一件事一次办”覆盖率", None, "%"), ("一件事", "主题服务", "%")],
     "single_sign_on": [("统一身份认证覆盖率", None, "%"), ("单点登录比例", "政务应用", "%")],
@@ -89,6 +90,8 @@ NEAR_MISSES = [
     ("政务服务事项", None, "%", None),                # the subject alone says nothing measured
     ("覆盖率", None, "%", None),
     ("接入", "各级各部门", "%", None),
+    ("12345热线一次办结率", None, "%", None),          # a call resolved at first contact, no visit
+    ("一次办结率", "政务服务便民热线", "%", None),
 ]
 
 

@@ -72,13 +72,14 @@ def seed_build(prefect_harness, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def seeds_published(prefect_harness, seed_raw, tmp_path_factory):
-    """The flow run once on the five seeds (``seed_raw``): its output folder and summary. Tests
-    that need a previous build start from a copy of it (``copy_build``) instead of building
-    the seeds again; never write into this folder itself."""
-    from flows.build import build_dataset
+    """The flow run once on the five seeds (``seed_raw``), on the threads runner with every
+    document sent through a batch task: its output folder and summary. Tests that need a
+    previous build start from a copy of it (``copy_build``) instead of building the seeds again;
+    the other runners' tables are compared with its tables (test_ops). Never write into it."""
+    from flows.build import run_build
 
     out = tmp_path_factory.mktemp("seeds-published")
-    summary = build_dataset(raw_dir=str(seed_raw), out_dir=str(out))
+    summary = run_build(str(seed_raw), str(out), runner="threads", workers=1, serial_up_to=0)
     return out, summary
 
 

@@ -20,12 +20,9 @@ def _tables(out: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def threads_build(prefect_harness, seed_raw, tmp_path_factory):
-    from flows.build import run_build
-
-    out = tmp_path_factory.mktemp("threads")
-    run_build(str(seed_raw), str(out), runner="threads", workers=1, serial_up_to=0)
-    return _tables(out)
+def threads_build(seeds_published):
+    """The tables of the seeds built on the threads runner (conftest's shared build)."""
+    return _tables(seeds_published[0])
 
 
 @pytest.mark.e2e

@@ -12,6 +12,13 @@ The pages are written into a hidden sibling of the Data Docs folder (``staging_d
 renamed into place when complete (``swap_in``), with ``build.json`` naming the build whose
 tables they validated: a release copies them only when that is the build it releases. GX takes
 only absolute folders, so the path is made absolute here (``digigov validate --out curated``).
+
+The pages open offline. GX's templates load Bootstrap, jQuery, bootstrap-table, Vega, Font Awesome
+and a logo from CDNs; the site is configured (``site_config``) with view classes (``flows/data_docs_views.py``: GX's ``view``
+hook) whose template loader points each such address at a
+copy vendored in ``flows/vendor/data_docs/`` (pinned versions with their licences; ``vendor.json``
+maps address to copy), which ``add_vendored_assets`` puts under the site's ``static/vendor/``. The
+links are relative, so the pages work wherever the folder is copied (a release's ``data_docs/``).
 """
 
 from __future__ import annotations
@@ -20,10 +27,12 @@ import html
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import uuid
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -120,3 +129,61 @@ def escaped(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(escaped(v) for v in value)
     return value
+
+
+VENDOR_DIR = Path(__file__).parent / "vendor" / "data_docs"
+VENDORED_AS = "vendor"  # the copies' folder under the site's static/
+GX_STATIC = "static/"  # a copy named so in vendor.json is one of GX's own static files
+
+
+@lru_cache(maxsize=1)
+def vendored() -> dict[str, str]:
+    """Each outside address GX's templates load → its path relative to the site's ``static/``."""
+    mapping = json.loads((VENDOR_DIR / "vendor.json").read_text(encoding="utf-8"))
+    return {url: local.removeprefix(GX_STATIC) if local.startswith(GX_STATIC) else f"{VENDORED_AS}/{local}"
+            for url, local in mapping.items() if url != "_"}
+
+
+def site_config(docs_dir: Path | str) -> dict[str, Any]:
+    """GX's Data Docs site writing into ``docs_dir``, every page drawn by an offline view."""
+    views = "flows.data_docs_views"  # imported by GX when it renders (GX is never imported here)
+    view = {"module_name": views, "class_name": "OfflinePageView"}
+    return {
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
+                               "view": {"module_name": views, "class_name": "OfflineIndexPageView"}},
+        "site_section_builders": {"expectations": {"view": view}, "validations": {"view": view},
+                                  "profiling": {"view": view}},
+    }
+
+
+def add_vendored_assets(docs_dir: Path | str) -> None:
+    """Copy the vendored scripts, styles, fonts and their licences into the site's static folder."""
+    shutil.copytree(VENDOR_DIR, Path(docs_dir) / "static" / VENDORED_AS, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("fetch.sh"))
+
+
+def offline_source(source: str) -> str:
+    """A GX template's source with every vendored address replaced by a relative link to its copy
+    (``digigov_static()`` is the page's way up to the site's ``static/``), and the subresource-
+    integrity attributes of those tags dropped: Chromium refuses a script with ``crossorigin`` from
+    a file:// page, and the copies are pinned by version here instead."""
+    addresses = sorted(vendored(), key=len, reverse=True)  # a longer address before its prefix
+    pattern = re.compile(r"([\"'])(" + "|".join(map(re.escape, addresses)) + r")\1")
+
+    def local(match: re.Match) -> str:
+        quote, path = match.group(1), vendored()[match.group(2)]
+        in_statement = source.rfind("{%", 0, match.start()) > source.rfind("%}", 0, match.start())
+        if in_statement:  # a Jinja expression: `{% set x = "https://…" %}`
+            return f"(digigov_static() ~ {quote}{path}{quote})"
+        return f"{quote}{{{{ digigov_static() }}}}{path}{quote}"
+
+    # GX's images: every page finds them the same way (favicon.j2 counts one folder short on a
+    # validation page; top_navbar.j2 takes the logo from S3)
+    images = re.sub(r"\{%-?\s*set static_images_dir\s*=[^%]*%\}",
+                    '{% set static_images_dir = digigov_static() ~ "images/" -%}', source)
+    rewritten = pattern.sub(local, images)
+    if rewritten != images:
+        rewritten = re.sub(r"""\s+(?:integrity|crossorigin)=(["'])[^"']*\1""", "", rewritten)
+    return rewritten

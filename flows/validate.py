@@ -371,8 +371,9 @@ def _write_docs(context: Any, staging: Path, docs_dir: Path, result: ValidationR
         data_docs.escape_results(context)  # GX prints the values it quotes into HTML as given
         with data_docs.rendering_errors_raised():
             _build_docs(context, staging)
+        data_docs.add_vendored_assets(staging)
         result.seconds += time.perf_counter() - started
-        # GX's index page draws its table with scripts from CDNs; this summary reads offline
+        # the summary in Markdown, for readers without a browser
         (staging / SUMMARY_FILE).write_text(result.markdown() + "\n", encoding="utf-8")
         data_docs.swap_in(staging, docs_dir, build, result.success)
     except BaseException:  # a full disk, say: the Data Docs there stay as they were
@@ -697,11 +698,7 @@ def _context(docs_dir: Path | None):
     pandas_execution_engine.HASH_THRESHOLD = 0
     sites = {}
     if docs_dir is not None:
-        sites["digigov"] = {
-            "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        }
+        sites["digigov"] = data_docs.site_config(docs_dir)  # pages that load nothing from outside
     # In memory: suites are regenerated from schemas/ on every validation, so nothing on disk
     # can go stale; only the rendered Data Docs are written.
     config = DataContextConfig(

@@ -29,6 +29,7 @@ from flows.schema import TableSchema
 
 DUCKDB_FILE = "digigov.duckdb"
 CSV_DIR = "csv"
+WIDE_TARGETS_CSV = "targets_wide.csv"  # in CSV_DIR: indicator x jurisdiction (flows/comparison.py)
 DICTIONARY_FILE = "data_dictionary.csv"
 CROISSANT_FILE = "croissant.json"
 
@@ -290,7 +291,7 @@ def write_table_csv(path: Path, name: str, table: pa.Table, table_schema: TableS
     return left_out
 
 
-def csv_readme(left_out: Mapping[str, list[str]]) -> str:
+def csv_readme(left_out: Mapping[str, list[str]], wide: bool = False) -> str:
     lines = [
         "# CSV copies of the tables", "",
         "One file per table, for spreadsheets: UTF-8 with a byte order mark (so Excel reads Chinese "
@@ -306,6 +307,12 @@ def csv_readme(left_out: Mapping[str, list[str]]) -> str:
     ]
     omitted = [(t, c) for t, cols in left_out.items() for c in cols]
     lines += [f"  - `{t}.{c}`" for t, c in omitted] or ["  - none in this release"]
+    if wide:
+        lines += ["", f"`{WIDE_TARGETS_CSV}` puts the `targets` table side by side: one row per catalog indicator "
+                  "(`indicator_id`, `name_zh`, `name_en`), one column per jurisdiction (national documents first, "
+                  "then by administrative code); a cell lists that jurisdiction's targets for the indicator as "
+                  "comparator, value, unit and target year (several separated by `; `), empty where it set none. "
+                  "Same encoding and neutralization as the tables."]
     return "\n".join(lines) + "\n"
 
 
@@ -316,8 +323,20 @@ def write_csvs(folder: Path, tables: Mapping[str, pa.Table], schemas: Mapping[st
     folder.mkdir(parents=True, exist_ok=False)
     left_out = {name: write_table_csv(folder / f"{name}.csv", name, table, schemas[name])
                 for name, table in tables.items() if name in schemas}
-    (folder / "README.md").write_text(csv_readme(left_out), encoding="utf-8")
+    if "targets" in tables:
+        write_wide_targets_csv(folder / WIDE_TARGETS_CSV, tables["targets"])
+    (folder / "README.md").write_text(csv_readme(left_out, wide="targets" in tables), encoding="utf-8")
     return left_out
+
+
+def write_wide_targets_csv(path: Path, targets: pa.Table) -> None:
+    """The targets side by side: one row per catalog indicator, one column per jurisdiction
+    (``flows.comparison.targets_wide``); every cell is text, neutralized like the tables' CSVs."""
+    from flows.comparison import targets_wide
+
+    header, rows = targets_wide(targets.to_pylist())
+    write_csv_rows(path, [neutralize_formula(h) for h in header],
+                   ([neutralize_formula(cell) for cell in row] for row in rows))
 
 
 # --- the data dictionary ----------------------------------------------------------------------------
@@ -446,7 +465,8 @@ def write_release_formats(folder: Path, tables: Mapping[str, pa.Table], schemas:
     left_out = write_csvs(folder / CSV_DIR, tables, schemas)
     write_data_dictionary(folder / DICTIONARY_FILE, schemas)
     other = {DUCKDB_FILE: "application/x-duckdb", DICTIONARY_FILE: "text/csv",
-             **{f"{CSV_DIR}/{name}.csv": "text/csv" for name in tables if name in schemas}}
+             **{f"{CSV_DIR}/{name}.csv": "text/csv" for name in tables if name in schemas},
+             **({f"{CSV_DIR}/{WIDE_TARGETS_CSV}": "text/csv"} if "targets" in tables else {})}
     doc = croissant(name=dataset, title=title, description=description, version=version, published=published,
                     licence_url=licence_url, cite_as=cite_as, keywords=keywords, creator=creator,
                     release_dir=folder, tables=[n for n in tables if n in schemas], schemas=schemas,
@@ -454,7 +474,8 @@ def write_release_formats(folder: Path, tables: Mapping[str, pa.Table], schemas:
     write_croissant(folder / CROISSANT_FILE, doc)
     info = {"duckdb": {"file": DUCKDB_FILE, "storage_version": database["storage_version"],
                        "opened_by": database["opened_by"], "views": database["views"]},
-            "csv": {"folder": CSV_DIR, "encoding": "UTF-8 with BOM", "columns_left_out": left_out},
+            "csv": {"folder": CSV_DIR, "encoding": "UTF-8 with BOM", "columns_left_out": left_out,
+                    **({"targets_wide": f"{CSV_DIR}/{WIDE_TARGETS_CSV}"} if "targets" in tables else {})},
             "data_dictionary": DICTIONARY_FILE, "croissant": CROISSANT_FILE}
     return info, doc
 
@@ -472,7 +493,9 @@ def formats_card_section(info: Mapping[str, Any]) -> str:
         f"- `{CSV_DIR}/<table>.csv`: for spreadsheets, UTF-8 with a byte order mark; text cells starting with "
         "`=`, `+`, `-`, `@`, a tab or a carriage return carry a leading `'` (against formula injection). Columns "
         f"too long for a spreadsheet cell ({SPREADSHEET_CELL_LIMIT:,} characters) are left to Parquet: "
-        + (", ".join(left_out) if left_out else "none") + f". `{CSV_DIR}/README.md` says more.",
+        + (", ".join(left_out) if left_out else "none") + f". `{CSV_DIR}/README.md` says more."
+        + (f" `{info['csv']['targets_wide']}` puts the targets side by side, one row per indicator and one column "
+           "per jurisdiction." if info["csv"].get("targets_wide") else ""),
         f"- `{DICTIONARY_FILE}`: every column of every table (type, nullable, description, allowed values, "
         "keys), from the same contract as the section above.",
         f"- `{CROISSANT_FILE}`: ML Commons Croissant 1.0 metadata (a schema.org Dataset) describing every file "

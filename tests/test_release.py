@@ -43,7 +43,7 @@ EXPECTED_FILES = {f"{t}.parquet" for t in PUBLISHED_TABLES} | {
     "datapackage.json", "README.md", "CITATION.cff", "SHA256SUMS", "manifest.json", "CHANGELOG.md",
     "index.html", "validation/README.md", "validation/release_gate.json",
     "digigov.duckdb", "data_dictionary.csv", "croissant.json", "changes.parquet", "csv/README.md",
-} | {f"csv/{t}.csv" for t in PUBLISHED_TABLES}
+} | {f"csv/{t}.csv" for t in PUBLISHED_TABLES} | {"csv/targets_wide.csv"}
 FRICTIONLESS = Path(sys.executable).with_name("frictionless")
 
 

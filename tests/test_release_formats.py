@@ -81,6 +81,37 @@ def test_csv_per_table_with_bom_same_rows_and_the_full_text_left_out(seeds):
     assert "## Other formats" in card and "`documents.text`" in card
 
 
+def test_wide_targets_csv_has_a_row_per_indicator_and_a_column_per_jurisdiction(seeds):
+    rel, *_ = seeds
+    raw = (rel / "csv" / formats.WIDE_TARGETS_CSV).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    header, *rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    targets = pq.read_table(rel / "targets.parquet").to_pylist()
+    assert targets and header[:3] == ["indicator_id", "name_zh", "name_en"]
+    assert set(header[3:]) == {t["jurisdiction"] or "" for t in targets} and len(header) == len(set(header))
+    assert [r[0] for r in rows] == sorted({t["indicator_id"] for t in targets})
+    # every target sits in its indicator's row under its jurisdiction, and nowhere else
+    for t in targets:
+        row = next(r for r in rows if r[0] == t["indicator_id"])
+        assert f"{t['value']:g}" in row[header.index(t["jurisdiction"] or "")]
+    filled = sum(1 for r in rows for cell in r[3:] if cell)
+    assert filled == len({(t["indicator_id"], t["jurisdiction"]) for t in targets})
+    doc = json.loads((rel / formats.CROISSANT_FILE).read_text(encoding="utf-8"))
+    assert f"csv/{formats.WIDE_TARGETS_CSV}" in {f["contentUrl"] for f in doc["distribution"]}
+    assert formats.WIDE_TARGETS_CSV in (rel / "csv" / "README.md").read_text(encoding="utf-8")
+
+
+def test_wide_targets_csv_neutralizes_formulas_from_raw_texts(tmp_path):
+    target = dict(indicator_id="online_service_rate", name_zh="=HYPERLINK(\"x\")", name_en="@SUM(A1)",
+                  jurisdiction="-2+3", admin_code="520000", value=90.0, value_max=None, unit="%",
+                  comparator=">=", target_year=2025)
+    path = tmp_path / formats.WIDE_TARGETS_CSV
+    formats.write_wide_targets_csv(path, pa.Table.from_pylist([target]))
+    header, row = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline="")))
+    assert header == ["indicator_id", "name_zh", "name_en", "'-2+3"]
+    assert row == ["online_service_rate", "'=HYPERLINK(\"x\")", "'@SUM(A1)", ">=90% (2025)"]
+
+
 def test_data_dictionary_has_a_row_per_column_of_the_schemas(seeds):
     rel, *_ = seeds
     rows = list(csv.DictReader(io.StringIO((rel / formats.DICTIONARY_FILE).read_text(encoding="utf-8-sig"))))
@@ -113,7 +144,7 @@ def test_sha256sums_cover_the_new_files(seeds):
     rel, *_ = seeds
     listed = {line.split("  ", 1)[1] for line in (rel / SUMS).read_text().splitlines()}
     assert {formats.DUCKDB_FILE, formats.CROISSANT_FILE, formats.DICTIONARY_FILE, CHANGES_FILE,
-            "csv/README.md", "csv/metrics.csv"} <= listed
+            "csv/README.md", "csv/metrics.csv", f"csv/{formats.WIDE_TARGETS_CSV}"} <= listed
 
 
 def test_second_release_names_exactly_the_changed_rows_and_digigov_diff_prints_them(seeds, tmp_path, capsys):

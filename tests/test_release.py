@@ -56,7 +56,8 @@ def rows_from(raw_dir: Path):
 def tables_of_rows(rows) -> dict:
     """Every published table of the rows: the extracted ones and the views derived from them."""
     tables = {name: schema(name).table(rows[name]) for name in TABLES}
-    derived = derived_rows(tables["documents"].to_pylist(), tables["metrics"].to_pylist())
+    derived = derived_rows(tables["documents"].to_pylist(), tables["metrics"].to_pylist(),
+                           bandwidth=tables["bandwidth_targets"].to_pylist())
     return {**tables, **{name: schema(name).table(r) for name, r in derived.items()}}
 
 

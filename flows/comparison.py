@@ -195,8 +195,10 @@ _BANDWIDTH_COLUMNS = ["bandwidth_id", "doc_id", "indicator_id", "admin_level", "
                       "target_year", "char_start", "source_text"]
 
 
-def derived_rows(documents: Sequence[Row], metrics: Sequence[Row], catalog: Catalog | None = None,
-                 bandwidth: Sequence[Row] = ()) -> dict[str, list[dict[str, Any]]]:
+def derived_rows(documents: Sequence[Row], metrics: Sequence[Row], bandwidth: Sequence[Row],
+                 catalog: Catalog | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Every view's rows. ``bandwidth`` (the bandwidth_targets rows) is required: a view built
+    without it would silently lack the bandwidth targets."""
     catalog = catalog or load_catalog()
     return {"indicators": indicator_rows(catalog, metrics, documents, bandwidth),
             "targets": target_rows(catalog, metrics, documents, bandwidth),
@@ -231,7 +233,7 @@ def write_derived_tables(build: Path) -> dict[str, int]:
     documents = pq.read_table(build / "documents.parquet", columns=_DOCUMENT_COLUMNS).to_pylist()
     metrics = pq.read_table(build / "metrics.parquet", columns=_METRIC_COLUMNS).to_pylist()
     bandwidth = pq.read_table(build / "bandwidth_targets.parquet", columns=_BANDWIDTH_COLUMNS).to_pylist()
-    rows = derived_rows(documents, metrics, bandwidth=bandwidth)
+    rows = derived_rows(documents, metrics, bandwidth)
     written = {}
     for name in DERIVED_TABLES:
         ts = schema(name)

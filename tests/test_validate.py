@@ -906,7 +906,8 @@ def test_a_suite_reads_no_table_but_those_it_waits_for(good, tmp_path):
     for name, table in tables_of(good).items():
         pq.write_table(table, tmp_path / f"{name}.parquet")
     tables = tables_of(good)
-    for name, rows in derived_rows(tables["documents"].to_pylist(), tables["metrics"].to_pylist()).items():
+    for name, rows in derived_rows(tables["documents"].to_pylist(), tables["metrics"].to_pylist(),
+                                   tables["bandwidth_targets"].to_pylist()).items():
         pq.write_table(schema(name).table(rows), tmp_path / f"{name}.parquet")
     schemas = load_schemas()
     checked = pa.array([good["documents"][0]["doc_id"]])

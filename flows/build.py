@@ -9,7 +9,6 @@ run is not processed again: its rows come from the per-document cache (``flows/c
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import threading
@@ -35,7 +34,7 @@ from flows.gate import (EXIT_PUBLISHED, EXIT_QUARANTINED, EXIT_REFUSED, MAX_QUAR
 from flows.ingest import RawDoc, Rejected, discover, read_raw, relative_name
 from flows.memory import collect_cycles, freeze_startup_objects
 from flows.budget import DEFAULT_DOC_TIMEOUT
-from flows.pipeline import (DuplicateRoles, copy_reject, duplicate_roles, process_document, reject_row, timed,
+from flows.pipeline import (DuplicateRoles, copy_reject, duplicate_key, duplicate_roles, process_document, reject_row, timed,
                             warm_up)
 from flows.previous import TEXT_KEYS, PreviousBuild, load_previous, reused_rows, take_rows, write_text_keys
 from flows.comparison import write_derived_tables
@@ -168,7 +167,7 @@ def process_entries(raw_dir: Path, entries: list[RawEntry], cache: DocumentCache
             continue
         rows = process_document(raw, timings, doc_timeout)
         with timed(timings, "arrow"):
-            text_key = hashlib.sha256(rows["documents"][0]["text"].encode()).hexdigest() if rows["documents"] else None
+            text_key = duplicate_key(rows["documents"][0]) if rows["documents"] else None
         pending.append((entry, rows, text_key))
         processed += 1
         if len(pending) >= ARROW_DOCUMENTS:
@@ -268,7 +267,7 @@ def _parts_of(name: str, reused: pa.Table | None, results: list[BatchResult]) ->
 def merge_table(name: str, parts: list[pa.Table], duplicate_of: dict[str, str],
                 extra_rejects: list[dict[str, Any]], doc_ids: pa.Array | None = None) -> pa.Table:
     """One table of a run from its parts (the previous build's reused rows, then the batches'):
-    documents with the same normalized text as an earlier one get ``duplicate_of`` and
+    documents with the same document_key as an earlier one get ``duplicate_of`` and
     contribute no derived rows; with ``doc_ids`` (documents in path order), rows follow them
     (``in_document_order``); rejects, with ``extra_rejects``, are sorted by source file.
 
@@ -938,7 +937,7 @@ class Staged:
 
 def stream_batches(batches: Iterator[BatchResult], extra_rejects: list[dict[str, Any]], build: Path) -> Staged:
     """Write the batches' rows into the staging folder ``build`` as they come (path order):
-    documents with the same normalized text as an earlier one get ``duplicate_of`` and
+    documents with the same document_key as an earlier one get ``duplicate_of`` and
     contribute no derived rows, as in ``assemble``; rejects are sorted by source file."""
     names = [n for n in TABLES if n != "rejects"]
     appender = TableAppender(build, {n: schema(n).arrow_schema() for n in names})

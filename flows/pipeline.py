@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import traceback
@@ -13,6 +14,7 @@ from typing import Any, Iterator
 
 from flows.budget import DocumentTimeout, budget, stage
 from flows.extract import extract_all
+from flows.ids import assign_row_ids, document_key
 from flows.ingest import RawDoc, Rejected
 from flows.jurisdictions import jurisdiction_of
 from flows.metadata import extract_metadata
@@ -57,8 +59,6 @@ def warm_up() -> float:
     global _warmed_up
     if _warmed_up:
         return 0.0
-    import hashlib
-
     started = time.perf_counter()
     data = WARM_UP_TEXT.encode("utf-8")
     process_document(RawDoc("warm-up.txt", hashlib.sha256(data).hexdigest(), data))
@@ -101,8 +101,9 @@ def document_rows(raw: RawDoc, timings: dict[str, float] | None) -> Rows:
     with timed(timings, "metadata"), stage("metadata"):
         meta = extract_metadata(norm.text, sections, norm.meta)
         meta.update(jurisdiction_of(meta["province"], meta["admin_level"], meta["issuer"], meta["title"]).columns())
+    key = document_key(meta["issuer"], meta["doc_number"], meta["title"], meta["issue_date"], norm.text)
     out["documents"].append(dict(
-        doc_id=doc_id, source_file=raw.source_file, source_sha256=raw.sha256,
+        doc_id=doc_id, document_key=key, source_file=raw.source_file, source_sha256=raw.sha256,
         source_bytes=len(raw.data), raw_encoding=norm.raw_encoding, script=norm.script,
         repairs=json.dumps([r.__dict__ for r in norm.repairs], ensure_ascii=False),
         unrecoverable_spans=norm.unrecoverable_spans, duplicate_of=None, text=norm.text,
@@ -118,8 +119,9 @@ def document_rows(raw: RawDoc, timings: dict[str, float] | None) -> Rows:
     out["sections"] = sections
     with timed(timings, "extract"):
         extracted = extract_all(doc_id, norm.text, sections)
-    for table, rows in extracted.items():
-        out[table] = rows
+        for table, rows in extracted.items():
+            out[table] = rows
+        assign_row_ids(key, out)  # the stages' positional ids become stable ones (flows/ids.py)
     return out
 
 
@@ -132,11 +134,11 @@ def merge(parts: list[Rows]) -> Rows:
 
 
 def duplicate_roles(docs: list[tuple[str, str, str]]) -> tuple[dict[str, str], dict[str, str]]:
-    """Decide which documents count, from (source_file, doc_id, text key) triples.
+    """Decide which documents count, from (source_file, doc_id, duplicate_key) triples.
 
     Returns ``copies`` (source_file of a byte-identical copy -> source_file of the kept file; the
     copy is not a document) and ``duplicate_of`` (doc_id -> doc_id of the first document with the
-    same normalized text, e.g. a traditional-script copy). "First" is by source_file, so the
+    same ``duplicate_key``, e.g. a traditional-script or GBK copy). "First" is by source_file, so the
     answer does not depend on batch order.
     """
     roles = DuplicateRoles()
@@ -170,6 +172,12 @@ class DuplicateRoles:
                 self.duplicate_of[doc_id] = original
 
 
+def duplicate_key(document: dict[str, Any]) -> str:
+    """What makes two documents duplicates: the same ``document_key`` (hashed: the key can be
+    long). Two files with one key would otherwise publish rows with the same ids."""
+    return hashlib.sha256(document["document_key"].encode()).hexdigest()
+
+
 def copy_reject(source_file: str, sha256: str, original_file: str) -> dict[str, Any]:
     return reject_row(source_file, sha256, "duplicate", f"byte-identical to {original_file} (doc_id {sha256[:16]})")
 
@@ -179,11 +187,11 @@ def mark_duplicates(rows: Rows) -> Rows:
 
     A byte-identical copy shares its original's doc_id: the first file (by path) keeps it and
     each copy becomes a `rejects` row (reason `duplicate`). A copy with different bytes but the
-    same normalized text (say a traditional-script copy) keeps its documents row with
+    same document_key (say a traditional-script or GBK copy) keeps its documents row with
     `duplicate_of` set, and its derived rows are dropped.
     """
     docs = rows["documents"]
-    copies, duplicate_of = duplicate_roles([(d["source_file"], d["doc_id"], d["text"]) for d in docs])
+    copies, duplicate_of = duplicate_roles([(d["source_file"], d["doc_id"], duplicate_key(d)) for d in docs])
     kept = {d["doc_id"]: d for d in sorted(docs, key=lambda d: d["source_file"]) if d["source_file"] not in copies}
     by_file = {d["source_file"]: d for d in docs}
     rejects = list(rows["rejects"]) + [

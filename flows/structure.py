@@ -407,6 +407,7 @@ class _Tree:
     def _new_row(self, **kw: Any) -> int:
         i = len(self.rows)
         kw.setdefault("flags", None)
+        # a positional handle: flows/ids.py gives the section its stable id once the document's key is known
         self.rows.append(dict(section_id=f"{self.doc_id}-{i:04d}", doc_id=self.doc_id, **kw))
         return i
 

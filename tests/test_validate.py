@@ -66,7 +66,7 @@ def good_rows(text: str = PLAN, name: str = "plan.txt") -> dict[str, list[dict]]
             issuer="某省人民政府", admin_level="province", doc_number="某府发〔2023〕21号",
             issue_date=dt.date(2023, 6, 1), issue_date_source="signature", plan_start_year=2023,
             plan_end_year=2025, source_url=None, metadata_flags=[], repairs="[]",
-            unrecoverable_spans=0, duplicate_of=None, text=text)],
+            unrecoverable_spans=0, duplicate_of=None, text=text, document_key="number:某省人民政府|某府发(2023)21号")],
         "sections": [
             dict(section_id=sec(0), doc_id=d, parent_id=None, level=0, label=None, ordinal=None,
                  heading=None, kind="preamble", text=text[:h1].strip(), char_start=0, char_end=h1),

@@ -2,7 +2,9 @@
 
 Each extractor is a plain function ``extract_<table>(doc_id, text, sections) -> list[row]``;
 ``extract_all`` runs them all and returns rows per table, each metric and bandwidth
-target mapped to the indicator catalog (``flows/indicators.py``).
+target mapped to the indicator catalog (``flows/indicators.py``). The ids they give rows
+(``<doc_id>-g0000`` …) are positional handles within the document; ``flows/ids.py`` replaces
+them with stable ids once the document's key is known (``pipeline.document_rows``).
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ class CachedDocument:
     """A document's non-empty tables (``TableSchema.bare_schema``) and its text key."""
 
     tables: dict[str, pa.Table]
-    text_key: str | None  # sha256 of the normalized text (duplicate detection); None if rejected
+    text_key: str | None  # pipeline.duplicate_key (duplicate detection); None if rejected
 
     @classmethod
     def from_rows(cls, rows: dict[str, list[dict[str, Any]]], text_key: str | None) -> "CachedDocument":

@@ -26,6 +26,7 @@ once too, and its rows only where a value differs (5 and 5.0 are the same value)
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from flows.dictionary import md_code, md_table
+from flows.schema import SCHEMA_DIR
 
 CHANGES_FILE = "changes.parquet"
 CHANGES_SCHEMA = pa.schema([
@@ -316,14 +318,18 @@ def changelog_section(changes: pa.Table, tables: Iterable[str], previous: str | 
     else:
         lines += [f"Every added, removed and changed row since {previous}, keyed by each table's primary key, is in "
                   f"`{CHANGES_FILE}` (table, row_id, change, column, old, new); `digigov diff {previous} <this "
-                  "version>` prints it. It is as exact as the row ids: where a row id starts with its document's id "
-                  "(derived from the raw file's bytes), every row of a changed raw file shows as removed and "
-                  "added; where ids are sequence numbers, a row whose number moved shows as changed.", "",
+                  "version>` prints it. Row ids are hashes of the document's document_key and the row's content "
+                  "(flows/ids.py): a re-encoded raw file or a row found in addition changes no other row's id, "
+                  "and a row whose content changed shows as removed and added.", "",
                   summary_markdown(changes, tables)]
     return "\n".join(lines) + "\n"
 
 
 # --- the schema version ------------------------------------------------------------------------------------
+
+# What a reader must do on each major step of schemas/VERSION (the release's CHANGELOG quotes it)
+MIGRATIONS = SCHEMA_DIR / "MIGRATIONS.md"
+
 
 def major(version: str | None) -> int | None:
     try:
@@ -371,4 +377,20 @@ def schema_section(changes: pa.Table, previous: str | None, old_version: str | N
         if bumped and not (breaking or gone):
             lines.append("- no column was removed or retyped: the major version marks ids (or values) whose meaning "
                          "changed; rows of the two versions do not match by id, join on this release's ids only")
+        if bumped:
+            lines += migration_notes(major(old_version), major(new_version))
     return problems, "\n".join(lines) + "\n"
+
+
+def migration_notes(old_major: int, new_major: int, path: Path = MIGRATIONS) -> list[str]:
+    """The ``## <major>.0`` sections of schemas/MIGRATIONS.md for each major version after
+    ``old_major`` up to ``new_major``, as lines (their own headings one level down)."""
+    if not path.exists():
+        return []
+    sections = re.split(r"^## (\d+)\.0\s*$", path.read_text(encoding="utf-8"), flags=re.M)
+    notes = dict(zip(sections[1::2], sections[2::2]))
+    lines = []
+    for version in range(old_major + 1, new_major + 1):
+        if str(version) in notes:
+            lines += ["", f"#### Schema {version}.0", "", *notes[str(version)].strip().splitlines()]
+    return lines

@@ -37,7 +37,7 @@ TEXT_KEYS = ".text_keys.parquet"
 class PreviousBuild:
     path: Path
     doc_ids: dict[tuple[str, str], str]  # (raw sha256, lower-case suffix) -> doc_id, originals only
-    text_keys: dict[str, str]  # doc_id -> sha256 of the normalized text
+    text_keys: dict[str, str]  # doc_id -> its duplicate key (pipeline.duplicate_key: sha256 of document_key)
     rules_fingerprint: str | None = None  # of the rules its rows were validated under
 
 

@@ -126,8 +126,10 @@ def test_an_extra_row_found_earlier_changes_no_other_id(plan_rows, monkeypatch):
 
     def with_an_earlier_goal(doc_id, text, sections):
         rows = find_goals(doc_id, text, sections)
-        extra = dict(rows[0], goal_id=f"{doc_id}-extra", statement="通知中的一句新目标", char_start=0, char_end=9)
-        return [extra, *rows]
+        rows = [dict(rows[0], statement="通知中的一句新目标", char_start=0, char_end=9), *rows]
+        for i, r in enumerate(rows):  # as extract_goals numbers the rows it finds, in text order
+            r["goal_id"] = f"{doc_id}-g{i:04d}"
+        return rows
 
     monkeypatch.setitem(EXTRACTORS, "goals", with_an_earlier_goal)
     changed = process_document(_raw("plan.txt", PLAN.encode("utf-8")))
@@ -183,3 +185,16 @@ def test_seed_build_ids_match_the_plain_pipeline(seed_build, seed_rows):
     for table, (column, _) in ids.ID_CONTENT.items():
         built = pq.read_table(out / f"{table}.parquet", columns=["doc_id", column]).to_pylist()
         assert sorted(r[column] for r in built if r["doc_id"] in seed_docs) == sorted(r[column] for r in seed_rows[table])
+
+
+def test_the_changelog_of_the_first_release_with_stable_ids_says_how_to_migrate():
+    from flows import diff
+    from flows.schema import schema_version
+
+    assert diff.major(schema_version()) >= 2  # ids changed meaning: a major step
+    _, text = diff.schema_section(diff.changes_table([]), "2026.11.0", "1.3", schema_version())
+    migrate = text.split("### How to migrate", 1)[1]
+    assert "#### Schema 2.0" in migrate and "document_key" in migrate and "char_start" in migrate
+    # a minor step quotes nothing; a step over two majors quotes both
+    assert "How to migrate" not in diff.schema_section(diff.changes_table([]), "x", "2.0", "2.1")[1]
+    assert diff.migration_notes(1, 2) and diff.migration_notes(2, 2) == []

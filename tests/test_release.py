@@ -482,15 +482,23 @@ def test_a_release_after_one_raw_document_changed_shows_exactly_that_document(se
     doc_lines = [l for l in log.split("## Documents")[1].split("##")[0].splitlines() if l.startswith("- ")]
     assert doc_lines == [f"- changed: `{changed.name}` (sha256 `{json.loads((out / RELEASES / V1 / 'manifest.json').read_text())['sources'][changed.name]}` → `{sha256_file(changed)}`)"]
     assert "| documents | 5 | 5 | +0 |" in log
-    # changes.parquet names exactly the rows of that document: its ids (derived from the raw
-    # file's sha256) left with the old bytes and came with the new ones; no other row changed
+    # changes.parquet names exactly that document's rows. Its doc_id (the raw file's id) left with
+    # the old bytes and came with the new ones; its rows keep their ids (flows/ids.py) and show
+    # the new doc_id, the sentence added brings a goal and a metric, its last section grew.
     old_id = json.loads((out / RELEASES / V1 / "manifest.json").read_text())["sources"][changed.name][:16]
     new_id = sha256_file(changed)[:16]
     # (the derived views' ids come from their own keys: they change with the document's rows)
     changes = [c for c in pq.read_table(result.path / "changes.parquet").to_pylist() if c["table"] in TABLES]
-    assert changes and all(old_id in c["row_id"] or new_id in c["row_id"] for c in changes)
-    assert {c["change"] for c in changes} == {"added", "removed"}
-    assert {c["table"] for c in changes if c["change"] == "removed" and c["row_id"] == old_id} == {"documents"}
+    assert {(c["table"], c["change"]) for c in changes if c["row_id"] in (old_id, new_id)} == {
+        ("documents", "removed"), ("documents", "added")}
+    by_doc_id = [c for c in changes if c["table"] in ("keywords", "repairs")]  # keyed on (doc_id, …)
+    assert by_doc_id and all(old_id in c["row_id"] or new_id in c["row_id"] for c in by_doc_id)
+    by_row_id = [c for c in changes if c["table"] not in ("documents", "keywords", "repairs")]
+    moved = {c["row_id"] for c in by_row_id if c["change"] == "changed" and (c["column"], c["old"], c["new"]) == ("doc_id", old_id, new_id)}
+    assert moved and {c["row_id"] for c in by_row_id if c["change"] == "changed"} == moved
+    assert {c["column"] for c in by_row_id if c["change"] == "changed"} <= {"doc_id", "text", "char_end"}
+    assert sorted(c["table"] for c in by_row_id if c["change"] != "changed") == ["goals", "metrics"]
+    assert {c["change"] for c in by_row_id if c["change"] != "changed"} == {"added"}
     assert f"Code: `{result_v1_commit[:12]}` → `{git(repo, 'rev-parse', 'HEAD').strip()[:12]}`." in log
     assert (out / RELEASES / LATEST).read_text().strip() == V2
 

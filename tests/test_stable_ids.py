@@ -5,6 +5,7 @@ identical rows are told apart by their ordinal."""
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 
@@ -70,6 +71,7 @@ def test_document_key_rules_and_normalization():
 def test_plan_rows_have_hash_ids_and_resolved_references(plan_rows):
     doc = plan_rows["documents"][0]
     assert doc["document_key"] == "number:某某省人民政府|某政发(2023)7号"
+    assert re.fullmatch(schema("documents").column("document_key").pattern, doc["document_key"])
     assert plan_rows["goals"] and plan_rows["metrics"] and plan_rows["sections"]
     section_ids = {r["section_id"] for r in plan_rows["sections"]}
     for table, id_list in _row_ids(plan_rows).items():

@@ -42,7 +42,7 @@ from flows.schema import TABLES, schema
 from flows.validate import (DOCS_DIR, StagedTables, ValidationFailed, ValidationResult, mark_staging_failed,
                             return_freed_memory)
 from flows.write import (LOCK, Checksums, TableAppender, UnsafeOutput, claim_output_folder, clean_stale, current_build,
-                         new_build_dir, publish, write_meta, write_table)
+                         new_build_dir, publish, table_file, table_path, write_meta, write_table)
 
 DEFAULT_BATCH_SIZE = 200  # documents to process per task, at most; cached documents cost far less
 CACHE_HITS_PER_DOCUMENT = 20  # a cache hit costs ~1/20 of processing a document (measured)
@@ -704,7 +704,7 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
             with timed(timings, "batches"):
                 staged = stream_batches(batches, rejects, staging_builds[-1])
             checksums = Checksums(staged.build)  # taken on a thread while the build is validated
-            checksums.add(*(f"{n}.parquet" for n in TABLES))
+            checksums.add(*(table_file(n) for n in TABLES))
             bar.finish()
             peaks["batches"] = _peak_rss_mb()
             checked = None
@@ -730,7 +730,7 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
 
             def table_staged(name: str) -> None:
                 progress_.staged(name)
-                checksums.add(f"{name}.parquet")
+                checksums.add(table_file(name))
 
             args = (results, rejects, iter(reads), reused_keys, order, build, timings, table_staged)
             del results
@@ -758,7 +758,7 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
                 result, quarantined, stale = quarantine_documents(
                     staged, result, out, checked, staging_builds, max_quarantined, max_quarantined_count)
         published_docs = _published_documents(out)
-        refusal = shrink_refusal(published_docs, pq.read_table(staged.build / "documents.parquet",
+        refusal = shrink_refusal(published_docs, pq.read_table(table_path(staged.build, "documents"),
                                                                columns=["source_file", "source_sha256"]),
                                  allow_shrink)
         if refusal:
@@ -773,7 +773,7 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
             if checksums.build != staged.build:  # staged again without the quarantined documents
                 checksums.close()
                 checksums = Checksums(staged.build)
-            sums, stats = checksums.collect([*(f"{n}.parquet" for n in names), TEXT_KEYS])
+            sums, stats = checksums.collect([*(table_file(n) for n in names), TEXT_KEYS])
             write_meta(staged.build, {**base_meta, **staged.meta(), "outcome": OUTCOMES[outcome], "exit_code": outcome,
                                       "quarantined": {r["source_file"]: r["detail"] for r in quarantined.values()},
                                       "stale": sorted(stale.values()), "checksums": sums, "file_stats": stats})
@@ -871,7 +871,7 @@ def _published_documents(out: Path) -> pa.Table | None:
     """source_file and source_sha256 of the published build's documents (None: none readable)."""
     build = current_build(out)
     try:
-        return None if build is None else pq.read_table(build / "documents.parquet",
+        return None if build is None else pq.read_table(table_path(build, "documents"),
                                                          columns=["source_file", "source_sha256"])
     except (OSError, pa.ArrowException):
         return None
@@ -969,7 +969,7 @@ def _close_staged(staged: Staged, appender: TableAppender) -> None:
     """Finish the staging build's table files and write its rejects (``staged.rejected``)."""
     staged.rows = appender.close()
     staged.rows["rejects"] = staged.rejected.num_rows
-    write_table(staged.rejected, staged.build / "rejects.parquet")
+    write_table(staged.rejected, staged.build / table_file("rejects"))
     staged.rows = {name: staged.rows[name] for name in TABLES}
 
 

@@ -228,11 +228,11 @@ def contract_violations(ts: TableSchema, table: Any) -> list[str]:
 def write_derived_tables(build: Path) -> dict[str, int]:
     """Compute the views from ``build``'s documents, metrics and bandwidth targets and write them
     into it; their rows."""
-    from flows.write import write_table
+    from flows.write import table_file, table_path, write_table
 
-    documents = pq.read_table(build / "documents.parquet", columns=_DOCUMENT_COLUMNS).to_pylist()
-    metrics = pq.read_table(build / "metrics.parquet", columns=_METRIC_COLUMNS).to_pylist()
-    bandwidth = pq.read_table(build / "bandwidth_targets.parquet", columns=_BANDWIDTH_COLUMNS).to_pylist()
+    documents = pq.read_table(table_path(build, "documents"), columns=_DOCUMENT_COLUMNS).to_pylist()
+    metrics = pq.read_table(table_path(build, "metrics"), columns=_METRIC_COLUMNS).to_pylist()
+    bandwidth = pq.read_table(table_path(build, "bandwidth_targets"), columns=_BANDWIDTH_COLUMNS).to_pylist()
     rows = derived_rows(documents, metrics, bandwidth)
     written = {}
     for name in DERIVED_TABLES:
@@ -241,6 +241,6 @@ def write_derived_tables(build: Path) -> dict[str, int]:
         problems = contract_violations(ts, table)
         if problems:
             raise ValueError(f"derived table {name} breaks its contract: " + "; ".join(problems))
-        write_table(table, build / f"{name}.parquet")
+        write_table(table, build / table_file(name))
         written[name] = table.num_rows
     return written

@@ -105,9 +105,11 @@ def withhold_documents(build: Path, into: Path, quarantine: dict[str, list[str]]
     marked stale in ``documents`` (``stale_since``: kept from the first run that kept it;
     ``stale_reason``); an earlier version that is itself quarantined is not kept. One table is
     held at a time. ``text_keys`` are the staged build's (doc_id -> normalized-text hash)."""
+    from flows.write import table_path
+
     now = now or dt.datetime.now(dt.timezone.utc)
     into = Path(into)
-    docs = pq.read_table(Path(build) / "documents.parquet",
+    docs = pq.read_table(table_path(build, "documents"),
                          columns=["doc_id", "source_file", "source_sha256", "duplicate_of"]).to_pylist()
     by_id = {d["doc_id"]: d for d in docs}
     withheld = {d: list(quarantine[d]) for d in quarantine if d in by_id}
@@ -120,12 +122,12 @@ def withhold_documents(build: Path, into: Path, quarantine: dict[str, list[str]]
     stale, stale_keys = _earlier_versions(published, {by_id[d]["source_file"] for d in withheld}, set(by_id))
     reasons = {by_id[d]["source_file"]: f"its new version (sha256 {by_id[d]['source_sha256'][:12]}…) was quarantined: "
                + "; ".join(details) for d, details in withheld.items()}
-    rejects = pq.read_table(Path(build) / "rejects.parquet").to_pylist()
+    rejects = pq.read_table(table_path(build, "rejects")).to_pylist()
     rejected = _quarantine_rejects(rejects, {d: (by_id[d], details) for d, details in withheld.items()},
                                    set(stale.values()))
 
     from flows.build import in_document_order, path_ordered_doc_ids
-    from flows.write import TableAppender, write_table
+    from flows.write import TableAppender, table_file, write_table
 
     drop = pa.array(sorted(withheld), pa.string())
     keep_stale = pa.array(sorted(stale), pa.string())
@@ -133,10 +135,10 @@ def withhold_documents(build: Path, into: Path, quarantine: dict[str, list[str]]
     order = None
     sources: dict[str, str] = {}
     for name in ("documents", *(n for n in TABLES if n not in ("documents", "rejects"))):
-        table = pq.read_table(Path(build) / f"{name}.parquet", memory_map=True)
+        table = pq.read_table(table_path(build, name), memory_map=True)
         table = table.filter(pc.invert(pc.is_in(table.column("doc_id"), value_set=drop)))
         if len(stale):
-            earlier = pq.read_table(Path(published) / f"{name}.parquet", memory_map=True)
+            earlier = pq.read_table(table_path(published, name), memory_map=True)
             earlier = earlier.filter(pc.is_in(earlier.column("doc_id"), value_set=keep_stale))
             if name == "documents":
                 earlier = _marked_stale(earlier, reasons, now)
@@ -151,7 +153,7 @@ def withhold_documents(build: Path, into: Path, quarantine: dict[str, list[str]]
     rows = appender.close()
     table = schema("rejects").table(rejects)
     table = table.take(pc.sort_indices(table, [("source_file", "ascending")]))
-    write_table(table, into / "rejects.parquet")
+    write_table(table, into / table_file("rejects"))
     rows["rejects"] = table.num_rows
     keys = {d: k for d, k in text_keys.items() if d not in withheld}
     keys.update(stale_keys)
@@ -189,8 +191,9 @@ def _earlier_versions(published: Path | None, files: set[str],
     if published is None or not files or not _same_layout(Path(published)):
         return {}, {}
     from flows.previous import TEXT_KEYS
+    from flows.write import table_path
 
-    docs = pq.read_table(Path(published) / "documents.parquet",
+    docs = pq.read_table(table_path(published, "documents"),
                          columns=["doc_id", "source_file", "duplicate_of"]).to_pylist()
     try:
         keys = pq.read_table(Path(published) / TEXT_KEYS)
@@ -204,8 +207,10 @@ def _earlier_versions(published: Path | None, files: set[str],
 
 def _same_layout(build: Path) -> bool:
     """Whether a build's tables have this code's columns and types (else its rows cannot be kept)."""
+    from flows.write import table_path
+
     try:
-        return all([(f.name, f.type) for f in pq.read_schema(build / f"{n}.parquet")]
+        return all([(f.name, f.type) for f in pq.read_schema(table_path(build, n))]
                    == [(f.name, f.type) for f in schema(n).bare_schema] for n in TABLES)
     except (OSError, pa.ArrowException):
         return False

@@ -28,9 +28,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from flows.schema import schema
-from flows.write import BUILD_META, changed_files, current_build
+from flows.write import BUILD_META, BUILD_SUFFIX, changed_files, current_build, table_path
 
-TEXT_KEYS = ".text_keys.parquet"
+TEXT_KEYS = ".text_keys" + BUILD_SUFFIX  # Parquet, named for no glob (flows/write.py)
 
 
 @dataclass
@@ -59,7 +59,7 @@ def load_previous(out_dir: Path, fingerprint: str, problems: list[str] | None = 
                 problems.append(f"the published build's files no longer match the checksums in its {BUILD_META} "
                                 f"({', '.join(changed)}): none of its rows is reused, every row is validated")
             return None
-        docs = pq.read_table(build / "documents.parquet",
+        docs = pq.read_table(table_path(build, "documents"),
                              columns=["doc_id", "source_file", "source_sha256", "duplicate_of"])
         keys = pq.read_table(build / TEXT_KEYS)
     except (OSError, ValueError, pa.ArrowException) as exc:  # an older layout or a damaged build: no fast path
@@ -81,7 +81,7 @@ def reused_rows(previous: PreviousBuild, name: str, source_files: dict[str, str]
     if name == "rejects":  # a document with rows is no reject
         return schema(name).table([])
     ids = pa.array(sorted(source_files), pa.string())
-    table = pq.read_table(previous.path / f"{name}.parquet", memory_map=True)
+    table = pq.read_table(table_path(previous.path, name), memory_map=True)
     keep = pc.indices_nonzero(pc.is_in(table.column("doc_id"), value_set=ids))
     table = take_rows(table, keep)
     if name == "documents":

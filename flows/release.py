@@ -60,7 +60,7 @@ from flows.formats import formats_card_section, json_ld_script, with_json_column
 from flows.ingest import _file_kind as file_kind, discover
 from flows.schema import PUBLISHED_TABLES, load_schemas, schema, schema_version
 from flows.sources import read_manifest, sources_section
-from flows.write import BUILD_META, CURRENT, _fsync, _fsync_dir
+from flows.write import BUILD_META, CURRENT, _fsync, _fsync_dir, table_path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RELEASES = "releases"
@@ -187,7 +187,7 @@ def read_current_build(out_dir: Path) -> tuple[Path | None, dict[str, Any] | Non
         return None, None, {}
     meta_path = build / BUILD_META
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else None
-    tables = {name: pq.read_table(build / f"{name}.parquet") for name in PUBLISHED_TABLES if (build / f"{name}.parquet").is_file()}
+    tables = {name: pq.read_table(table_path(build, name)) for name in PUBLISHED_TABLES if table_path(build, name).is_file()}
     return build, meta, tables
 
 

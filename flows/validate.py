@@ -30,6 +30,7 @@ from flows.expectations import (DOCUMENT, DocumentTexts, Suite, build_frame, bui
                                 rule_level, slice_rows, suite_reads)
 from flows.gate import BuildRefused
 from flows.schema import TableSchema, load_schemas
+from flows.write import table_path
 
 DOCS_DIR = "validation"  # Data Docs live in OUT/validation/
 SUMMARY_FILE = "summary.md"  # the same summary as the Prefect artifact, next to the Data Docs
@@ -98,7 +99,7 @@ class StagedTables(Mapping):
         """``ready`` (a build being staged while it is validated): blocks until a table's file
         is complete; every name is then taken to come."""
         self.folder = Path(folder)
-        self.names = list(names) if ready else [n for n in names if (self.folder / f"{n}.parquet").exists()]
+        self.names = list(names) if ready else [n for n in names if table_path(self.folder, n).exists()]
         self.complete = ready is None  # every file written: another process may read them too
         self._ready = ready or _written
         # per table: (the checked documents, the row groups holding their rows)
@@ -115,7 +116,7 @@ class StagedTables(Mapping):
         if name not in self.names:
             raise KeyError(name)
         self._ready(name)
-        return pq.read_table(self.folder / f"{name}.parquet", memory_map=True)
+        return pq.read_table(table_path(self.folder, name), memory_map=True)
 
     def __contains__(self, name: object) -> bool:
         return name in self.names  # Mapping's own would read the table
@@ -130,7 +131,7 @@ class StagedTables(Mapping):
         if name not in self.names:
             raise KeyError(name)
         self._ready(name)
-        return pq.ParquetFile(self.folder / f"{name}.parquet", memory_map=True)
+        return pq.ParquetFile(table_path(self.folder, name), memory_map=True)
 
     def select(self, name: str, columns: list[str], checked_docs: pa.Array | None = None) -> pa.Table | None:
         """These columns (those that exist) of a table; with ``checked_docs``, only the rows of
@@ -166,7 +167,7 @@ class StagedTables(Mapping):
 
     def num_rows(self, name: str) -> int:
         self._ready(name)
-        return pq.read_metadata(self.folder / f"{name}.parquet").num_rows
+        return pq.read_metadata(table_path(self.folder, name)).num_rows
 
     def text_lengths(self, name: str, columns: list[str], text: str) -> pa.Table | None:
         """These columns of a table and ``text_length``, the length in characters of its
@@ -239,8 +240,8 @@ class FilesWritten:
         self.owner = os.getpid()  # the process that stages the build
 
     def __call__(self, name: str) -> None:
-        path, failed = self.folder / f"{name}.parquet", self.folder / STAGING_FAILED
-        while not path.exists():
+        failed = self.folder / STAGING_FAILED
+        while not table_path(self.folder, name).exists():  # a build's name, or a plain .parquet
             if failed.exists():
                 reason = failed.read_text(encoding="utf-8", errors="replace").strip()
                 raise RuntimeError(f"staging the build failed before {name}: {reason}")

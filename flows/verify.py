@@ -41,7 +41,7 @@ from typing import Any, Callable
 import pyarrow as pa
 
 from flows.diff import diff_table, release_keys, release_tables
-from flows.write import CURRENT
+from flows.write import BUILD_SUFFIX, CURRENT
 
 CODE_PATHS = ("flows", "schemas", "pyproject.toml", "requirements.lock")
 LOCK_FILE = "requirements.lock"
@@ -156,7 +156,8 @@ def built_tables(out_dir: Path) -> dict[str, pa.Table]:
     build = (Path(out_dir) / CURRENT).resolve()
     if not build.is_dir():
         return {}
-    return {p.stem: pq.read_table(p) for p in sorted(build.glob("*.parquet")) if not p.name.startswith(".")}
+    return {p.stem: pq.read_table(p) for p in sorted(build.iterdir())
+            if p.suffix in (".parquet", BUILD_SUFFIX) and not p.name.startswith(".")}
 
 
 def comparable(table: pa.Table) -> pa.Table:

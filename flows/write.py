@@ -2,11 +2,18 @@
 
 Layout of an output folder::
 
-    OUT/<table>.parquet   -> .current/<table>.parquet   (relative symlinks, made once)
+    OUT/<table>.parquet   -> .current/<table>.pqt       (relative symlinks, made once)
     OUT/_build.json       -> .current/_build.json       (row counts, input checksums, code version)
     OUT/.current          -> .builds/<build_id>         (swapped with one rename)
     OUT/.previous         -> .builds/<build_id>         (the build that was current before)
-    OUT/.builds/<build_id>/
+    OUT/.builds/<build_id>/<table>.pqt                  (Parquet files named for no glob)
+
+A build's Parquet files end in ``.pqt``, not ``.parquet``: a glob over the output folder
+(``read_parquet('OUT/**/*.parquet')`` in DuckDB, which descends into dot-folders, or Python's
+``glob(recursive=True)``, which does not) then sees each published table once, through its link,
+never a build's copy or its internals (``.text_keys.pqt``); DuckDB follows no folder link
+(``.current``, ``.previous``). ``table_path`` still reads a folder of ``<table>.parquet`` files
+(a build written before, a release, a test's folder).
 
 Publishing a build is a single ``rename`` of the ``.current`` link, so a reader (or a crash)
 sees either every old table or every new one, never a mix. Every file is fsynced before the
@@ -36,6 +43,20 @@ CURRENT = ".current"
 PREVIOUS = ".previous"
 BUILD_META = "_build.json"
 LOCK = ".lock"  # the run lock (``flows/build.py``): a folder holding only it is digigov's
+BUILD_SUFFIX = ".pqt"  # a build's Parquet files (see above)
+
+
+def table_file(name: str) -> str:
+    """The name of table ``name``'s Parquet file in a build."""
+    return f"{name}{BUILD_SUFFIX}"
+
+
+def table_path(folder: Path | str, name: str) -> Path:
+    """Table ``name``'s Parquet file in ``folder``: a build's, or else a ``<name>.parquet`` there
+    (a build of an earlier layout, a release folder), or the build's name when neither exists."""
+    built = Path(folder) / table_file(name)
+    plain = Path(folder) / f"{name}.parquet"
+    return plain if not built.exists() and plain.exists() else built
 
 
 def new_build_dir(out_dir: Path) -> Path:
@@ -46,7 +67,7 @@ def new_build_dir(out_dir: Path) -> Path:
 
 def write_table(table: pa.Table, path: Path) -> None:
     """Write through pyarrow so field descriptions survive in the Parquet metadata."""
-    tmp = path.with_suffix(".parquet.tmp")
+    tmp = path.with_name(path.name + ".tmp")
     pq.write_table(table, tmp, compression="zstd")
     _fsync(tmp)
     os.replace(tmp, path)
@@ -54,7 +75,7 @@ def write_table(table: pa.Table, path: Path) -> None:
 
 def write_build(tables: dict[str, pa.Table], build: Path, meta: dict[str, Any]) -> None:
     for name, table in tables.items():
-        write_table(table, build / f"{name}.parquet")
+        write_table(table, build / table_file(name))
     write_meta(build, meta)
 
 
@@ -119,7 +140,7 @@ class TableAppender:
         writer.write_table(pa.concat_tables(parts).combine_chunks(), row_group_size=2**20)
 
     def _tmp(self, name: str) -> Path:
-        return self.build / f"{name}.parquet.tmp"
+        return self.build / f"{table_file(name)}.tmp"
 
     def finish(self, name: str) -> None:
         """Write what is left of a table and finish its file (nothing more can be appended)."""
@@ -131,7 +152,7 @@ class TableAppender:
         else:
             self._writers.pop(name).close()
         _fsync(self._tmp(name))
-        os.replace(self._tmp(name), self.build / f"{name}.parquet")
+        os.replace(self._tmp(name), self.build / table_file(name))
         self._finished.add(name)
 
     def close(self) -> dict[str, int]:
@@ -153,10 +174,11 @@ def publish(build: Path, out_dir: Path, table_names: list[str]) -> Path:
     if not (final.is_dir() and not build.exists()):  # renamed by an earlier attempt: go on from there
         os.rename(build, final)
     _fsync_dir(final.parent)  # the rename must be on disk before a link points at the new name
-    for name in [f"{t}.parquet" for t in table_names] + [BUILD_META]:
+    links = {f"{t}.parquet": table_path(final, t).name for t in table_names} | {BUILD_META: BUILD_META}
+    for name, target in links.items():
         link = out_dir / name
-        if not (link.is_symlink() and os.readlink(link) == f"{CURRENT}/{name}"):
-            _swap_link(out_dir, name, f"{CURRENT}/{name}")
+        if not (link.is_symlink() and os.readlink(link) == f"{CURRENT}/{target}"):
+            _swap_link(out_dir, name, f"{CURRENT}/{target}")
     previous = current_build(out_dir)
     if previous is not None:  # before the swap: a crash in between leaves previous == current
         _swap_link(out_dir, PREVIOUS, f"{BUILDS}/{previous.name}")

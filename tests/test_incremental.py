@@ -31,7 +31,7 @@ from flows.build import (
 from flows.ingest import discover
 from flows.previous import TEXT_KEYS, load_previous, reused_rows, write_text_keys
 from flows.schema import TABLES, schema
-from flows.write import file_checksums, new_build_dir, publish, write_meta
+from flows.write import file_checksums, new_build_dir, publish, table_file, table_path, write_meta
 from tests.test_reliability import PLAN, TRAD, variant
 
 FINGERPRINT = "test-code"
@@ -90,7 +90,7 @@ def _publish(raw: Path, out: Path) -> None:
     out.mkdir(exist_ok=True)
     staged = _full(raw, new_build_dir(out))
     write_text_keys(staged.build, staged.text_keys)
-    checksums = file_checksums(staged.build, [*(f"{n}.parquet" for n in TABLES), TEXT_KEYS])
+    checksums = file_checksums(staged.build, [*(table_file(n) for n in TABLES), TEXT_KEYS])
     write_meta(staged.build, {"code_fingerprint": FINGERPRINT, **staged.meta(), "checksums": checksums})
     publish(staged.build, out, list(TABLES))
 
@@ -124,7 +124,7 @@ def published(tmp_path, monkeypatch):
 
 def _assert_same_tables(a: Path, b: Path) -> None:
     for name in TABLES:
-        x, y = pq.read_table(a / f"{name}.parquet"), pq.read_table(b / f"{name}.parquet")
+        x, y = pq.read_table(table_path(a, name)), pq.read_table(table_path(b, name))
         assert x.num_rows == y.num_rows and x.equals(y), name
         assert x.schema.equals(y.schema, check_metadata=True), name
 
@@ -144,13 +144,13 @@ def test_staged_incremental_equals_a_full_run(published, tmp_path):
     _assert_same_tables(staged.build, full.build)
     assert staged.rows == full.rows and staged.sources == full.sources
     assert staged.rejected.equals(full.rejected) and staged.text_keys == full.text_keys
-    documents = pq.read_table(staged.build / "documents.parquet").to_pylist()
+    documents = pq.read_table(table_path(staged.build, "documents")).to_pylist()
     by_file = {d["source_file"]: d for d in documents}
     # the new traditional copy sorts first, so the published PLAN (05.txt) is now its duplicate
     assert by_file["05.txt"]["duplicate_of"] == by_file["000.txt"]["doc_id"]
-    assert not pq.read_table(staged.build / "sections.parquet").filter(
+    assert not pq.read_table(table_path(staged.build, "sections")).filter(
         pc.field("doc_id") == by_file["05.txt"]["doc_id"]).num_rows
-    assert pq.read_metadata(staged.build / "sections.parquet").num_row_groups > 2
+    assert pq.read_metadata(table_path(staged.build, "sections")).num_row_groups > 2
 
 
 def test_nothing_changed_but_one_file_gives_the_published_tables(published, tmp_path):
@@ -194,7 +194,7 @@ def test_assemble_in_memory_gives_the_staged_tables(published, tmp_path):
     tables = assemble([process_entries(raw, rest, None)], copies, dict(ReusedReads(previous, reuse)),
                       [(f, d, previous.text_keys[d]) for d, f in reuse.items()], [e.source_file for e in unique])
     for name in TABLES:
-        assert tables[name].equals(pq.read_table(staged.build / f"{name}.parquet")), name
+        assert tables[name].equals(pq.read_table(table_path(staged.build, name))), name
 
 
 def test_a_large_table_is_appended_in_row_group_slices(tmp_path, monkeypatch):
@@ -206,8 +206,8 @@ def test_a_large_table_is_appended_in_row_group_slices(tmp_path, monkeypatch):
     with pytest.raises(ValueError):
         appender.append("sections", table)
     assert appender.close() == {"sections": 2000}
-    written = pq.read_table(tmp_path / "sections.parquet")
-    assert written.equals(table) and pq.read_metadata(tmp_path / "sections.parquet").num_row_groups > 5
+    written = pq.read_table(table_path(tmp_path, "sections"))
+    assert written.equals(table) and pq.read_metadata(table_path(tmp_path, "sections")).num_row_groups > 5
 
 
 def test_a_whole_table_is_written_in_row_groups_and_finished(tmp_path, monkeypatch):
@@ -220,9 +220,9 @@ def test_a_whole_table_is_written_in_row_groups_and_finished(tmp_path, monkeypat
     with pytest.raises(ValueError):
         appender.write("sections", table)
     assert appender.close() == {"sections": 2000, "tasks": 0}
-    assert pq.read_table(tmp_path / "sections.parquet").equals(table)
-    assert pq.read_metadata(tmp_path / "sections.parquet").num_row_groups > 5
-    assert pq.read_table(tmp_path / "tasks.parquet").num_rows == 0
+    assert pq.read_table(table_path(tmp_path, "sections")).equals(table)
+    assert pq.read_metadata(table_path(tmp_path, "sections")).num_row_groups > 5
+    assert pq.read_table(table_path(tmp_path, "tasks")).num_rows == 0
     assert not list(tmp_path.glob("*.tmp"))
 
 

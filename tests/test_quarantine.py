@@ -15,11 +15,13 @@ import pytest
 
 from flows.expectations import DOCUMENT, RULE_LEVELS, SYSTEMIC, build_suites, rule_level
 from flows.gate import (BuildRefused, parse_share, quarantine_verdict, shrink_refusal, withhold_documents)
+from flows.previous import TEXT_KEYS
 from flows.schema import TABLES, load_schemas, schema
 from flows.validate import ValidationFailed, ValidationResult, failing_documents
 from tests.conftest import seed_doc
 from flows.write import (BUILD_META, OUTPUT_MARKER, UnsafeOutput, changed_files, check_output_folder,
-                         claim_output_folder, current_build, file_checksums, new_build_dir, publish, write_build)
+                         claim_output_folder, current_build, file_checksums, new_build_dir, publish, table_file, table_path,
+                         write_build)
 
 
 # --- the tagging list ----------------------------------------------------------------------------
@@ -154,7 +156,7 @@ def test_withholding_drops_every_row_keeps_the_published_version_stale_and_rejec
     earlier = _renamed(seed_rows, bad["doc_id"], "e" * 16)
     _write(published, earlier)
     keys = {d["doc_id"]: f"k-{d['doc_id']}" for d in seed_rows["documents"]}
-    pq.write_table(pa.table({"doc_id": ["e" * 16], "text_sha256": ["k-earlier"]}), published / ".text_keys.parquet")
+    pq.write_table(pa.table({"doc_id": ["e" * 16], "text_sha256": ["k-earlier"]}), published / TEXT_KEYS)
     into.mkdir()
     now = dt.datetime(2026, 12, 5, 14, 0, tzinfo=dt.timezone.utc)
     details = ["source_text_matches_offsets (metrics.source_text): metrics.source_text = 'x' [metric_id=m]"]
@@ -162,19 +164,19 @@ def test_withholding_drops_every_row_keeps_the_published_version_stale_and_rejec
     withheld = withhold_documents(staged, into, {bad["doc_id"]: details}, keys, published, now)
 
     for name in TABLES:
-        table = pq.read_table(into / f"{name}.parquet")
+        table = pq.read_table(table_path(into, name))
         if "doc_id" in table.column_names:
             assert bad["doc_id"] not in table.column("doc_id").to_pylist(), name
             kept = [r for r in earlier.get(name, []) if r.get("doc_id") == "e" * 16]
             assert table.column("doc_id").to_pylist().count("e" * 16) == len(kept), name
         assert withheld.rows[name] == table.num_rows
-    docs = pq.read_table(into / "documents.parquet").to_pylist()
+    docs = pq.read_table(table_path(into, "documents")).to_pylist()
     (stale,) = [d for d in docs if d["doc_id"] == "e" * 16]
     assert stale["source_file"] == bad["source_file"] and stale["stale_since"] == now
     assert "quarantined" in stale["stale_reason"] and "source_text_matches_offsets" in stale["stale_reason"]
     assert all(d["stale_since"] is None for d in docs if d["doc_id"] != "e" * 16)
     assert [d["source_file"] for d in docs] == sorted(d["source_file"] for d in docs)  # path order
-    (reject,) = [r for r in pq.read_table(into / "rejects.parquet").to_pylist() if r["reason"] == "quarantined"]
+    (reject,) = [r for r in pq.read_table(table_path(into, "rejects")).to_pylist() if r["reason"] == "quarantined"]
     assert reject["source_file"] == bad["source_file"] and reject["source_sha256"] == bad["source_sha256"]
     assert "metrics.source_text" in reject["detail"] and "kept, marked stale" in reject["detail"]
     assert withheld.stale == {"e" * 16: bad["source_file"]}
@@ -184,10 +186,10 @@ def test_withholding_drops_every_row_keeps_the_published_version_stale_and_rejec
     # once stale, a later run that keeps it again keeps its first stale_since
     again = tmp_path / "again"
     again.mkdir()
-    _write(tmp_path / "published2", {n: pq.read_table(into / f"{n}.parquet").to_pylist() for n in TABLES})
+    _write(tmp_path / "published2", {n: pq.read_table(table_path(into, n)).to_pylist() for n in TABLES})
     later = withhold_documents(staged, again, {bad["doc_id"]: details}, keys, tmp_path / "published2",
                                now + dt.timedelta(days=1))
-    (stale2,) = [d for d in pq.read_table(again / "documents.parquet").to_pylist() if d["doc_id"] == "e" * 16]
+    (stale2,) = [d for d in pq.read_table(table_path(again, "documents")).to_pylist() if d["doc_id"] == "e" * 16]
     assert stale2["stale_since"] == now and later.stale
 
 
@@ -203,7 +205,7 @@ def test_a_duplicate_of_a_quarantined_document_is_withheld_too_and_nothing_is_ke
     into.mkdir()
     withheld = withhold_documents(staged, into, {original["doc_id"]: ["rule (t.c): v"]}, {}, None)
     assert set(withheld.quarantined) == {original["doc_id"], copy["doc_id"]}
-    rejects = {r["source_file"]: r for r in pq.read_table(into / "rejects.parquet").to_pylist()}
+    rejects = {r["source_file"]: r for r in pq.read_table(table_path(into, "rejects")).to_pylist()}
     assert "same normalized text as the quarantined" in rejects[copy["source_file"]]["detail"]
     assert "no earlier version" in rejects[original["source_file"]]["detail"]
     assert withheld.rows["documents"] == len(docs) - 2 and not withheld.stale
@@ -384,10 +386,10 @@ def test_publish_can_be_retried_after_the_rename_and_after_it_completed(tmp_path
 def test_checksums_find_a_hand_edited_file(tmp_path):
     build = new_build_dir(tmp_path)
     write_build({"rejects": schema("rejects").table([])}, build, {})
-    sums = file_checksums(build, ["rejects.parquet", BUILD_META])
+    sums = file_checksums(build, [table_file("rejects"), BUILD_META])
     assert changed_files(build, sums) == []
-    (build / "rejects.parquet").write_bytes((build / "rejects.parquet").read_bytes() + b" ")
-    assert changed_files(build, sums) == ["rejects.parquet"]
+    (build / table_file("rejects")).write_bytes((build / table_file("rejects")).read_bytes() + b" ")
+    assert changed_files(build, sums) == [table_file("rejects")]
     assert changed_files(build, None)  # recorded before checksums existed: not trusted
 
 
@@ -396,14 +398,14 @@ def test_a_file_whose_status_is_unchanged_is_not_read_again(tmp_path, monkeypatc
 
     build = new_build_dir(tmp_path)
     write_build({"rejects": schema("rejects").table([])}, build, {})
-    sums, stats = file_checksums(build, ["rejects.parquet"]), write.file_stats(build, ["rejects.parquet"])
+    sums, stats = file_checksums(build, [table_file("rejects")]), write.file_stats(build, [table_file("rejects")])
     monkeypatch.setattr(write, "file_checksums", lambda *a: pytest.fail("read again"))
     assert changed_files(build, sums, stats) == []
     monkeypatch.undo()
     # copied back in place (a restore from a backup): other status, so the bytes are read again
-    data = (build / "rejects.parquet").read_bytes()
-    (build / "rejects.parquet").unlink()
-    (build / "rejects.parquet").write_bytes(data)
+    data = (build / table_file("rejects")).read_bytes()
+    (build / table_file("rejects")).unlink()
+    (build / table_file("rejects")).write_bytes(data)
     read = []
     real = write.file_checksums
     monkeypatch.setattr(write, "file_checksums", lambda *a: read.append(a) or real(*a))

@@ -17,6 +17,7 @@ import pytest
 
 from flows.gate import EXIT_CRASHED, EXIT_PUBLISHED, EXIT_QUARANTINED, EXIT_REFUSED
 from flows.schema import TABLES
+from flows.write import table_path
 from tests.conftest import SEEDS
 
 pytestmark = pytest.mark.e2e
@@ -92,11 +93,11 @@ def runs(prefect_harness, tmp_path_factory):
         run("retried")
         # a published metrics value hand-edited to 150 %
         build = (out / ".current").resolve()
-        metrics = pq.read_table(build / "metrics.parquet")
+        metrics = pq.read_table(table_path(build, "metrics"))
         percent = pc.equal(metrics.column("unit"), "%")
         edited = metrics.set_column(metrics.schema.get_field_index("value"), metrics.schema.field("value"),
                                     pc.if_else(percent, pa.scalar(150.0), metrics.column("value")))
-        pq.write_table(edited, build / "metrics.parquet")
+        pq.write_table(edited, table_path(build, "metrics"))
         run("tampered")
         empty = root / "empty"
         empty.mkdir()

@@ -1,7 +1,7 @@
 import hashlib
 
 from flows.schema import schema
-from flows.write import clean_stale, current_build, new_build_dir, publish, write_build
+from flows.write import clean_stale, current_build, new_build_dir, publish, table_file, write_build
 
 
 def _tables(n):
@@ -54,12 +54,12 @@ def test_appended_parts_read_back_as_one_table_with_the_contract_schema(tmp_path
     parts = [schema("keywords").table(rows[i:i + 7]) for i in range(0, 60, 7)]
     for part in parts:
         appender.append("keywords", part)
-        assert not (tmp_path / "keywords.parquet").exists()  # only under a temporary name until close
+        assert not (tmp_path / table_file("keywords")).exists()  # only under a temporary name until close
     assert appender.close() == {"keywords": 60, "goals": 0}
-    table = pq.read_table(tmp_path / "keywords.parquet")
+    table = pq.read_table(tmp_path / table_file("keywords"))
     assert table.equals(pa.concat_tables(parts))
-    assert pq.ParquetFile(tmp_path / "keywords.parquet").num_row_groups > 1
+    assert pq.ParquetFile(tmp_path / table_file("keywords")).num_row_groups > 1
     assert table.schema.field("term").metadata == schema("keywords").arrow_schema().field("term").metadata
-    empty = pq.read_table(tmp_path / "goals.parquet")  # no rows at all: an empty file with the schema
+    empty = pq.read_table(tmp_path / table_file("goals"))  # no rows at all: an empty file with the schema
     assert empty.num_rows == 0 and empty.schema.equals(schema("goals").arrow_schema(), check_metadata=True)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["goals.parquet", "keywords.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [table_file("goals"), table_file("keywords")]

@@ -17,7 +17,7 @@ import pytest
 
 from flows.gate import EXIT_CRASHED, EXIT_PUBLISHED, EXIT_QUARANTINED, EXIT_REFUSED
 from flows.schema import TABLES
-from flows.write import table_path
+from flows.write import table_file, table_path
 from tests.conftest import SEEDS
 
 pytestmark = pytest.mark.e2e
@@ -122,7 +122,7 @@ def test_a_clean_run_exits_0_and_a_symlink_loop_is_a_reject(runs):
     rejects = {r["source_file"]: r for r in first["tables"]["rejects"].to_pylist()}
     assert rejects["loop.txt"]["reason"] == "symlink_loop"
     # every published file's checksum is recorded
-    assert set(first["meta"]["checksums"]) >= {f"{n}.parquet" for n in TABLES}
+    assert set(first["meta"]["checksums"]) >= {table_file(n) for n in TABLES}
 
 
 def test_one_failing_document_is_quarantined_and_the_seeds_published(runs):
@@ -167,7 +167,7 @@ def test_a_hand_edited_published_value_is_caught_by_the_next_incremental_run(run
     step = runs["tampered"]
     assert step["code"] == EXIT_PUBLISHED
     (why,) = step["summary"]["not_reused"]
-    assert "metrics.parquet" in why and "checksums" in why
+    assert table_file("metrics") in why and "checksums" in why
     assert step["summary"]["reused"] == 0 and step["summary"]["validation"]["checked_documents"] is None
     # the rows come back as the code makes them, not as edited
     assert step["tables"]["metrics"].equals(runs["retried"]["tables"]["metrics"])

@@ -444,6 +444,7 @@ RULE_LEVELS = {
     # one is a broken derivation, not a document's problem
     "indicator_id_exists_in_indicators": SYSTEMIC,
     "metric_id_exists_in_metrics": SYSTEMIC,
+    "bandwidth_id_exists_in_bandwidth_targets": SYSTEMIC,
 }
 
 

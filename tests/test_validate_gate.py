@@ -20,6 +20,14 @@ PLAN = (
 )
 
 
+def ids_ignoring_ordinals(monkeypatch) -> None:
+    """Row ids gone wrong too: identical rows no longer told apart by their ordinal."""
+    import flows.ids as ids
+
+    real = ids.row_id
+    monkeypatch.setattr(ids, "row_id", lambda key, table, content, ordinal: real(key, table, content, 0))
+
+
 def published(out: Path) -> dict[str, str]:
     """sha256 of every published table, read through the OUT/<table>.parquet links."""
     return {name: hashlib.sha256((out / f"{name}.parquet").read_bytes()).hexdigest() for name in TABLES}
@@ -27,8 +35,8 @@ def published(out: Path) -> dict[str, str]:
 
 def percent_of_150(doc_id: str, text: str, sections: list[dict]) -> list[dict]:
     """A metrics extractor gone wrong: 90% read as 150%, on an otherwise well-formed row, and
-    every row given twice under one key: a systemic failure (``metrics.keys``), which no
-    quarantine of documents can mend, so nothing is published."""
+    every row given twice; with ``ids_ignoring_ordinals`` both get one id: a systemic failure
+    (``metrics.keys``), which no quarantine of documents can mend, so nothing is published."""
     from flows.extract.common import SectionIndex, sentences
 
     (start, end), = [(s, e) for s, e in sentences(text) if "90%" in text[s:e]]
@@ -80,6 +88,7 @@ def test_a_failing_validation_keeps_the_previous_tables_byte_for_byte(prefect_ha
     # the next run's raw folder grows, and its metrics extractor breaks
     (raw / "plan2.md").write_text(PLAN.replace("某市", "另一市"), encoding="utf-8")
     monkeypatch.setitem(EXTRACTORS, "metrics", percent_of_150)
+    ids_ignoring_ordinals(monkeypatch)
     with pytest.raises(ValidationFailed) as failed:
         build_dataset(raw_dir=str(raw), out_dir=str(out))
     message = str(failed.value)
@@ -101,6 +110,7 @@ def test_the_cli_run_exits_non_zero_and_names_the_failure(prefect_harness, tmp_p
     raw.mkdir()
     (raw / "plan.md").write_text(PLAN, encoding="utf-8")
     monkeypatch.setitem(EXTRACTORS, "metrics", percent_of_150)
+    ids_ignoring_ordinals(monkeypatch)
     assert main(["run", "--raw", str(raw), "--out", str(tmp_path / "out")]) == EXIT_REFUSED
     err = capsys.readouterr().err
     assert "digigov run refused, nothing published: validation failed:" in err

@@ -14,7 +14,7 @@ if _process is not None and (getattr(_process.current_process(), "_inheriting", 
     # A process multiprocessing started (validation, the pool's workers), importing this package
     # as it starts ("inheriting": spawn imports the parent's main module) or for its first task:
     # it dies with the process that started it, however that one dies, and leaves Ctrl-C to it
-    # (flows/lifetime.py)
-    from flows.lifetime import spawned_child_set_up as _set_up
+    # (flows/orchestration/lifetime.py)
+    from flows.orchestration.lifetime import spawned_child_set_up as _set_up
 
     _set_up()

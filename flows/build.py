@@ -4,61 +4,88 @@
 Work is split into batches of documents (one task per batch, not per document) that run on
 the flow's task runner: a process pool over the machine's cores from the CLI, Dask with
 ``--runner dask``. A document whose raw bytes and processing code are unchanged since an earlier
-run is not processed again: its rows come from the per-document cache (``flows/cache.py``).
+run is not processed again: its rows come from the per-document cache (``flows/storage/cache.py``).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
-from flows import __version__, progress, validator
-from flows.cache import CachedDocument, DocumentCache, rules_fingerprint
-from flows.gate import (EXIT_PUBLISHED, EXIT_QUARANTINED, EXIT_REFUSED, MAX_QUARANTINED_COUNT, MAX_QUARANTINED_SHARE,
-                        OUTCOMES, BuildRefused, quarantine_verdict, shrink_refusal, withhold_documents)
-from flows.ingest import RawDoc, Rejected, discover, read_raw, relative_name
-from flows.memory import collect_cycles, freeze_startup_objects
+from flows import __version__
 from flows.budget import DEFAULT_DOC_TIMEOUT
-from flows.pipeline import (DuplicateRoles, copy_reject, duplicate_key, duplicate_roles, process_document, reject_row, timed,
-                            warm_up)
-from flows.previous import TEXT_KEYS, PreviousBuild, load_previous, reused_rows, take_rows, write_text_keys
-from flows.comparison import write_derived_tables
-from flows.schema import TABLES, schema
-from flows.validate import (DOCS_DIR, StagedTables, ValidationFailed, ValidationResult, mark_staging_failed,
-                            return_freed_memory)
-from flows.write import (LOCK, Checksums, TableAppender, UnsafeOutput, claim_output_folder, clean_stale, current_build,
-                         new_build_dir, publish, table_file, table_path, write_meta, write_table)
+from flows.compare.views import write_derived_tables
+from flows.contract.schema import TABLES
+from flows.gate import process as validator
+from flows.gate.run import DOCS_DIR
+from flows.gate.verdict import (
+    EXIT_PUBLISHED,
+    EXIT_QUARANTINED,
+    EXIT_REFUSED,
+    MAX_QUARANTINED_COUNT,
+    MAX_QUARANTINED_SHARE,
+    OUTCOMES,
+    BuildRefused,
+    ValidationFailed,
+    ValidationResult,
+    quarantine_verdict,
+    shrink_refusal,
+    withhold_documents,
+)
+from flows.orchestration.batches import (
+    DEFAULT_BATCH_SIZE,
+    IN_PROCESS_MAX_MISSES,
+    WARM_UP_TIMING,
+    _split_copies,
+    _split_reused,
+    plan_batches,
+    process_entries,
+    scan_folder,
+)
+from flows.orchestration.head_start import HeadStart, take_head_start
+from flows.pipeline import timed, warm_up
+from flows.records import BatchResult, RawEntry
+from flows.storage.cache import DocumentCache, rules_fingerprint
+from flows.storage.publish import (
+    LOCK,
+    Checksums,
+    UnsafeOutput,
+    claim_output_folder,
+    clean_stale,
+    current_build,
+    new_build_dir,
+    publish,
+    table_file,
+    table_path,
+    write_meta,
+)
+from flows.storage.reuse import TEXT_KEYS, load_previous, write_text_keys
+from flows.storage.staging import (
+    MERGE_ORDER,
+    ReusedReads,
+    Staged,
+    StagedTables,
+    StagingProgress,
+    _staging_failed,
+    stage_merged,
+    stream_batches,
+)
+from flows.tooling import progress
+from flows.tooling.memory import freeze_startup_objects
 
-DEFAULT_BATCH_SIZE = 200  # documents to process per task, at most; cached documents cost far less
-CACHE_HITS_PER_DOCUMENT = 20  # a cache hit costs ~1/20 of processing a document (measured)
-MAX_BATCH_DOCUMENTS = 500
-MAX_BATCH_BYTES = 32 * 2**20  # of raw files per batch: a batch's rows are held whole in its worker
-# Below this many documents to process, batches run in the flow's own process: starting worker
-# processes (seconds each: every worker imports Prefect and the stages) would cost more than
-# loading cached documents serially (~0.2 ms each).
-IN_PROCESS_MAX_MISSES = 20
-# Processed documents whose rows are held, as Python objects, to be turned into Arrow together
-# (a few MB); conversion per document cost ~2.5 ms a document more (CachedDocument.from_many).
-ARROW_DOCUMENTS = 50
 LOCK_WAIT_SECONDS = 10.0
-# BatchResult.timings besides the stages' wall seconds: the batch's CPU seconds (its thread's),
-# and the process's one-time warm-up (``pipeline.warm_up``: ~0.5 s in each new worker)
-CPU_TIMING, WARM_UP_TIMING = "cpu", "warm_up"
 IO_RETRIES = dict(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=1), retry_jitter_factor=0.5)
 # A task that hangs (a stalled network mount, a worker stuck in a library) fails after these
 # instead of holding the output folder's lock and the schedule for good: each is many times what
@@ -70,473 +97,8 @@ class RunLocked(BuildRefused):
     """Another run holds the output folder: this one touched nothing."""
 
 
-@dataclass(frozen=True)
-class RawEntry:
-    """One raw file as the scan saw it: its content hash, or why it cannot be used."""
-
-    source_file: str
-    sha256: str | None = None
-    size: int = 0
-    reject: dict[str, Any] | None = None
-    cached: bool = False
-
-    @property
-    def suffix(self) -> str:
-        return Path(self.source_file).suffix.lower()
-
-
-@dataclass
-class BatchResult:
-    tables: dict[str, pa.Table]
-    # (source_file, doc_id, sha256 of the normalized text) per documents row, for duplicates
-    doc_keys: list[tuple[str, str, str]]
-    processed: int = 0
-    cached: int = 0
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-def scan_folder(raw_dir: Path) -> list[RawEntry]:
-    """Every raw file under ``raw_dir`` hashed (``scan_raw``), then a reject for each folder
-    that cannot be read and each link to a folder that loops (``discover``)."""
-    problems: list[tuple[str, Rejected]] = []
-    entries = scan_raw(raw_dir, discover(raw_dir, problems))
-    return entries + [RawEntry(name, reject=reject_row(name, None, exc.reason, exc.detail)) for name, exc in problems]
-
-
-def scan_raw(raw_dir: Path, paths: list[Path]) -> list[RawEntry]:
-    """Hash every raw file (or record why it is rejected); reads one file at a time.
-    (Threads measured slower here: 3.6 s against 2.1 s for 10,000 files.)"""
-    entries = []
-    for path in paths:
-        name = relative_name(raw_dir, path)
-        try:
-            raw = read_raw(raw_dir, path)
-        except Rejected as exc:
-            entries.append(RawEntry(name, reject=reject_row(name, None, exc.reason, exc.detail)))
-            continue
-        entries.append(RawEntry(name, sha256=raw.sha256, size=len(raw.data)))
-    return entries
-
-
-def process_entries(raw_dir: Path, entries: list[RawEntry], cache: DocumentCache | None,
-                    doc_timeout: float | None = DEFAULT_DOC_TIMEOUT) -> BatchResult:
-    """Rows of a batch of scanned raw files as Arrow tables: cached tables where the cache has
-    them, ``process_document`` otherwise (plain function; the task wraps it), each document
-    within ``doc_timeout`` seconds. Processed documents are turned into Arrow ``ARROW_DOCUMENTS``
-    at a time (``CachedDocument.from_many``); every part still goes in in path order."""
-    timings: dict[str, float] = {}
-    cpu_started = time.thread_time()
-    parts: dict[str, list[pa.Table]] = {t: [] for t in TABLES}
-    doc_keys: list[tuple[str, str, str]] = []
-    processed = cached = 0
-    pending: list[tuple[RawEntry, dict[str, list[dict[str, Any]]], str | None]] = []
-
-    def add(entry: RawEntry, doc: CachedDocument) -> None:
-        for name, table in doc.tables.items():
-            parts[name].append(table)
-        if doc.text_key is not None and "documents" in doc.tables:
-            doc_keys.extend((entry.source_file, d, doc.text_key) for d in doc.tables["documents"].column("doc_id").to_pylist())
-
-    def flush() -> None:
-        with timed(timings, "arrow"):
-            docs = CachedDocument.from_many([(rows, text_key) for _, rows, text_key in pending])
-        for (entry, rows, _), doc in zip(pending, docs):
-            # an `error` or `timeout` reject may be the machine's (memory, disk, a busy CPU), not
-            # the document's: retry it next run
-            if cache is not None and not any(r["reason"] in ("error", "timeout") for r in rows["rejects"]):
-                with timed(timings, "cache_store"):
-                    cache.put(entry.sha256, entry.suffix, doc)
-            add(entry, doc)
-        pending.clear()
-
-    for entry in entries:
-        doc = None
-        if cache is not None and entry.cached:
-            with timed(timings, "cache_load"):
-                doc = cache.get(entry.sha256, entry.suffix, entry.source_file)
-        if doc is not None:
-            flush()
-            add(entry, doc)
-            cached += 1
-            continue
-        with timed(timings, "read"):
-            raw = _reread(raw_dir, entry)
-        if isinstance(raw, dict):
-            flush()
-            parts["rejects"].append(schema("rejects").table([raw], bare=True))
-            continue
-        rows = process_document(raw, timings, doc_timeout)
-        with timed(timings, "arrow"):
-            text_key = duplicate_key(rows["documents"][0]) if rows["documents"] else None
-        pending.append((entry, rows, text_key))
-        processed += 1
-        if len(pending) >= ARROW_DOCUMENTS:
-            flush()
-    flush()
-    with timed(timings, "arrow"):
-        tables = {name: _with_schema(name, parts[name]) for name in TABLES}
-    # the CPU time of all of the above (the stages' timings are wall time: a busy machine inflates them)
-    timings[CPU_TIMING] = time.thread_time() - cpu_started
-    return BatchResult(tables, doc_keys, processed, cached, timings)
-
-
-def _with_schema(name: str, parts: list[pa.Table]) -> pa.Table:
-    """One contiguous table with the contract's schema (descriptions included) from bare parts."""
-    if not parts:
-        return schema(name).table([])
-    combined = pa.concat_tables(parts).combine_chunks()
-    return pa.Table.from_arrays(combined.columns, schema=schema(name).arrow_schema())
-
-
-def _reread(raw_dir: Path, entry: RawEntry) -> RawDoc | dict[str, Any]:
-    try:
-        raw = read_raw(raw_dir, raw_dir / entry.source_file)
-    except Rejected as exc:
-        return reject_row(entry.source_file, None, exc.reason, exc.detail)
-    if raw.sha256 != entry.sha256:  # changed between the scan and now: the next run takes it
-        return reject_row(entry.source_file, raw.sha256, "unreadable",
-                          "the file changed while the run was reading it; it is read again next run")
-    return raw
-
-
-def plan_batches(entries: list[RawEntry], batch_size: int, parallelism: int = 1) -> list[list[RawEntry]]:
-    """Consecutive batches (path order, so tables come out in a stable order) of about equal cost.
-
-    A batch costs at most about ``batch_size`` documents to process (a cache hit counts 1/20),
-    ``MAX_BATCH_DOCUMENTS`` documents and ``MAX_BATCH_BYTES`` of raw files; the number of
-    batches is a multiple of ``parallelism``, at least two per worker when there are enough
-    documents, so that the workers finish together instead of one waiting on the last batch.
-    Each task run costs Prefect ~0.1-0.3 s of CPU (API calls, states, events), so batches are
-    as large as those bounds allow."""
-    if not entries:
-        return []
-    costs = [1 if e.cached else CACHE_HITS_PER_DOCUMENT for e in entries]
-    total = sum(costs)
-    k = max(-(-total // (max(1, batch_size) * CACHE_HITS_PER_DOCUMENT)),
-            -(-len(entries) // MAX_BATCH_DOCUMENTS),
-            -(-sum(e.size or 0 for e in entries) // MAX_BATCH_BYTES))
-    if len(entries) >= 2 * parallelism:
-        k = max(k, 2 * parallelism)
-    k = min(len(entries), -(-k // parallelism) * parallelism)
-    out: list[list[RawEntry]] = []
-    current: list[RawEntry] = []
-    done = 0
-    for entry, cost in zip(entries, costs):
-        current.append(entry)
-        done += cost
-        # cumulative thresholds: rounding never piles up into a last, short or long, batch
-        if done * k >= total * (len(out) + 1) and len(out) < k - 1:
-            out.append(current)
-            current = []
-    if current:
-        out.append(current)
-    return out
-
-
-def assemble(results: list[BatchResult], extra_rejects: list[dict[str, Any]],
-             reused: dict[str, pa.Table] | None = None, reused_keys: list[tuple[str, str, str]] = (),
-             order: list[str] | None = None) -> dict[str, pa.Table]:
-    """Every table in memory, from the batches and the rows ``reused`` from the previous build
-    (see ``merge_table``; with ``order``, source files in path order, rows follow it). The
-    flow stages a run one table at a time instead (``stage_merged``)."""
-    _, duplicate_of = duplicate_roles([*reused_keys, *(k for r in results for k in r.doc_keys)])
-    tables: dict[str, pa.Table] = {}
-    doc_ids = None
-    for name in MERGE_ORDER:
-        tables[name] = merge_table(name, _parts_of(name, (reused or {}).pop(name, None), results), duplicate_of,
-                                   extra_rejects, doc_ids)
-        if name == "documents" and order is not None:
-            doc_ids = path_ordered_doc_ids(tables[name], order)
-            tables[name] = in_document_order(tables[name], doc_ids)
-    return {name: tables[name] for name in TABLES}
-
-
-# documents first: their order (by path) decides the order of every other table's rows
-MERGE_ORDER = ("documents", *(n for n in TABLES if n != "documents"))
-STAGING_WRITERS = 2  # tables ``stage_merged`` writes at once
 # the order in which ``stage_merged`` writes the tables' files (rejects when the rest are closed)
 STAGING_ORDER = (*(n for n in MERGE_ORDER if n != "rejects"), "rejects")
-
-
-def _parts_of(name: str, reused: pa.Table | None, results: list[BatchResult]) -> list[pa.Table]:
-    """A table's parts: the previous build's reused rows, then each batch's (taken from the
-    batch, so that it holds them no longer)."""
-    return [t for t in [reused, *(r.tables.pop(name, None) for r in results)] if t is not None]
-
-
-def merge_table(name: str, parts: list[pa.Table], duplicate_of: dict[str, str],
-                extra_rejects: list[dict[str, Any]], doc_ids: pa.Array | None = None) -> pa.Table:
-    """One table of a run from its parts (the previous build's reused rows, then the batches'):
-    documents with the same document_key as an earlier one get ``duplicate_of`` and
-    contribute no derived rows; with ``doc_ids`` (documents in path order), rows follow them
-    (``in_document_order``); rejects, with ``extra_rejects``, are sorted by source file.
-
-    Parts are filtered one by one before they are concatenated (zero-copy), so memory never
-    holds a second copy of the table (sections alone carry the full text once more)."""
-    table = pa.concat_tables([schema(name).table([]), *(_without_duplicates(name, p, duplicate_of) for p in parts)])
-    if name == "rejects":
-        return _sorted_rejects(pa.concat_tables([table, schema(name).table(extra_rejects)]))
-    return table if doc_ids is None else in_document_order(table, doc_ids)
-
-
-def path_ordered_doc_ids(documents: pa.Table, order: list[str]) -> pa.Array:
-    """The documents' doc_ids by their source file's place in ``order``."""
-    place = pc.index_in(documents.column("source_file"), value_set=pa.array(order, pa.string()))
-    return documents.column("doc_id").take(pc.sort_indices(place)).combine_chunks()
-
-
-def in_document_order(table: pa.Table, doc_ids: pa.Array) -> pa.Table:
-    """Rows by their document's place in ``doc_ids`` (stable within a document), so a run that
-    reuses the previous build's rows gives the very tables a full run gives. Already in order
-    (a full run): the table itself; a few runs of rows moved: zero-copy slices (``take_rows``)."""
-    if "doc_id" not in table.column_names or table.num_rows < 2:
-        return table
-    position = pc.index_in(table.column("doc_id"), value_set=doc_ids)
-    if pc.all(pc.greater_equal(position.slice(1), position.slice(0, table.num_rows - 1))).as_py():
-        return table
-    keys = pa.table({"p": position, "i": pa.array(range(table.num_rows), pa.int64())})
-    return take_rows(table, pc.sort_indices(keys, [("p", "ascending"), ("i", "ascending")]))
-
-
-def stage_merged(results: list[BatchResult], extra_rejects: list[dict[str, Any]], reads: Iterator[tuple[str, pa.Table]],
-                 reused_keys: list[tuple[str, str, str]], order: list[str], build: Path,
-                 timings: dict[str, float] | None = None,
-                 on_staged: Callable[[str], None] = lambda name: None) -> Staged:
-    """Write a run that reuses rows of the published build into the staging folder ``build``,
-    one table at a time (``MERGE_ORDER``): ``reads`` gives each table's reused rows, the
-    batches' rows for it are added (``merge_table``), in path order, and the merged table is
-    written on a thread while the next is merged, then let go: this process holds at most
-    ``STAGING_WRITERS`` merged tables (and the next one's reused rows), not all."""
-    keys = [*reused_keys, *(k for r in results for k in r.doc_keys)]
-    _, duplicate_of = duplicate_roles(keys)
-    staged = Staged(build, {d: k for _, d, k in keys})
-    for r in results:
-        staged.add_counts(r)
-    appender = TableAppender(build, {n: schema(n).arrow_schema() for n in TABLES if n != "rejects"})
-    doc_ids = None
-    timings_lock = threading.Lock()
-
-    def write(name: str, table: pa.Table) -> None:
-        started = time.perf_counter()
-        appender.write(name, table)
-        on_staged(name)
-        del table
-        return_freed_memory()
-        with timings_lock:
-            if timings is not None:
-                timings["write"] = timings.get("write", 0.0) + time.perf_counter() - started
-
-    # Parquet encoding releases the GIL: a table is written while the next is merged (and
-    # another read, ``reads``); at most STAGING_WRITERS merged tables wait for their writer
-    with ThreadPoolExecutor(STAGING_WRITERS, thread_name_prefix="stage-write") as writers:
-        pending: list[Future] = []
-        for name, reused in reads:
-            with timed(timings, "assemble"):
-                table = merge_table(name, _parts_of(name, reused, results), duplicate_of, extra_rejects, doc_ids)
-                del reused
-                if name == "documents":
-                    doc_ids = path_ordered_doc_ids(table, order)
-                    table = in_document_order(table, doc_ids)
-                    staged.sources = dict(zip(table.column("source_file").to_pylist(), table.column("source_sha256").to_pylist()))
-            if name == "rejects":
-                staged.rejected = table
-            else:
-                pending.append(writers.submit(write, name, table))
-            del table
-            while sum(not f.done() for f in pending) >= STAGING_WRITERS:
-                wait(pending, return_when=FIRST_COMPLETED)
-            for f in pending:
-                if f.done():
-                    f.result()  # a failed write stops the staging now
-        for f in pending:
-            f.result()
-    _close_staged(staged, appender)
-    on_staged("rejects")
-    return staged
-
-
-class StagingProgress:
-    """Which tables of a staging build a thread has written so far: ``wait(name)`` blocks until
-    the table's file is complete, and raises if staging failed instead."""
-
-    def __init__(self) -> None:
-        self._done: set[str] = set()
-        self._error: BaseException | None = None
-        self._changed = threading.Condition()
-
-    def staged(self, name: str) -> None:
-        with self._changed:
-            self._done.add(name)
-            self._changed.notify_all()
-
-    def failed(self, error: BaseException) -> None:
-        with self._changed:
-            self._error = error
-            self._changed.notify_all()
-
-    def wait(self, name: str) -> None:
-        with self._changed:
-            self._changed.wait_for(lambda: name in self._done or self._error is not None)
-            if name not in self._done:
-                raise RuntimeError(f"staging the build failed before {name}: {self._error}") from self._error
-
-
-def _staging_failed(progress_: StagingProgress, build: Path, error: BaseException) -> None:
-    """Stop a validation waiting on the staging build, in this process or the validation process."""
-    progress_.failed(error)
-    try:
-        mark_staging_failed(build, error)
-    except OSError:  # the validation process cannot be told: it is let go instead
-        validator.stop(kill=True)
-
-
-class ReusedReads:
-    """Each table's reused rows of the published build (``reused_rows``), in ``MERGE_ORDER``,
-    read on a thread one table ahead of the caller: Parquet decoding releases the GIL, so the
-    first read overlaps with the batches and each next one with merging and writing this one,
-    while memory holds at most two tables' reused rows."""
-
-    def __init__(self, previous: PreviousBuild, reuse: dict[str, str]):
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="reuse")
-        self._read = lambda name: _timed_call(reused_rows, previous, name, reuse)
-        self._names = iter(MERGE_ORDER)
-        self._next = self._submit()
-        self.seconds = 0.0  # reading, on the thread
-        self.waited = 0.0  # the caller waiting for a read
-
-    def _submit(self):
-        name = next(self._names, None)
-        return None if name is None else (name, self._pool.submit(self._read, name))
-
-    def __iter__(self) -> Iterator[tuple[str, pa.Table]]:
-        try:
-            while self._next is not None:
-                (name, future), self._next = self._next, None
-                started = time.perf_counter()
-                table, seconds = future.result()
-                self.waited += time.perf_counter() - started
-                self.seconds += seconds
-                del future  # it holds the table too
-                self._next = self._submit()
-                yield name, table
-                del table
-        finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def close(self) -> None:
-        """Let go of reads that will not be used (a table being read is dropped when done)."""
-        self._next = None
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-@dataclass
-class EarlyReuse:
-    """What a head start found to reuse: the published build and its first reads."""
-
-    previous: PreviousBuild
-    fingerprint: str  # the code fingerprint it was loaded for
-    reuse: dict[str, str]
-    reads: ReusedReads | None
-
-
-class HeadStart:
-    """A run's first steps, begun on a thread before its flow can start (``digigov run``, while
-    the embedded server starts: ~3-10 s, in which the CLI's process has nothing else to do).
-
-    It scans the raw folder, then, unless ``full_refresh``, loads the published build of the
-    same code and starts reading its reused rows (``ReusedReads``: the first table, the
-    documents with their texts, is the longest read). The flow takes them once it holds the
-    output folder's lock (``take_head_start``), only if no other run published a build since the
-    head start began (else the raw folder may have changed for it too): the scan as its scan
-    task's result, so the run sees the raw folder as it was when the command started; the reads
-    if the flow reuses exactly the same documents of that build. Otherwise the flow does that
-    work itself. Nothing is written before the lock."""
-
-    def __init__(self, raw_dir: Path | str, out_dir: Path | str, full_refresh: bool = False):
-        self.raw, self.out = Path(raw_dir).resolve(), Path(out_dir).resolve()
-        self.full_refresh = full_refresh
-        self.published_then = current_build(self.out)  # before anything is scanned
-        self.entries: Future = Future()  # list[RawEntry]
-        self.early: Future = Future()  # EarlyReuse | None
-        self.scan_seconds = 0.0
-        self._closed = False
-        threading.Thread(target=self._run, name="head-start", daemon=True).start()
-
-    def _run(self) -> None:
-        started = time.perf_counter()
-        try:
-            entries = scan_folder(self.raw)
-        except BaseException as exc:  # noqa: BLE001 (the flow's own scan reports it)
-            self.entries.set_exception(exc)
-            self.early.set_result(None)
-            return
-        self.scan_seconds = time.perf_counter() - started
-        self.entries.set_result(entries)
-        early = None
-        try:
-            if not self.full_refresh and self.raw.is_dir():
-                from flows.cache import code_fingerprint
-
-                fingerprint = code_fingerprint()
-                previous = load_previous(self.out, fingerprint)
-                if previous is not None and not self._closed:
-                    unique, _ = _split_copies([e for e in entries if not e.reject])
-                    _, reuse = _split_reused(unique, previous)
-                    early = EarlyReuse(previous, fingerprint, reuse, ReusedReads(previous, reuse) if reuse else None)
-        except Exception:  # noqa: BLE001 (an unreadable build: the flow finds out under its lock)
-            early = None
-        self.early.set_result(early)
-        if self._closed and early is not None and early.reads is not None:  # let go meanwhile
-            early.reads.close()
-
-    def reuse_for(self, previous: PreviousBuild | None, reuse: dict[str, str]) -> ReusedReads | None:
-        """The head start's reads if they are of ``previous`` (the build the flow loaded under
-        its lock) and of the same documents; None otherwise (and they are let go)."""
-        early = self.early.result()
-        if early is None or early.reads is None:
-            return None
-        if previous is not None and early.previous.path == previous.path and early.reuse == reuse:
-            return early.reads
-        early.reads.close()
-        return None
-
-    def published(self, fingerprint: str) -> PreviousBuild | None:
-        """The published build the head start loaded for ``fingerprint`` (builds are never
-        changed once published: only replaced, which ``take_head_start`` checks)."""
-        early = self.early.result()
-        return early.previous if early is not None and early.fingerprint == fingerprint else None
-
-    def close(self) -> None:
-        self._closed = True
-        early = self.early.result() if self.early.done() else None
-        if early is not None and early.reads is not None:
-            early.reads.close()
-
-
-_head_start: HeadStart | None = None
-
-
-def begin_head_start(raw_dir: Path | str, out_dir: Path | str, full_refresh: bool = False) -> HeadStart:
-    """Start the next run's first steps now (see ``HeadStart``); its flow takes them."""
-    global _head_start
-    if _head_start is not None:
-        _head_start.close()
-    _head_start = HeadStart(raw_dir, out_dir, full_refresh)
-    return _head_start
-
-
-def take_head_start(raw: Path, out: Path, full_refresh: bool) -> HeadStart | None:
-    """The head start begun for this run (same folders, same refresh), once, while the build it
-    began under is still the published one (call it holding the lock); any other is let go."""
-    global _head_start
-    head, _head_start = _head_start, None
-    if head is None:
-        return None
-    if ((head.raw, head.out, head.full_refresh) != (Path(raw).resolve(), Path(out).resolve(), full_refresh)
-            or current_build(head.out) != head.published_then):
-        head.close()
-        return None
-    return head
 
 
 @task(name="scan-raw", cache_policy=NO_CACHE, timeout_seconds=TIMEOUT_SECONDS["scan"], **IO_RETRIES)
@@ -559,7 +121,7 @@ def scan_task(raw_dir: Path, head: HeadStart | None = None) -> list[RawEntry]:
       timeout_seconds=TIMEOUT_SECONDS["batch"])
 def process_batch_task(raw_dir: Path, entries: list[RawEntry], out_dir: Path | None, fingerprint: str,
                        doc_timeout: float | None = DEFAULT_DOC_TIMEOUT) -> BatchResult:
-    freeze_startup_objects()  # the worker's imports: out of every later collection (flows/memory.py)
+    freeze_startup_objects()  # the worker's imports: out of every later collection (flows/tooling/memory.py)
     pa.default_memory_pool().release_unused()  # a long-lived worker returns the last batch's memory
     cache = DocumentCache(out_dir, fingerprint) if out_dir is not None else None
     # once per process, before the first document it processes: its start-up, timed on its own
@@ -574,18 +136,13 @@ def process_batch_task(raw_dir: Path, entries: list[RawEntry], out_dir: Path | N
 def validate_task(tables: Mapping[str, Any], docs_dir: Path, checked_docs: list[str] | None = None) -> ValidationResult:
     from prefect.artifacts import create_markdown_artifact
 
-    # in the validation process ``digigov run`` started, if any (flows/validator.py); every row
+    # in the validation process ``digigov run`` started, if any (flows/gate/process.py); every row
     # checked: the cross-table frames are derived in a helper process meanwhile
     result = validator.validate(tables, docs_dir, checked_docs=checked_docs, helper=checked_docs is None)
     create_markdown_artifact(result.markdown(), key="validation", description="Great Expectations results")
     get_run_logger().info("validation: %d suites, %d expectations, %d failed, %.1f s",
                           len(result.suites), result.expectations, len(result.failures), result.seconds)
     return result
-
-
-def _timed_call(fn, *args) -> tuple[Any, float]:
-    started = time.perf_counter()
-    return fn(*args), time.perf_counter() - started
 
 
 def _peak_rss_mb() -> int:
@@ -628,7 +185,7 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
     their cached rows unless ``full_refresh``. When at most ``serial_up_to`` documents need
     processing, the batches run in the flow's process instead of on the task runner.
 
-    Documents that fail a document-level rule are quarantined (``flows/gate.py``): withheld,
+    Documents that fail a document-level rule are quarantined (``flows/gate/verdict.py``): withheld,
     the rest published (summary ``outcome`` ``published_with_quarantined``). ``BuildRefused``
     is raised, and nothing published, for a systemic failure (a systemic rule, or more
     quarantined documents than both ``max_quarantined`` of them and ``max_quarantined_count``),
@@ -636,7 +193,7 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
     (unless ``allow_shrink``), an unsafe output folder, or another run holding the folder.
     """
     logger = get_run_logger()
-    freeze_startup_objects()  # see flows/memory.py
+    freeze_startup_objects()  # see flows/tooling/memory.py
     started = time.perf_counter()
     timings: dict[str, float] = {}
     raw, out = Path(raw_dir).resolve(), Path(out_dir).resolve()
@@ -910,116 +467,6 @@ def iter_batches(raw: Path, out: Path, fingerprint: str, plan: list[list[RawEntr
         yield result
 
 
-@dataclass
-class Staged:
-    """What a run's batches add up to: the staging build (once written), rows per table,
-    the documents' sources and text keys, the rejects, and the batches' counts and timings."""
-
-    build: Path | None
-    text_keys: dict[str, str] = field(default_factory=dict)
-    rows: dict[str, int] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)
-    rejected: pa.Table | None = None
-    processed: int = 0
-    cached: int = 0
-    stage_seconds: dict[str, float] = field(default_factory=dict)
-
-    def add_counts(self, result: BatchResult) -> None:
-        self.processed += result.processed
-        self.cached += result.cached
-        for stage, seconds in result.timings.items():
-            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + seconds
-
-    def meta(self) -> dict[str, Any]:
-        return {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "row_counts": self.rows,
-                "processed": self.processed, "cached": self.cached, "sources": self.sources}
-
-
-def stream_batches(batches: Iterator[BatchResult], extra_rejects: list[dict[str, Any]], build: Path) -> Staged:
-    """Write the batches' rows into the staging folder ``build`` as they come (path order):
-    documents with the same document_key as an earlier one get ``duplicate_of`` and
-    contribute no derived rows, as in ``assemble``; rejects are sorted by source file."""
-    names = [n for n in TABLES if n != "rejects"]
-    appender = TableAppender(build, {n: schema(n).arrow_schema() for n in names})
-    roles = DuplicateRoles()
-    staged = Staged(build)
-    rejects = [schema("rejects").table(extra_rejects)]
-    for result in batches:
-        roles.add(result.doc_keys)
-        staged.text_keys.update((d, k) for _, d, k in result.doc_keys)
-        staged.add_counts(result)
-        for name, table in result.tables.items():
-            if name == "rejects":
-                rejects.append(table)
-                continue
-            table = _without_duplicates(name, table, roles.duplicate_of)
-            if name == "documents":
-                staged.sources.update(zip(table.column("source_file").to_pylist(), table.column("source_sha256").to_pylist()))
-            appender.append(name, table)
-        result.tables.clear()
-        del result
-        collect_cycles()  # Prefect's futures hold the batch's pickled result in a cycle (flows/memory.py)
-        return_freed_memory()  # the batch arrived as pickled bytes: without a trim, RSS only grows
-    staged.rejected = _sorted_rejects(pa.concat_tables(rejects))
-    _close_staged(staged, appender)
-    return staged
-
-
-def _close_staged(staged: Staged, appender: TableAppender) -> None:
-    """Finish the staging build's table files and write its rejects (``staged.rejected``)."""
-    staged.rows = appender.close()
-    staged.rows["rejects"] = staged.rejected.num_rows
-    write_table(staged.rejected, staged.build / table_file("rejects"))
-    staged.rows = {name: staged.rows[name] for name in TABLES}
-
-
-def _without_duplicates(name: str, table: pa.Table, duplicate_of: dict[str, str]) -> pa.Table:
-    """A table's part with ``duplicate_of`` set on duplicate documents and their derived rows dropped."""
-    if not duplicate_of or name == "rejects" or "doc_id" not in table.column_names or table.num_rows == 0:
-        return table
-    ids = table.column("doc_id")
-    if name == "documents":
-        marked = [duplicate_of.get(d) for d in ids.to_pylist()]
-        i = table.schema.get_field_index("duplicate_of")
-        return table.set_column(i, table.schema.field(i), pa.array(marked, pa.string()))
-    dup_ids = pa.array(list(duplicate_of), pa.string())
-    # the rows kept are mostly a few runs (a table of the published build less a few
-    # documents'): zero-copy slices, where a filter would copy the whole table
-    return take_rows(table, pc.indices_nonzero(pc.invert(pc.is_in(ids, value_set=dup_ids))))
-
-
-def _sorted_rejects(rejects: pa.Table) -> pa.Table:
-    return rejects.take(pc.sort_indices(rejects, [("source_file", "ascending")]))
-
-
-def _split_reused(entries: list[RawEntry], previous: PreviousBuild | None) -> tuple[list[RawEntry], dict[str, str]]:
-    """(entries to process or load from the cache, {doc_id: source_file} of the documents whose
-    rows the previous build holds)."""
-    if previous is None:
-        return entries, {}
-    rest, reuse = [], {}
-    for e in entries:
-        doc_id = previous.doc_ids.get((e.sha256, e.suffix))
-        if doc_id is not None and doc_id not in reuse:
-            reuse[doc_id] = e.source_file
-        else:
-            rest.append(e)
-    return rest, reuse
-
-
-def _split_copies(entries: list[RawEntry]) -> tuple[list[RawEntry], list[dict[str, Any]]]:
-    """Byte-identical files are processed once: the first by path; the others become rejects."""
-    first: dict[str, RawEntry] = {}
-    unique, copies = [], []
-    for e in entries:  # entries are in path order
-        if e.sha256 in first:
-            copies.append(copy_reject(e.source_file, e.sha256, first[e.sha256].source_file))
-        else:
-            first[e.sha256] = e
-            unique.append(e)
-    return unique, copies
-
-
 def _publish_artifacts(summary: dict[str, Any], rejects: pa.Table) -> None:
     """A markdown summary and a table of rejects on the flow run (Prefect UI → Artifacts)."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -1089,13 +536,12 @@ def api_server() -> Iterator[str]:
     With no ``PREFECT_API_URL`` configured Prefect starts an embedded server per *process*; a
     process pool or a local Dask cluster would then start one server per worker (seconds each,
     and the runs split across them). So start the embedded server once here (or use the one the
-    CLI started early, ``flows/embedded_server.py``) and hand its URL to the workers through the
+    CLI started early, ``flows/orchestration/embedded_server.py``) and hand its URL to the workers through the
     environment.
     """
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows import embedded_server
-
+    from flows.orchestration import embedded_server
     embedded_server.wait_ready()
     if PREFECT_API_URL.value():
         if embedded_server.started():

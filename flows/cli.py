@@ -32,8 +32,8 @@ RUN_EXIT_CODES = """exit codes (for schedulers):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from flows.gate import EXIT_CRASHED, EXIT_REFUSED, OUTCOMES
-    from flows.write import UnsafeOutput, check_output_folder
+    from flows.gate.verdict import EXIT_CRASHED, EXIT_REFUSED, OUTCOMES
+    from flows.storage.publish import UnsafeOutput, check_output_folder
 
     try:  # before anything starts: an unsafe output folder is refused in a line
         check_output_folder(args.out, args.raw)
@@ -41,14 +41,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"digigov run refused: {exc}", file=sys.stderr)
         _write_summary(args, {"outcome": OUTCOMES[EXIT_REFUSED], "exit_code": EXIT_REFUSED, "reason": str(exc)})
         return EXIT_REFUSED
-    from flows import embedded_server
-
-    embedded_server.start()  # boots while the flow's modules import (see flows/embedded_server.py)
-    from flows import validator
-
+    from flows.orchestration import embedded_server
+    embedded_server.start()  # boots while the flow's modules import (see flows/orchestration/embedded_server.py)
+    from flows.gate import process as validator
     validator.start()  # imports Great Expectations meanwhile, in a process of its own
-    from flows import progress
-    from flows.build import BuildRefused, begin_head_start, run_build
+    from flows.tooling import progress
+    from flows.build import BuildRefused, run_build
+    from flows.orchestration.head_start import begin_head_start
     from flows.pipeline import warm_up
 
     if embedded_server.starting():
@@ -113,7 +112,7 @@ def _write_summary(args: argparse.Namespace, summary: dict) -> None:
 
 
 def _share(text: str) -> float:
-    from flows.gate import parse_share
+    from flows.gate.verdict import parse_share
 
     try:
         return parse_share(text)
@@ -122,9 +121,11 @@ def _share(text: str) -> float:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from flows.schema import load_schemas
-    from flows.validate import DOCS_DIR, StagedTables, ValidationFailed, validate_tables
-    from flows.write import CURRENT
+    from flows.contract.schema import load_schemas
+    from flows.gate.run import DOCS_DIR, validate_tables
+    from flows.storage.staging import StagedTables
+    from flows.gate.verdict import ValidationFailed
+    from flows.storage.publish import CURRENT
 
     if not args.out.is_dir():
         print(f"digigov validate failed: output folder {args.out} does not exist", file=sys.stderr)
@@ -143,7 +144,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from flows.release import RELEASES, ReleaseRefused, release
+    from flows.publishing.release import ReleaseRefused, release
+    from flows.publishing.versions import RELEASES
 
     if args.verify:
         return cmd_verify(args)
@@ -166,8 +168,8 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
-    from flows.release import RELEASES
-    from flows.upload import UploadRefused, upload_release
+    from flows.publishing.versions import RELEASES
+    from flows.publishing.upload import UploadRefused, upload_release
 
     try:
         done = upload_release(args.out / RELEASES / args.version, args.upload)
@@ -180,7 +182,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from flows.verify import verify_version
+    from flows.publishing.verify import verify_version
 
     try:
         result = verify_version(args.verify, args.out, args.raw)
@@ -192,7 +194,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from flows.diff import diff_command
+    from flows.publishing.diff import diff_command
 
     try:
         print("\n".join(diff_command(args.old, args.new, args.out, args.changes, args.limit or None)))
@@ -220,7 +222,7 @@ def add_runner_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from flows.serve import ServerRequired, serve
+    from flows.orchestration.serve import ServerRequired, serve
 
     try:
         serve(raw_dir=str(args.raw), out_dir=str(args.out), cron=args.cron, name=args.name,
@@ -232,7 +234,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from flows.evaluate import main as eval_main
+    from flows.tooling.evaluate import main as eval_main
 
     return eval_main(args.out, args.eval_dir, verbose=args.verbose)
 
@@ -240,7 +242,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_indicators(args: argparse.Namespace) -> int:
     import pyarrow.parquet as pq
 
-    from flows.indicators import load_catalog, unmapped_wordings
+    from flows.compare.indicators import load_catalog, unmapped_wordings
 
     path = args.out / "metrics.parquet"
     if not path.is_file():
@@ -257,7 +259,7 @@ def cmd_indicators(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from flows.bench import main as bench_main
+    from flows.tooling.bench import main as bench_main
 
     return bench_main(docs=args.docs, workdir=args.workdir, seed=args.seed, runner=args.runner,
                       workers=args.workers, raw=args.raw, keep=args.keep)
@@ -398,8 +400,7 @@ def console() -> None:
     one by one: ~1 s after a run, for nothing a finished command needs."""
     import atexit
 
-    from flows import lifetime
-
+    from flows.orchestration import lifetime
     lifetime.quiet_resource_tracker()  # first: its start unblocks SIGINT, which the next line blocks
     lifetime.interrupt_exits(_interrupted_message)  # Ctrl-C: one line, exit 130, children go too
     code = main()

@@ -14,13 +14,13 @@ from typing import Any, Iterator
 
 from flows.budget import DocumentTimeout, budget, stage
 from flows.extract import extract_all
-from flows.ids import assign_row_ids, document_key
-from flows.ingest import RawDoc, Rejected
-from flows.jurisdictions import jurisdiction_of
-from flows.metadata import extract_metadata
-from flows.normalize import normalize_bytes
-from flows.schema import TABLES, schema
-from flows.structure import parse_sections
+from flows.contract.ids import assign_row_ids, document_key
+from flows.ingest.raw_files import RawDoc, Rejected
+from flows.compare.jurisdictions import jurisdiction_of
+from flows.structure.metadata import extract_metadata
+from flows.normalize.text import normalize_bytes
+from flows.contract.schema import TABLES, schema
+from flows.structure.sections import parse_sections
 
 Rows = dict[str, list[dict[str, Any]]]
 
@@ -121,7 +121,7 @@ def document_rows(raw: RawDoc, timings: dict[str, float] | None) -> Rows:
         extracted = extract_all(doc_id, norm.text, sections)
         for table, rows in extracted.items():
             out[table] = rows
-        assign_row_ids(key, out)  # the stages' positional ids become stable ones (flows/ids.py)
+        assign_row_ids(key, out)  # the stages' positional ids become stable ones (flows/contract/ids.py)
     return out
 
 

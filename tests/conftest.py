@@ -93,7 +93,7 @@ def copy_build(out: Path, dest: Path) -> Path:
 @pytest.fixture(scope="session")
 def seed_rows():
     """The five seeds through the plain pipeline (no Prefect): rows per table."""
-    from flows.ingest import read_raw
+    from flows.ingest.raw_files import read_raw
     from flows.pipeline import mark_duplicates, merge, process_document
 
     return mark_duplicates(merge([process_document(read_raw(RAW, p)) for p in SEEDS]))

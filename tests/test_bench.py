@@ -6,9 +6,9 @@ import hashlib
 import random
 import re
 
-from flows.bench import ENCODINGS, _run_report, hot_spots, make_corpus, perturb, regex_baseline, render, touch_one
-from flows.ingest import discover, read_raw
-from flows.normalize import normalize_bytes
+from flows.tooling.bench import ENCODINGS, _run_report, hot_spots, make_corpus, perturb, regex_baseline, render, touch_one
+from flows.ingest.raw_files import discover, read_raw
+from flows.normalize.text import normalize_bytes
 from tests.conftest import RAW
 
 SAMPLE = "贵州省人民政府办公厅文件\n黔府办发〔2023〕21号\n一、总体要求\n（一）发展目标\n到2025年，建成120个应用，覆盖率达到95.5%。\n2023年6月30日\n"

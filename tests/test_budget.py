@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from flows import budget
-from flows.build import process_entries, scan_raw
-from flows.cache import DocumentCache
 from flows.extract import EXTRACTORS
-from flows.ingest import RawDoc
+from flows.ingest.raw_files import RawDoc
+from flows.orchestration.batches import process_entries, scan_raw
 from flows.pipeline import process_document, warm_up
+from flows.storage.cache import DocumentCache
 from tests.test_linear_time import numbered_lines
 
 PLAN = "某省数字政府建设方案\n一、总体要求\n到2025年，政务服务事项全程网办率达到90%。\n"
@@ -137,18 +137,17 @@ def test_a_budget_is_per_thread():
 def test_digigov_run_threads_the_doc_timeout_to_the_flow(monkeypatch):
     import flows.build
     from flows import cli
-
     got = {}
 
     def run_build(raw, out, **params):
         got.update(params)
         raise flows.build.RunLocked("stopped by the test before any run")
     monkeypatch.setattr(flows.build, "run_build", run_build)
-    monkeypatch.setattr("flows.embedded_server.start", lambda: None)
-    monkeypatch.setattr("flows.embedded_server.starting", lambda: False)
-    monkeypatch.setattr("flows.validator.start", lambda: None)
-    monkeypatch.setattr("flows.validator.stop", lambda: None)
-    from flows.gate import EXIT_REFUSED
+    monkeypatch.setattr("flows.orchestration.embedded_server.start", lambda: None)
+    monkeypatch.setattr("flows.orchestration.embedded_server.starting", lambda: False)
+    monkeypatch.setattr("flows.gate.process.start", lambda: None)
+    monkeypatch.setattr("flows.gate.process.stop", lambda: None)
+    from flows.gate.verdict import EXIT_REFUSED
 
     assert cli.main(["run", "--raw", "raw", "--out", "/nonexistent/out", "--doc-timeout", "7.5"]) == EXIT_REFUSED
     assert got["doc_timeout"] == 7.5

@@ -10,11 +10,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-import flows.cache as cache_mod
-from flows.build import RawEntry, plan_batches, process_entries, scan_raw
-from flows.cache import CachedDocument, DocumentCache, code_fingerprint, rules_fingerprint
-from flows.ingest import discover
-from flows.schema import TABLES
+import flows.storage.cache as cache_mod
+from flows.contract.schema import TABLES
+from flows.ingest.raw_files import discover
+from flows.orchestration.batches import plan_batches, process_entries, scan_raw
+from flows.records import RawEntry
+from flows.storage.cache import CachedDocument, DocumentCache, code_fingerprint, rules_fingerprint
 from tests.conftest import ROOT, copy_build, copy_seeds
 
 
@@ -127,19 +128,19 @@ def _changes_on_edit(tmp_path, monkeypatch, edit: str, fingerprint) -> bool:
 
 
 @pytest.mark.parametrize("edit,changes", [
-    ("flows/structure.py", True), ("flows/extract/goals.py", True), ("schemas/goals.yaml", True),
-    ("flows/pipeline.py", True), ("flows/build.py", False), ("flows/cli.py", False), ("flows/write.py", False),
-    ("flows/expectations.py", False), ("flows/validate.py", False), ("flows/overview.py", False),
+    ("flows/structure/sections.py", True), ("flows/extract/goals.py", True), ("schemas/goals.yaml", True),
+    ("flows/pipeline.py", True), ("flows/build.py", False), ("flows/cli.py", False), ("flows/storage/publish.py", False),
+    ("flows/gate/rules.py", False), ("flows/gate/run.py", False), ("flows/publishing/overview.py", False),
     ("schemas/reference/indicators.yaml", True), ("schemas/reference/admin_divisions.csv", True),
-    ("flows/indicators.py", True), ("flows/jurisdictions.py", True),
+    ("flows/compare/indicators.py", True), ("flows/compare/jurisdictions.py", True),
 ])
 def test_fingerprint_follows_processing_code_and_config_only(tmp_path, monkeypatch, edit, changes):
     assert _changes_on_edit(tmp_path, monkeypatch, edit, code_fingerprint) is changes
 
 
 @pytest.mark.parametrize("edit,changes", [
-    ("flows/expectations.py", True), ("flows/validate.py", True), ("schemas/goals.yaml", True),
-    ("flows/extract/goals.py", True), ("flows/build.py", False), ("flows/overview.py", False),
+    ("flows/gate/rules.py", True), ("flows/gate/run.py", True), ("schemas/goals.yaml", True),
+    ("flows/extract/goals.py", True), ("flows/build.py", False), ("flows/publishing/overview.py", False),
 ])
 def test_rules_fingerprint_follows_the_validation_rules_too(tmp_path, monkeypatch, edit, changes):
     assert _changes_on_edit(tmp_path, monkeypatch, edit, rules_fingerprint) is changes
@@ -203,7 +204,7 @@ def test_batch_count_is_a_multiple_of_the_workers_and_batches_are_even():
 
 
 def test_batches_are_bounded_by_raw_bytes_and_documents():
-    from flows.build import MAX_BATCH_BYTES, MAX_BATCH_DOCUMENTS
+    from flows.orchestration.batches import MAX_BATCH_BYTES, MAX_BATCH_DOCUMENTS
 
     big = [RawEntry(f"{i:03d}.txt", "x", size=MAX_BATCH_BYTES // 4) for i in range(40)]  # 10 batches' worth
     batches = plan_batches(big, 200, parallelism=2)
@@ -286,7 +287,7 @@ def test_a_run_reusing_the_published_build_gives_the_tables_of_a_full_run(seeds_
 def test_take_rows_slices_runs_and_copies_scattered_rows():
     import pyarrow as pa
 
-    from flows.previous import MAX_RUNS, take_rows
+    from flows.storage.reuse import MAX_RUNS, take_rows
 
     table = pa.table({"x": list(range(10)), "s": [str(i) for i in range(10)]})
     runs = pa.array([0, 1, 2, 7, 8, 3, 4, 5, 6, 9])
@@ -301,14 +302,13 @@ def test_take_rows_slices_runs_and_copies_scattered_rows():
 def test_documents_converted_together_give_the_tables_of_one_at_a_time(folder, tmp_path, monkeypatch):
     """Processed documents go into Arrow ARROW_DOCUMENTS at a time, sliced per document: the
     batch tables, the cache entries and the order of the parts are those of one at a time."""
-    import flows.build as build_mod
 
     entries = scan_raw(folder, discover(folder))
     (folder / "bad.txt").write_bytes(b"%PDF-1.4 not a plan")  # a reject between processed files
     mixed = scan_raw(folder, discover(folder))
     results = {}
     for size in (1, 4, 50):
-        monkeypatch.setattr(build_mod, "ARROW_DOCUMENTS", size)
+        monkeypatch.setattr("flows.orchestration.batches.ARROW_DOCUMENTS", size)
         cache = DocumentCache(tmp_path / f"out{size}")
         results[size] = (process_entries(folder, entries, cache), process_entries(folder, mixed, None))
         docs = [cache.get(e.sha256, e.suffix, e.source_file) for e in entries]
@@ -326,7 +326,8 @@ def test_a_batch_times_its_cpu_and_its_process_warms_up_once_apart(folder, monke
     thread's CPU seconds, and a new worker's one-time warm-up (loading the stages' tables) is
     timed apart from its first document."""
     import flows.pipeline as pipeline
-    from flows.build import CPU_TIMING, WARM_UP_TIMING, process_batch_task
+    from flows.build import process_batch_task
+    from flows.orchestration.batches import CPU_TIMING, WARM_UP_TIMING
 
     entries = scan_raw(folder, discover(folder))
     monkeypatch.setattr(pipeline, "_warmed_up", False)

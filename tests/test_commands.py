@@ -7,13 +7,12 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from flows.cli import main
-from flows.release import parse_version
+from flows.publishing.versions import parse_version
 from tests.conftest import ROOT
 
 BAD_VERSIONS = [
@@ -131,7 +130,7 @@ def test_release_drift_check_never_opens_a_raw_file_replaced_by_a_special_file(k
     import signal
     import socket
 
-    from flows.release import raw_drift
+    from flows.publishing.release import raw_drift
 
     raw = tmp_path / "raw"
     raw.mkdir()

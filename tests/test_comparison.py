@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flows.comparison import coverage_rows, derived_id, indicator_rows, shared_targets, target_rows, targets_wide
-from flows.indicators import load_catalog
+from flows.compare.views import coverage_rows, derived_id, indicator_rows, shared_targets, target_rows, targets_wide
+from flows.compare.indicators import load_catalog
 
 CATALOG = load_catalog()
 
@@ -123,8 +123,8 @@ def test_wide_table_and_shared_targets():
 
 
 def test_contract_violations_name_nulls_outside_values_and_duplicate_keys():
-    from flows.comparison import contract_violations
-    from flows.schema import schema
+    from flows.compare.views import contract_violations
+    from flows.contract.schema import schema
 
     ts = schema("targets")
     rows = target_rows(CATALOG, METRICS, DOCS)
@@ -139,7 +139,7 @@ def test_contract_violations_name_nulls_outside_values_and_duplicate_keys():
 def test_a_build_publishes_the_views_and_validate_checks_them(seed_build):
     import pyarrow.parquet as pq
 
-    from flows.schema import DERIVED_TABLES, PUBLISHED_TABLES, TABLES
+    from flows.contract.schema import DERIVED_TABLES, PUBLISHED_TABLES, TABLES
 
     out, summary = seed_build
     assert set(DERIVED_TABLES) == {"indicators", "targets", "coverage"} and not set(DERIVED_TABLES) & set(TABLES)
@@ -161,8 +161,8 @@ def test_a_build_publishes_the_views_and_validate_checks_them(seed_build):
 
 
 def test_a_null_in_a_nullable_column_with_allowed_values_is_no_violation():
-    from flows.comparison import contract_violations
-    from flows.schema import schema
+    from flows.compare.views import contract_violations
+    from flows.contract.schema import schema
 
     ts = schema("indicators")
     rows = indicator_rows(CATALOG, METRICS, DOCS)

@@ -10,7 +10,7 @@ from importlib import metadata
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from flows.cache import TEXT_LIBRARIES
+from flows.storage.cache import TEXT_LIBRARIES
 from tests.conftest import ROOT
 
 FLOWS = ROOT / "flows"

@@ -87,7 +87,7 @@ def test_prefect_deploy_all_creates_the_scheduled_deployment_and_exits_0(prefect
 
 
 def test_served_deployment_runs_one_at_a_time_cancelling_new_runs():
-    from flows.serve import deployment
+    from flows.orchestration.serve import deployment
 
     d = deployment("raw", "curated", "0 3 * * *")
     assert d.concurrency_limit == 1
@@ -106,8 +106,7 @@ def test_every_task_of_the_build_has_a_timeout():
 def test_a_run_shows_its_progress_as_a_prefect_artifact_updated_as_batches_finish(monkeypatch):
     import prefect.artifacts as artifacts
 
-    from flows import progress
-
+    from flows.tooling import progress
     calls = []
     monkeypatch.setattr(artifacts, "create_progress_artifact",
                         lambda p, key=None, description=None: calls.append(("create", p, key)) or "id-1")

@@ -1,4 +1,4 @@
-"""The machine-readable diff between two releases (flows.diff) on invented tables."""
+"""The machine-readable diff between two releases (flows.publishing.diff) on invented tables."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flows import diff
-
-
+from flows.publishing import diff
 def metrics(rows):
     return pa.Table.from_pylist(rows, schema=pa.schema([
         ("metric_id", pa.string()), ("doc_id", pa.string()), ("value", pa.float64()), ("unit", pa.string())]))
@@ -211,7 +209,7 @@ def test_no_recorded_previous_schema_version_cannot_be_checked_and_says_so():
 
 
 def test_the_schema_version_file_is_major_minor():
-    from flows.schema import schema_version
+    from flows.contract.schema import schema_version
 
     assert re.fullmatch(r"\d+\.\d+", schema_version())
 

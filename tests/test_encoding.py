@@ -9,10 +9,10 @@ import zlib
 
 import pytest
 
-from flows.encoding import decode_bytes
-from flows.ingest import Rejected
-from flows.normalize import normalize_bytes
-from flows.repairs import RepairLog
+from flows.normalize.encoding import decode_bytes
+from flows.ingest.raw_files import Rejected
+from flows.normalize.text import normalize_bytes
+from flows.normalize.repairs import RepairLog
 
 SIMPLIFIED = "关于加强数字政府建设的实施意见\n一、总体要求\n（一）指导思想。推进政务服务一网通办，提升治理能力。\n"
 TRADITIONAL = "關於加強數字政府建設的實施意見\n一、總體要求\n（一）指導思想。推進政務服務一網通辦，提升治理能力。\n"

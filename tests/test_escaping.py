@@ -20,15 +20,18 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from flows.dictionary import data_dictionary, md_code, md_table, md_text
-from flows.overview import render_overview
-from flows.release import changelog, copy_validation_report, dataset_card
-from flows.schema import TABLES, parse_schema, schema
+from flows.contract.dictionary import data_dictionary, md_code, md_table, md_text
+from flows.contract.schema import TABLES, parse_schema
+from flows.gate.run import validate_tables
+from flows.publishing.card import dataset_card
+from flows.publishing.changelog import changelog
+from flows.publishing.overview import render_overview
+from flows.publishing.release import copy_validation_report
 from tests.test_validate import TODAY, good_rows, tables_of
-from flows.validate import validate_tables
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.evaluate import GOLD_SETS, SCORE_NAMES, GoldScore, eval_dir, main, score_table, score_tables
+from flows.tooling.evaluate import GOLD_SETS, SCORE_NAMES, GoldScore, eval_dir, main, score_table, score_tables
 
 CORPUS_FLOOR = {
     "meta": 1.0, "sections": 1.0, "goals_f1": 0.988, "metrics_recall": 1.0, "pct_precision": 0.990,

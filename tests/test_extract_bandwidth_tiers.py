@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from flows.extract.bandwidth import extract_bandwidth_targets
-from flows.schema import schema
+from flows.contract.schema import schema
 from tests.test_extract_common import build_sections
 
 LEVELS = set(next(c for c in schema("bandwidth_targets").columns if c.name == "admin_level_upper").allowed)

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from flows.extract import EXTRACTORS, extract_all
-from flows.normalize import normalize_bytes
-from flows.structure import parse_sections
+from flows.normalize.text import normalize_bytes
+from flows.structure.sections import parse_sections
 from tests.conftest import SEEDS
 
 

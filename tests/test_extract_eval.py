@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 
 from flows.extract import extract_all
-from flows.normalize import normalize_text
+from flows.normalize.text import normalize_text
 from tests.test_extract_common import build_sections
 
 # Each case: text, section kinds, goals (target_year, goal_type, start_year), metrics

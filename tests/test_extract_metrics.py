@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows.extract.metrics import extract_metrics
-from flows.schema import schema
+from flows.contract.schema import schema
 from tests.test_extract_common import build_sections
 
 UNITS = set(next(c for c in schema("metrics").columns if c.name == "unit").allowed)

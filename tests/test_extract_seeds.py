@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from flows.extract.common import SectionIndex
-from flows.schema import schema
+from flows.contract.schema import schema
 from tests.conftest import seed_doc
 
 EXTRACTED = ("goals", "metrics", "bandwidth_targets")

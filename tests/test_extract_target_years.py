@@ -8,7 +8,7 @@ import pytest
 
 from flows.extract.goals import extract_goals
 from flows.extract.metrics import extract_metrics
-from flows.schema import schema
+from flows.contract.schema import schema
 from tests.test_extract_common import build_sections
 
 SOURCES = set(next(c for c in schema("metrics").columns if c.name == "target_year_source").allowed)

@@ -3,8 +3,8 @@
 import pyarrow.parquet as pq
 import pytest
 
-from flows.ingest import discover
-from flows.schema import TABLES, schema
+from flows.ingest.raw_files import discover
+from flows.contract.schema import TABLES, schema
 from tests.conftest import RAW, SEEDS
 
 pytestmark = pytest.mark.e2e

@@ -1,4 +1,4 @@
-"""The release's analyst formats (flows.formats) on small invented tables and schemas."""
+"""The release's analyst formats (flows.publishing.formats) on small invented tables and schemas."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flows import formats
-from flows.schema import parse_schema
+from flows.publishing import formats
+from flows.contract.schema import parse_schema
 
 DOCUMENTS = parse_schema({
     "name": "documents", "description": "One row per 'plan' document.", "primary_key": ["doc_id"],

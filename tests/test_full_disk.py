@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from flows.cli import main
-from flows.release import RELEASES
-from flows.validate import DOCS_DIR
+from flows.gate.run import DOCS_DIR
+from flows.publishing.versions import RELEASES
 from tests.conftest import RAW
 
 VERSION = "2026.11.0"
@@ -58,7 +58,7 @@ def _release(out: Path) -> int:
 
 @pytest.mark.parametrize("where", ["pyarrow.parquet.write_table", "pathlib.Path.write_text", "shutil.copytree"])
 def test_release_on_a_full_disk_fails_in_one_line_and_writes_nothing(published, monkeypatch, capsys, where):
-    import flows.release as rel
+    import flows.publishing.release as rel
 
     if where == "shutil.copytree":  # the Data Docs' copy: shutil.Error lists each file it failed on
         (published / DOCS_DIR).mkdir()
@@ -85,7 +85,7 @@ def test_release_on_a_full_disk_fails_in_one_line_and_writes_nothing(published, 
 
 
 def test_validate_on_a_full_disk_fails_in_one_line_and_keeps_the_data_docs(published, monkeypatch, capsys):
-    import flows.validate as validate_mod
+    import flows.gate.run as validate_mod
 
     assert main(["validate", "--out", str(published)]) == 0
     docs = _state(published / DOCS_DIR)
@@ -99,8 +99,8 @@ def test_validate_on_a_full_disk_fails_in_one_line_and_keeps_the_data_docs(publi
 
 def test_run_on_a_full_disk_fails_in_one_line(monkeypatch, capsys, tmp_path):
     import flows.build as build_mod
-    from flows import embedded_server, validator
-
+    from flows.gate import process as validator
+    from flows.orchestration import embedded_server
     monkeypatch.setattr(embedded_server, "start", lambda: None)
     monkeypatch.setattr(embedded_server, "starting", lambda: False)
     monkeypatch.setattr(validator, "start", lambda: None)
@@ -111,8 +111,8 @@ def test_run_on_a_full_disk_fails_in_one_line(monkeypatch, capsys, tmp_path):
 
 @pytest.mark.parametrize("command", ["release", "validate"])
 def test_a_folder_it_may_not_write_fails_in_one_line(published, monkeypatch, capsys, command):
-    import flows.release as rel
-    import flows.validate as validate_mod
+    import flows.gate.run as validate_mod
+    import flows.publishing.release as rel
 
     def denied(*args, **kwargs):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(published / "x"))

@@ -9,10 +9,12 @@ import threading
 import pyarrow.parquet as pq
 import pytest
 
-import flows.build as build_mod
-from flows.build import HeadStart, ReusedReads, begin_head_start, scan_raw, take_head_start
-from flows.ingest import discover
-from flows.schema import TABLES
+import flows.orchestration.batches as batches_mod
+from flows.contract.schema import TABLES
+from flows.ingest.raw_files import discover
+from flows.orchestration.batches import scan_raw
+from flows.orchestration.head_start import HeadStart, begin_head_start, take_head_start
+from flows.storage.staging import ReusedReads
 from tests.conftest import copy_build, copy_seeds
 from tests.test_cache import plan
 
@@ -63,8 +65,8 @@ def test_a_head_start_is_used_while_still_right_and_let_go_once_stale_and_the_ta
 
     monkeypatch.setattr(ReusedReads, "__init__", recording_init)
     flow_scans: list[str] = []
-    scan = build_mod.scan_raw
-    monkeypatch.setattr(build_mod, "scan_raw", lambda *a: flow_scans.append(threading.current_thread().name) or scan(*a))
+    scan = batches_mod.scan_raw
+    monkeypatch.setattr("flows.orchestration.batches.scan_raw", lambda *a: flow_scans.append(threading.current_thread().name) or scan(*a))
     head = begin_head_start(raw, out)
     head.early.result(timeout=60)
     summary = build_dataset(raw_dir=str(raw), out_dir=str(out))
@@ -85,7 +87,7 @@ def test_a_head_start_is_used_while_still_right_and_let_go_once_stale_and_the_ta
     _change(raw, 8)
     closed = []
     monkeypatch.setattr(early.reads, "close", lambda: closed.append(True))
-    monkeypatch.setattr(build_mod, "_head_start", stale)
+    monkeypatch.setattr("flows.orchestration.head_start._head_start", stale)
     summary = build_dataset(raw_dir=str(raw), out_dir=str(out))
     assert (summary["processed"], summary["reused"]) == (1, 5) and closed == [True]
     full = build_dataset(raw_dir=str(raw), out_dir=str(tmp_path / "full"), full_refresh=True)
@@ -99,14 +101,14 @@ def test_a_failed_head_start_scan_is_done_again_by_the_flow(seeds_published, raw
 
     out = copy_build(seeds_published[0], tmp_path / "out")
 
-    scan = build_mod.scan_raw
+    scan = batches_mod.scan_raw
 
     def failing_on_the_head_start(*args):
         if threading.current_thread().name == "head-start":
             raise OSError("disk hiccup")
         return scan(*args)
 
-    monkeypatch.setattr(build_mod, "scan_raw", failing_on_the_head_start)
+    monkeypatch.setattr("flows.orchestration.batches.scan_raw", failing_on_the_head_start)
     head = begin_head_start(raw, out)
     with pytest.raises(OSError):
         head.entries.result(timeout=60)

@@ -7,8 +7,8 @@ import hashlib
 
 import pytest
 
-from flows.html import headline, read_page
-from flows.ingest import RawDoc
+from flows.normalize.web_pages import headline, read_page
+from flows.ingest.raw_files import RawDoc
 from flows.pipeline import process_document
 
 PLAN_BODY = (

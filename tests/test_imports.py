@@ -2,15 +2,15 @@
 
 A process-pool or Dask worker imports ``flows.build`` to run ``process_batch_task`` and never
 validates; GX (with scipy) costs each worker ~3.7 s of start-up, so it is imported only when a
-suite is first built (``flows.expectations._gx``)."""
+suite is first built (``flows.gate.rules._gx``)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-from flows.expectations import build_suites
-from flows.schema import load_schemas
+from flows.gate.rules import build_suites
+from flows.contract.schema import load_schemas
 
 
 def _imports(code: str) -> list[str]:
@@ -20,8 +20,8 @@ def _imports(code: str) -> list[str]:
 
 
 def test_worker_modules_do_not_import_great_expectations():
-    loaded = _imports("import flows.build, flows.pipeline, flows.validate")
-    assert "flows.build" in loaded and "flows.expectations" in loaded
+    loaded = _imports("import flows.build, flows.pipeline, flows.gate.run")
+    assert "flows.build" in loaded and "flows.gate.rules" in loaded
     assert not [m for m in loaded if m.startswith("great_expectations")]
 
 
@@ -37,7 +37,7 @@ def test_suites_still_build_with_the_lazy_import():
 def test_great_expectations_leaves_scipy_stats_unloaded_until_used():
     """GX imports scipy.stats (~0.75 s) for expectations no suite here runs: it is loaded lazily,
     on first use, which still works."""
-    code = ("import sys\nfrom flows.validate import import_gx\nimport_gx()\n"
+    code = ("import sys\nfrom flows.gate.run import import_gx\nimport_gx()\n"
             "print(type(sys.modules['scipy.stats']).__name__)\n"
             "from scipy import stats\nprint(round(float(stats.entropy([0.5, 0.5], [0.5, 0.5])), 3))\n"
             "print(type(sys.modules['scipy.stats']).__name__)")
@@ -46,7 +46,7 @@ def test_great_expectations_leaves_scipy_stats_unloaded_until_used():
 
 
 def test_lazy_import_runs_a_module_on_first_use_only(tmp_path, monkeypatch):
-    from flows.expectations import lazy_import
+    from flows.gate.rules import lazy_import
 
     (tmp_path / "lazy_probe_pkg").mkdir()
     (tmp_path / "lazy_probe_pkg" / "__init__.py").write_text("")

@@ -13,25 +13,22 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-import flows.write as write_mod
-from flows.build import (
+import flows.storage.publish as write_mod
+from flows.contract.schema import TABLES, schema
+from flows.ingest.raw_files import discover
+from flows.orchestration.batches import _split_copies, _split_reused, process_entries, scan_raw
+from flows.storage.publish import file_checksums, new_build_dir, publish, table_file, table_path, write_meta
+from flows.storage.reuse import TEXT_KEYS, load_previous, reused_rows, write_text_keys
+from flows.storage.staging import (
     MERGE_ORDER,
     ReusedReads,
-    _split_copies,
-    _split_reused,
     assemble,
     in_document_order,
     merge_table,
     path_ordered_doc_ids,
-    process_entries,
-    scan_raw,
     stage_merged,
     stream_batches,
 )
-from flows.ingest import discover
-from flows.previous import TEXT_KEYS, load_previous, reused_rows, write_text_keys
-from flows.schema import TABLES, schema
-from flows.write import file_checksums, new_build_dir, publish, table_file, table_path, write_meta
 from tests.test_reliability import PLAN, TRAD, variant
 
 FINGERPRINT = "test-code"
@@ -248,8 +245,7 @@ def test_staged_tables_wait_for_a_table_staged_on_another_thread(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from flows.build import StagingProgress
-    from flows.validate import StagedTables
+    from flows.storage.staging import StagedTables, StagingProgress
 
     progress = StagingProgress()
     staged = StagedTables(tmp_path, ["documents", "sections"], ready=progress.wait)

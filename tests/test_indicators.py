@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.indicators import ID_PATTERN, ambiguous_wordings, load_catalog, match_indicator, matched_text
+from flows.compare.indicators import ID_PATTERN, ambiguous_wordings, load_catalog, match_indicator, matched_text
 
 CATALOG = load_catalog()
 
@@ -168,7 +168,7 @@ def test_every_seed_percentage_target_is_mapped(seed_rows):
 
 def test_extraction_maps_metrics_to_the_catalog():
     from flows.extract import extract_all
-    from flows.structure import parse_sections
+    from flows.structure.sections import parse_sections
 
     text = "数字政府建设方案\n一、主要目标\n到2025年，一般政务服务事项100%全程网办，个人事项90%“掌上办”，新建示范应用20个。\n"
     rows = extract_all("d", text, parse_sections("d", text))["metrics"]
@@ -182,7 +182,7 @@ def test_every_seed_row_worded_full_online_shares_one_id(seed_rows):
 
 
 def test_unmapped_wordings_most_frequent_first_with_an_example():
-    from flows.indicators import unmapped_wordings
+    from flows.compare.indicators import unmapped_wordings
 
     metrics = [dict(indicator="甲", indicator_id=None, source_text="句一"), dict(indicator="乙", indicator_id=None, source_text="句二"),
                dict(indicator="乙", indicator_id=None, source_text="句三"),
@@ -230,7 +230,7 @@ BANDWIDTH_ROWS = [
 
 @pytest.mark.parametrize("row, expected", BANDWIDTH_ROWS)
 def test_bandwidth_rows_map_by_level_when_about_the_egov_network(row, expected):
-    from flows.indicators import bandwidth_indicator_id
+    from flows.compare.indicators import bandwidth_indicator_id
 
     assert bandwidth_indicator_id(row) == expected
 
@@ -243,7 +243,7 @@ def test_bandwidth_indicators_take_no_metric():
 
 def test_extraction_maps_bandwidth_targets_to_the_catalog():
     from flows.extract import extract_all
-    from flows.structure import parse_sections
+    from flows.structure.sections import parse_sections
 
     text = ("数字政府建设方案\n一、主要目标\n到2025年，电子政务外网实现万兆到市、千兆到县，建设万兆骨干网。"
             "推动千兆光网向农村地区延伸。\n")

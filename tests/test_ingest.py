@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from flows.ingest import Rejected, discover, read_raw
+from flows.ingest.raw_files import Rejected, discover, read_raw
 
 
 def test_discover_finds_text_suffixes_recursively_in_stable_order(tmp_path):
@@ -75,8 +75,8 @@ def test_a_file_swapped_for_a_fifo_after_its_check_is_refused_without_blocking(t
     import os
     import threading
 
-    import flows.ingest as ingest_mod
-    from flows.ingest import Rejected, read_raw
+    import flows.ingest.raw_files as ingest_mod
+    from flows.ingest.raw_files import Rejected, read_raw
 
     (tmp_path / "plan.txt").write_text("数字政府建设方案", encoding="utf-8")
     regular = os.stat(tmp_path / "plan.txt")

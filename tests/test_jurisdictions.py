@@ -5,7 +5,7 @@ from __future__ import annotations
 import pycountry
 import pytest
 
-from flows.jurisdictions import divisions, jurisdiction_of, province_english
+from flows.compare.jurisdictions import divisions, jurisdiction_of, province_english
 
 
 def test_division_table_is_well_formed():

@@ -22,10 +22,10 @@ from typing import Any, Callable
 import pytest
 
 from flows.extract import extract_all
-from flows.ingest import RawDoc
-from flows.normalize import normalize_text
+from flows.ingest.raw_files import RawDoc
+from flows.normalize.text import normalize_text
 from flows.pipeline import process_document, warm_up
-from flows.structure import parse_sections
+from flows.structure.sections import parse_sections
 
 FLOWS = str(Path(__file__).resolve().parents[1] / "flows")
 # 10x the input may cost at most this many times the work (linear, plus what is fixed per

@@ -1,9 +1,7 @@
 import gc
 import weakref
 
-from flows import memory
-
-
+from flows.tooling import memory
 class Node:
     def __init__(self, payload):
         self.payload = payload

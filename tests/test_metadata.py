@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.metadata import (admin_level, extract_metadata, issuer_from_number, normalize_doc_number,
+from flows.structure.metadata import (admin_level, extract_metadata, issuer_from_number, normalize_doc_number,
                             parse_date, province_of_url)
-from flows.schema import schema
-from flows.structure import parse_sections
+from flows.contract.schema import schema
+from flows.structure.sections import parse_sections
 
 
 def meta_of(text: str, meta: dict | None = None) -> dict:

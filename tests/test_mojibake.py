@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from flows.mojibake import (UNRECOVERABLE, legacy_encode, legacy_pua_bytes, plausibility, repair_double_encoding,
+from flows.normalize.mojibake import (UNRECOVERABLE, legacy_encode, legacy_pua_bytes, plausibility, repair_double_encoding,
                             repair_gbk_shift, strip_pinyin)
-from flows.normalize import normalize_text
-from flows.repairs import RepairLog
+from flows.normalize.text import normalize_text
+from flows.normalize.repairs import RepairLog
 from tests.test_linear_time import CopyCountingText
 
 

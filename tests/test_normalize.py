@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows.ingest import Rejected
-from flows.normalize import Normalized, Repair, normalize_bytes, normalize_text
+from flows.ingest.raw_files import Rejected
+from flows.normalize.text import Normalized, Repair, normalize_bytes, normalize_text
 
 from .conftest import RAW
 

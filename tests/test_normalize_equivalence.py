@@ -7,10 +7,10 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.encoding import _common_chars, commonness
-from flows.normalize import _sub
-from flows.repairs import RepairLog
-from flows.script import _changed_characters, _distinct, _char_classes, phrase_pattern
+from flows.normalize.encoding import _common_chars, commonness
+from flows.normalize.repairs import RepairLog
+from flows.normalize.script import _changed_characters, _char_classes, _distinct, phrase_pattern
+from flows.normalize.text import _sub
 
 PHRASES = ["资料", "资料库", "数位", "数位化", "程式", "程式设计", "网路", "矽", "𨱏", "软体"]
 ALPHABET = "资料库数位化程式设计网路矽𨱏软体的和𠀀a "
@@ -74,7 +74,7 @@ def test_template_substitution_records_only_real_changes():
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=list("#（()）一二12.．、,， \n政a“"), max_size=40))
 def test_label_rules_find_the_same_matches_after_a_newline(text):
-    from flows.normalize import _LABEL_RULES, _after_newline
+    from flows.normalize.text import _LABEL_RULES, _after_newline
 
     for pattern, repl, _ in _LABEL_RULES:
         # a match at the newline before a line start is the match at that line start
@@ -85,7 +85,7 @@ def test_label_rules_find_the_same_matches_after_a_newline(text):
 
 
 def test_joinable_shortcut_agrees_with_the_rules():
-    from flows.normalize import _CLOSERS, HEADING_LABEL, _joinable
+    from flows.normalize.text import _CLOSERS, HEADING_LABEL, _joinable
 
     assert not any(HEADING_LABEL.match(c + "一、x") for c in _CLOSERS)  # what the shortcut relies on
     assert _joinable("这是一句。", "》的通知", None) and _joinable("这是一句。", "，继续", None)
@@ -94,7 +94,7 @@ def test_joinable_shortcut_agrees_with_the_rules():
 
 
 def test_t2s_maps_characters_beyond_the_bmp_and_keeps_unmapped_ones():
-    from flows.script import opencc_table, t2s
+    from flows.normalize.script import opencc_table, t2s
 
     astral = {k: v for k, v in opencc_table("TSCharacters.txt").items() if len(k) == 1 and ord(k) > 0xFFFF and k != v}
     assert astral  # OpenCC maps some: the list table must reach them
@@ -106,7 +106,7 @@ def test_t2s_maps_characters_beyond_the_bmp_and_keeps_unmapped_ones():
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=list("資料庫數位軟體說明资料库数位软体说明的和𠀀𨱏a\n\ud800é"), max_size=60))
 def test_character_counts_are_their_definitions(text):
-    from flows.script import _outside_gb2312
+    from flows.normalize.script import _outside_gb2312
 
     for classes in _char_classes():
         assert _distinct(text, classes) == len(set(text) & classes[0])
@@ -114,7 +114,7 @@ def test_character_counts_are_their_definitions(text):
 
 
 def _plain_infer(cands, before, after, doc):
-    from flows.mojibake import DOC_EVIDENCE, _jieba_stats, _t2s_chars
+    from flows.normalize.mojibake import DOC_EVIDENCE, _jieba_stats, _t2s_chars
 
     words, table = _jieba_stats()[1], _t2s_chars()
 
@@ -141,7 +141,7 @@ def _plain_infer(cands, before, after, doc):
        st.sampled_from(["", "政", "务", "2", " ", "a"]), st.sampled_from(["", "务", "据", "3", " "]),
        st.text(alphabet="政务服数字据化2 a", max_size=40))
 def test_infer_is_its_definition(cands, before, after, doc):
-    from flows.mojibake import _infer
+    from flows.normalize.mojibake import _infer
 
     assert _infer(cands, before, after, doc) == _plain_infer(cands, before, after, doc)
 
@@ -156,7 +156,7 @@ class _Everything:
                                           "附件：1.表", "![图](a.png)", "[办法](b.pdf)", "1.", "---", "•"]),
                          max_size=5).map("".join), max_size=8))
 def test_strip_markdown_shortcut_changes_nothing(lines):
-    import flows.wrappers as wrappers
+    import flows.normalize.markdown as wrappers
 
     def run():
         repairs, attachments = RepairLog(), []
@@ -174,7 +174,7 @@ def test_strip_markdown_shortcut_changes_nothing(lines):
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.sampled_from(["(", ")", "（", "）", "a", "政", "\n", "x" * 150]), max_size=12).map("".join))
 def test_paren_pairs_are_the_plain_pairs_with_a_half_width_bracket(text):
-    from flows.normalize import _PAREN_PAIR
+    from flows.normalize.text import _PAREN_PAIR
 
     plain = re.compile(r"([(（])([^()（）\n]{0,200})([)）])")
     expected = [(m.span(), m.groups()) for m in plain.finditer(text) if (m.group(1), m.group(3)) != ("（", "）")]

@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from flows.normalize import normalize_bytes, normalize_text
-from flows.script import tw_phrase_table
+from flows.normalize.text import normalize_bytes, normalize_text
+from flows.normalize.script import tw_phrase_table
 
 from .test_mojibake import damage
 

@@ -8,13 +8,12 @@ import json
 import re
 import shutil
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
 
-from flows.data_docs import VENDOR_DIR, offline_source, vendored
-from flows.validate import validate_tables
+from flows.gate.data_docs import VENDOR_DIR, offline_source, vendored
+from flows.gate.run import validate_tables
 from tests.test_escaping import CHROMIUM, PAYLOAD
 from tests.test_validate import TODAY, good_rows, tables_of
 

@@ -9,9 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from flows import progress
-from flows.ingest import discover
-from flows.schema import TABLES
+from flows.tooling import progress
+from flows.ingest.raw_files import discover
+from flows.contract.schema import TABLES
 from tests.conftest import RAW, ROOT
 
 
@@ -66,7 +66,7 @@ def test_each_run_publishes_a_summary_and_a_rejects_artifact(seed_build):
 
 
 def test_serve_builds_a_cron_deployment_of_the_scheduled_flow():
-    from flows.serve import DEPLOYMENT_ENTRYPOINT, deployment
+    from flows.orchestration.serve import DEPLOYMENT_ENTRYPOINT, deployment
 
     d = deployment("raw", "curated", "0 3 * * *", runner="dask", dask_address="tcp://10.0.0.5:8786")
     assert d.entrypoint == DEPLOYMENT_ENTRYPOINT == "flows.build.scheduled_build"
@@ -133,8 +133,7 @@ def test_plain_lines_when_not_a_terminal():
 def test_embedded_server_defers_to_a_configured_api(tmp_path, monkeypatch):
     import sys
 
-    from flows import embedded_server
-
+    from flows.orchestration import embedded_server
     monkeypatch.delitem(sys.modules, "prefect.settings", raising=False)  # as in a fresh CLI process (restored after)
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
@@ -194,7 +193,7 @@ def test_the_warm_up_loads_what_a_first_document_would_load():
         "warm_up()\n"
         "assert {'jieba.finalseg', 'opencc', 'cn2an'} <= set(sys.modules), sorted(sys.modules)\n"
         "assert segment.lexicon.cache_info().currsize == 1\n"
-        "from flows.ingest import RawDoc\n"
+        "from flows.ingest.raw_files import RawDoc\n"
         "from flows.pipeline import process_document\n"
         "data = '某省数字政府建设方案\\n一、目标\\n到2025年，新增三十项应用，个人事项90%移动办。\\n'.encode()\n"
         "loaded = set(sys.modules)\n"
@@ -208,8 +207,7 @@ def test_the_warm_up_loads_what_a_first_document_would_load():
 
 
 def test_the_warm_up_runs_only_while_a_started_server_starts(monkeypatch):
-    from flows import embedded_server
-
+    from flows.orchestration import embedded_server
     monkeypatch.setattr(embedded_server, "_server", None)
     assert not embedded_server.starting()  # no server of ours (an API configured): nothing to wait for
 
@@ -220,7 +218,7 @@ def test_a_run_on_a_server_of_its_own_sends_no_heartbeats_but_one_on_a_lasting_s
     thread as each flow run ends: up to a second)."""
     from prefect.settings import get_current_settings
 
-    from flows import embedded_server
+    from flows.orchestration import embedded_server
     from flows.build import api_server
 
     default = get_current_settings().flows.heartbeat_frequency

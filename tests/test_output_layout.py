@@ -15,9 +15,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from flows.release import release
-from flows.schema import PUBLISHED_TABLES
-from flows.write import BUILD_SUFFIX, BUILDS, CURRENT, current_build
+from flows.publishing.release import release
+from flows.contract.schema import PUBLISHED_TABLES
+from flows.storage.publish import BUILD_SUFFIX, BUILDS, CURRENT, current_build
 from tests.conftest import RAW
 from tests.test_release import V1, make_checkout
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.overview import bandwidth_label, percent_targets, render_overview
-from flows.schema import TABLES, schema
+from flows.publishing.overview import bandwidth_label, percent_targets, render_overview
+from flows.contract.schema import TABLES, schema
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -90,7 +90,7 @@ def page_for(rows: dict[str, list[dict]]) -> str:
         goals=rows["goals"], metrics=rows["metrics"], bandwidth=rows["bandwidth_targets"],
         repairs=rows["repairs"], rejects=rows["rejects"],
         # the page shows whatever the release gate reported; rendering is tested, not the gate
-        validation={"gate": "flows.validate.check_contract", "success": True, "failures": [],
+        validation={"gate": "flows.gate.run.check_contract", "success": True, "failures": [],
                     "expectations": len(TABLES)},
         row_counts={n: t.num_rows for n, t in tables.items()})
 
@@ -330,8 +330,8 @@ def test_any_rows_render_a_page_whose_marks_match_them(provinces, dates, metric_
 
 
 def test_targets_line_up_by_catalog_indicator_and_national_documents_are_national():
-    from flows.comparison import target_rows
-    from flows.indicators import load_catalog
+    from flows.compare.views import target_rows
+    from flows.compare.indicators import load_catalog
 
     rows = {t: [] for t in TABLES}
     places = [("p1", "甲省"), ("p2", "乙省"), ("p3", "丙省"), ("n1", None)]
@@ -359,8 +359,8 @@ def test_targets_line_up_by_catalog_indicator_and_national_documents_are_nationa
 
 
 def test_shared_targets_include_bandwidth_per_level_escaped():
-    from flows.comparison import target_rows
-    from flows.indicators import load_catalog, with_bandwidth_indicator_ids
+    from flows.compare.views import target_rows
+    from flows.compare.indicators import load_catalog, with_bandwidth_indicator_ids
 
     places = [("p1", "甲省"), ("p2", "<b>&乙</b>"), ("p3", "丙省")]
     documents = [dict(_doc(d, p, dt.date(2023, 1, 1)), jurisdiction=p, admin_level="province") for d, p in places]

@@ -1,4 +1,4 @@
-from flows.ingest import RawDoc
+from flows.ingest.raw_files import RawDoc
 from flows.pipeline import mark_duplicates, merge, process_document
 
 PLAN = "关于加强数字政府建设的实施方案\n一、总体要求\n（一）发展目标\n到2025年，政务服务事项全程网办。\n".encode()

@@ -13,16 +13,35 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flows.expectations import DOCUMENT, RULE_LEVELS, SYSTEMIC, build_suites, rule_level
-from flows.gate import (BuildRefused, parse_share, quarantine_verdict, shrink_refusal, withhold_documents)
-from flows.previous import TEXT_KEYS
-from flows.schema import TABLES, load_schemas, schema
-from flows.validate import ValidationFailed, ValidationResult, failing_documents
+from flows.contract.schema import TABLES, load_schemas, schema
+from flows.gate.failures import failing_documents
+from flows.gate.rules import DOCUMENT, RULE_LEVELS, SYSTEMIC, build_suites, rule_level
+from flows.gate.verdict import (
+    BuildRefused,
+    ValidationFailed,
+    ValidationResult,
+    parse_share,
+    quarantine_verdict,
+    shrink_refusal,
+    withhold_documents,
+)
+from flows.storage.publish import (
+    BUILD_META,
+    OUTPUT_MARKER,
+    UnsafeOutput,
+    changed_files,
+    check_output_folder,
+    claim_output_folder,
+    current_build,
+    file_checksums,
+    new_build_dir,
+    publish,
+    table_file,
+    table_path,
+    write_build,
+)
+from flows.storage.reuse import TEXT_KEYS
 from tests.conftest import seed_doc
-from flows.write import (BUILD_META, OUTPUT_MARKER, UnsafeOutput, changed_files, check_output_folder,
-                         claim_output_folder, current_build, file_checksums, new_build_dir, publish, table_file, table_path,
-                         write_build)
-
 
 # --- the tagging list ----------------------------------------------------------------------------
 
@@ -31,7 +50,7 @@ def test_every_expectation_the_suites_build_is_tagged_document_or_systemic():
     suites = build_suites(load_schemas(), dt.date(2026, 1, 1))
     rules = {e.meta["rule"] for s in suites.values() for e in s.expectations}
     untagged = sorted(rules - set(RULE_LEVELS))
-    assert not untagged, f"tag these rules in flows/expectations.py RULE_LEVELS: {untagged}"
+    assert not untagged, f"tag these rules in flows/gate/rules.py RULE_LEVELS: {untagged}"
     assert set(RULE_LEVELS.values()) == {DOCUMENT, SYSTEMIC}
     # shape, keys and whole-table rules are systemic; plausibility limits per document are not
     assert {r: RULE_LEVELS[r] for r in ("columns", "type", "unique", "primary_key", "goals_per_document")} == \
@@ -48,7 +67,7 @@ def test_suites_with_document_rules_report_failing_rows_by_document():
 
 
 def test_every_rule_on_a_derived_view_is_systemic():
-    from flows.schema import DERIVED_TABLES
+    from flows.contract.schema import DERIVED_TABLES
 
     assert DERIVED_TABLES
     for table in DERIVED_TABLES:
@@ -270,7 +289,7 @@ def test_an_output_path_that_is_a_file_or_not_writable_or_a_foreign_folder_is_re
         check_output_folder(foreign, raw)
     assert (foreign / "thesis.tex").exists()
     # tests run as root, whom permissions do not stop: the check itself is what is tested
-    monkeypatch.setattr("flows.write.os.access", lambda path, mode: False)
+    monkeypatch.setattr("flows.storage.publish.os.access", lambda path, mode: False)
     with pytest.raises(UnsafeOutput, match="not writable"):
         check_output_folder(tmp_path / "new", raw)
 
@@ -304,7 +323,7 @@ def test_a_new_empty_or_digigov_output_folder_is_accepted_and_marked(tmp_path, r
 
 def test_cli_run_refuses_an_unsafe_output_folder_with_one_line_and_the_refused_code(tmp_path, raw, capsys):
     from flows.cli import main
-    from flows.gate import EXIT_REFUSED
+    from flows.gate.verdict import EXIT_REFUSED
 
     summary = tmp_path / "summary.json"
     assert main(["run", "--raw", str(raw), "--out", str(raw / "out"), "--summary-json", str(summary)]) == EXIT_REFUSED
@@ -318,7 +337,7 @@ def test_cli_run_refuses_an_unsafe_output_folder_with_one_line_and_the_refused_c
 
 
 def test_symlink_loops_and_unreadable_folders_become_rejects(tmp_path, raw, monkeypatch):
-    from flows.build import scan_folder
+    from flows.orchestration.batches import scan_folder
 
     os.symlink("loop-b.txt", raw / "loop-a.txt")
     os.symlink("loop-a.txt", raw / "loop-b.txt")
@@ -345,7 +364,7 @@ def test_symlink_loops_and_unreadable_folders_become_rejects(tmp_path, raw, monk
 
 
 def test_the_scan_never_enters_an_output_folder(tmp_path, raw):
-    from flows.ingest import discover
+    from flows.ingest.raw_files import discover
 
     out = claim_output_folder(tmp_path / "out", tmp_path / "elsewhere")
     (out / "validation").mkdir()
@@ -358,7 +377,7 @@ def test_the_scan_never_enters_an_output_folder(tmp_path, raw):
 
 
 def test_publish_can_be_retried_after_the_rename_and_after_it_completed(tmp_path, monkeypatch):
-    import flows.write as write
+    import flows.storage.publish as write
 
     first = new_build_dir(tmp_path)
     write_build({"rejects": schema("rejects").table([])}, first, {"n": 1})
@@ -394,7 +413,7 @@ def test_checksums_find_a_hand_edited_file(tmp_path):
 
 
 def test_a_file_whose_status_is_unchanged_is_not_read_again(tmp_path, monkeypatch):
-    import flows.write as write
+    import flows.storage.publish as write
 
     build = new_build_dir(tmp_path)
     write_build({"rejects": schema("rejects").table([])}, build, {})
@@ -421,8 +440,8 @@ def test_the_gate_names_the_failing_documents_of_document_rules_and_keeps_system
     import copy
     from collections import Counter
 
-    from flows.expectations import MAX_ROWS_PER_DOCUMENT
-    from flows.validate import validate_tables
+    from flows.gate.rules import MAX_ROWS_PER_DOCUMENT
+    from flows.gate.run import validate_tables
 
     rows = copy.deepcopy(seed_rows)
     sections = Counter(r["doc_id"] for r in rows["sections"])
@@ -455,7 +474,7 @@ def test_the_gate_names_the_failing_documents_of_document_rules_and_keeps_system
 def test_run_help_lists_the_exit_codes_and_the_flags_reach_the_flow(monkeypatch, tmp_path, raw, capsys):
     import flows.build
     from flows import cli
-    from flows.gate import EXIT_CRASHED, EXIT_PUBLISHED, EXIT_QUARANTINED, EXIT_REFUSED
+    from flows.gate.verdict import EXIT_CRASHED, EXIT_PUBLISHED, EXIT_QUARANTINED, EXIT_REFUSED
 
     with pytest.raises(SystemExit):
         cli.main(["run", "--help"])
@@ -471,10 +490,10 @@ def test_run_help_lists_the_exit_codes_and_the_flags_reach_the_flow(monkeypatch,
                 "quarantined": [{"source_file": "odd.txt", "detail": "rule (t.c): v"}]}
 
     monkeypatch.setattr(flows.build, "run_build", run_build)
-    monkeypatch.setattr("flows.embedded_server.start", lambda: None)
-    monkeypatch.setattr("flows.embedded_server.starting", lambda: False)
-    monkeypatch.setattr("flows.validator.start", lambda: None)
-    monkeypatch.setattr("flows.validator.stop", lambda: None)
+    monkeypatch.setattr("flows.orchestration.embedded_server.start", lambda: None)
+    monkeypatch.setattr("flows.orchestration.embedded_server.starting", lambda: False)
+    monkeypatch.setattr("flows.gate.process.start", lambda: None)
+    monkeypatch.setattr("flows.gate.process.stop", lambda: None)
     args = ["run", "--raw", str(raw), "--out", str(tmp_path / "out"), "--max-quarantined", "10%", "--allow-shrink"]
     assert cli.main(args) == EXIT_QUARANTINED
     assert got["max_quarantined"] == pytest.approx(0.1) and got["allow_shrink"] is True

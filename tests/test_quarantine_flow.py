@@ -15,9 +15,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from flows.gate import EXIT_CRASHED, EXIT_PUBLISHED, EXIT_QUARANTINED, EXIT_REFUSED
-from flows.schema import TABLES
-from flows.write import table_file, table_path
+from flows.gate.verdict import EXIT_CRASHED, EXIT_PUBLISHED, EXIT_QUARANTINED, EXIT_REFUSED
+from flows.contract.schema import TABLES
+from flows.storage.publish import table_file, table_path
 from tests.conftest import SEEDS
 
 pytestmark = pytest.mark.e2e
@@ -72,7 +72,7 @@ def runs(prefect_harness, tmp_path_factory):
 
     monkeypatch.setattr(prefect.artifacts, "create_markdown_artifact", markdown_artifact)
     # validation in this process (GX imported once), not in a validation process per run
-    monkeypatch.setattr("flows.validator.start", lambda: None)
+    monkeypatch.setattr("flows.gate.process.start", lambda: None)
 
     def run(step, *args, raw_dir=raw):
         summary = root / f"{step}.json"

@@ -4,7 +4,7 @@ the Makefile and schemas/ (as sqlite-utils checks its docs against --help)."""
 import re
 
 from flows.cli import build_parser
-from flows.schema import PUBLISHED_TABLES
+from flows.contract.schema import PUBLISHED_TABLES
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

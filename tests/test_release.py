@@ -1,6 +1,6 @@
 """Releases (issue 7): the seeds' tables released into a temporary folder, every file checked.
 
-Most tests publish tables with ``flows.write`` from plain pipeline rows (no Prefect) into a
+Most tests publish tables with ``flows.storage.publish`` from plain pipeline rows (no Prefect) into a
 throw-away output folder, and release from a throw-away git checkout whose commit predates the
 build, so the clean path is exercised without ``--allow-dirty``. The changed-document test runs
 the real flow twice.
@@ -24,16 +24,15 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from flows.dictionary import md_cell
+from flows.compare.views import derived_rows
+from flows.contract.dictionary import md_cell
+from flows.contract.schema import PUBLISHED_TABLES, TABLES, load_schemas, schema
+from flows.ingest.raw_files import discover, read_raw
 from flows.pipeline import mark_duplicates, merge, process_document
-from flows.ingest import discover, read_raw
-from flows.release import (
-    LATEST, RELEASES, ReleaseRefused, existing_versions, parse_version, raw_drift, release, sha256_file,
-)
-from flows.comparison import derived_rows
-from flows.schema import PUBLISHED_TABLES, TABLES, load_schemas, schema
-from flows.verify import comparable
-from flows.write import new_build_dir, publish, write_build
+from flows.publishing.release import ReleaseRefused, raw_drift, release
+from flows.publishing.verify import comparable
+from flows.publishing.versions import LATEST, RELEASES, existing_versions, parse_version, sha256_file
+from flows.storage.publish import new_build_dir, publish, write_build
 from tests.conftest import RAW, ROOT, SEEDS, copy_build, copy_seeds
 
 V1 = "2026.11.0"
@@ -341,15 +340,15 @@ def test_raw_drift_ignores_non_raw_files_and_accepts_covered_rejects(tmp_path):
 
 def test_uncommitted_code_is_refused_unless_allowed_and_then_recorded(fresh):
     out, repo = fresh
-    (repo / "flows" / "normalize.py").write_text("# edited\n", encoding="utf-8")
+    (repo / "flows" / "normalize" / "text.py").write_text("# edited\n", encoding="utf-8")
     (repo / "schemas" / "draft.yaml").write_text("name: draft\n", encoding="utf-8")
-    with pytest.raises(ReleaseRefused, match=r"uncommitted changes .*flows/normalize.py.*schemas/draft.yaml.*--allow-dirty"):
+    with pytest.raises(ReleaseRefused, match=r"uncommitted changes .*flows/normalize/text.py.*schemas/draft.yaml.*--allow-dirty"):
         release(V1, out_dir=out, raw_dir=repo / "raw", repo=repo)
     assert not (out / RELEASES / V1).exists()
     result = release(V1, out_dir=out, raw_dir=repo / "raw", repo=repo, allow_dirty=True)
     m = json.loads((result.path / "manifest.json").read_text())
     assert m["state"]["allow_dirty"] is True
-    assert m["code_version"]["dirty_paths"] == ["flows/normalize.py", "schemas/draft.yaml"]
+    assert m["code_version"]["dirty_paths"] == ["flows/normalize/text.py", "schemas/draft.yaml"]
     assert "allow-dirty" in (result.path / "README.md").read_text()
 
 
@@ -363,7 +362,7 @@ def test_uncommitted_raw_file_in_the_checkout_is_dirty(fresh):
 
 def test_code_committed_after_the_build_is_refused(fresh):
     out, repo = fresh
-    (repo / "flows" / "normalize.py").write_text("# newer\n", encoding="utf-8")
+    (repo / "flows" / "normalize" / "text.py").write_text("# newer\n", encoding="utf-8")
     git(repo, "commit", "-qam", "newer code", date_="2099-01-01T00:00:00Z")
     with pytest.raises(ReleaseRefused, match="after the tables were built"):
         release(V1, out_dir=out, raw_dir=repo / "raw", repo=repo)
@@ -483,7 +482,7 @@ def test_a_release_after_one_raw_document_changed_shows_exactly_that_document(se
     assert doc_lines == [f"- changed: `{changed.name}` (sha256 `{json.loads((out / RELEASES / V1 / 'manifest.json').read_text())['sources'][changed.name]}` → `{sha256_file(changed)}`)"]
     assert "| documents | 5 | 5 | +0 |" in log
     # changes.parquet names exactly that document's rows. Its doc_id (the raw file's id) left with
-    # the old bytes and came with the new ones; its rows keep their ids (flows/ids.py) and show
+    # the old bytes and came with the new ones; its rows keep their ids (flows/contract/ids.py) and show
     # the new doc_id, the sentence added brings a goal and a metric, its last section grew.
     old_id = json.loads((out / RELEASES / V1 / "manifest.json").read_text())["sources"][changed.name][:16]
     new_id = sha256_file(changed)[:16]
@@ -534,7 +533,7 @@ def test_data_docs_of_another_build_are_never_released(fresh, build):
 
 
 def test_a_package_frictionless_rejects_is_never_published(fresh, monkeypatch):
-    import flows.release as rel
+    import flows.publishing.release as rel
 
     out, repo = fresh
     monkeypatch.setattr(rel, "validate_datapackage", lambda path: (False, ["goals: broken foreign key"]))

@@ -8,12 +8,12 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from flows.datapackage import (
+from flows.contract.datapackage import (
     MISSING_VALUES, field_descriptor, json_field_type, package_descriptor, pattern_body, resource_descriptor,
     table_schema_descriptor, validate_datapackage, write_datapackage,
 )
-from flows.dictionary import column_constraints, data_dictionary, md_cell, md_table, table_section
-from flows.schema import Column, parse_schema
+from flows.contract.dictionary import column_constraints, data_dictionary, md_cell, md_table, table_section
+from flows.contract.schema import Column, parse_schema
 
 PARENT = parse_schema({
     "name": "plans", "description": "Invented plans.", "primary_key": ["plan_id"],

@@ -19,13 +19,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flows import formats
+from flows.publishing import formats
 from flows.cli import build_parser, main
-from flows.datapackage import validate_datapackage
-from flows.diff import CHANGES_FILE, CHANGES_SCHEMA
-from flows.release import ReleaseRefused, release
-from flows.schema import DERIVED_TABLES, PUBLISHED_TABLES, TABLES, load_schemas, schema_version
-from flows.upload import SUMS
+from flows.contract.datapackage import validate_datapackage
+from flows.publishing.diff import CHANGES_FILE, CHANGES_SCHEMA
+from flows.publishing.release import ReleaseRefused, release
+from flows.contract.schema import DERIVED_TABLES, PUBLISHED_TABLES, TABLES, load_schemas, schema_version
+from flows.publishing.upload import SUMS
 from tests.test_release import OLD_COMMIT_DATE, V1, V2, git, make_checkout, publish_rows, rows_from
 
 
@@ -196,7 +196,7 @@ def test_release_without_a_version_or_verify_is_a_usage_error(seeds, capsys):
 @pytest.mark.e2e
 def test_verify_rebuilds_the_release_from_its_commit_and_raw_files_and_finds_the_same_rows(seeds, capsys, monkeypatch):
     rel, out, repo, _ = seeds
-    monkeypatch.setattr("flows.release.REPO_ROOT", repo)  # the code of the throw-away checkout's commit
+    monkeypatch.setattr("flows.publishing.release.REPO_ROOT", repo)  # the code of the throw-away checkout's commit
     assert main(["release", "--verify", V1, "--out", str(out), "--raw", str(repo / "raw")]) == 0
     printed = capsys.readouterr().out
     assert "reproduced: every table's rows are identical" in printed

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from flows.ingest import Rejected, read_raw, sniff_binary
+from flows.ingest.raw_files import Rejected, read_raw, sniff_binary
 from flows.pipeline import process_document
 
 PLAN = "关于加强数字政府建设的实施方案\n\n一、总体要求\n\n（一）发展目标\n\n到2025年，政务服务事项全程网办率达到90%。\n"
@@ -197,7 +197,7 @@ def test_permission_denied_is_unreadable(tmp_path, monkeypatch):
     def denied(path, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr("flows.ingest.os.open", denied)  # read_raw's own open (non-blocking, os.open)
+    monkeypatch.setattr("flows.ingest.raw_files.os.open", denied)  # read_raw's own open (non-blocking, os.open)
     with pytest.raises(Rejected) as err:
         read_raw(tmp_path, tmp_path / "locked.txt")
     assert err.value.reason == "unreadable" and "Permission denied" in err.value.detail
@@ -214,7 +214,7 @@ def test_yaml_tags_never_execute(tmp_path):
 
     marker = tmp_path / "MARKER"
     data = f'---\ntitle: !!python/object/apply:os.system ["touch {marker}"]\n---\n{PLAN}'.encode()
-    from flows.ingest import RawDoc
+    from flows.ingest.raw_files import RawDoc
 
     rows = process_document(RawDoc("evil.md", hashlib.sha256(data).hexdigest(), data))
     assert not marker.exists()
@@ -224,7 +224,7 @@ def test_yaml_tags_never_execute(tmp_path):
 def test_no_headings_gives_one_preamble_and_still_extracts():
     import hashlib
 
-    from flows.ingest import RawDoc
+    from flows.ingest.raw_files import RawDoc
 
     data = "到2025年，全省政务服务事项网上可办率达到95%以上。\n".encode()
     rows = process_document(RawDoc("x.txt", hashlib.sha256(data).hexdigest(), data))
@@ -233,8 +233,9 @@ def test_no_headings_gives_one_preamble_and_still_extracts():
 
 
 def test_duplicates_across_batches_are_marked_whatever_the_batch_order(tmp_path):
-    from flows.build import assemble, process_entries, scan_raw
-    from flows.ingest import discover
+    from flows.ingest.raw_files import discover
+    from flows.orchestration.batches import process_entries, scan_raw
+    from flows.storage.staging import assemble
 
     (tmp_path / "a 繁體.txt").write_text(TRAD, encoding="utf-8")
     (tmp_path / "b.txt").write_text(variant(50), encoding="utf-8")
@@ -248,6 +249,6 @@ def test_duplicates_across_batches_are_marked_whatever_the_batch_order(tmp_path)
     assert docs["0 简体.txt"]["duplicate_of"] is None and docs["b.txt"]["duplicate_of"] is None
     sections = tables["sections"].to_pylist()
     assert {s["doc_id"] for s in sections} == {docs["0 简体.txt"]["doc_id"], docs["b.txt"]["doc_id"]}
-    from flows.schema import schema
+    from flows.contract.schema import schema
 
     assert tables["sections"].schema.equals(schema("sections").arrow_schema())

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from filelock import FileLock
 
-from flows.schema import TABLES
+from flows.contract.schema import TABLES
 from tests.conftest import RAW, ROOT, copy_build
 
 pytestmark = pytest.mark.e2e
@@ -41,7 +41,7 @@ def cli(raw: Path, out: Path, *extra: str) -> subprocess.Popen:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    from flows.bench import make_corpus
+    from flows.tooling.bench import make_corpus
 
     dest = tmp_path_factory.mktemp("corpus") / "raw"
     make_corpus(RAW, dest, 120, seed=7, workers=1)
@@ -101,7 +101,7 @@ def test_a_held_lock_makes_a_run_refuse_clearly(prefect_harness, tmp_path, capsy
     from flows.cli import main
 
     monkeypatch.setattr(flows.build, "LOCK_WAIT_SECONDS", 0.5)
-    from flows.gate import EXIT_REFUSED
+    from flows.gate.verdict import EXIT_REFUSED
 
     out = tmp_path / "out"
     out.mkdir()

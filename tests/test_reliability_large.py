@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 
 CHILD = r"""
 import hashlib, json, resource, sys, time
-from flows.ingest import RawDoc
+from flows.ingest.raw_files import RawDoc
 from flows.pipeline import process_document
 
 target = float(sys.argv[1]) * 1e6

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows.extract import EXTRACTORS
-from flows.ingest import RawDoc, Rejected
-from flows.metadata import extract_metadata
-from flows.normalize import normalize_bytes
+from flows.ingest.raw_files import RawDoc, Rejected
+from flows.structure.metadata import extract_metadata
+from flows.normalize.text import normalize_bytes
 from flows.pipeline import process_document
-from flows.structure import parse_sections
+from flows.structure.sections import parse_sections
 
 # Pieces of real plans, so that generated texts reach the parsers' interesting paths.
 PLAN_PIECES = ["一、", "（一）", "(二)", "1.", "（1）", "十一、", "# ", "## ", "---\n", "title: x\n", "\n", "\n\n", "。",

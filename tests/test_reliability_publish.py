@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-import flows.write as write
-from flows.schema import schema
-from flows.write import clean_stale, current_build, new_build_dir, publish, write_build
+import flows.storage.publish as write
+from flows.contract.schema import schema
+from flows.storage.publish import clean_stale, current_build, new_build_dir, publish, write_build
 
 
 def _tables(n):

@@ -2,7 +2,7 @@ import pyarrow as pa
 import pytest
 import yaml
 
-from flows.schema import SCHEMA_DIR, TABLES, from_arrow, load_schemas, parse_schema, schema
+from flows.contract.schema import SCHEMA_DIR, TABLES, from_arrow, load_schemas, parse_schema, schema
 
 
 def test_every_contract_table_has_a_schema_file():
@@ -32,7 +32,7 @@ def test_schema_file_round_trips_to_yaml(name):
 def test_descriptions_reach_parquet_field_metadata(name, tmp_path):
     import pyarrow.parquet as pq
 
-    from flows.write import write_table
+    from flows.storage.publish import write_table
 
     write_table(schema(name).table([]), tmp_path / "t.parquet")
     read = pq.read_schema(tmp_path / "t.parquet")

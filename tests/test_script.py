@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.expectations import unnormalized_text_regex
-from flows.normalize import normalize_text
-from flows.repairs import RepairLog
-from flows.script import detect_script, opencc_table, t2s, to_simplified, traditional_only_chars, tw_phrase_table
+from flows.gate.rules import unnormalized_text_regex
+from flows.normalize.text import normalize_text
+from flows.normalize.repairs import RepairLog
+from flows.normalize.script import detect_script, opencc_table, t2s, to_simplified, traditional_only_chars, tw_phrase_table
 from tests.conftest import SEEDS
 
 MAINLAND_TRAD = ("關於加強數字政府建設的實施意見。推進檔案數字化，完善審批程序，加強信息共享，"
@@ -93,7 +93,7 @@ def test_script_conversion_is_recorded_with_examples():
 
 
 # --- one table for the normalizer and the gate ----------------------------------------------
-# What the gate calls traditional (flows.expectations.unnormalized_text_regex) the normalizer
+# What the gate calls traditional (flows.gate.rules.unnormalized_text_regex) the normalizer
 # converts in every text, a simplified one included; what a simplified text may use (a character
 # t2s keeps in a phrase, a simplified form of its own, a GB2312 character) neither flags nor
 # converts.
@@ -152,7 +152,7 @@ def test_a_traditional_copy_of_a_gb_mojibake_plan_leaves_no_traditional_characte
     """Seed 002 is a traditional plan with GBK text decoded one byte off. In its traditional
     copy some runs repair only on the second pass, after the script conversion: their headings
     came back in traditional script (持續优化) in an otherwise simplified text."""
-    from flows.bench import _to_traditional
+    from flows.tooling.bench import _to_traditional
 
     (seed,) = [p for p in SEEDS if p.name.startswith("002")]
     copy = _to_traditional(seed.read_text(encoding="utf-8"))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flows.dictionary import md_cell
-from flows.ingest import discover
-from flows.sources import ARTICLE_5, read_manifest, sources_section
+from flows.contract.dictionary import md_cell
+from flows.ingest.raw_files import discover
+from flows.ingest.manifest import ARTICLE_5, read_manifest, sources_section
 from tests.conftest import RAW
 
 

@@ -1,4 +1,4 @@
-"""Stable ids (flows/ids.py): a document's document_key and every row id survive re-running,
+"""Stable ids (flows/contract/ids.py): a document's document_key and every row id survive re-running,
 re-encoding, a web-page wrapper, other documents being added and unrelated extractor changes;
 identical rows are told apart by their ordinal."""
 
@@ -9,11 +9,11 @@ import re
 
 import pytest
 
-from flows import ids
+from flows.contract import ids
 from flows.extract import EXTRACTORS
-from flows.ingest import RawDoc, read_raw
+from flows.ingest.raw_files import RawDoc, read_raw
 from flows.pipeline import mark_duplicates, merge, process_document
-from flows.schema import schema
+from flows.contract.schema import schema
 from tests.conftest import RAW, SEEDS
 
 ID_TABLES = [t for t in ids.ID_CONTENT]
@@ -190,8 +190,8 @@ def test_seed_build_ids_match_the_plain_pipeline(seed_build, seed_rows):
 
 
 def test_the_changelog_of_the_first_release_with_stable_ids_says_how_to_migrate():
-    from flows import diff
-    from flows.schema import schema_version
+    from flows.publishing import diff
+    from flows.contract.schema import schema_version
 
     assert diff.major(schema_version()) >= 2  # ids changed meaning: a major step
     _, text = diff.schema_section(diff.changes_table([]), "2026.11.0", "1.3", schema_version())

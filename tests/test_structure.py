@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from flows.schema import schema
-from flows.structure import cn_int, parse_sections
+from flows.contract.schema import schema
+from flows.patterns.numerals import cn_int
+from flows.structure.sections import parse_sections
 
 
 def assert_tree(rows: list[dict], text: str) -> None:
@@ -19,7 +20,7 @@ def assert_tree(rows: list[dict], text: str) -> None:
     by_id = {}
     for i, r in enumerate(rows):
         assert set(r) == set(sections.column_names), set(r) ^ set(sections.column_names)
-        # parse_sections numbers its rows; the pipeline's carry stable ids (flows/ids.py)
+        # parse_sections numbers its rows; the pipeline's carry stable ids (flows/contract/ids.py)
         assert r["section_id"] not in by_id
         assert r["section_id"] == f"{r['doc_id']}-{i:04d}" or re.fullmatch(r"[0-9a-f]{16}", r["section_id"])
         assert r["level"] in schema_levels and r["kind"] in kinds
@@ -290,7 +291,7 @@ def test_hash_tags_are_not_markdown_headings():
 def test_unlabelled_markdown_headings_become_sections_through_the_pipeline():
     import hashlib
 
-    from flows.ingest import RawDoc
+    from flows.ingest.raw_files import RawDoc
     from flows.pipeline import process_document
 
     plan = ("# 某市数字政府建设方案\n\n为加快推进我市数字政府建设，结合实际，制定本方案。\n\n"

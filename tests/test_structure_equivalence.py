@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.structure import _LABEL_START, _LABELS, _without_page_suffix
+from flows.structure.sections import _LABEL_START, _LABELS, _without_page_suffix
 
 _PLAIN_PAGE_SUFFIX = re.compile(r"[\s.．·…—-]*\d{0,4}$")
 
@@ -35,7 +35,7 @@ def test_every_label_starts_with_a_label_start(content):
 @given(st.lists(st.sampled_from(["规划", "计划", "方案", "规", "划", "期限", "期", "时限", "时", "限", "为", "：",
                                  " ", "2021", "年", "—", "至", "2025", "案"]), max_size=14).map("".join))
 def test_plan_period_in_text_is_the_plain_pattern(text):
-    from flows.metadata import _PERIOD_IN_TEXT
+    from flows.structure.metadata import _PERIOD_IN_TEXT
 
     plain = re.compile(r"(?:规划|计划|方案)?(?:期限|期|时限)(?:为|是|：|:)?\s*(\d{4})\s*年?\s*[—–\-~～至到]{1,2}\s*(\d{4})")
     assert [(m.span(), m.groups()) for m in _PERIOD_IN_TEXT.finditer(text)] == \

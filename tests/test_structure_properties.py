@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows.structure import parse_sections
+from flows.structure.sections import parse_sections
 from tests.test_linear_time import MAX_RATIO, work_of
 from tests.test_structure import assert_tree
 

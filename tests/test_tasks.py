@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows.extract.tasks import extract_tasks
-from flows.schema import schema
-from flows.structure import parse_sections
+from flows.contract.schema import schema
+from flows.structure.sections import parse_sections
 from tests.conftest import seed_doc
 
 

@@ -1,4 +1,4 @@
-"""Publishing a release to object storage (flows.upload): file://, memory:// and a local S3
+"""Publishing a release to object storage (flows.publishing.upload): file://, memory:// and a local S3
 server (moto's server mode) that the tests start themselves."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import fsspec
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 
-from flows.release import write_sums
-from flows.upload import SUMS, UploadRefused, upload_release
+from flows.publishing.release import write_sums
+from flows.publishing.upload import SUMS, UploadRefused, upload_release
 
 VERSION = "2026.12.0"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
-import json
 import os
 import shutil
 from pathlib import Path
@@ -19,14 +18,14 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from flows.expectations import (
+from flows.contract.schema import SCHEMA_DIR, TABLES, load_schemas, schema
+from flows.gate.rules import (
     PLAN_LENGTH,
     build_suites,
     traditional_only_chars,
     unnormalized_text_regex,
 )
-from flows.schema import SCHEMA_DIR, TABLES, load_schemas, schema
-from flows.validate import DOCS_DIR, validate_tables
+from flows.gate.run import DOCS_DIR, validate_tables
 
 TODAY = dt.date(2026, 11, 22)
 
@@ -616,7 +615,7 @@ def test_span_checks_of_checked_documents_measure_only_the_texts_they_read(good)
     """Checking some documents, the span checks take text lengths from those documents' texts:
     every document's text is decoded only for the rows-per-document suite, which may run in the
     other validation process."""
-    from flows.expectations import DocumentTexts, integrity_frame
+    from flows.gate.frames import DocumentTexts, integrity_frame
 
     rows, first, second = _two_documents(good)
     text = next(d["text"] for d in rows["documents"] if d["doc_id"] == second)
@@ -649,7 +648,7 @@ def test_duplicate_links_and_rows_per_document_are_always_checked_in_full(good):
 def test_link_lookups_agree_for_few_and_many_keys():
     import pyarrow as pa
 
-    from flows.expectations import _exists, _looked_up
+    from flows.gate.frames import _exists, _looked_up
 
     ref = pa.table({"section_id": [f"s{i}" for i in range(100)] + ["s1"],
                     "doc_id": [f"d{i // 10}" for i in range(100)] + ["other"]})
@@ -671,7 +670,7 @@ def test_configurations_built_once_changes_no_result(good, monkeypatch):
 
     from great_expectations.expectations.expectation import Expectation
 
-    import flows.validate as validate_mod
+    import flows.gate.run as validate_mod
 
     rows = broken(good, "metrics", value=150.0)
     rows = broken(rows, "goals", target_year=2500)
@@ -687,15 +686,15 @@ def test_configurations_built_once_changes_no_result(good, monkeypatch):
 def test_a_tables_rows_validated_in_slices_give_the_same_failures(good, monkeypatch, tmp_path):
     import pyarrow.parquet as pq
 
-    import flows.expectations as expectations_mod
-    from flows.validate import StagedTables
+    import flows.gate.frames as frames_mod
+    from flows.storage.staging import StagedTables
 
     rows = copy.deepcopy(good)
     for i in range(12):  # more rows, so that slices of a few rows hold failures in several of them
         rows["keywords"].append({**rows["keywords"][0], "term": f"词{i}", "rank": 100 + i,
                                  "weight": -1.0 if i % 5 == 0 else 0.5})
     whole = validate(rows)
-    monkeypatch.setattr(expectations_mod, "FRAME_BYTES", 200)  # a few rows per slice
+    monkeypatch.setattr("flows.gate.frames.FRAME_BYTES", 200)  # a few rows per slice
     sliced = validate(rows)
     assert sliced.failures == whole.failures and (sliced.expectations, sliced.failed) == (whole.expectations, whole.failed)
     assert any(" on 3 of " in f for f in whole.failures), whole.failures  # counts added up over slices
@@ -705,14 +704,14 @@ def test_a_tables_rows_validated_in_slices_give_the_same_failures(good, monkeypa
         pq.write_table(table, staged / f"{name}.parquet", row_group_size=4)
     from_files = validate_tables(StagedTables(staged, list(tables_of(rows))), today=TODAY)
     assert from_files.failures == whole.failures
-    parts = list(expectations_mod.row_slices(StagedTables(staged, ["keywords"]), "keywords"))
+    parts = list(frames_mod.row_slices(StagedTables(staged, ["keywords"]), "keywords"))
     assert len(parts) > 3 and sum(p.num_rows for p in parts) == len(rows["keywords"])
 
 
 def test_staged_tables_answer_membership_without_reading_a_table(good, monkeypatch, tmp_path):
     import pyarrow.parquet as pq
 
-    from flows.validate import StagedTables
+    from flows.storage.staging import StagedTables
 
     for name, table in tables_of(good).items():
         pq.write_table(table, tmp_path / f"{name}.parquet")
@@ -739,7 +738,7 @@ def _six_documents(good):
 def staged_six(good, tmp_path, monkeypatch):
     """The six documents' tables as Parquet files of one document per row group (documents)
     or a few rows per group, and a record of the row groups decoded beyond doc_id."""
-    from flows.validate import StagedTables
+    from flows.storage.staging import StagedTables
 
     rows, ids = _six_documents(good)
     folder = tmp_path / "staged"
@@ -775,7 +774,7 @@ def test_staged_select_decodes_only_row_groups_with_checked_documents(staged_six
 
 
 def test_staged_row_slices_give_checked_rows_and_always_one_slice(staged_six):
-    from flows.expectations import row_slices
+    from flows.gate.frames import row_slices
 
     rows, ids, staged, decoded = staged_six
     parts = list(row_slices(staged, "sections", 10**9, pa.array([ids[3]], pa.string())))
@@ -804,7 +803,7 @@ def test_staged_text_lengths_are_read_a_row_group_at_a_time(staged_six):
 
 
 def test_staged_validation_of_checked_documents_matches_validation_in_memory(staged_six, tmp_path):
-    from flows.validate import StagedTables
+    from flows.storage.staging import StagedTables
 
     rows, ids, _, _ = staged_six
     rows["metrics"][0]["value"] = 150.0  # a row-level failure in the first document
@@ -829,7 +828,7 @@ def test_staged_validation_of_checked_documents_matches_validation_in_memory(sta
 def staged_with_failures(good, tmp_path_factory):
     """Staged files with failures in a cross-table frame, a span check and a table's own suite,
     and their validation in one process."""
-    from flows.validate import StagedTables
+    from flows.storage.staging import StagedTables
 
     rows = copy.deepcopy(good)
     rows["goals"][0]["section_id"] = "nope-0009"  # goals.integrity
@@ -846,7 +845,7 @@ def staged_with_failures(good, tmp_path_factory):
 def test_frames_derived_in_a_helper_process_give_the_same_results(staged_with_failures):
     """A full validation of staged files derives the cross-table frames in a helper process:
     every suite, expectation count and failure message is the same as in one process."""
-    from flows.validate import StagedTables
+    from flows.storage.staging import StagedTables
 
     staged, here = staged_with_failures
     helped = validate_tables(StagedTables(staged, list(TABLES)), today=TODAY, helper=True)
@@ -857,7 +856,7 @@ def test_frames_derived_in_a_helper_process_give_the_same_results(staged_with_fa
 def test_a_frame_the_helper_cannot_derive_fails_its_suite(good, tmp_path):
     import pyarrow.parquet as pq
 
-    from flows.validate import StagedTables
+    from flows.storage.staging import StagedTables
 
     staged = tmp_path / "staged"
     staged.mkdir()
@@ -873,8 +872,8 @@ def test_a_frame_the_helper_cannot_derive_fails_its_suite(good, tmp_path):
 def test_a_lost_helper_process_only_moves_the_frames_here(staged_with_failures, monkeypatch):
     """The helper killed (out of memory, say) before it sends its frames: they are derived in
     this process, and the result is the same."""
-    from flows import validate as validate_mod
-    from flows.validate import StagedTables
+    from flows.gate import run as validate_mod
+    from flows.storage.staging import StagedTables
 
     staged, here = staged_with_failures
     started = validate_mod.HelperFrames.__init__
@@ -897,11 +896,10 @@ def test_a_suite_reads_no_table_but_those_it_waits_for(good, tmp_path):
     written: its frames must never read another (it would wait for it, or fail)."""
     import pyarrow.parquet as pq
 
-    from flows.expectations import DocumentTexts, build_frames, suite_reads
-    from flows.validate import StagedTables
-
-    from flows.comparison import derived_rows
-    from flows.schema import PUBLISHED_TABLES, schema
+    from flows.compare.views import derived_rows
+    from flows.contract.schema import PUBLISHED_TABLES, schema
+    from flows.gate.frames import DocumentTexts, build_frames, suite_reads
+    from flows.storage.staging import StagedTables
 
     for name, table in tables_of(good).items():
         pq.write_table(table, tmp_path / f"{name}.parquet")
@@ -947,23 +945,24 @@ def test_suites_shared_with_a_fork_give_the_same_results_and_data_docs(staged_wi
     itself: the same failures in the same order, the same counts, and Data Docs with every
     suite's pages (the fork's results reach this process's stores), one validation page per
     suite, all on the index."""
-    from flows import validate as validate_mod
-    from flows.validate import StagedTables
+    from flows.gate import run as validate_mod
+    from flows.storage.staging import StagedTables
 
     staged, here = staged_with_failures
     monkeypatch.setattr(validate_mod, "_can_fork", lambda: False)
     alone = validate_tables(StagedTables(staged, list(TABLES)), tmp_path / "alone", today=TODAY, fork_worker=True)
     monkeypatch.setattr(validate_mod, "_can_fork", lambda: True)  # this process runs pytest's threads too
     pids = tmp_path / "pids"
-    for name in ("_fork_worker", "_render_pages"):
-        real = getattr(validate_mod, name)
+    import flows.gate.two_cores as two_cores_mod
+    for module, name in ((two_cores_mod, "_fork_worker"), (validate_mod, "_render_pages")):
+        real = getattr(module, name)
 
         def recorded(*args, _real=real, _name=name):
             with pids.open("a") as f:
                 f.write(f"{_name} {os.getpid()}\n")
             return _real(*args)
 
-        monkeypatch.setattr(validate_mod, name, recorded)
+        monkeypatch.setattr(module, name, recorded)
     shared = validate_tables(StagedTables(staged, list(TABLES)), tmp_path / "shared", today=TODAY, fork_worker=True)
     calls = [line.split() for line in pids.read_text().splitlines()]
     assert {pid for name, pid in calls if name == "_fork_worker"} - {str(os.getpid())}  # validated in a fork
@@ -981,8 +980,8 @@ def test_suites_shared_with_a_fork_give_the_same_results_and_data_docs(staged_wi
 def test_suites_the_fork_took_but_never_reported_are_validated_here(staged_with_failures, monkeypatch, caplog):
     """The fork dies after taking suites (killed, out of memory): this process validates what
     it did not report, and the result is the same."""
-    from flows import validate as validate_mod
-    from flows.validate import StagedTables
+    from flows.gate import run as validate_mod
+    from flows.storage.staging import StagedTables
 
     staged, here = staged_with_failures
 
@@ -991,8 +990,8 @@ def test_suites_the_fork_took_but_never_reported_are_validated_here(staged_with_
         os._exit(3)
 
     monkeypatch.setattr(validate_mod, "_can_fork", lambda: True)
-    monkeypatch.setattr(validate_mod, "_fork_worker", dies_after_taking_two)
-    with caplog.at_level("WARNING", logger="flows.validate"):
+    monkeypatch.setattr("flows.gate.two_cores._fork_worker", dies_after_taking_two)
+    with caplog.at_level("WARNING", logger="flows.gate.run"):
         shared = validate_tables(StagedTables(staged, list(TABLES)), today=TODAY, fork_worker=True)
     assert shared.failures == here.failures and shared.failed == here.failed
     assert "validation fork lost (exit code 3): 2 suites validated here" in caplog.text
@@ -1000,8 +999,7 @@ def test_suites_the_fork_took_but_never_reported_are_validated_here(staged_with_
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
 def test_data_docs_pages_a_lost_fork_did_not_render_are_rendered_here(good, tmp_path, monkeypatch, caplog):
-    from flows import validate as validate_mod
-
+    from flows.gate import run as validate_mod
     monkeypatch.setattr(validate_mod, "_can_fork", lambda: True)
     parent, real = os.getpid(), validate_mod._render_pages
 
@@ -1011,7 +1009,7 @@ def test_data_docs_pages_a_lost_fork_did_not_render_are_rendered_here(good, tmp_
         real(context, keys)
 
     monkeypatch.setattr(validate_mod, "_render_pages", dies_in_the_fork)
-    with caplog.at_level("WARNING", logger="flows.validate"):
+    with caplog.at_level("WARNING", logger="flows.gate.run"):
         result = validate(good, docs_dir=tmp_path / "docs")
     assert "Data Docs fork lost (exit code 5)" in caplog.text
     assert len(list((tmp_path / "docs" / "validations").rglob("*.html"))) == len(result.suites)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.schema import TABLES
+from flows.contract.schema import TABLES
 
 pytestmark = pytest.mark.e2e
 
@@ -22,7 +22,7 @@ PLAN = (
 
 def ids_ignoring_ordinals(monkeypatch) -> None:
     """Row ids gone wrong too: identical rows no longer told apart by their ordinal."""
-    import flows.ids as ids
+    import flows.contract.ids as ids
 
     real = ids.row_id
     monkeypatch.setattr(ids, "row_id", lambda key, table, content, ordinal: real(key, table, content, 0))
@@ -73,7 +73,7 @@ def assert_the_run_published_a_passed_validation_artifact(out: Path) -> None:
 def test_a_failing_validation_keeps_the_previous_tables_byte_for_byte(prefect_harness, tmp_path, monkeypatch):
     from flows.build import ValidationFailed, build_dataset
     from flows.extract import EXTRACTORS
-    from flows.validate import DOCS_DIR
+    from flows.gate.run import DOCS_DIR
 
     raw, out = tmp_path / "raw", tmp_path / "out"
     raw.mkdir()
@@ -103,7 +103,7 @@ def test_a_failing_validation_keeps_the_previous_tables_byte_for_byte(prefect_ha
 
 def test_the_cli_run_exits_non_zero_and_names_the_failure(prefect_harness, tmp_path, monkeypatch, capsys):
     from flows.cli import main
-    from flows.gate import EXIT_REFUSED
+    from flows.gate.verdict import EXIT_REFUSED
     from flows.extract import EXTRACTORS
 
     raw = tmp_path / "raw"

@@ -1,4 +1,4 @@
-"""The validation process of ``digigov run`` (flows/validator.py): same results as validating
+"""The validation process of ``digigov run`` (flows/gate/process.py): same results as validating
 in the flow's process, waits for a build still being staged, and never loses a run."""
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-import flows.validate as validate_mod
-from flows import validator
-from flows.schema import TABLES
-from flows.validate import FilesWritten, StagedTables, mark_staging_failed, validate_tables
+import flows.gate.run as validate_mod
+from flows.contract.schema import TABLES
+from flows.gate import process as validator
+from flows.gate.run import validate_tables
+from flows.storage.staging import FilesWritten, StagedTables, mark_staging_failed
 from tests.test_validate import TODAY, broken, good_rows, tables_of
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
@@ -34,7 +35,7 @@ def _write(folder, rows, names=None):
     folder.mkdir(parents=True, exist_ok=True)
     for name, table in tables_of(rows).items():
         if names is None or name in names:
-            # renamed into place when complete, as the staging writer does (flows/write.py)
+            # renamed into place when complete, as the staging writer does (flows/storage/publish.py)
             pq.write_table(table, folder / f"{name}.parquet.tmp", row_group_size=3)
             os.replace(folder / f"{name}.parquet.tmp", folder / f"{name}.parquet")
 
@@ -99,7 +100,7 @@ def test_a_lost_validation_process_only_moves_validation_here(validation_process
     for process in validator._pool._processes.values():
         process.kill()
     time.sleep(0.5)
-    with caplog.at_level(logging.WARNING, logger="flows.validator"):
+    with caplog.at_level(logging.WARNING, logger="flows.gate.process"):
         result = validator.validate(StagedTables(tmp_path / "build", TABLES), None, today=TODAY)
     assert "validation process lost" in caplog.text and not validator.started()
     _same(result, validate_tables(StagedTables(tmp_path / "build", TABLES), None, today=TODAY))
@@ -155,9 +156,9 @@ def test_the_run_command_keeps_great_expectations_out_of_its_own_process(tmp_pat
     _write(tmp_path / "build", failing_rows)
     script = (
         "import sys\n"
-        "from flows import validator\n"
-        "from flows.validate import StagedTables\n"
-        "from flows.schema import TABLES\n"
+        "from flows.gate import process as validator\n"
+        "from flows.gate.run import StagedTables\n"
+        "from flows.contract.schema import TABLES\n"
         "from tests.test_validate import TODAY\n"
         "validator.start()\n"
         f"result = validator.validate(StagedTables({str(tmp_path / 'build')!r}, TABLES), None, today=TODAY)\n"
@@ -214,7 +215,7 @@ def test_data_docs_are_written_after_the_result_and_waited_for(validation_proces
 def test_data_docs_that_cannot_be_written_are_an_error_in_the_log(validation_process, failing_rows, tmp_path, caplog):
     _write(tmp_path / "build", failing_rows)
     (tmp_path / "file").write_text("not a folder")
-    with caplog.at_level(logging.ERROR, logger="flows.validator"):
+    with caplog.at_level(logging.ERROR, logger="flows.gate.process"):
         result = validator.validate(StagedTables(tmp_path / "build", TABLES), tmp_path / "file" / "docs", today=TODAY)
         validator.wait_docs()
     assert not result.success and "Data Docs of this validation were not written" in caplog.text

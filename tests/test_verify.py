@@ -1,18 +1,17 @@
-"""Reproducing a release (flows.verify): the raw files and code a manifest records, a rebuild, a
+"""Reproducing a release (flows.publishing.verify): the raw files and code a manifest records, a rebuild, a
 row-by-row comparison. Unit tests inject the rebuild; one test runs the real one."""
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from flows import verify
-from flows.release import sha256_file
+from flows.publishing import verify
+from flows.publishing.versions import sha256_file
 from tests.test_release import git
 
 METRICS = pa.schema([pa.field("metric_id", pa.string()), pa.field("value", pa.float64()),

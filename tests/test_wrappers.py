@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from flows.normalize import normalize_text
-from flows.repairs import RepairLog
-from flows.wrappers import is_furniture, strip_wrappers
+from flows.normalize.text import normalize_text
+from flows.normalize.repairs import RepairLog
+from flows.normalize.page_wrappers import is_furniture, strip_wrappers
 
 BODY = "一、总体要求\n（一）指导思想。推进数字政府建设。\n二、主要任务\n"
 
@@ -190,7 +190,7 @@ def test_a_single_number_line_is_not_a_page_number():
 
 
 def test_html_file_suffix_lets_a_fragment_be_read_as_markup():
-    from flows.normalize import normalize_bytes
+    from flows.normalize.text import normalize_bytes
 
     fragment = "<p>一、总体要求</p>\n<p>（一）指导思想。</p>".encode("utf-8")
     assert normalize_bytes(fragment, "page.html").text == "一、总体要求\n（一）指导思想。"

@@ -1,7 +1,7 @@
 import hashlib
 
-from flows.schema import schema
-from flows.write import clean_stale, current_build, new_build_dir, publish, table_file, write_build
+from flows.contract.schema import schema
+from flows.storage.publish import clean_stale, current_build, new_build_dir, publish, table_file, write_build
 
 
 def _tables(n):
@@ -44,8 +44,8 @@ def test_appended_parts_read_back_as_one_table_with_the_contract_schema(tmp_path
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    import flows.write as write_mod
-    from flows.write import TableAppender
+    import flows.storage.publish as write_mod
+    from flows.storage.publish import TableAppender
 
     monkeypatch.setattr(write_mod, "ROW_GROUP_BYTES", 1000)  # a row group every few parts
     names = ["keywords", "goals"]

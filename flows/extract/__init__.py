@@ -2,8 +2,8 @@
 
 Each extractor is a plain function ``extract_<table>(doc_id, text, sections) -> list[row]``;
 ``extract_all`` runs them all and returns rows per table, each metric and bandwidth
-target mapped to the indicator catalog (``flows/indicators.py``). The ids they give rows
-(``<doc_id>-g0000`` …) are positional handles within the document; ``flows/ids.py`` replaces
+target mapped to the indicator catalog (``flows/compare/indicators.py``). The ids they give rows
+(``<doc_id>-g0000`` …) are positional handles within the document; ``flows/contract/ids.py`` replaces
 them with stable ids once the document's key is known (``pipeline.document_rows``).
 """
 
@@ -17,7 +17,7 @@ from flows.extract.goals import extract_goals
 from flows.extract.keywords import extract_keywords
 from flows.extract.metrics import extract_metrics
 from flows.extract.tasks import extract_tasks
-from flows.indicators import with_bandwidth_indicator_ids, with_indicator_ids
+from flows.compare.indicators import with_bandwidth_indicator_ids, with_indicator_ids
 
 EXTRACTORS = {
     "goals": extract_goals,

@@ -28,7 +28,7 @@ from typing import Any
 from flows.budget import CHECK_EVERY, check
 from flows.extract.common import Document, SectionIndex, document, enclosing
 from flows.extract.numbers import five_year_plan_end
-from flows.metadata import title_period
+from flows.structure.metadata import title_period
 
 _CN_DIGIT = "〇○零一二三四五六七八九"
 YEAR = rf"19\d\d|20\d\d|二[{_CN_DIGIT}]{{3}}"  # each alternative starts with a literal: the engine scans for them

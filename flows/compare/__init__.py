@@ -1,0 +1,1 @@
+"""Comparison: the indicator catalog, jurisdictions and the derived tables analysts compare with."""

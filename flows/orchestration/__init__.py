@@ -1,0 +1,1 @@
+"""Orchestration: the Prefect server, the scheduled deployment and the lifetime of child processes."""

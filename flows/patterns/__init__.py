@@ -1,0 +1,1 @@
+"""Patterns plans share, each with one home: Chinese numerals."""

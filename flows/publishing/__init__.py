@@ -1,0 +1,1 @@
+"""Publishing: releases, their changelog, card, overview page, formats, diff, upload and check."""

@@ -1,0 +1,1 @@
+"""Structure: the section tree of a normalized text and the document's metadata."""

@@ -1,0 +1,1 @@
+"""Tooling: benchmark, progress display, memory tuning and evaluation against hand labels."""

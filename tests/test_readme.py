@@ -38,3 +38,16 @@ def test_every_make_target_in_the_readme_exists():
     targets = set(re.findall(r"^([a-z][\w-]*):", makefile, re.M))
     used = set(re.findall(r"(?:^|`)make ([a-z][\w-]*)", README, re.M))
     assert {"run", "test", "help"} <= used and used <= targets, used - targets
+
+
+def test_readme_is_a_user_guide_that_links_the_deep_notes():
+    assert len(README.splitlines()) <= 300, "README is a user guide: measured figures go to docs/performance.md, deep operations notes to docs/operations.md"
+    for doc in ("docs/performance.md", "docs/operations.md"):
+        assert f"({doc})" in README and (ROOT / doc).is_file(), doc
+
+
+def test_every_flows_path_in_the_readme_and_docs_exists():
+    for name in ("README.md", "docs/operations.md", "docs/performance.md"):
+        text = (ROOT / name).read_text(encoding="utf-8")
+        for path in set(re.findall(r"flows/[\w/]+\.py", text)):
+            assert (ROOT / path).is_file(), f"{name} names {path}, which does not exist"

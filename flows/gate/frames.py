@@ -173,7 +173,7 @@ def integrity_frame(ts: TableSchema, tables: dict[str, pa.Table], checked_docs: 
     df = table.select(keep).to_pandas(types_mapper=_MASKED.get)
     for col, ref, ref_col in _references(ts):
         # a null link links nothing and is allowed where the schema allows the null
-        # (pyarrow's hash lookup: pandas' isin on Arrow strings loops in Python, ~3 s per 500k rows)
+        # (pyarrow's hash lookup: pandas' isin on Arrow strings loops in Python, row by row)
         df[f"{col}_in_{ref}"] = _exists(table.column(col), columns_of(tables, ref, [ref_col]), ref_col)
     if "section_id" in cols and "doc_id" in cols and ts.name != "sections":
         owner = _looked_up(table.column("section_id"), columns_of(tables, "sections", ["section_id", "doc_id"]),
@@ -240,7 +240,7 @@ def row_counts_frame(schemas: dict[str, TableSchema], tables: dict[str, pa.Table
 
 # A table's own suite (row by row rules) sees its rows in frames of at most about this many bytes:
 # GX copies a frame for many expectations (null filters, row conditions), so a frame holding
-# every document's text (~370 MB at 10,000 documents) costs a gigabyte and more at a time.
+# every document's text is copied whole, several times over, and memory grows with the corpus.
 FRAME_BYTES = 160 * 2**20
 
 
@@ -265,8 +265,8 @@ def row_slices(tables: Any, name: str, max_bytes: int | None = None,
 
 
 def slice_rows(num_rows: int, nbytes: int, max_bytes: int) -> int:
-    """Rows per slice: as few equal slices as keep each under ``max_bytes`` (GX's cost per
-    frame is ~20 ms per expectation, so a thin last slice would cost as much as a full one)."""
+    """Rows per slice: as few equal slices as keep each under ``max_bytes`` (GX has a fixed
+    cost per frame and expectation, so a thin last slice would cost as much as a full one)."""
     slices = max(1, -(-nbytes // max_bytes))
     return max(1, -(-num_rows // slices))
 

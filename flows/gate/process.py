@@ -1,6 +1,6 @@
 """Validation in a process of its own, started by ``digigov run`` before anything heavy is imported.
 
-Great Expectations takes ~1.9-4.4 s to import (by the machine's speed). Imported in the flow's process, it lies on the
+Great Expectations takes seconds to import. Imported in the flow's process, it lies on the
 critical path of every run: on an incremental run the parent spends the embedded server's
 start-up importing the flow's own modules and then GX, and the flow starts only when both are
 done. ``start`` spawns one process that imports GX on a thread of lowered priority (the server
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 # ``_import_gx_politely``) on its main thread, at normal priority; every import that costs
 # (pyarrow, pandas, GX: flows.gate.run) happens on the low-priority thread.
 
-NICE = 10  # the importing thread's niceness: ~10 % of a core while the others want it
+NICE = 10  # the importing thread's niceness: it takes what CPU the server and the flow leave
 
 _pool: ProcessPoolExecutor | None = None
 _docs: Future | None = None  # the last validation's Data Docs, being written
@@ -54,7 +54,7 @@ def started() -> bool:
 def stop(kill: bool = False) -> None:
     """Let the validation process go once its Data Docs are written; ``kill``: at once, even in
     the middle of a validation. It holds nothing else (results come back as they are made), so
-    it is killed either way: a clean exit would spend ~0.7 s freeing GX's objects one by one."""
+    it is killed either way: a clean exit would spend its time freeing GX's objects one by one."""
     global _pool, _docs
     if not kill:
         wait_docs()

@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 
 def _gx():
     """``great_expectations.expectations``, imported when suites are first built: worker
-    processes import this module (through ``flows.build``) but never build a suite, and GX
-    costs each of them ~3.7 s of start-up to import."""
+    processes import this module (through ``flows.build``) but never build a suite, and GX's
+    import would add seconds to each one's start-up."""
     for name in LAZY_FOR_GX:
         lazy_import(name)
     import great_expectations.expectations as gxe
@@ -44,7 +44,7 @@ def _gx():
 
 
 # What GX imports only for expectations no suite here uses (scipy.stats: the KL-divergence and
-# KS-test expectations call it when they run): ~0.75 s of GX's ~2.6 s import, loaded on first
+# KS-test expectations call it when they run): a good part of GX's import, loaded on first
 # use. (GX's ``import altair`` reads the module's ``__spec__``, which loads a lazy module at once.)
 LAZY_FOR_GX = ("scipy.stats",)
 
@@ -179,9 +179,8 @@ def unnormalized_text_regex() -> str:
     """One regex matching any traditional-only character or mojibake marker.
 
     Kept to what RE2 supports (a character class and literals; no lookarounds, no escaped code
-    points) so pandas runs it through pyarrow's RE2 instead of Python's re: ~0.2 s per 1000
-    texts of 47,000 characters, where Python's re, slowed by the supplementary characters in the
-    class, took ~30 s.
+    points) so pandas runs it through pyarrow's RE2 instead of Python's re, which the supplementary
+    characters in the class slow by two orders of magnitude.
     """
     return "[" + re.escape(traditional_only_chars()) + MOJIBAKE_CHARS + "]|" + "|".join(MOJIBAKE_SEQUENCES)
 
@@ -490,8 +489,8 @@ def build_suites(schemas: dict[str, TableSchema], today: dt.date | None = None) 
 
 # A string column holding more than this many bytes (documents.text, sections.text) goes into
 # the frame as Python strings. GX filters the whole frame for many expectations (nulls,
-# row conditions); an Arrow-backed column is then copied byte by byte (~0.1 s per expectation
-# for 370 MB of text), an object column only by reference.
+# row conditions); an Arrow-backed column is then copied byte by byte for each expectation, an
+# object column only by reference.
 WIDE_TEXT_BYTES = 2**62
 
 

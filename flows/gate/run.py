@@ -222,9 +222,9 @@ class HelperFrames:
     """The frames of the derived suites (``<table>.integrity``, ``documents.row_counts``),
     built in a helper process from the staged files while this process runs GX.
 
-    A full validation of 10,000 documents spends ~9 s deriving these frames (links looked up,
-    every quoted span compared with the document's text) and ~12 s in GX on the tables' own
-    frames, all on one core of a machine whose batch workers sit idle by then. The helper starts
+    A full validation spends nearly as long deriving these frames (links looked up, every
+    quoted span compared with the document's text) as in GX on the tables' own frames, all on
+    one core of a machine whose batch workers sit idle by then. The helper starts
     at once (it imports no GX), derives the frames in order while GX runs here, and sends each
     back pickled (booleans and keys: a few MB); the document texts the span checks read are
     held there, not here. A frame the helper cannot derive comes back as its exception."""
@@ -322,8 +322,8 @@ def _context(docs_dir: Path | None):
             tqdm.monitor.exit()
             tqdm.monitor = None
     # GX fingerprints every batch it loads (a "batch marker" for its own metadata): it hashes the
-    # whole frame, or pickles it when a column holds lists — ~1.3 s per suite on 10,000
-    # documents' texts. The fingerprint decides nothing here, so it is switched off.
+    # whole frame, or pickles it when a column holds lists, once per suite: a cost that grows
+    # with the texts. The fingerprint decides nothing here, so it is switched off.
     pandas_execution_engine.HASH_THRESHOLD = 0
     sites = {}
     if docs_dir is not None:
@@ -338,7 +338,7 @@ def _context(docs_dir: Path | None):
     context = gx.get_context(mode="ephemeral", project_config=config)
     # An ephemeral context "saves" its whole project config, serialized, into an in-memory store
     # that nothing reads back, each time a data asset, suite or validation definition is added:
-    # ~60 saves of a config that grows with every asset, ~0.6 s of each validation. The live
+    # a config that grows with every asset, saved again for each one (quadratic work). The live
     # config (``context.config``) is what GX reads; only the pointless copy is skipped.
     context._save_project_config = lambda: None
     return context
@@ -397,7 +397,7 @@ def _run(context, definition, suite: Suite, frame):
     """A frame's results: a quick run (GX's BASIC results: counts, no offending rows), and where
     an expectation fails, a detailed run in its place (SUMMARY with the rows' keys and shown
     columns, which the failure messages quote). Finding the offending rows' index values costs
-    GX extra metrics for every expectation, passing or not: ~25 % of a validation that passes.
+    GX extra metrics for every expectation, passing or not: a large share of a passing validation.
     The quick run's result leaves the results store, so the Data Docs show the detailed one."""
     with configurations_built_once():
         quick = definition.run(batch_parameters={"dataframe": frame}, result_format={"result_format": "BASIC"})
@@ -424,8 +424,8 @@ def configurations_built_once() -> Iterator[None]:
 
     GX 1.x's ``Expectation.configuration`` is a property that serializes the expectation
     (pydantic ``dict()``) into a new ``ExpectationConfiguration`` on every read, and a run reads
-    it once per keyword argument per step: ~100 times per expectation, a third of the run's
-    time on small frames (~2 s of an incremental validation). Nothing changes an expectation
+    it once per keyword argument per step, many times per expectation: on small frames (an
+    incremental validation) that dominates the run. Nothing changes an expectation
     while a validation runs (GX validates the objects it builds from the suite for the run),
     so the block memoizes the property per object and restores it after; the objects are held
     until then, so an id is never reused."""
@@ -449,8 +449,8 @@ def configurations_built_once() -> Iterator[None]:
 
 def _build_docs(context, docs_dir: Path) -> Path:
     """The Data Docs site of the context's suites and results. Where the process can fork, half
-    the pages are rendered by a fork of it (GX renders ~60 pages a page at a time: ~1.5 s of a
-    10,000-document incremental run's tail, after everything else); the index page, which
+    the pages are rendered by a fork of it (GX renders its pages one at a time, at an incremental
+    run's tail, after everything else); the index page, which
     lists the pages on disk, comes when both halves are written."""
     docs_dir = Path(docs_dir)
     # one site per validation: pages of earlier runs would list suites that no longer exist
@@ -494,7 +494,7 @@ def _render_pages(context: Any, keys: list) -> None:
 
 
 def import_gx() -> None:
-    """Import Great Expectations (~1.9-4.4 s by the machine's speed) ahead of the first suite: ``digigov run``'s validation
+    """Import Great Expectations (seconds of CPU) ahead of the first suite: ``digigov run``'s validation
     process does it at low priority while the embedded server starts (``flows/gate/process.py``);
     the flow's process and the batch workers never import it (``flows.gate.rules._gx``)."""
     from flows.gate.rules import _gx

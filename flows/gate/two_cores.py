@@ -28,9 +28,9 @@ def _validate_on_two(run: Callable[[int], SuiteOutcome], n: int, context: Any) -
     """``run(i)`` for every suite i < n, shared between this process and a fork of it.
 
     In an incremental run the validation comes last, on one core, while the flow's process,
-    done staging, has nothing left to do: ~7 s of ~30 suites at 10,000 documents, nearly all of
-    it GX's own work per suite and expectation. A fork shares the imported GX and the context
-    (no second import, ~2-4 s); each process takes the next suite in order from a shared counter
+    done staging, has nothing left to do, and the suites' time is nearly all GX's own work per
+    suite and expectation. A fork shares the imported GX and the context
+    (no second import); each process takes the next suite in order from a shared counter
     (so each still waits for its tables while the build is staged), and the fork sends back
     each suite's outcome and its entries in the in-memory stores (serialized results and
     suites), which this process adds to its own for the Data Docs. A suite the fork took but

@@ -525,7 +525,7 @@ def task_runner(kind: str = "local", workers: int | None = None, dask_address: s
 # Settings of a run whose API is a server this process started (it stops with this process):
 # no flow-run heartbeats. They let a lasting server's services mark a run crashed once its
 # process is gone; this server is gone with it. And Prefect joins the heartbeat thread as the
-# flow run ends while that thread sleeps in whole seconds: 0.5-1 s at the end of every run.
+# flow run ends while that thread sleeps in whole seconds, a wait at the end of every run.
 OWN_SERVER_SETTINGS = {"flows.heartbeat_frequency": None}
 
 

@@ -397,7 +397,7 @@ def console() -> None:
 
     Once every exit handler has run (Prefect drains its logs and events into the API, the
     embedded server stops, logging flushes), Python would still free every module's objects
-    one by one: ~1 s after a run, for nothing a finished command needs."""
+    one by one: a noticeable wait after a run, for nothing a finished command needs."""
     import atexit
 
     from flows.orchestration import lifetime

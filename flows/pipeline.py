@@ -54,7 +54,7 @@ _warmed_up = False
 
 def warm_up() -> float:
     """Process ``WARM_UP_TEXT`` once per process, so that the stages' tables are loaded before
-    the first real document (~0.5 s): a process's fixed start-up cost, not that document's.
+    the first real document: a process's fixed start-up cost, not that document's.
     Returns the seconds it took (0.0 once done)."""
     global _warmed_up
     if _warmed_up:

@@ -18,24 +18,24 @@ from flows.storage.reuse import PreviousBuild
 from flows.storage.staging import _with_schema
 
 DEFAULT_BATCH_SIZE = 200  # documents to process per task, at most; cached documents cost far less
-CACHE_HITS_PER_DOCUMENT = 20  # a cache hit costs ~1/20 of processing a document (measured)
+CACHE_HITS_PER_DOCUMENT = 20  # a cache hit costs a small fraction of processing a document
 MAX_BATCH_DOCUMENTS = 500
 MAX_BATCH_BYTES = 32 * 2**20  # of raw files per batch: a batch's rows are held whole in its worker
 
 
 # Below this many documents to process, batches run in the flow's own process: starting worker
 # processes (seconds each: every worker imports Prefect and the stages) would cost more than
-# loading cached documents serially (~0.2 ms each).
+# loading cached documents serially (cheap, docs/performance.md).
 IN_PROCESS_MAX_MISSES = 20
 
 
 # Processed documents whose rows are held, as Python objects, to be turned into Arrow together
-# (a few MB); conversion per document cost ~2.5 ms a document more (CachedDocument.from_many).
+# (a few MB); conversion per document costs more (CachedDocument.from_many).
 ARROW_DOCUMENTS = 50
 
 
 # BatchResult.timings besides the stages' wall seconds: the batch's CPU seconds (its thread's),
-# and the process's one-time warm-up (``pipeline.warm_up``: ~0.5 s in each new worker)
+# and the process's one-time warm-up (``pipeline.warm_up``, once in each new worker)
 CPU_TIMING, WARM_UP_TIMING = "cpu", "warm_up"
 
 
@@ -49,7 +49,7 @@ def scan_folder(raw_dir: Path) -> list[RawEntry]:
 
 def scan_raw(raw_dir: Path, paths: list[Path]) -> list[RawEntry]:
     """Hash every raw file (or record why it is rejected); reads one file at a time.
-    (Threads measured slower here: 3.6 s against 2.1 s for 10,000 files.)"""
+    (Threads were slower here: docs/performance.md.)"""
     entries = []
     for path in paths:
         name = relative_name(raw_dir, path)
@@ -142,7 +142,7 @@ def plan_batches(entries: list[RawEntry], batch_size: int, parallelism: int = 1)
     ``MAX_BATCH_DOCUMENTS`` documents and ``MAX_BATCH_BYTES`` of raw files; the number of
     batches is a multiple of ``parallelism``, at least two per worker when there are enough
     documents, so that the workers finish together instead of one waiting on the last batch.
-    Each task run costs Prefect ~0.1-0.3 s of CPU (API calls, states, events), so batches are
+    Each task run costs Prefect CPU (API calls, states, events), so batches are
     as large as those bounds allow."""
     if not entries:
         return []

@@ -1,7 +1,7 @@
 """The embedded Prefect API server of a ``digigov`` command, started before anything heavy is imported.
 
 Prefect starts its own embedded server lazily, from the first client call: the parent first
-imports the server stack (~3.5 s) only to spawn it, and the server's own start-up (~4 s) then
+imports the server stack (seconds) only to spawn it, and the server's own start-up then
 runs after all of the flow's imports. Spawning the same server command first thing and pointing
 ``PREFECT_API_URL`` at it lets both start-ups overlap with the flow's imports, and worker
 processes (process pool, local Dask) inherit the URL instead of each starting a server of their
@@ -27,7 +27,7 @@ QUIET_START = {
     # telemetry: offline it only fails (and logs an error) on every start
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     # block types: on every start Prefect imports every installed Prefect collection to hash
-    # their block types (prefect-dask imports dask, distributed, numpy: ~0.7 s of a ~8 s start)
+    # their block types (prefect-dask imports dask, distributed, numpy: a good part of a start)
     # and registers any new ones. A run uses no blocks; `prefect server start` (serve, the UI)
     # still registers them in the same database.
     "PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",

@@ -26,7 +26,7 @@ class EarlyReuse:
 
 class HeadStart:
     """A run's first steps, begun on a thread before its flow can start (``digigov run``, while
-    the embedded server starts: ~3-10 s, in which the CLI's process has nothing else to do).
+    the embedded server starts: seconds in which the CLI's process has nothing else to do).
 
     It scans the raw folder, then, unless ``full_refresh``, loads the published build of the
     same code and starts reading its reused rows (``ReusedReads``: the first table, the

@@ -3,7 +3,7 @@
 A command starts processes of its own: the embedded Prefect server, the validation process
 (and its forks and helper), the process pool's workers; multiprocessing adds its resource
 tracker. Killed with SIGKILL (the OOM killer, ``kill -9``, a CI timeout), the command runs no
-exit handler, and each of them would run on for good (the validation process holds ~400 MB).
+exit handler, and each of them would run on for good, holding its memory.
 
 On Linux each child asks the kernel for SIGKILL when its parent dies (``prctl(PR_SET_PDEATHSIG)``),
 then checks that its parent is still the one that started it (it may have died before the

@@ -12,8 +12,8 @@ touched file is a hit (its ``source_file`` is filled in at load time).
 Layout: ``OUT/.cache/<fingerprint>/<sha[:2]>/<sha256><suffix>.rows`` — one zstd-compressed
 entry per document holding its non-empty tables as Arrow IPC streams (bare schemas: the column
 descriptions are put back once per batch), written atomically (temp file + rename), so a killed
-run leaves only whole entries and concurrent writers of the same entry are harmless. Measured per
-document: loading IPC ~0.1 ms, against ~1.4 ms for pickled row dicts turned back into Arrow. One
+run leaves only whole entries and concurrent writers of the same entry are harmless. Loading IPC is
+an order of magnitude faster than pickled row dicts turned back into Arrow. One
 file per document keeps hits independent of how documents fall into batches.
 """
 
@@ -102,9 +102,9 @@ class CachedDocument:
     @classmethod
     def from_many(cls, docs: list[tuple[dict[str, list[dict[str, Any]]], str | None]]) -> list["CachedDocument"]:
         """``from_rows`` of several documents (rows, text key), each table converted once for
-        all of them and sliced per document: a conversion has a fixed cost (~0.1 ms a table,
-        nine tables a document) and runs faster on many rows at once (measured 1.4 → 0.6 ms
-        per document, 3.3 ms when interleaved with processing: its code and data are cold)."""
+        all of them and sliced per document: a conversion has a fixed cost per table (nine
+        tables a document) and runs faster on many rows at once, the more so since, interleaved
+        with processing, its code and data are cold."""
         out = [cls({}, text_key) for _, text_key in docs]
         for name in dict.fromkeys(name for rows, _ in docs for name in rows):
             counts = [len(rows.get(name, ())) for rows, _ in docs]

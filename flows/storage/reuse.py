@@ -1,7 +1,7 @@
 """Incremental runs, fast path: an unchanged document's rows from the published build.
 
-The per-document cache (``flows/storage/cache.py``) makes a document cheap to reuse (~0.4 ms to load
-and convert its entry), but a rerun over 10,000 documents would still open 10,000 entries and
+The per-document cache (``flows/storage/cache.py``) makes a document cheap to reuse (one entry to load
+and convert), but a rerun over 10,000 documents would still open 10,000 entries and
 concatenate 100,000 small tables. The published build already holds every unchanged document's
 rows, and they passed validation when it was published. When that build was made by the same
 code (same fingerprint: same stages, schemas, dictionaries, libraries, hence the same

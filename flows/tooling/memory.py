@@ -1,8 +1,8 @@
 """Keeping a long run's memory flat: Python's cyclic garbage collector, tuned for batches.
 
-A run's processes import Prefect, pandas and the stages (~350,000 objects; ~800,000 with Great
-Expectations), and a full collection visits all of them: ~0.3-0.8 s, every time Python decides
-to run one. Those objects live as long as the process, so ``freeze_startup_objects`` moves them
+A run's processes import Prefect, pandas and the stages (hundreds of thousands of objects, more with
+Great Expectations), and a full collection visits all of them, every time Python decides to run
+one. Those objects live as long as the process, so ``freeze_startup_objects`` moves them
 out of the collector's sight once (``gc.freeze``): later collections visit only what the run
 made since.
 
@@ -37,7 +37,7 @@ def collect_cycles() -> int:
 
 def return_freed_memory() -> None:
     """Hand memory freed by a suite back to the OS. Arrow's allocator caches freed blocks, and a
-    document's text (~40,000 characters) is below glibc's mmap threshold, so freed texts stay in
+    document's text is below glibc's mmap threshold, so freed texts stay in
     the heap, counted in RSS, until trimmed."""
     import ctypes
     import ctypes.util

@@ -318,7 +318,7 @@ def strip_page_numbers(lines: list[str], repairs: RepairLog) -> list[str]:
 @lru_cache(maxsize=4096)
 def _furniture_or_footer(s: str) -> bool:
     """Whether a bare line of at most 100 characters is page furniture or a page footer: two
-    regex searches tried at every character (~3 µs a line), on short lines that recur (in both
+    regex searches tried at every character, on short lines that recur (in both
     normalization passes; headings and tool bars across documents), so the answers are kept."""
     return is_furniture(s) or _PAGE_FOOTER.search(s) is not None
 

@@ -49,8 +49,8 @@ def phrase_pattern(phrases, look_ahead: bool = True) -> re.Pattern:
     is tried one by one at every position. A look-ahead on the first two characters lets the
     regex engine pass over the positions where no phrase can start. Without it (``look_ahead``
     False) the engine scans for the trie's first characters itself, faster when they are rare
-    (the Taiwan markers: 0.30 → 0.13 ms on a 13,000-character plan; the look-ahead is what pays
-    for the Taiwan phrase table, whose phrases start with common characters)."""
+    (the Taiwan markers, about twice as fast; the look-ahead is what pays for the Taiwan phrase
+    table, whose phrases start with common characters)."""
     trie: dict = {}
     for phrase in phrases:
         node = trie
@@ -78,8 +78,8 @@ def _t2s_tables() -> tuple[np.ndarray, dict[str, str], re.Pattern]:
     The character table is an array indexed by code point, every character up to the last one
     OpenCC maps included (mapped to itself when OpenCC does not map it), applied to all of a
     text's code points at once: ``str.translate`` looks up and makes a Python object for every
-    character (1.2 ms on a 13,000-character plan, against ~0.1 ms here; with a dict, several
-    times slower still). OpenCC maps each of these characters to one character (``ord`` below
+    character (an order of magnitude slower than this; with a dict, several times slower
+    still). OpenCC maps each of these characters to one character (``ord`` below
     fails otherwise), so a text keeps its length. Past the array's end a character stays as is."""
     chars = {k: v for k, v in opencc_table("TSCharacters.txt").items() if len(k) == 1}
     table = str.maketrans(chars)
@@ -107,7 +107,7 @@ def _code_points(text: str) -> np.ndarray:
 
 def t2s(text: str) -> str:
     """OpenCC t2s (phrases first, then characters), in C-speed passes instead of OpenCC's
-    pure-Python segmentation (which costs ~80 ms on a 30 KB plan). The characters of the whole
+    pure-Python segmentation (slow on a whole plan). The characters of the whole
     text are converted at once; the phrases OpenCC finds in the original then replace theirs
     (same offsets: the character table keeps the length)."""
     table, phrases, pattern = _t2s_tables()
@@ -186,7 +186,7 @@ def convert_traditional_chars(text: str, repairs: RepairLog) -> str:
 
 def _distinct(text: str, chars: tuple[frozenset[str], np.ndarray]) -> int:
     """How many different characters of ``chars`` the text uses (counted on its code points as
-    an array: ~0.1 ms on a plan, where collecting the characters with a regex took ~0.4 ms)."""
+    an array: several times faster than collecting the characters with a regex)."""
     members, bmp = chars
     points = _code_points(text)
     small = points < 0x10000
@@ -272,7 +272,7 @@ def _differences(before: str, after: str, limit: int = 5) -> list[tuple[str, str
 
 def _changed_characters(before: str, after: str) -> int:
     """Positions where two texts of equal length differ (1 when the lengths differ), compared as
-    arrays of code points: character by character in Python costs ~0.2 µs a character."""
+    arrays of code points: character by character in Python costs a loop step a character."""
     if len(before) != len(after):
         return 1
     return int(np.count_nonzero(_code_points(before) != _code_points(after)))

@@ -1,8 +1,8 @@
 """Keywords: the top terms of each document by jieba TF-IDF with the domain dictionary.
 
 Only the plan proper counts (common.EXTRACTED_KINDS: no table of contents, no appended 解读).
-Cutting a whole plan with jieba costs ~2 µs a character (~40 ms for a 20,000-character plan), too
-slow for a 10,000-document build, so a long document is sampled: an even stride of its sentences
+Cutting a whole plan with jieba costs time linear in its characters, too slow for a
+10,000-document build, so a long document is sampled: an even stride of its sentences
 adding up to about ``SAMPLE_CHARS`` characters, which keeps term frequencies proportional. On the
 seeds, 10–15 of the 20 keywords of the sample are among the 20 of the full text.
 """

@@ -3,12 +3,12 @@
 A private ``jieba.Tokenizer`` (not jieba's global one, which other code may configure) gets the
 domain terms (一网通办, 全程网办, 电子证照 ...) so that indicators and subjects are cut on term
 boundaries, and the same tokenizer feeds the TF-IDF keyword extractor. Building jieba's prefix
-dictionary costs about a second: it happens lazily, on first use, and is cached for the process.
+dictionary takes a while: it happens lazily, on first use, and is cached for the process.
 
 What segmentation and TF-IDF read of all that (word log-probabilities, IDF table, stop words) is
-the ``Lexicon``; building it from jieba costs ~2.5 s per process (jieba's dictionary, its
-part-of-speech table that ``jieba.analyse`` imports, the IDF file), loading it from a pickle
-in the user's cache ~0.4 s. Every worker process and every incremental run pays that start-up,
+the ``Lexicon``; building it from jieba (jieba's dictionary, its part-of-speech table that
+``jieba.analyse`` imports, the IDF file) costs several times what loading it from a pickle in
+the user's cache does. Every worker process and every incremental run pays that start-up,
 so the lexicon is kept in ``lexicon_cache_dir()`` under a key of everything it is built from.
 """
 
@@ -71,7 +71,7 @@ def cut(text: str) -> list[str]:
 
 # jieba.Tokenizer.cut, accurate mode, with the same blocks and the same maximum-probability route:
 # jieba builds a DAG dict, then takes ``max`` over a generator calling ``log`` for every
-# candidate word (~3 µs a character); one backward pass over a table of log probabilities built
+# candidate word, for every character; one backward pass over a table of log probabilities built
 # once gives the same words at about twice the speed.
 _HAN_BLOCK = re.compile("([\u4E00-\u9FD5a-zA-Z0-9+#&\\._%\\-]+)")  # jieba's re_han_default
 _SKIP = re.compile(r"(\r\n|\s)")  # jieba's re_skip_default
@@ -345,7 +345,7 @@ def keyword_extractor():
                 import jieba.analyse
 
                 # importing jieba.analyse already built its default extractor (IDF table parsed,
-                # ~1 s); a shallow copy shares that table, read-only, instead of parsing it again
+                # at a cost); a shallow copy shares that table, read-only, instead of parsing it again
                 extractor = copy.copy(jieba.analyse.default_tfidf)
                 extractor.tokenizer = tk
                 extractor.stop_words = set(extractor.stop_words) | {

@@ -81,6 +81,14 @@ def test_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
+def test_a_cycle_through_a_function_level_import_is_found(tmp_path):
+    (tmp_path / "a.py").write_text("import flows.b\n")
+    (tmp_path / "b.py").write_text("def f():\n    from flows.a import x\n")
+    graph = {f"flows.{m}": imported_modules(tmp_path / f"{m}.py", {"flows.a", "flows.b"}, at_import_time=False)
+             for m in "ab"}
+    assert cycles(graph) == [["flows.a", "flows.b"]]
+
+
 def test_import_time_imports_skip_function_bodies(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("import flows.a\n\ndef f():\n    import flows.b\n")
@@ -88,8 +96,32 @@ def test_import_time_imports_skip_function_bodies(tmp_path):
     assert imported_modules(module, {"flows.a", "flows.b"}, at_import_time=False) == {"flows.a", "flows.b"}
 
 
+# Imports inside functions that close a cycle, each with why it is not fixed yet. A new one fails
+# the test below; one that no longer exists must leave this list.
+ALLOWED_LAZY_IMPORTS = {
+    # the gate's process runs on tables staging hands it (StagedTables) while staging starts that
+    # process: the gate needs storage.staging's table reader and staging needs the gate's pool.
+    ("flows.gate.process", "flows.storage.staging"): "staging starts the validation process it hands tables to",
+    ("flows.gate.verdict", "flows.storage.staging"): "the verdict orders failing rows as staging orders documents",
+    # the validation process runs the gate's suites on tables it was handed, in a fork of its own
+    ("flows.gate.process", "flows.gate.run"): "the validation process runs the suites of gate.run",
+}
+
+
 def test_no_import_cycle_among_flows_modules():
     assert cycles(import_graph(at_import_time=True)) == []
+
+
+def test_no_import_cycle_even_through_imports_inside_functions():
+    """An import inside a function defers a cycle, it does not remove it: extract.common once
+    imported goals and tables in functions while they imported it."""
+    graph = import_graph(at_import_time=False)
+    at_import = import_graph(at_import_time=True)
+    for (importer, imported), why in ALLOWED_LAZY_IMPORTS.items():
+        assert imported in graph[importer], f"{importer} no longer imports {imported}: drop it from the list ({why})"
+        assert imported not in at_import[importer], f"{importer} imports {imported} at import time"
+        graph[importer] = graph[importer] - {imported}
+    assert cycles(graph) == []
 
 
 def test_stage_modules_import_neither_prefect_nor_great_expectations():

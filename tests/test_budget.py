@@ -52,12 +52,12 @@ def slow_goals(clock: StepClock, seconds: float):
     budget as the real loops do."""
     real = EXTRACTORS["goals"]
 
-    def goals(doc_id, text, sections):
-        if SLOW_MARK in text:
+    def goals(doc_id, doc):
+        if SLOW_MARK in doc.text:
             for _ in range(10):
                 clock.now += seconds / 10
                 budget.check()
-        return real(doc_id, text, sections)
+        return real(doc_id, doc)
     return goals
 
 

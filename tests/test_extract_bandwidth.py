@@ -7,11 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows.extract.bandwidth import extract_bandwidth_targets
+from flows.extract import read_document
 from tests.test_extract_common import build_sections
 
 
 def bandwidth(text: str, kinds: dict[str, str] | None = None) -> list[dict]:
-    rows = extract_bandwidth_targets("t", text, build_sections(text, kinds))
+    rows = extract_bandwidth_targets("t", read_document(text, build_sections(text, kinds)))
     for r in rows:
         assert r["source_text"] == text[r["char_start"]:r["char_end"]]
     return rows
@@ -99,7 +100,7 @@ def test_no_bandwidth_from_interpretation():
 @settings(max_examples=150, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("万千百兆到市县区乡镇村社区、，。网10G5MbpsIPv6州旗盟至省骨干\n")), max_size=60))
 def test_bandwidth_never_crashes(text):
-    for r in extract_bandwidth_targets("t", text, build_sections(text)):
+    for r in extract_bandwidth_targets("t", read_document(text, build_sections(text))):
         assert r["source_text"] == text[r["char_start"]:r["char_end"]]
         assert r["bandwidth_mbps"] > 0
         assert r["admin_level"] in (None, "province", "prefecture", "county", "township", "village")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from flows.extract.bandwidth import extract_bandwidth_targets
+from flows.extract import read_document
 from flows.contract.schema import schema
 from tests.test_extract_common import build_sections
 
@@ -14,7 +15,7 @@ LEVELS = set(next(c for c in schema("bandwidth_targets").columns if c.name == "a
 
 def tiers(sentence: str) -> list[tuple]:
     text = "二、主要任务\n" + sentence + "\n"
-    rows = extract_bandwidth_targets("t", text, build_sections(text))
+    rows = extract_bandwidth_targets("t", read_document(text, build_sections(text)))
     for r in rows:
         assert r["source_text"] == text[r["char_start"]:r["char_end"]]
         assert r["admin_level_upper"] is None or (r["admin_level_upper"] in LEVELS and r["admin_level"])

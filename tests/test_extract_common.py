@@ -8,7 +8,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.extract.common import EXTRACTED_KINDS, MAX_SENTENCE, SectionIndex, document, paragraphs, sentences
+from flows.extract import EXTRACTORS, extract_all
+from flows.extract.common import EXTRACTED_KINDS, MAX_SENTENCE, Document, SectionIndex, paragraphs, sentences
 
 _HEADING = re.compile(
     r"^(?:#+\s*)?(?:(?P<l1>[一二三四五六七八九十]+)、|[（(](?P<l2>[一二三四五六七八九十]+)[）)]|(?P<l3>\d+)[.．])\s*(?P<h>.+)$",
@@ -86,11 +87,22 @@ def test_report_heading_that_also_announces_goals_is_not_a_report():
     assert not index.reports_past(text.index("到2025年"))
 
 
-def test_document_is_built_once_per_text_and_sections():
-    text = "到2025年，A达到90%。"
+def test_extract_all_hands_one_document_to_every_extractor(monkeypatch):
+    text = "一、主要目标\n到2025年，A达到90%。\n| 指标 | 2025年 |\n| --- | --- |\n| 网办率（%） | 95 |\n"
     secs = build_sections(text)
-    assert document(text, secs) is document(text, secs)
-    assert document(text, build_sections(text)) is not document(text, secs)
+    seen: list[Document] = []
+    for table, extractor in list(EXTRACTORS.items()):
+        monkeypatch.setitem(EXTRACTORS, table, lambda doc_id, doc, real=extractor: seen.append(doc) or real(doc_id, doc))
+    rows = extract_all("t", text, secs)
+    assert len(seen) == len(EXTRACTORS) and all(doc is seen[0] for doc in seen)
+    doc = seen[0]
+    assert (doc.text, doc.sections) == (text, secs)
+    assert [t.start for t in doc.tables] == [text.index("| 指标")]
+    assert [d.target_year for d in doc.goal_context.deadlines] == [2025]
+    assert rows["goals"] and rows["metrics"]
+    # a second document gets a Document of its own: nothing carries over between documents
+    extract_all("u", text, build_sections(text))
+    assert seen[-1] is not doc
 
 
 def _plain_spans(text: str, ends: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from flows.extract.metrics import extract_metrics
+from flows.extract import read_document
 from tests.test_extract_common import build_sections
 
 REPORT = "一、发展现状\n"
@@ -14,7 +15,7 @@ TASKS = "三、主要任务\n"
 
 
 def rows(text: str) -> list[dict]:
-    out = extract_metrics("t", text, build_sections(text))
+    out = extract_metrics("t", read_document(text, build_sections(text)))
     for r in out:
         assert r["source_text"] == text[r["char_start"]:r["char_end"]] and r["indicator"]
     return out

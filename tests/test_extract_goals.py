@@ -6,13 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.extract.common import SectionIndex, document
+from flows.extract import read_document
+from flows.extract.common import SectionIndex
 from flows.extract.goals import extract_goals, year_value
 from tests.test_extract_common import build_sections
 
 
 def goals(text: str, kinds: dict[str, str] | None = None) -> list[dict]:
-    rows = extract_goals("t", text, build_sections(text, kinds))
+    rows = extract_goals("t", read_document(text, build_sections(text, kinds)))
     for r in rows:
         assert r["statement"] == text[r["char_start"]:r["char_end"]]
     return rows
@@ -135,7 +136,7 @@ def test_goal_context_years():
     text = ("一、发展目标\n到2025年，实现以下目标：\n1.服务效能\n政务服务事项网上可办率达到100%。\n"
             "二、实施步骤\n（一）起步阶段（2021—2022年）\n上线一网通办平台。\n"
             "三、主要任务\n推进数据共享。2024年底前，建成数据中台，接入率达90%。")
-    doc = document(text, build_sections(text))
+    doc = read_document(text, build_sections(text))
     ctx = doc.goal_context
     assert ctx.year_at(text.index("100%")) == 2025  # a goal section's introduction
     assert ctx.year_at(text.index("上线")) == 2022  # a phase heading
@@ -147,7 +148,7 @@ def test_goal_context_years():
 @given(st.text(alphabet=st.sampled_from(list("到至年底前末2025１０二〇三五“”十四阶段（）()—-，。；\n一、目标已远景《》")), max_size=80))
 def test_goals_never_crash_and_offsets_hold(text):
     sections = build_sections(text)
-    rows = extract_goals("t", text, sections)
+    rows = extract_goals("t", read_document(text, sections))
     index = SectionIndex(sections)
     for r in rows:
         assert r["statement"] == text[r["char_start"]:r["char_end"]]

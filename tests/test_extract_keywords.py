@@ -5,6 +5,7 @@ from __future__ import annotations
 import jieba
 
 from flows.extract.keywords import SAMPLE_CHARS, extract_keywords, keyword_sample
+from flows.extract import read_document
 from flows.extract.segment import cut, domain_terms, keyword_extractor, tokenizer
 from tests.test_extract_common import build_sections
 
@@ -33,7 +34,7 @@ def test_one_private_tokenizer_per_process():
 
 
 def test_keywords_rows():
-    rows = extract_keywords("t", PLAN, build_sections(PLAN))
+    rows = extract_keywords("t", read_document(PLAN, build_sections(PLAN)))
     assert 5 <= len(rows) <= 20
     assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
     weights = [r["weight"] for r in rows]
@@ -47,14 +48,14 @@ def test_keywords_rows():
 def test_keywords_skip_toc_and_interpretation_and_responsibility_notes():
     text = ("一、目录\n区块链区块链区块链\n二、任务\n推进一网通办。（责任单位：省林业局、省公安厅）\n"
             "三、政策解读\n元宇宙元宇宙元宇宙")
-    terms = {r["term"] for r in extract_keywords("t", text, build_sections(text, {"目录": "toc", "解读": "interpretation"}))}
+    terms = {r["term"] for r in extract_keywords("t", read_document(text, build_sections(text, {"目录": "toc", "解读": "interpretation"})))}
     assert "一网通办" in terms
     assert not {"区块链", "元宇宙", "林业局", "公安厅"} & terms
 
 
 def test_long_documents_are_sampled_evenly():
     text = PLAN * 40
-    sample = keyword_sample(text, build_sections(text))
+    sample = keyword_sample(read_document(text, build_sections(text)))
     assert SAMPLE_CHARS * 0.8 <= len(sample) <= SAMPLE_CHARS * 1.2
     assert sample.count("政务服务") > 3
-    assert extract_keywords("t", "", build_sections("")) == []
+    assert extract_keywords("t", read_document("", build_sections(""))) == []

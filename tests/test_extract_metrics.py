@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows.extract.metrics import extract_metrics
+from flows.extract import read_document
 from flows.contract.schema import schema
 from tests.test_extract_common import build_sections
 
@@ -15,7 +16,7 @@ UNITS = set(next(c for c in schema("metrics").columns if c.name == "unit").allow
 
 
 def metrics(text: str, kinds: dict[str, str] | None = None) -> list[dict]:
-    rows = extract_metrics("t", text, build_sections(text, kinds))
+    rows = extract_metrics("t", read_document(text, build_sections(text, kinds)))
     for r in rows:
         assert r["source_text"] == text[r["char_start"]:r["char_end"]]
         assert r["unit"] in UNITS
@@ -283,7 +284,7 @@ def test_a_table_that_is_no_indicator_table_gives_nothing():
 @settings(max_examples=150, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("0123456789.%％万亿个家天以上超过近约达到的实现事项率，。、；|\n—-（）《》第IPv5G+年月日百分之九十三两")), max_size=80))
 def test_metrics_never_crash_and_rows_are_valid(text):
-    for r in extract_metrics("t", text, build_sections(text)):
+    for r in extract_metrics("t", read_document(text, build_sections(text))):
         assert r["source_text"] == text[r["char_start"]:r["char_end"]]
         assert r["unit"] in UNITS and r["comparator"] in {"=", ">=", "<=", ">", "<", "~"}
         assert r["value_max"] is None or r["value_max"] > r["value"]

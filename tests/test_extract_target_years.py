@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from flows.extract.goals import extract_goals
+from flows.extract import read_document
 from flows.extract.metrics import extract_metrics
 from flows.contract.schema import schema
 from tests.test_extract_common import build_sections
@@ -15,7 +16,7 @@ SOURCES = set(next(c for c in schema("metrics").columns if c.name == "target_yea
 
 
 def dated(text: str) -> list[tuple]:
-    rows = extract_metrics("t", text, build_sections(text))
+    rows = extract_metrics("t", read_document(text, build_sections(text)))
     for r in rows:
         assert (r["target_year"] is None) == (r["target_year_source"] is None)
         assert r["target_year_source"] is None or r["target_year_source"] in SOURCES
@@ -23,7 +24,7 @@ def dated(text: str) -> list[tuple]:
 
 
 def goal_years(text: str) -> list[tuple]:
-    return [(g["target_year"], g["deadline_text"]) for g in extract_goals("t", text, build_sections(text))]
+    return [(g["target_year"], g["deadline_text"]) for g in extract_goals("t", read_document(text, build_sections(text)))]
 
 
 def test_a_deadline_in_the_sentence_or_opening_a_sentence_of_the_paragraph():

@@ -30,9 +30,9 @@ PLAN = (f"# {MARKER}数字政府建设方案\n\n一、总体要求\n\n到2025年
 def misquoting(real):
     """A metrics extractor that misquotes the sentences of the invented plan (its rows' quotes
     no longer equal the text at their offsets: a document-level rule fails for that plan only)."""
-    def metrics(doc_id, text, sections):
-        rows = real(doc_id, text, sections)
-        return [{**r, "source_text": r["source_text"] + "（误引）"} for r in rows] if MARKER in text else rows
+    def metrics(doc_id, doc):
+        rows = real(doc_id, doc)
+        return [{**r, "source_text": r["source_text"] + "（误引）"} for r in rows] if MARKER in doc.text else rows
     return metrics
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows.extract import EXTRACTORS
+from flows.extract import EXTRACTORS, read_document
 from flows.ingest.raw_files import RawDoc, Rejected
 from flows.structure.metadata import extract_metadata
 from flows.normalize.text import normalize_bytes
@@ -50,8 +50,9 @@ def check_text(text: str) -> None:
     for s in sections:
         assert 0 <= s["char_start"] <= s["char_end"] <= len(text)
     extract_metadata(text, sections, {})
+    doc = read_document(text, sections)
     for name, fn in EXTRACTORS.items():
-        for row in fn("d", text, sections):
+        for row in fn("d", doc):
             if "char_start" in row and row.get("char_start") is not None:
                 assert 0 <= row["char_start"] <= row["char_end"] <= len(text), (name, row)
                 if "source_text" in row:

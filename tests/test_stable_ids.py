@@ -126,8 +126,8 @@ def test_an_extra_row_found_earlier_changes_no_other_id(plan_rows, monkeypatch):
     that adds nothing): every earlier goal keeps its id; sequence numbers would all shift."""
     find_goals = EXTRACTORS["goals"]
 
-    def with_an_earlier_goal(doc_id, text, sections):
-        rows = find_goals(doc_id, text, sections)
+    def with_an_earlier_goal(doc_id, doc):
+        rows = find_goals(doc_id, doc)
         rows = [dict(rows[0], statement="通知中的一句新目标", char_start=0, char_end=9), *rows]
         for i, r in enumerate(rows):  # as extract_goals numbers the rows it finds, in text order
             r["goal_id"] = f"{doc_id}-g{i:04d}"

@@ -6,13 +6,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows.extract.tasks import extract_tasks
+from flows.extract import read_document
 from flows.contract.schema import schema
 from flows.structure.sections import parse_sections
 from tests.conftest import seed_doc
 
 
 def tasks_of(text: str) -> list[dict]:
-    rows = extract_tasks("d", text, parse_sections("d", text))
+    rows = extract_tasks("d", read_document(text, parse_sections("d", text)))
     schema("tasks").table(rows)  # the rows fit the contract
     for r in rows:
         assert text[r["char_start"]:r["char_end"]] == r["source_text"]

@@ -1,7 +1,9 @@
 """Extraction stage: goals, metrics, bandwidth targets, tasks and keywords from a sectioned text.
 
-Each extractor is a plain function ``extract_<table>(doc_id, text, sections) -> list[row]``;
-``extract_all`` runs them all and returns rows per table, each metric and bandwidth
+Each extractor is a plain function ``extract_<table>(doc_id, document) -> list[row]`` of one
+``Document`` (flows/extract/common.py: text, sections, sentences, tables, goal context) that
+``extract_all`` builds once per document (``read_document``) and hands to every extractor; it
+returns rows per table, each metric and bandwidth
 target mapped to the indicator catalog (``flows/compare/indicators.py``). The ids they give rows
 (``<doc_id>-g0000`` …) are positional handles within the document; ``flows/contract/ids.py`` replaces
 them with stable ids once the document's key is known (``pipeline.document_rows``).
@@ -13,9 +15,11 @@ from typing import Any
 
 from flows.budget import stage
 from flows.extract.bandwidth import extract_bandwidth_targets
-from flows.extract.goals import extract_goals
+from flows.extract.common import Document
+from flows.extract.goals import GoalContext, extract_goals
 from flows.extract.keywords import extract_keywords
 from flows.extract.metrics import extract_metrics
+from flows.extract.tables import find_tables
 from flows.extract.tasks import extract_tasks
 from flows.compare.indicators import with_bandwidth_indicator_ids, with_indicator_ids
 
@@ -28,11 +32,18 @@ EXTRACTORS = {
 }
 
 
+def read_document(text: str, sections: list[dict[str, Any]]) -> Document:
+    """The one ``Document`` every extractor of a document reads."""
+    return Document(text, sections, find_tables(text), GoalContext)
+
+
 def extract_all(doc_id: str, text: str, sections: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    with stage("extract:document"):
+        doc = read_document(text, sections)
     out = {}
     for table, fn in EXTRACTORS.items():
         with stage(f"extract:{table}"):
-            out[table] = fn(doc_id, text, sections)
+            out[table] = fn(doc_id, doc)
     out["metrics"] = with_indicator_ids(out["metrics"])
     out["bandwidth_targets"] = with_bandwidth_indicator_ids(out["bandwidth_targets"])
     return out

@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from flows.budget import CHECK_EVERY, check
-from flows.extract.common import CLAUSE_END, document
+from flows.extract.common import CLAUSE_END, Document
 
 _WORD_MBPS = {"百兆": 100, "千兆": 1000, "万兆": 10000, "十万兆": 100000}
 # A bare G after 2-6 names a mobile generation (4G、5G网络), not a speed.
@@ -145,8 +145,8 @@ def _network(text: str, s: int, e: int, m: re.Match[str], attached_after: str | 
     return (first.group(0) if first else None), False
 
 
-def extract_bandwidth_targets(doc_id: str, text: str, sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    doc = document(text, sections)
+def extract_bandwidth_targets(doc_id: str, doc: Document) -> list[dict[str, Any]]:
+    text = doc.text
     index = doc.index
     rows: list[dict[str, Any]] = []
     seen: set[tuple[int, int, str | None, str | None]] = set()

@@ -13,9 +13,13 @@ import bisect
 import re
 import sys
 from functools import cache, cached_property
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from flows.extract.goals import GoalContext
+    from flows.extract.tables import Table
 
 # A sentence runs to its end mark (included) or to a line end; a paragraph is a line. Each is
 # matched whole, trimmed of surrounding whitespace (``\s`` of a str pattern is ``str.isspace``):
@@ -166,14 +170,25 @@ def _heading_title(row: dict[str, Any]) -> str:
 
 
 class Document:
-    """One document as every extractor sees it: text, sections, sentences and paragraphs."""
+    """One document as every extractor sees it: text, sections (and their index), sentences,
+    paragraphs, tables and the goal context. ``extract_all`` builds one per document
+    (``flows.extract.read_document``) and hands it to every extractor.
 
-    def __init__(self, text: str, sections: list[dict[str, Any]]):
+    The goal context is built from the document itself (its deadlines need the sentences and
+    tables), by ``goal_context_of``: this module holds what every extractor shares and imports
+    none of them.
+    """
+
+    def __init__(self, text: str, sections: list[dict[str, Any]], tables: list[Table],
+                 goal_context_of: Callable[[Document], GoalContext]):
         self.text = text
+        self.sections = sections
         self.index = SectionIndex(sections)
         self.sentences = sentences(text)
         self.paragraphs = list(paragraphs(text))
         self._sentence_starts = [s for s, _ in self.sentences]
+        self.tables = tables
+        self.goal_context = goal_context_of(self)
 
     def sentence_at(self, offset: int) -> tuple[int, int] | None:
         i = bisect.bisect_right(self._sentence_starts, offset) - 1
@@ -231,18 +246,6 @@ class Document:
         j = bisect.bisect_left(closes, opens[i - 1])
         return not (j < len(closes) and closes[j] < pos)
 
-    @cached_property
-    def tables(self):
-        from flows.extract.tables import find_tables
-
-        return find_tables(self.text)
-
-    @cached_property
-    def goal_context(self):
-        from flows.extract.goals import GoalContext
-
-        return GoalContext(self)
-
 
 @cache
 def _membership(chars: str) -> np.ndarray:
@@ -250,17 +253,3 @@ def _membership(chars: str) -> np.ndarray:
     table = np.zeros(sys.maxunicode + 1, dtype=bool)
     table[[ord(c) for c in chars]] = True
     return table
-
-
-_last_document: tuple[str, list[dict[str, Any]], Document] | None = None
-
-
-def document(text: str, sections: list[dict[str, Any]]) -> Document:
-    """The Document of (text, sections), built once for all the extractors of one document."""
-    global _last_document
-    last = _last_document
-    if last is not None and last[0] is text and last[1] is sections:
-        return last[2]
-    doc = Document(text, sections)
-    _last_document = (text, sections, doc)
-    return doc

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flows.budget import CHECK_EVERY, check
-from flows.extract.common import Document, SectionIndex, document, enclosing
+from flows.extract.common import Document, SectionIndex, enclosing
 from flows.extract.numbers import five_year_plan_end
 from flows.structure.metadata import title_period
 
@@ -217,8 +217,8 @@ def _leads_sentence(text: str, sentence_start: int, d: Deadline) -> bool:
     return bool(_LEAD_WORDS.fullmatch(text, sentence_start, d.start))
 
 
-def extract_goals(doc_id: str, text: str, sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    doc = document(text, sections)
+def extract_goals(doc_id: str, doc: Document) -> list[dict[str, Any]]:
+    text = doc.text
     index = doc.index
     context = doc.goal_context
     rows = []

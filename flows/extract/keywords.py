@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flows.extract.common import document
+from flows.extract.common import Document
 from flows.extract.segment import tfidf_tags
 
 TOP_K = 20
@@ -28,9 +28,9 @@ _NOT_PROSE = re.compile(
 )
 
 
-def keyword_sample(text: str, sections: list[dict[str, Any]]) -> str:
+def keyword_sample(doc: Document) -> str:
     """The text TF-IDF reads: the extracted sentences, an even stride of them when they are long."""
-    doc = document(text, sections)
+    text = doc.text
     prose = _NOT_PROSE.sub(lambda m: " " * len(m.group(0)), text)
     sents = [(s, e) for s, e in doc.sentences if doc.index.extracted(s)]
     total = sum(e - s for s, e in sents)
@@ -44,8 +44,8 @@ def keyword_sample(text: str, sections: list[dict[str, Any]]) -> str:
     return "\n".join(picked)
 
 
-def extract_keywords(doc_id: str, text: str, sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    sample = keyword_sample(text, sections)
+def extract_keywords(doc_id: str, doc: Document) -> list[dict[str, Any]]:
+    sample = keyword_sample(doc)
     if not sample.strip():
         return []
     tags = tfidf_tags(sample, TOP_K * 2)

@@ -39,7 +39,7 @@ import re
 from typing import Any
 
 from flows.budget import CHECK_EVERY, check
-from flows.extract.common import Document, document, enclosing
+from flows.extract.common import Document, enclosing
 from flows.extract.goals import GoalContext
 from flows.extract.numbers import (
     COMPARATOR_AFTER, COMPARATOR_BEFORE, QUANTITY, Quantity, alternation, measure, number, parse_quantity,
@@ -105,8 +105,8 @@ _RATE_NOUN = re.compile(r"[\u4e00-\u9fff]{0,3}(?:率|比例|占比|比重)")
 _YEAR_IN = re.compile(r"(?:较|比)?(?:(?:19|20)\d\d\s*年|“?十[一二三四五六七八九]五”?(?:期末|末)?)[底末]?(?:前)?")
 
 
-def extract_metrics(doc_id: str, text: str, sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    doc = document(text, sections)
+def extract_metrics(doc_id: str, doc: Document) -> list[dict[str, Any]]:
+    text = doc.text
     index, context = doc.index, doc.goal_context
     rows: list[dict[str, Any]] = []
     table_spans: list[tuple[int, int]] = []

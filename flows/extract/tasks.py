@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from flows.budget import CHECK_EVERY, check
-from flows.extract.common import Document, document
+from flows.extract.common import Document
 
 _ROLE_WORDS = {"牵头": "lead_units", "主责": "responsible_units", "责任": "responsible_units",
                "配合": "supporting_units", "参与": "supporting_units", "协办": "supporting_units",
@@ -145,9 +145,9 @@ def _paragraph_title(doc: Document, at: int, section: dict[str, Any]) -> str | N
     return m.group(1) if m else None
 
 
-def extract_tasks(doc_id: str, text: str, sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    doc = document(text, sections) if sections else None
-    index = doc.index if doc else None
+def extract_tasks(doc_id: str, doc: Document) -> list[dict[str, Any]]:
+    text = doc.text
+    index = doc.index if doc.sections else None
     found: list[dict[str, Any]] = []
     for k, (start, end, inner_start, inner_end) in enumerate(_assignments(text)):
         if not k % CHECK_EVERY:

@@ -1,7 +1,9 @@
 """digigov: Chinese provincial digital-government plans as a validated Parquet dataset.
 
-The stage modules (ingest, normalize, structure, metadata, extract, validate, write) are plain
-functions on plain data; ``flows.build`` wires them into the Prefect flow ``build_dataset``.
+The stage subpackages (ingest, normalize, structure, extract) are plain functions on plain data,
+``flows.pipeline`` runs one document through them, the validation gate (``flows.gate``) and
+storage (``flows.storage``) judge and publish the tables, and ``flows.build`` wires it all into
+the Prefect flow ``build_dataset``; README.md's Layout lists every subpackage.
 """
 
 __version__ = "0.1.0"

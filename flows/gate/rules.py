@@ -387,7 +387,7 @@ DOCUMENT, SYSTEMIC = "document", "systemic"
 #
 # ``DOCUMENT``: the rule holds row by row (or document by document), so its failing rows name
 # the documents they belong to; those documents are quarantined (withheld from the build,
-# ``flows/quarantine.py``) and the rest is published. A failing row that names no document (a
+# ``flows/gate/verdict.py``) and the rest is published. A failing row that names no document (a
 # table without doc_id, such as rejects, or a null doc_id) makes the failure systemic after all.
 #
 # ``SYSTEMIC``: the table's shape, its keys, or a rule over the whole table failed: a broken

@@ -60,6 +60,7 @@ from flows.records import BatchResult, RawEntry
 from flows.storage.cache import DocumentCache, rules_fingerprint
 from flows.storage.publish import (
     LOCK,
+    LOCK_WAIT_SECONDS,
     Checksums,
     UnsafeOutput,
     claim_output_folder,
@@ -85,7 +86,6 @@ from flows.storage.staging import (
 from flows.tooling import progress
 from flows.tooling.memory import freeze_startup_objects
 
-LOCK_WAIT_SECONDS = 10.0
 IO_RETRIES = dict(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=1), retry_jitter_factor=0.5)
 # A task that hangs (a stalled network mount, a worker stuck in a library) fails after these
 # instead of holding the output folder's lock and the schedule for good: each is many times what

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.structure.metadata import (admin_level, extract_metadata, issuer_from_number, normalize_doc_number,
-                            parse_date, province_of_url)
+from flows.patterns.dates import parse_date
+from flows.patterns.doc_number import canonical_doc_number
+from flows.structure.metadata import admin_level, extract_metadata, issuer_from_number, province_of_url
 from flows.contract.schema import schema
 from flows.structure.sections import parse_sections
 
@@ -180,7 +181,7 @@ def test_plan_period(text, period):
     ("no number here", None), ("2023年12月27日", None),
 ])
 def test_doc_number_normalization(raw, number):
-    assert normalize_doc_number(raw) == number
+    assert canonical_doc_number(raw) == number
 
 
 @pytest.mark.parametrize("number, issuer, province", [

@@ -27,7 +27,8 @@ from typing import Any
 
 from flows.budget import CHECK_EVERY, check
 from flows.extract.common import Document, SectionIndex, enclosing
-from flows.extract.numbers import five_year_plan_end
+from flows.patterns.numerals import cn_int
+from flows.patterns.plan_periods import FIVE_YEAR_PLAN, five_year_plan_end
 from flows.structure.metadata import title_period
 
 _CN_DIGIT = "〇○零一二三四五六七八九"
@@ -44,7 +45,7 @@ _TO_TAIL = re.compile(
 )
 _BEFORE_TAIL = re.compile(r"(?:\s*\d{1,2}\s*月)?\s*(?:年?底|年?末)?\s*前(?![后三两几])")
 _FIVE_YEAR_END = re.compile(
-    rf"(?:到|至)\s*{_OPEN_Q}十(?P<n>[一二三四五六七八九])五{_CLOSE_Q}\s*(?:规划)?\s*(?:期末|末期|时期末|末|收官之年)"
+    rf"(?:到|至)\s*{_OPEN_Q}{FIVE_YEAR_PLAN.pattern}{_CLOSE_Q}\s*(?:规划)?\s*(?:期末|末期|时期末|末|收官之年)"
 )
 _PHASE_WORD = (
     r"(?:[^\s，。；,;：:（(）)]{0,12}?阶段|近期|中期|远期|第[一二三四五六七八九十]步"
@@ -131,9 +132,7 @@ def _relative_deadlines(doc: Document, covered: list[tuple[int, int]]) -> list[D
 
 def year_value(text: str) -> int:
     """2025 or 二〇二五 as an int."""
-    if text.isdigit():
-        return int(text)
-    return int("".join(str(_CN_DIGIT.index(c) - 2 if c not in "〇○零" else 0) for c in text))
+    return cn_int(text)
 
 
 def find_deadlines(doc: Document) -> list[Deadline]:
@@ -153,7 +152,7 @@ def find_deadlines(doc: Document) -> list[Deadline]:
         if y2 >= y1:
             found.append(Deadline(named.start(), m.end(), y2, y1, True))
     for m in _FIVE_YEAR_END.finditer(text):
-        found.append(Deadline(m.start(), m.end(), five_year_plan_end(m.group("n")), None, False))
+        found.append(Deadline(m.start(), m.end(), five_year_plan_end(m["ordinal"]), None, False))
     covered = _union([(d.start, d.end) for d in found])  # phases and 十四五末 hold their years
     for k, m in enumerate(_YEAR_MENTION.finditer(text)):
         if not k % CHECK_EVERY:

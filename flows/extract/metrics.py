@@ -45,6 +45,7 @@ from flows.extract.numbers import (
     COMPARATOR_AFTER, COMPARATOR_BEFORE, QUANTITY, Quantity, alternation, measure, number, parse_quantity,
 )
 from flows.extract.segment import cut
+from flows.patterns.plan_periods import FIVE_YEAR_PLAN
 from flows.extract.tables import table_metrics
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ _SUBJECT_VERB = re.compile(r"(?:实现|达到|可|能够|具备|支持|做到|�
 _MEASURE_WINDOW = 12  # characters before a value that can say it is a change (比2020年增长 …)
 # A measure named by a rate alone (覆盖率, 完成率, 比例, 占比): what it measures stands before the value.
 _RATE_NOUN = re.compile(r"[\u4e00-\u9fff]{0,3}(?:率|比例|占比|比重)")
-_YEAR_IN = re.compile(r"(?:较|比)?(?:(?:19|20)\d\d\s*年|“?十[一二三四五六七八九]五”?(?:期末|末)?)[底末]?(?:前)?")
+_YEAR_IN = re.compile(rf"(?:较|比)?(?:(?:19|20)\d\d\s*年|“?{FIVE_YEAR_PLAN.pattern}”?(?:期末|末)?)[底末]?(?:前)?")
 
 
 def extract_metrics(doc_id: str, doc: Document) -> list[dict[str, Any]]:

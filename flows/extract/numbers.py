@@ -2,7 +2,7 @@
 
 ``QUANTITY`` finds a number with its unit (a bare number is never a quantity: 12345热线, IPv6,
 第6版 and 1+15+N have none); ``parse_quantity`` turns a match into value/value_max/unit with the
-multipliers (万, 亿) folded into the value. Chinese numerals go through cn2an. Whether a quantity
+multipliers (万, 亿) folded into the value. Chinese numerals are read by flows/patterns/numerals.py. Whether a quantity
 is an indicator is the metrics extractor's decision, not this module's.
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+
+from flows.patterns.numerals import chinese_number
 
 ARABIC = r"\d+(?:[,，]\d{3})*(?:[.．]\d+)?"
 CHINESE = r"[零〇○一二两三四五六七八九十百千万亿]+(?:点[零〇○一二三四五六七八九]+)?"
@@ -75,11 +76,6 @@ def alternation(words) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
-def five_year_plan_end(ordinal: str) -> int:
-    """Last year of the 十X五 plan: 十三五 → 2020, 十四五 → 2025, 十五五 → 2030 (X given)."""
-    return 2025 + 5 * ("一二三四五六七八九".index(ordinal) - 3)
-
-
 @dataclass(frozen=True)
 class Quantity:
     value: float
@@ -127,28 +123,12 @@ def parse_quantity(m: re.Match[str]) -> Quantity | None:
 
 def number(text: str, multiplier: str | None = None) -> float | None:
     """An Arabic or Chinese numeral (with an optional 万/亿 multiplier) as a float."""
-    value = _numeral(text.replace(",", "").replace("，", "").replace("．", "."))
+    value = chinese_number(text.replace(",", "").replace("，", "").replace("．", "."))
     if value is None:
         return None
     if multiplier:
         value *= _MULTIPLIERS[multiplier]
     return float(round(value, 6))
-
-
-@lru_cache(maxsize=4096)
-def _numeral(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    import cn2an
-
-    if text[:1] in ("百", "千"):
-        text = "一" + text  # 百分之百: cn2an reads 一百, not 百
-    try:
-        return float(cn2an.cn2an(text.replace("○", "零").replace("〇", "零"), "smart"))
-    except (ValueError, KeyError, IndexError, TypeError):
-        return None
 
 
 # A value is a change (a growth, a fall, a gap in percentage points) rather than a level when a

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from flows.extract.numbers import (
     ARABIC, COMPARATOR_AFTER, COMPARATOR_BEFORE, COMPARATOR_SYMBOL, MULTIPLIER, UNITS, alternation,
-    five_year_plan_end, measure, number,
+    measure, number,
 )
+from flows.patterns.plan_periods import FIVE_YEAR_PLAN, five_year_plan_end
 
 if TYPE_CHECKING:
     from flows.extract.goals import GoalContext
@@ -45,7 +46,6 @@ _UNIT_HEAD = re.compile(r"单位")
 _BASE_HEAD = re.compile(r"基期|现状|基准|基线|当前|现值|基数|实际")
 _TARGET_HEAD = re.compile(r"目标|预期|期末|规划值")
 _YEAR = re.compile(r"((?:19|20)\d\d)")
-_FIVE_YEAR = re.compile(r"十([一二三四五六七八九])五")
 
 
 @dataclass
@@ -123,7 +123,7 @@ def _columns(header: list[str]) -> _Columns | None:
             continue
         year_m = _YEAR.search(h)
         year = int(year_m.group(1)) if year_m else None
-        five = _FIVE_YEAR.search(h)
+        five = FIVE_YEAR_PLAN.search(h)
         if year is None and five:
             year = five_year_plan_end(five.group(1))
         if _BASE_HEAD.search(h):
@@ -230,5 +230,5 @@ def _caption_year(text: str, table_start: int) -> int | None:
     years = [int(y) for y in _YEAR.findall(caption)]
     if years:
         return max(years)  # 主要指标（2021—2025年）: the end of the span
-    five = _FIVE_YEAR.search(caption)
+    five = FIVE_YEAR_PLAN.search(caption)
     return five_year_plan_end(five.group(1)) if five else None

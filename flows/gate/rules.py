@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from flows.contract.schema import DERIVED_TABLES, TableSchema
 from flows.extract.bandwidth import MAX_MBPS, MIN_MBPS
+from flows.patterns.doc_number import PUBLISHED_DOC_NUMBER
 
 if TYPE_CHECKING:
     import great_expectations.expectations as gxe
@@ -260,7 +261,7 @@ def semantic_expectations(ts: TableSchema, today: dt.date) -> list[gxe.Expectati
         # 发文字号: an issuer abbreviation in Chinese characters, the year in 〔〕 (a plausible
         # year, not a page or article number) and the serial number, e.g. 黔府发〔2023〕21号
         out.append(_expect(gxe.ExpectColumnValuesToMatchRegex, "doc_number_shape", t, "doc_number",
-                           regex=r"^[\u4e00-\u9fff]{1,12}〔(?:19[4-9]\d|20\d\d)〕\d{1,5}号$"))
+                           regex=PUBLISHED_DOC_NUMBER))
     if "issue_date" in cols:
         # a document cannot be issued in the future (a misread date); tomorrow is allowed because
         # a document dated today in Beijing (UTC+8) may still be tomorrow in UTC terms

@@ -41,23 +41,18 @@ import yaml
 from flows.normalize.markdown import _ATTACHMENT_EXT, bare_line, strip_markdown
 from flows.normalize.repairs import RepairLog
 from flows.normalize.web_pages import NOT_CONTENT, read_page
+from flows.patterns.dates import arabic_date
+from flows.patterns.doc_number import DOC_NUMBER
 from flows.records import Attachments, Meta
 
-DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,10}[〔\[［(（【﹝〖]\s*\d{4}\s*[〕\]］)）】﹞〗]\s*\d{1,4}\s*号")
-_DATE = re.compile(r"(\d{4})\s*(?:年|[-/.])\s*(\d{1,2})\s*(?:月|[-/.])\s*(\d{1,2})\s*日?")
 
 
 def iso_date(value: Any) -> str:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.strftime("%Y-%m-%d")
     text = str(value).strip()
-    m = _DATE.search(text)
-    if m:
-        try:
-            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
-        except ValueError:
-            pass
-    return text
+    date = arabic_date(text)
+    return date.isoformat() if date else text
 
 
 def _set(meta: Meta, key: str, value: Any, overwrite: bool = False) -> None:

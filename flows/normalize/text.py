@@ -76,6 +76,7 @@ from flows.normalize.mojibake import UNRECOVERABLE, repair_double_encoding, repa
 from flows.normalize.repairs import Repair, RepairLog
 from flows.normalize.script import to_simplified
 from flows.normalize.page_wrappers import html_to_text, looks_like_html, strip_wrappers, unescape_entities
+from flows.patterns import doc_number
 
 __all__ = ["Normalized", "Repair", "normalize_bytes", "normalize_text"]
 
@@ -145,11 +146,11 @@ _PUNCT_RULES = [  # (mark, pattern, replacement)
 _PAREN_PAIR = re.compile(r"([(（])(?:(?<=\()|(?=[^()（）\n]{0,200}\)))([^()（）\n]{0,200})([)）])")
 _HAN_CHAR = re.compile(_H)
 _QUOTE_PAIR = re.compile(r'"([^"\n]{1,200})"')
-_DOC_OPEN = "\\[［【(（〔{｛﹝〖"
+_DOC_OPEN, _DOC_CLOSE = re.escape(doc_number.OPEN), re.escape(doc_number.CLOSE)
 # a Han character, an optional space, an opening bracket: written to start with the character
 # class of its first character, so that the regex engine scans for it instead of trying the
 # look-behind at every position
-_DOC_NUMBER = re.compile(rf"[ {_DOC_OPEN}](?:(?<={_H} )[{_DOC_OPEN}]|(?<={_H}[{_DOC_OPEN}]))[ ]?((?:19|20)\d\d)[ ]?[\]］】)）〕}}｝﹞〗][ ]?(\d{{1,4}})[ ]?号(?:号(?!码))*")
+_DOC_NUMBER = re.compile(rf"[ {_DOC_OPEN}](?:(?<={_H} )[{_DOC_OPEN}]|(?<={_H}[{_DOC_OPEN}]))[ ]?((?:19|20)\d\d)[ ]?[{_DOC_CLOSE}][ ]?(\d{{1,4}})[ ]?号(?:号(?!码))*")
 _SPACE_HAN = re.compile(rf" (?<={_HP} )(?={_HP})")  # after runs became one space
 _SPACE_HAN_ALNUM = re.compile(rf" (?:(?<={_H} )(?=[A-Za-z0-9])|(?<=[A-Za-z0-9%] )(?={_H}))")
 _SPACE_RUN = re.compile(r"  +")

@@ -95,13 +95,12 @@ from flows.publishing.versions import (
     shown_version,
     utc_now,
 )
-from flows.storage.publish import BUILD_META, CURRENT, _fsync, _fsync_dir, table_path
+from flows.storage.publish import BUILD_META, CURRENT, LOCK_WAIT_SECONDS, _fsync, _fsync_dir, table_path
 
 VALIDATION_DIR = "validation"
 # What the code version of a release is made of: a change here changes what the tables mean.
 CODE_PATHS = ("flows", "schemas", "requirements.lock", "pyproject.toml")
 LOCK_FILE = "requirements.lock"
-LOCK_WAIT_SECONDS = 10.0
 
 
 class ReleaseRefused(RuntimeError):

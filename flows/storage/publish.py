@@ -43,6 +43,9 @@ CURRENT = ".current"
 PREVIOUS = ".previous"
 BUILD_META = "_build.json"
 LOCK = ".lock"  # the run lock (``flows/build.py``): a folder holding only it is digigov's
+# How long a run or a release waits for another one's lock (the run lock, the releases lock)
+# before it gives up: long enough for a publish's renames, short enough to report a busy folder.
+LOCK_WAIT_SECONDS = 10.0
 BUILD_SUFFIX = ".pqt"  # a build's Parquet files (see above)
 
 

@@ -26,7 +26,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 from flows.normalize.markdown import bare_line
-from flows.patterns.numerals import cn_int
+from flows.patterns.dates import parse_date
+from flows.patterns.doc_number import DOC_NUMBER, canonical_doc_number
+from flows.patterns.plan_periods import FIVE_YEAR_PLAN, five_year_plan_years
 
 # (full name, other names, document-number abbreviations, gov.cn domain labels)
 PROVINCES: tuple[tuple[str, tuple[str, ...], str, tuple[str, ...]], ...] = (
@@ -67,12 +69,7 @@ _BY_DOMAIN = {d: p[0] for p in PROVINCES for d in p[3]}
 _NAMES = sorted(((n, p[0]) for p in PROVINCES for n in (p[0], *p[1])), key=lambda x: -len(x[0]))
 _NATIONAL = "national"
 
-_DOC_NUMBER = re.compile(
-    r"([\u4e00-\u9fff]{1,10})\s*[〔\[［(（【{﹝]\s*(\d{4})\s*[〕\]］)）】}﹞]\s*第?\s*(\d{1,4})\s*号+"
-)
 _NUMBER_ISSUER = re.compile(r"^(?P<who>[\u4e00-\u9fff])(?P<body>政|府)?(?P<office>办)?(?P<kind>发|函|规|字|电|通|令)?〔")
-_DATE = re.compile(r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*日?")
-_CN_DATE = re.compile(r"([零〇○一二三四五六七八九]{4})年([一二三四五六七八九十]{1,2})月([一二三四五六七八九十]{1,3})日")
 _FIELD = r"\s*(?:[|｜:：]\s*)+([^|｜\n]+)"
 _BOX_NUMBER = re.compile(r"(?:发文字号|文号|字号)" + _FIELD)
 _BOX_WRITTEN = re.compile(r"(?:成文日期|印发日期|发文日期|签发日期)" + _FIELD)
@@ -89,40 +86,11 @@ _PERIOD = re.compile(r"(\d{4})\s*年?\s*[—–\-~～至到]{1,2}\s*(\d{4})\s*�
 # (the engine then scans for it instead of trying the alternatives at every position of the text)
 _PERIOD_IN_TEXT = re.compile(r"[规计方期时](?:(?<=[规计])划(?:期限|期|时限)|(?<=方)案(?:期限|期|时限)|(?<=期)限?|(?<=时)限)"
                              r"(?:为|是|：|:)?\s*(\d{4})\s*年?\s*[—–\-~～至到]{1,2}\s*(\d{4})")
-_FIVE_YEAR = {"十三五": (2016, 2020), "十四五": (2021, 2025), "十五五": (2026, 2030)}
 _URL = re.compile(r"https?://[^\s|｜\"'<>）)]+")
 _URL_FIELD = re.compile(r"(?:来源|原文链接|原文地址|网址|链接|source)\s*[：:]\s*(https?://[^\s|｜\"'<>）)]+)", re.I)
 _CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff《》（）])[ \t\u3000]+(?=[\u4e00-\u9fff《》（）(])")
 _SPACE = " \t\u3000\u00a0"
 _ORG = re.compile(r"(?:政府|厅|局|委|办|室|会|院|部|署|中心)$")
-
-
-def normalize_doc_number(s: str) -> str | None:
-    """`甘政办发[2021]113号号` → `甘政办发〔2021〕113号`; None if s holds no document number."""
-    m = _DOC_NUMBER.search(s or "")
-    return f"{m.group(1)}〔{m.group(2)}〕{int(m.group(3))}号" if m else None
-
-
-def parse_date(value: Any) -> dt.date | None:
-    """A date from a date/datetime, `2023-03-02[ 00:00]`, `2023年3月2日` or `二〇二三年三月二日`."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    s = str(value or "")
-    m = _DATE.search(s)
-    if m:
-        y, mo, d = (int(g) for g in m.groups())
-    else:
-        m = _CN_DATE.search(s)
-        if not m:
-            return None
-        y = int("".join(str(cn_int(c)) for c in m.group(1).replace("○", "〇")))
-        mo, d = cn_int(m.group(2)), cn_int(m.group(3))
-    try:
-        return dt.date(y, mo, d)
-    except ValueError:
-        return None
 
 
 def _party_prefix_removed(name: str) -> str:
@@ -284,9 +252,9 @@ def _period(*titles: str | None) -> tuple[int | None, int | None]:
         m = _PERIOD.search(t)
         if m:
             return int(m.group(1)), int(m.group(2))
-        for key, years in _FIVE_YEAR.items():
-            if key in t:
-                return years
+        five = FIVE_YEAR_PLAN.search(t)
+        if five:
+            return five_year_plan_years(five["ordinal"])
     return None, None
 
 
@@ -338,11 +306,11 @@ def extract_metadata(text: str, sections: list[dict[str, Any]], meta: dict[str, 
         title_issuer = title[:title.index("关于")] if _ORG.search(title[:title.index("关于")]) else None
 
     # document number
-    numbers = [normalize_doc_number(str(meta.get(k) or "")) for k in ("doc_number", "subtitle")]
+    numbers = [canonical_doc_number(str(meta.get(k) or "")) for k in ("doc_number", "subtitle")]
     m = _BOX_NUMBER.search(head)
-    numbers.append(normalize_doc_number(m.group(1)) if m else None)
-    numbers += [normalize_doc_number(ln) for ln in preamble
-                if _DOC_NUMBER.fullmatch(ln.strip(_SPACE + "（）()"))]
+    numbers.append(canonical_doc_number(m.group(1)) if m else None)
+    numbers += [canonical_doc_number(ln) for ln in preamble
+                if DOC_NUMBER.fullmatch(ln.strip(_SPACE + "（）()"))]
     found = [n for n in numbers if n]
     doc_number = found[0] if found else None
     if len(set(found)) > 1:

@@ -29,11 +29,11 @@ from typing import Any
 
 from flows.gate.verdict import EXIT_PUBLISHED, EXIT_QUARANTINED
 from flows.ingest.raw_files import discover
+from flows.patterns.doc_number import DOC_NUMBER
 
 ROOT = Path(__file__).resolve().parents[2]
 _NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
 _YEAR = re.compile(r"(?:19|20)\d\d")
-_DOC_NUMBER = re.compile(r"([\u4e00-\u9fff]{1,8}[〔\[［(（]\s*)(\d{4})(\s*[〕\]］)）]\s*)(\d+)(\s*号)")
 _HEADING_LINE = re.compile(r"^\s*(?:#+\s|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[）)]|\d+[.．、])")
 _DATE_UNITS = ("月", "日", "号", "年", "-", "/")
 ENCODINGS = ("utf-8", "traditional", "gb18030", "utf-8-sig", "utf-8", "utf-8", "utf-8", "gb18030", "utf-8", "utf-8")
@@ -50,6 +50,13 @@ def _decode(data: bytes) -> str:
 def seed_texts(raw: Path) -> list[tuple[str, str]]:
     """(stem, text) of every raw document under ``raw``."""
     return [(p.stem, _decode(p.read_bytes())) for p in discover(raw)]
+
+
+def _numbered(m: re.Match[str], year: int, serial: int) -> str:
+    """A document number as written, with another year and serial."""
+    def cut(a: int, b: int) -> str:
+        return m.string[a:b]
+    return f"{cut(m.start(), m.start('year'))}{year}{cut(m.end('year'), m.start('serial'))}{serial}{cut(m.end('serial'), m.end())}"
 
 
 def perturb(text: str, serial: int, rng: random.Random) -> str:
@@ -73,7 +80,7 @@ def perturb(text: str, serial: int, rng: random.Random) -> str:
 
     text = _NUMBER.sub(number, text)
     year = rng.randint(2018, 2024)
-    text, found = _DOC_NUMBER.subn(lambda m: f"{m.group(1)}{year}{m.group(3)}{serial}{m.group(5)}", text, count=1)
+    text, found = DOC_NUMBER.subn(lambda m: _numbered(m, year, serial), text, count=1)
     lines = text.split("\n")
     if not found:  # every copy gets a document number of its own
         lines.insert(1, f"某府办发〔{year}〕{serial}号")

@@ -60,6 +60,19 @@ def stage(name: str) -> Iterator[None]:
     state[2] = outer
 
 
+@contextmanager
+def timed(timings: dict[str, float] | None, stage: str) -> Iterator[None]:
+    """Add the wall time of the block to ``timings[stage]`` (seconds); a no-op without a dict."""
+    if timings is None:
+        yield
+        return
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t0
+
+
 # Loops call check() once every this many steps (a check costs about as much as a cheap step).
 CHECK_EVERY = 256
 

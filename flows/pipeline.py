@@ -9,20 +9,16 @@ import hashlib
 import json
 import time
 import traceback
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
-from flows.budget import DocumentTimeout, budget, stage
-from flows.extract import extract_all
-from flows.contract.ids import assign_row_ids, document_key
-from flows.ingest.raw_files import RawDoc, Rejected
-from flows.compare.jurisdictions import jurisdiction_of
-from flows.structure.metadata import extract_metadata
-from flows.normalize.text import normalize_bytes
+from flows.budget import DocumentTimeout, budget, stage, timed  # noqa: F401 (timed: the flow's timer too)
+from flows.contract.ids import assign_row_ids
 from flows.contract.schema import TABLES, schema
-from flows.structure.sections import parse_sections
-
-Rows = dict[str, list[dict[str, Any]]]
+from flows.extract import extract
+from flows.ingest.raw_files import Rejected
+from flows.normalize import normalize
+from flows.records import RawDoc, Rows, StructuredDoc
+from flows.structure import structure
 
 
 def empty_rows() -> Rows:
@@ -31,19 +27,6 @@ def empty_rows() -> Rows:
 
 def reject_row(source_file: str, sha256: str | None, reason: str, detail: str) -> dict[str, Any]:
     return dict(source_file=source_file, source_sha256=sha256, reason=reason, detail=detail)
-
-
-@contextmanager
-def timed(timings: dict[str, float] | None, stage: str) -> Iterator[None]:
-    """Add the wall time of the block to ``timings[stage]`` (seconds); a no-op without a dict."""
-    if timings is None:
-        yield
-        return
-    t0 = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t0
 
 
 # A short plan in traditional script with a deadline, a percentage and a bandwidth ladder: the
@@ -91,38 +74,35 @@ def process_document(raw: RawDoc, timings: dict[str, float] | None = None,
 
 
 def document_rows(raw: RawDoc, timings: dict[str, float] | None) -> Rows:
-    """Every stage on one document, each named for the budget (see process_document)."""
-    out = empty_rows()
+    """Every stage on one document, each named for the budget (see process_document):
+    RawDoc → NormalizedDoc → StructuredDoc → rows (flows/records.py)."""
     with timed(timings, "normalize"), stage("normalize"):
-        norm = normalize_bytes(raw.data, raw.source_file)
-    doc_id = raw.doc_id
-    with timed(timings, "structure"), stage("structure"):
-        sections = parse_sections(doc_id, norm.text)
-    with timed(timings, "metadata"), stage("metadata"):
-        meta = extract_metadata(norm.text, sections, norm.meta)
-        meta.update(jurisdiction_of(meta["province"], meta["admin_level"], meta["issuer"], meta["title"]).columns())
-    key = document_key(meta["issuer"], meta["doc_number"], meta["title"], meta["issue_date"], norm.text)
-    out["documents"].append(dict(
-        doc_id=doc_id, document_key=key, source_file=raw.source_file, source_sha256=raw.sha256,
-        source_bytes=len(raw.data), raw_encoding=norm.raw_encoding, script=norm.script,
-        repairs=json.dumps([r.__dict__ for r in norm.repairs], ensure_ascii=False),
-        unrecoverable_spans=norm.unrecoverable_spans, duplicate_of=None, text=norm.text,
-        **meta,
-    ))
-    out["repairs"] = [
-        dict(doc_id=doc_id, kind=r.kind, count=r.count, examples=r.examples) for r in norm.repairs
-    ]
-    out["attachments"] = [
-        dict(attachment_id=f"{doc_id}-a{i:03d}", doc_id=doc_id, **a)
-        for i, a in enumerate(norm.attachments)
-    ]
-    out["sections"] = sections
+        normalized = normalize(raw)
+    structured = structure(normalized, timings)
+    out = empty_rows()
+    out.update(structured_rows(structured))
     with timed(timings, "extract"):
-        extracted = extract_all(doc_id, norm.text, sections)
-        for table, rows in extracted.items():
-            out[table] = rows
-        assign_row_ids(key, out)  # the stages' positional ids become stable ones (flows/contract/ids.py)
+        out.update(extract(structured))
+        assign_row_ids(structured.document_key, out)  # the stages' positional ids become stable ones (flows/contract/ids.py)
     return out
+
+
+def structured_rows(doc: StructuredDoc) -> Rows:
+    """The rows of what normalize and structure found: documents, repairs, attachments, sections."""
+    norm, raw, doc_id = doc.normalized, doc.normalized.raw, doc.doc_id
+    return {
+        "documents": [dict(
+            doc_id=doc_id, document_key=doc.document_key, source_file=raw.source_file, source_sha256=raw.sha256,
+            source_bytes=len(raw.data), raw_encoding=norm.raw_encoding, script=norm.script,
+            repairs=json.dumps([r.__dict__ for r in norm.repairs], ensure_ascii=False),
+            unrecoverable_spans=norm.unrecoverable_spans, duplicate_of=None, text=norm.text,
+            **doc.metadata,
+        )],
+        "repairs": [dict(doc_id=doc_id, kind=r.kind, count=r.count, examples=r.examples) for r in norm.repairs],
+        "attachments": [dict(attachment_id=f"{doc_id}-a{i:03d}", doc_id=doc_id, **a)
+                        for i, a in enumerate(norm.attachments)],
+        "sections": doc.sections,
+    }
 
 
 def merge(parts: list[Rows]) -> Rows:

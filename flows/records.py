@@ -1,11 +1,28 @@
-"""The records a run hands from stage to stage, defined in one place."""
+"""The records a run hands from stage to stage, defined in one place.
+
+Every stage is a function from the previous stage's record to its own (flows/pipeline.py
+composes them):
+
+    ingest     a raw file (the scan's RawEntry) → RawDoc        flows.ingest.raw_files.read_raw
+    normalize  RawDoc → NormalizedDoc                           flows.normalize.normalize
+    structure  NormalizedDoc → StructuredDoc                    flows.structure.structure
+    extract    StructuredDoc → Rows (goals, metrics, …)         flows.extract.extract
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from flows.normalize.repairs import Repair
+
+Meta = dict[str, Any]
+Attachments = list[dict[str, Any]]
+# rows per table name, as a stage hands them on (flows/contract/schema.py TABLES)
+Rows = dict[str, list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -23,6 +40,60 @@ class RawEntry:
         return Path(self.source_file).suffix.lower()
 
 
+@dataclass(frozen=True)
+class RawDoc:
+    """One raw file's bytes, read."""
+
+    source_file: str  # path relative to the raw root, with forward slashes
+    sha256: str
+    data: bytes
+
+    @property
+    def doc_id(self) -> str:
+        return self.sha256[:16]
+
+
+@dataclass
+class NormalizedDoc:
+    """One document's clean simplified-Chinese text and what normalizing it found."""
+
+    text: str
+    raw_encoding: str
+    script: str  # simplified | traditional | traditional_tw
+    repairs: list[Repair] = field(default_factory=list)
+    # What wrappers said about the document (front matter, header form, web metadata box,
+    # encyclopedia fact box): keys listed in flows/normalize/page_wrappers.py. Read by the metadata stage.
+    meta: Meta = field(default_factory=dict)
+    attachments: Attachments = field(default_factory=list)  # kind, name, uri
+    unrecoverable_spans: int = 0
+    # the raw file it comes from (None for a text normalized on its own, as tests do)
+    raw: RawDoc | None = None
+
+    @property
+    def doc_id(self) -> str:
+        assert self.raw is not None, "a NormalizedDoc of no raw file has no doc_id"
+        return self.raw.doc_id
+
+
+@dataclass
+class StructuredDoc:
+    """One normalized document with its section rows, its metadata (documents columns, the
+    jurisdiction's included) and its document_key (flows/contract/ids.py)."""
+
+    normalized: NormalizedDoc
+    sections: list[dict[str, Any]]
+    metadata: Meta
+    document_key: str
+
+    @property
+    def doc_id(self) -> str:
+        return self.normalized.doc_id
+
+    @property
+    def text(self) -> str:
+        return self.normalized.text
+
+
 @dataclass
 class BatchResult:
     tables: dict[str, pa.Table]
@@ -32,6 +103,3 @@ class BatchResult:
     cached: int = 0
     timings: dict[str, float] = field(default_factory=dict)
 
-
-Meta = dict[str, Any]
-Attachments = list[dict[str, Any]]

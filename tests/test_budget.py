@@ -78,14 +78,14 @@ def test_within_its_budget_a_document_is_processed(clock, monkeypatch):
 
 
 def test_the_stage_boundaries_check_the_budget(clock, monkeypatch):
-    import flows.pipeline as pipeline
+    import flows.structure as structure
 
-    real = pipeline.parse_sections
+    real = structure.parse_sections
 
     def slow_structure(doc_id, text):
         clock.now += 500  # no check inside: the end of the stage catches it
         return real(doc_id, text)
-    monkeypatch.setattr(pipeline, "parse_sections", slow_structure)
+    monkeypatch.setattr(structure, "parse_sections", slow_structure)
     (reject,) = process_document(raw_doc(PLAN), doc_timeout=120)["rejects"]
     assert reject["reason"] == "timeout" and "stage structure" in reject["detail"]
 

@@ -133,6 +133,7 @@ def _changes_on_edit(tmp_path, monkeypatch, edit: str, fingerprint) -> bool:
     ("flows/gate/rules.py", False), ("flows/gate/run.py", False), ("flows/publishing/overview.py", False),
     ("schemas/reference/indicators.yaml", True), ("schemas/reference/admin_divisions.csv", True),
     ("flows/compare/indicators.py", True), ("flows/compare/jurisdictions.py", True),
+    ("flows/patterns/doc_number.py", True), ("flows/records.py", True),
 ])
 def test_fingerprint_follows_processing_code_and_config_only(tmp_path, monkeypatch, edit, changes):
     assert _changes_on_edit(tmp_path, monkeypatch, edit, code_fingerprint) is changes
@@ -239,12 +240,12 @@ def test_flow_reuses_the_published_build_and_else_the_cache(seeds_published, see
 
 
 def test_errors_are_not_cached(folder, tmp_path, monkeypatch):
-    import flows.pipeline as pipeline
+    import flows.structure as structure
 
     def boom(*a, **k):
         raise MemoryError("out of memory")
 
-    monkeypatch.setattr(pipeline, "parse_sections", boom)
+    monkeypatch.setattr(structure, "parse_sections", boom)
     first = _run(folder, tmp_path / "out")
     assert {r["reason"] for b in first for r in b.tables["rejects"].to_pylist()} == {"error"}
     monkeypatch.undo()

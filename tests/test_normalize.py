@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows.ingest.raw_files import Rejected
-from flows.normalize.text import Normalized, Repair, normalize_bytes, normalize_text
+from flows.normalize.text import Repair, normalize_bytes, normalize_text
+from flows.records import NormalizedDoc
 
 from .conftest import RAW
 
@@ -118,13 +119,13 @@ def test_empty_or_wrapper_only_text_is_rejected():
 
 def test_public_api():
     result = normalize_bytes("一、总体要求".encode("utf-8"), "a.txt")
-    assert isinstance(result, Normalized) and result.raw_encoding == "utf-8"
+    assert isinstance(result, NormalizedDoc) and result.raw_encoding == "utf-8"
     assert result.script == "simplified" and result.unrecoverable_spans == 0
     assert all(isinstance(r, Repair) for r in result.repairs)
 
 
 # ---------------------------------------------------------------- golden tests on the seeds
-def seed(prefix: str) -> Normalized:
+def seed(prefix: str) -> NormalizedDoc:
     (path,) = [p for p in RAW.glob(f"{prefix}_*.txt")]
     return normalize_bytes(path.read_bytes(), path.name)
 

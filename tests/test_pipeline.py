@@ -1,5 +1,9 @@
+from flows.extract import EXTRACTORS, extract
 from flows.ingest.raw_files import RawDoc
-from flows.pipeline import mark_duplicates, merge, process_document
+from flows.normalize import normalize
+from flows.pipeline import mark_duplicates, merge, process_document, structured_rows
+from flows.records import NormalizedDoc, StructuredDoc
+from flows.structure import structure
 
 PLAN = "关于加强数字政府建设的实施方案\n一、总体要求\n（一）发展目标\n到2025年，政务服务事项全程网办。\n".encode()
 
@@ -8,6 +12,24 @@ def _raw(data: bytes, name: str = "a.txt") -> RawDoc:
     import hashlib
 
     return RawDoc(source_file=name, sha256=hashlib.sha256(data).hexdigest(), data=data)
+
+
+def test_each_stage_maps_the_previous_stages_record_to_its_own():
+    raw = _raw(PLAN)
+    normalized = normalize(raw)
+    assert isinstance(normalized, NormalizedDoc) and normalized.raw is raw and normalized.doc_id == raw.doc_id
+    assert normalized.text.startswith("关于加强数字政府建设的实施方案")
+    structured = structure(normalized)
+    assert isinstance(structured, StructuredDoc) and structured.normalized is normalized
+    assert structured.sections[0]["kind"] == "preamble" and structured.metadata["title"] == "关于加强数字政府建设的实施方案"
+    extracted = extract(structured)
+    assert set(extracted) == set(EXTRACTORS) and [g["target_year"] for g in extracted["goals"]] == [2025]
+    # the pipeline is their composition (ids aside, which it makes stable once the key is known)
+    rows = process_document(raw)
+    for table, found in {**structured_rows(structured), **extracted}.items():
+        assert len(rows[table]) == len(found), table
+    assert [g["statement"] for g in rows["goals"]] == [g["statement"] for g in extracted["goals"]]
+    assert rows["documents"][0]["document_key"] == structured.document_key
 
 
 def test_process_document_gives_a_document_and_sections():
@@ -19,12 +41,12 @@ def test_process_document_gives_a_document_and_sections():
 
 
 def test_a_crashing_stage_becomes_a_reject_not_an_exception(monkeypatch):
-    import flows.pipeline as pipeline
+    import flows.structure as structure
 
     def boom(*a, **k):
         raise RuntimeError("parser bug")
 
-    monkeypatch.setattr(pipeline, "parse_sections", boom)
+    monkeypatch.setattr(structure, "parse_sections", boom)
     rows = process_document(_raw(PLAN))
     assert rows["documents"] == [] and rows["rejects"][0]["reason"] == "error"
     assert "parser bug" in rows["rejects"][0]["detail"]

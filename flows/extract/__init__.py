@@ -22,6 +22,7 @@ from flows.extract.metrics import extract_metrics
 from flows.extract.tables import find_tables
 from flows.extract.tasks import extract_tasks
 from flows.compare.indicators import with_bandwidth_indicator_ids, with_indicator_ids
+from flows.records import StructuredDoc
 
 EXTRACTORS = {
     "goals": extract_goals,
@@ -35,6 +36,12 @@ EXTRACTORS = {
 def read_document(text: str, sections: list[dict[str, Any]]) -> Document:
     """The one ``Document`` every extractor of a document reads."""
     return Document(text, sections, find_tables(text), GoalContext)
+
+
+def extract(doc: StructuredDoc) -> dict[str, list[dict[str, Any]]]:
+    """The extract stage: a structured document's goals, metrics, bandwidth targets, tasks and
+    keywords."""
+    return extract_all(doc.doc_id, doc.text, doc.sections)
 
 
 def extract_all(doc_id: str, text: str, sections: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -10,8 +10,9 @@ import errno
 import hashlib
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+
+from flows.records import RawDoc
 
 RAW_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 MAX_RAW_BYTES = 256 * 1024 * 1024  # a plan is rarely over 1 MB; beyond this it is not a plan text
@@ -89,17 +90,6 @@ class Rejected(Exception):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
-
-
-@dataclass(frozen=True)
-class RawDoc:
-    source_file: str  # path relative to the raw root, with forward slashes
-    sha256: str
-    data: bytes
-
-    @property
-    def doc_id(self) -> str:
-        return self.sha256[:16]
 
 
 # A folder holding this file is a digigov output folder (``flows/storage/publish.py``), never raw input.

@@ -1,7 +1,7 @@
 """Normalize: raw bytes to one clean simplified-Chinese text per document, every repair recorded.
 
 ``normalize_bytes`` is the stage entry point; ``normalize_text`` does the same from a decoded
-string. Steps, each recording what it changed in ``Normalized.repairs`` (one entry per kind):
+string. Steps, each recording what it changed in ``NormalizedDoc.repairs`` (one entry per kind):
 
 1. bytes to text (``flows.normalize.encoding``): encoding detection, binary/undecodable files rejected;
 2. HTML pages to text, stray HTML entities unescaped (``flows.normalize.page_wrappers``);
@@ -65,7 +65,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -77,21 +76,10 @@ from flows.normalize.repairs import Repair, RepairLog
 from flows.normalize.script import to_simplified
 from flows.normalize.page_wrappers import html_to_text, looks_like_html, strip_wrappers, unescape_entities
 from flows.patterns import doc_number
+from flows.records import NormalizedDoc
 
-__all__ = ["Normalized", "Repair", "normalize_bytes", "normalize_text"]
+__all__ = ["NormalizedDoc", "Repair", "normalize_bytes", "normalize_text"]
 
-
-@dataclass
-class Normalized:
-    text: str
-    raw_encoding: str
-    script: str  # simplified | traditional | traditional_tw
-    repairs: list[Repair] = field(default_factory=list)
-    # What wrappers said about the document (front matter, header form, web metadata box,
-    # encyclopedia fact box): keys listed in flows/normalize/page_wrappers.py. Read by the metadata stage.
-    meta: dict[str, Any] = field(default_factory=dict)
-    attachments: list[dict[str, Any]] = field(default_factory=list)  # kind, name, uri
-    unrecoverable_spans: int = 0
 
 
 # ---------------------------------------------------------------- character-level folding
@@ -393,7 +381,7 @@ def apply_policy(text: str, repairs: RepairLog) -> str:
 
 # ---------------------------------------------------------------- the stage
 def _normalize_once(text: str, raw_encoding: str, repairs: RepairLog, html: bool = False,
-                    known_script: str | None = None) -> Normalized:
+                    known_script: str | None = None) -> NormalizedDoc:
     meta: dict[str, Any] = {}
     attachments: list[dict[str, Any]] = []
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -421,7 +409,7 @@ def _normalize_once(text: str, raw_encoding: str, repairs: RepairLog, html: bool
         meta.setdefault(k, v)
     attachments.extend(wrapper_attachments)
     text = apply_policy(text, repairs)
-    return Normalized(text=text, raw_encoding=raw_encoding, script=script, meta=meta,
+    return NormalizedDoc(text=text, raw_encoding=raw_encoding, script=script, meta=meta,
                       attachments=attachments, unrecoverable_spans=lost)
 
 
@@ -429,7 +417,7 @@ MAX_PASSES = 3
 
 
 def normalize_text(text: str, raw_encoding: str = "utf-8", repairs: RepairLog | None = None,
-                   html: bool = False) -> Normalized:
+                   html: bool = False) -> NormalizedDoc:
     """Normalize a decoded text (``html``: the file was saved as a web page). Raises
     ``Rejected("no_text")`` when nothing usable is left."""
     repairs = repairs or RepairLog()
@@ -453,7 +441,7 @@ def normalize_text(text: str, raw_encoding: str = "utf-8", repairs: RepairLog | 
     return result
 
 
-def normalize_bytes(data: bytes, source_file: str = "") -> Normalized:
+def normalize_bytes(data: bytes, source_file: str = "") -> NormalizedDoc:
     repairs = RepairLog()
     text, encoding = decode_bytes(data, repairs)
     html = source_file.lower().endswith((".html", ".htm", ".shtml", ".xhtml"))

@@ -91,3 +91,21 @@ def test_dates():
     assert parse_date("2023年2月30日") is None and arabic_date("2023年2月30日") is None
     assert arabic_date("二〇二三年三月二日") is None and parse_date("无日期") is None
     assert parse_date(dt.datetime(2023, 3, 2, 8)) == dt.date(2023, 3, 2)
+
+
+def test_every_five_year_plan_in_a_title_gives_the_plan_period():
+    """Metadata knew only 十三五, 十四五 and 十五五 while goals and tables read every 十X五: one
+    pattern now, so a 十二五 plan has its period (and an undated target its year) too."""
+    from flows.structure.metadata import title_period
+
+    assert title_period(["某市“十二五”电子政务发展规划"]) == (2011, 2015)
+    assert title_period(["某市“十四五”数字政府建设规划"]) == (2021, 2025)
+
+
+def test_a_front_matter_subtitle_with_a_doubled_hao_is_the_document_number_repaired():
+    from flows.normalize.text import normalize_bytes
+
+    norm = normalize_bytes("---\ntitle: 数字政府建设方案\nsubtitle: 某政办发〔2022〕第14号号\n---\n正文。\n".encode(), "a.md")
+    assert norm.meta["doc_number"] == "某政办发〔2022〕第14号"
+    assert canonical_doc_number(norm.meta["doc_number"]) == "某政办发〔2022〕14号"
+    assert any(r.kind == "metadata_value" for r in norm.repairs)

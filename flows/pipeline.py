@@ -19,6 +19,8 @@ from flows.ingest.raw_files import Rejected
 from flows.normalize import normalize
 from flows.records import RawDoc, Rows, StructuredDoc
 from flows.structure import structure
+from flows.structure.heading_issues import heading_issues
+from flows.normalize.web_pages import wrapper_issues
 
 
 def empty_rows() -> Rows:
@@ -83,6 +85,7 @@ def document_rows(raw: RawDoc, timings: dict[str, float] | None) -> Rows:
     out.update(structured_rows(structured))
     with timed(timings, "extract"):
         out.update(extract(structured))
+        out["parse_issues"] = document_issues(structured, out["parse_issues"])
         assign_row_ids(structured.document_key, out)  # the stages' positional ids become stable ones (flows/contract/ids.py)
     return out
 
@@ -103,6 +106,15 @@ def structured_rows(doc: StructuredDoc) -> Rows:
                         for i, a in enumerate(norm.attachments)],
         "sections": doc.sections,
     }
+
+
+def document_issues(doc: StructuredDoc, extract_issues: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The document's parse_issues rows, stage by stage: wrappers normalize did not take off,
+    irregular heading numbering, then what the extractors could not place."""
+    norm = doc.normalized
+    issues = (wrapper_issues(norm.text, {r.kind for r in norm.repairs}) + heading_issues(doc.sections, norm.text)
+              + extract_issues)
+    return [dict(i, doc_id=doc.doc_id) for i in issues]
 
 
 def merge(parts: list[Rows]) -> Rows:

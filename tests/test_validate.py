@@ -78,31 +78,36 @@ def good_rows(text: str = PLAN, name: str = "plan.txt") -> dict[str, list[dict]]
         ],
         "goals": [
             dict(goal_id=f"{d}-g0000", doc_id=d, section_id=sec(1), goal_type="overall", start_year=None,
-                 target_year=2025, deadline_text="到2025年", statement=goal, **_offsets(text, goal)),
+                 target_year=2025, deadline_text="到2025年", statement=goal, extractor="to_year", **_offsets(text, goal)),
             dict(goal_id=f"{d}-g0001", doc_id=d, section_id=sec(1), goal_type="phase", start_year=2023,
-                 target_year=2024, deadline_text="2023—2024年", statement=phase, **_offsets(text, phase)),
+                 target_year=2024, deadline_text="2023—2024年", statement=phase, extractor="phase_years",
+                 **_offsets(text, phase)),
         ],
         "metrics": [dict(
             metric_id=f"{d}-m0000", doc_id=d, section_id=sec(1), indicator="全程网办率",
             subject="政务服务事项", value=90.0, value_max=None, unit="%", comparator=">=", measure="level",
-            target_year=2025, is_target=True, value_text="90%", source_text=goal, **_offsets(text, goal))],
+            target_year=2025, is_target=True, value_text="90%", source_text=goal, extractor="sentence",
+            **_offsets(text, goal))],
         "bandwidth_targets": [
             dict(bandwidth_id=f"{d}-b0000", doc_id=d, section_id=sec(3), network=None, bandwidth_mbps=10000,
                  bandwidth_label="万兆", admin_level="prefecture", admin_level_text="市", target_year=None,
-                 source_text=net, **_offsets(text, net)),
+                 source_text=net, extractor="levels_after", **_offsets(text, net)),
             dict(bandwidth_id=f"{d}-b0001", doc_id=d, section_id=sec(3), network=None, bandwidth_mbps=1000,
                  bandwidth_label="千兆", admin_level="county", admin_level_text="县", target_year=None,
-                 source_text=net, **_offsets(text, net)),
+                 source_text=net, extractor="levels_after", **_offsets(text, net)),
         ],
         "tasks": [dict(
             task_id=f"{d}-t0000", doc_id=d, section_id=sec(3), heading="建设网络。",
             lead_units=["省大数据局"], responsible_units=["各市人民政府"], supporting_units=[], source_text=task,
-            **_offsets(text, task))],
-        "keywords": [dict(doc_id=d, term=t, weight=w, rank=i) for i, (t, w) in
+            extractor="bracket_roles", **_offsets(text, task))],
+        "keywords": [dict(doc_id=d, term=t, weight=w, rank=i, extractor="tfidf") for i, (t, w) in
                      enumerate([("数字政府", 0.9), ("全程网办", 0.5), ("一体化平台", 0.3)], 1)],
         "attachments": [dict(attachment_id=f"{d}-a000", doc_id=d, kind="attachment", name="重点任务分工表", uri=None)],
         "repairs": [dict(doc_id=d, kind="script_conversion", count=1, examples=["體 → 体"])],
         "rejects": [dict(source_file="empty.txt", source_sha256=None, reason="empty", detail="0 bytes")],
+        "parse_issues": [dict(issue_id=f"{d}-i0000", doc_id=d, stage="structure", kind="heading_numbering_gap",
+                              message="the heading's number skips one at its level (二、)", text="二、主要任务",
+                              **_offsets(text, "二、主要任务"))],
     }
 
 

@@ -38,6 +38,7 @@ ID_CONTENT: dict[str, tuple[str, tuple[str, ...]]] = {
                                            "target_year")),
     "tasks": ("task_id", ("source_text",)),
     "attachments": ("attachment_id", ("kind", "name", "uri")),
+    "parse_issues": ("issue_id", ("stage", "kind", "message", "text")),
 }
 ID_HEX_DIGITS = 16
 

@@ -4,7 +4,8 @@ Each extractor is a plain function ``extract_<table>(doc_id, document) -> list[r
 ``Document`` (flows/extract/common.py: text, sections, sentences, tables, goal context) that
 ``extract_all`` builds once per document (``read_document``) and hands to every extractor; it
 returns rows per table, each metric and bandwidth
-target mapped to the indicator catalog (``flows/compare/indicators.py``). The ids they give rows
+target mapped to the indicator catalog (``flows/compare/indicators.py``), and ``parse_issues``:
+what the extractors saw but could not place. The ids they give rows
 (``<doc_id>-g0000`` …) are positional handles within the document; ``flows/contract/ids.py`` replaces
 them with stable ids once the document's key is known (``pipeline.document_rows``).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from flows.budget import stage
+from flows.contract.issues import issue
 from flows.extract.bandwidth import extract_bandwidth_targets
 from flows.extract.common import Document
 from flows.extract.goals import GoalContext, extract_goals
@@ -53,4 +55,13 @@ def extract_all(doc_id: str, text: str, sections: list[dict[str, Any]]) -> dict[
             out[table] = fn(doc_id, doc)
     out["metrics"] = with_indicator_ids(out["metrics"])
     out["bandwidth_targets"] = with_bandwidth_indicator_ids(out["bandwidth_targets"])
+    out["parse_issues"] = doc.issues + uncatalogued_percentages(out["metrics"], text)
     return out
+
+
+def uncatalogued_percentages(metrics: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """parse_issues rows for published percentages whose indicator no catalog entry matches (a
+    rate the catalog may be missing; a count or an amount without one is common and not noted)."""
+    return [issue("extract", "indicator_not_in_catalog",
+                  f"indicator {m['indicator']!r} matches no catalog entry", text, m["char_start"], m["char_end"])
+            for m in metrics if m["unit"] == "%" and m["indicator_id"] is None]

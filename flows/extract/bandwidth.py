@@ -165,6 +165,7 @@ def extract_bandwidth_targets(doc_id: str, doc: Document) -> list[dict[str, Any]
         if not _NETWORK_CONTEXT.search(text, s, e):
             continue
         levels: list[tuple[str | None, str | None, str | None]] = []  # (lower end, upper end, as written)
+        rule = "levels_after"  # which of the rules below read the levels: bandwidth_targets.extractor
         after_net = re.match(r"[^\s，,；;。、到至]{0,6}?网", text[m.end():e])
         attached_after = after_net.group(0) if after_net else None
         fwd = _FORWARD.match(text, m.end(), e)
@@ -173,21 +174,23 @@ def extract_bandwidth_targets(doc_id: str, doc: Document) -> list[dict[str, Any]
             if listed:
                 levels = [(lv, None, written) for lv, written in _levels(listed.group(0))]
         if not levels:
+            rule = "levels_before"
             back = _BACKWARD.search(text[max(s, m.start() - 24):m.start()])
             if back:
                 levels = [(lv, None, written) for lv, written in _levels(back.group("list"))]
         if not levels and previous is not None and s <= previous[0] <= m.start() \
                 and _EVOLUTION_GAP.fullmatch(text, previous[0], m.start()):
-            levels = previous[1]  # 40G（可平滑演进到100G）: the same link
+            levels, rule = previous[1], "same_link"  # 40G（可平滑演进到100G）: the same link
         if not levels:
             since = max(s, previous[0]) if previous is not None and previous[0] > s else s
             ends = _link_ends(text, since, m.start())
             if ends:
-                levels = [ends]
+                levels, rule = [ends], "link_ends"
         if not levels:
             c0, c1 = doc.clause(m.start(), s, e)
             rural = _RURAL.search(text, c0, c1)
             levels = [("village", None, rural.group(0))] if rural else [(None, None, None)]
+            rule = "village" if rural else "no_level"
         previous = (m.end(), levels)
         network, attached = _network(text, s, e, m, attached_after)
         clause_start = doc.clause(m.start(), s, e)[0]
@@ -205,6 +208,6 @@ def extract_bandwidth_targets(doc_id: str, doc: Document) -> list[dict[str, Any]
                 network=network, bandwidth_mbps=mbps, bandwidth_label=m.group(0), admin_level=level,
                 admin_level_upper=upper, admin_level_text=level_text,
                 target_year=doc.goal_context.year_at(m.start()),
-                source_text=text[s:e], char_start=s, char_end=e,
+                source_text=text[s:e], char_start=s, char_end=e, extractor=rule,
             ))
     return rows

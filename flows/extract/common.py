@@ -189,6 +189,8 @@ class Document:
         self._sentence_starts = [s for s, _ in self.sentences]
         self.tables = tables
         self.goal_context = goal_context_of(self)
+        # parse_issues rows the extractors saw on this document (flows/contract/issues.py)
+        self.issues: list[dict[str, Any]] = []
 
     def sentence_at(self, offset: int) -> tuple[int, int] | None:
         i = bisect.bisect_right(self._sentence_starts, offset) - 1

@@ -75,6 +75,7 @@ class Deadline:
     start_year: int | None
     phase: bool
     relative: bool = False  # 年底前, 年内, 6月底前: the year is the plan's own (see plan_year)
+    rule: str = "year_before"  # the rule that found it: goals.extractor (schemas/goals.yaml)
 
 
 # Deadlines an annual plan writes without a year (年底前, 年内, 年末前, 6月底前, 三季度末前), not
@@ -125,7 +126,7 @@ def _relative_deadlines(doc: Document, covered: list[tuple[int, int]]) -> list[D
     year = plan_year(doc)
     if year is None:
         return []
-    return [Deadline(m.start(), m.end(), year, None, False, relative=True)
+    return [Deadline(m.start(), m.end(), year, None, False, relative=True, rule="plan_year_relative")
             for m in _RELATIVE.finditer(doc.text)
             if not enclosing(covered, m.start()) and not _names_a_document(doc.text, m.start(), m.end())]
 
@@ -150,9 +151,10 @@ def find_deadlines(doc: Document) -> list[Deadline]:
         y1 = year_value(m.group("y1"))
         y2 = year_value(m.group("y2")) if m.group("y2") else y1
         if y2 >= y1:
-            found.append(Deadline(named.start(), m.end(), y2, y1, True))
+            found.append(Deadline(named.start(), m.end(), y2, y1, True, rule="phase_years"))
     for m in _FIVE_YEAR_END.finditer(text):
-        found.append(Deadline(m.start(), m.end(), five_year_plan_end(m["ordinal"]), None, False))
+        found.append(Deadline(m.start(), m.end(), five_year_plan_end(m["ordinal"]), None, False,
+                              rule="five_year_plan_end"))
     covered = _union([(d.start, d.end) for d in found])  # phases and 十四五末 hold their years
     for k, m in enumerate(_YEAR_MENTION.finditer(text)):
         if not k % CHECK_EVERY:
@@ -175,7 +177,8 @@ def find_deadlines(doc: Document) -> list[Deadline]:
             start, end = m.start(), tail.end()
         if _names_a_document(text, start, end):
             continue
-        found.append(Deadline(start, end, year_value(m.group("year")), None, False))
+        found.append(Deadline(start, end, year_value(m.group("year")), None, False,
+                              rule="to_year" if to and not _NOT_TO_BEFORE.search(pre) else "year_before"))
     found += _relative_deadlines(doc, _union([(d.start, d.end) for d in found]))
     found.sort(key=lambda d: d.start)
     tables = [(t.start, t.end) for t in doc.tables]
@@ -240,7 +243,7 @@ def extract_goals(doc_id: str, doc: Document) -> list[dict[str, Any]]:
             goal_id=f"{doc_id}-g{i:04d}", doc_id=doc_id, section_id=index.at(start)["section_id"],
             goal_type=goal_type, start_year=d.start_year, target_year=d.target_year,
             deadline_text=text[d.start:d.end].strip(), statement=text[start:end],
-            char_start=start, char_end=end,
+            char_start=start, char_end=end, extractor=d.rule,
         ))
     return rows
 

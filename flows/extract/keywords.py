@@ -51,6 +51,6 @@ def extract_keywords(doc_id: str, doc: Document) -> list[dict[str, Any]]:
     tags = tfidf_tags(sample, TOP_K * 2)
     terms = [(t, w) for t, w in tags if _TERM.search(t)][:TOP_K]
     return [
-        dict(doc_id=doc_id, term=term, weight=float(weight), rank=rank)
+        dict(doc_id=doc_id, term=term, weight=float(weight), rank=rank, extractor="tfidf")
         for rank, (term, weight) in enumerate(terms, 1)
     ]

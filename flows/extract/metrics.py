@@ -34,11 +34,11 @@ columns of an indicator table. A baseline has no target_year; a target's comes f
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
 from flows.budget import CHECK_EVERY, check
+from flows.contract.issues import issue
 from flows.extract.common import Document, enclosing
 from flows.extract.goals import GoalContext
 from flows.extract.numbers import (
@@ -48,7 +48,6 @@ from flows.extract.segment import cut
 from flows.patterns.plan_periods import FIVE_YEAR_PLAN
 from flows.extract.tables import table_metrics
 
-log = logging.getLogger(__name__)
 
 _MEASURE_UNITS = {"%", "个百分点", "倍"}
 _AMOUNT_UNITS = {"元", "PB", "TB", "GB", "平方米", "公里"}
@@ -114,7 +113,7 @@ def extract_metrics(doc_id: str, doc: Document) -> list[dict[str, Any]]:
     for table in doc.tables:
         table_spans.append((table.start, table.end))
         if index.extracted(table.start):
-            rows.extend(table_metrics(table, text, context))
+            rows.extend(table_metrics(table, text, context, doc.issues))
     found: dict[tuple[int, int], list[tuple[re.Match[str], Quantity]]] = {}
     for k, m in enumerate(QUANTITY.finditer(text)):
         if not k % CHECK_EVERY:
@@ -193,7 +192,9 @@ def _sentence_metrics(doc: Document, sent: tuple[int, int], quantities: list[tup
             if not indicator and prev_end > c0 and previous_indicator:
                 indicator, subject = previous_indicator  # 由90%提高到95%: the second value shares it
             if not indicator:
-                log.warning("metric value without an indicator, not published: %r in %r", m.group(0), sentence[:80])
+                doc.issues.append(issue("extract", "metric_without_indicator",
+                                        f"no indicator read for the value {m.group(0)!r}: not published",
+                                        text, s, e))
                 continue
             previous_indicator = (indicator, subject)
             year, year_source = context.year_source_at(m.start())
@@ -206,6 +207,7 @@ def _sentence_metrics(doc: Document, sent: tuple[int, int], quantities: list[tup
                 target_year=year if is_target else None,
                 target_year_source=year_source if is_target and year is not None else None, is_target=is_target,
                 value_text=text[v0:v1].strip(), source_text=sentence, char_start=s, char_end=e,
+                extractor="bare_count" if isinstance(m, _Span) else "sentence",
             ))
     return rows
 
@@ -275,7 +277,9 @@ def _is_metric(doc: Document, s: int, m: re.Match[str], q: Quantity, comparator:
     if text[m.end():m.end() + 1] in ("+", "＋", "×") or doc.in_title(s, m.start()):
         return False
     if text[m.end():m.end() + 1] in _UNIT_TAIL and q.unit != "人次":
-        log.info("compound unit not in the vocabulary, not published: %r", text[m.start():m.end() + 1])
+        doc.issues.append(issue("extract", "unit_not_in_vocabulary",
+                                f"compound unit {text[m.start():m.end() + 1]!r} not in the vocabulary: not published",
+                                text, m.start(), m.end() + 1))
         return False  # 12.6亿条次, 5万户次: a unit the vocabulary does not have
     unit = q.unit
     if unit in _MEASURE_UNITS:

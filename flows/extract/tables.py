@@ -12,11 +12,11 @@ unit cannot be read is left out and logged, never guessed.
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from flows.contract.issues import issue
 from flows.extract.numbers import (
     ARABIC, COMPARATOR_AFTER, COMPARATOR_BEFORE, COMPARATOR_SYMBOL, MULTIPLIER, UNITS, alternation,
     measure, number,
@@ -26,7 +26,6 @@ from flows.patterns.plan_periods import FIVE_YEAR_PLAN, five_year_plan_end
 if TYPE_CHECKING:
     from flows.extract.goals import GoalContext
 
-log = logging.getLogger(__name__)
 
 _SEPARATOR_ROW = re.compile(r"^[\s|:：\-—–]*$")
 _UNIT_ALT = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
@@ -147,8 +146,11 @@ def _unit_of(text: str) -> tuple[str, float] | None:
     return UNITS[written], scale
 
 
-def table_metrics(table: Table, text: str, context: GoalContext) -> list[dict[str, Any]]:
-    """Metric rows (without ids) of one indicator table; [] for a table that is not one."""
+def table_metrics(table: Table, text: str, context: GoalContext,
+                  issues: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Metric rows (without ids) of one indicator table; [] for a table that is not one. What it
+    skips goes to ``issues`` (parse_issues rows), when given."""
+    issues = [] if issues is None else issues
     cols = _columns(table.header)
     if cols is None:
         return []
@@ -160,8 +162,9 @@ def table_metrics(table: Table, text: str, context: GoalContext) -> list[dict[st
         if len(cells) == width - 1 and cols.category is not None:
             cells = cells[:cols.category] + [category or ""] + cells[cols.category:]
         if len(cells) != width:
-            log.warning("indicator table row with %d cells under a %d-column header skipped: %r",
-                        len(cells), width, text[start:end][:80])
+            issues.append(issue("extract", "table_row_unread",
+                                f"indicator table row with {len(cells)} cells under a {width}-column header: skipped",
+                                text, start, end))
             continue
         if cols.category is not None and cells[cols.category]:
             category = cells[cols.category]
@@ -178,11 +181,14 @@ def table_metrics(table: Table, text: str, context: GoalContext) -> list[dict[st
             m = _CELL.match(cell)
             if not m:
                 if cell.strip(" -—–/"):
-                    log.info("indicator table value not read: %r (%s)", cell, indicator)
+                    issues.append(_cell_issue("table_value_unread", f"value of {indicator!r} not read: skipped",
+                                              cell, text, start, end))
                 continue
             unit = _unit_of(m.group("unit")) if m.group("unit") else row_unit
             if unit is None:
-                log.warning("indicator table value without a unit skipped: %r (%s)", cell, indicator)
+                issues.append(_cell_issue("table_value_without_unit",
+                                          f"value of {indicator!r} has no unit in its cell, row or header: skipped",
+                                          cell, text, start, end))
                 continue
             unit_name, scale = unit
             mult = m.group("mult") or m.group("mult2")
@@ -205,8 +211,16 @@ def table_metrics(table: Table, text: str, context: GoalContext) -> list[dict[st
                 comparator=comparator, measure=measure("", unit_name, indicator),
                 target_year=target_year, target_year_source=year_source, is_target=is_target,
                 value_text=cell, source_text=text[start:end], char_start=start, char_end=end,
+                extractor="indicator_table",
             ))
     return rows
+
+
+def _cell_issue(kind: str, message: str, cell: str, text: str, start: int, end: int) -> dict[str, Any]:
+    """An issue about one cell of the row ``text[start:end]`` (the row where the cell is not found
+    as written, say after a category cell was filled in)."""
+    at = text.find(cell, start, end) if cell else -1
+    return issue("extract", kind, message, text, *((at, at + len(cell)) if at >= 0 else (start, end)))
 
 
 def _target_year(written: int | None, context: GoalContext, start: int) -> tuple[int | None, str | None]:

@@ -155,8 +155,9 @@ def extract_tasks(doc_id: str, doc: Document) -> list[dict[str, Any]]:
         roles = _roles(text[inner_start:inner_end])
         if not any(roles[r] for r in ("lead_units", "responsible_units", "supporting_units")):
             continue
-        found.append(dict(char_start=start, char_end=end, heading=None, **roles))
-    found += _table_rows(text)
+        form = "bracket_roles" if inner_start > start else "role_lines"
+        found.append(dict(char_start=start, char_end=end, heading=None, extractor=form, **roles))
+    found += [dict(t, extractor="task_table") for t in _table_rows(text)]
     rows = []
     for i, t in enumerate(sorted(found, key=lambda r: r["char_start"])):
         section = index.at(t["char_start"]) if index else None
@@ -167,6 +168,6 @@ def extract_tasks(doc_id: str, doc: Document) -> list[dict[str, Any]]:
             task_id=f"{doc_id}-t{i:04d}", doc_id=doc_id, section_id=section["section_id"],
             heading=heading, lead_units=t["lead_units"], responsible_units=t["responsible_units"],
             supporting_units=t["supporting_units"], deadline=t["deadline"], source_text=text[t["char_start"]:t["char_end"]],
-            char_start=t["char_start"], char_end=t["char_end"],
+            char_start=t["char_start"], char_end=t["char_end"], extractor=t["extractor"],
         ))
     return rows

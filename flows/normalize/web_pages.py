@@ -25,6 +25,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from flows.contract.issues import document_issue, issue
+
 _TABLE_TOKEN = "DIGIGOVTABLE{}X"
 _TOKEN = re.compile(r"DIGIGOVTABLE(\d+)X")
 _SPACE = re.compile(r"[ \t\r\n\u3000\xa0]+")
@@ -152,3 +154,29 @@ def read_page(html_text: str, box_line: Any, fallback_text: str) -> Page:
     body = _TOKEN.sub(table_at, body)
     text = "\n".join(box + [body.strip()])
     return Page(text=text, title=title, box_lines=box, tables=put_back)
+
+
+# A tag of page markup (bare or with attributes). In a normalized text it means a page wrapper
+# no rule recognised. Single-letter tags (<a>, <b>) are left out: they also stand in plain text.
+_LEFT_MARKUP = re.compile(
+    r"</?(?:html|head|body|div|span|p|br|hr|table|tbody|thead|tr|td|th|ul|ol|li|img|font|strong|em|"
+    r"h[1-6]|script|style|meta|iframe|form|input)(?:\s+[A-Za-z-]+\s*=[^<>\n]{0,200})?\s*/?>",
+    re.I,
+)
+
+
+def wrapper_issues(text: str, repair_kinds: set[str]) -> list[dict[str, Any]]:
+    """parse_issues rows for wrappers normalization did not take off ``text`` (the normalized
+    text): markup left in it (one row, at the first tag, with the count) and a page the HTML
+    parser refused (``repair_kinds`` holds html_unparsed)."""
+    out = []
+    tags = list(_LEFT_MARKUP.finditer(text))
+    if tags:
+        first = tags[0]
+        out.append(issue("normalize", "markup_not_recognised",
+                         f"{len(tags)} markup tag(s) left in the text, the first {first.group(0)[:40]!r}",
+                         text, first.start(), first.end()))
+    if "html_unparsed" in repair_kinds:
+        out.append(document_issue("normalize", "html_unparsed", "the HTML parser refused the page: markup kept as text",
+                                  text))
+    return out

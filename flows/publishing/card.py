@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import yaml
 
@@ -70,7 +70,7 @@ def how_to_cite(version: str, released: datetime) -> str:
 def dataset_card(*, version: str, created: datetime, manifest: Mapping[str, Any],
                  documents: list[dict[str, Any]], repairs: list[dict[str, Any]],
                  rejects: list[dict[str, Any]], validation: Mapping[str, Any],
-                 raw_manifest: list[dict[str, str]] = ()) -> str:
+                 raw_manifest: list[dict[str, str]] = (), parse_issues: Sequence[Mapping[str, Any]] = ()) -> str:
     counts = manifest["row_counts"]
     code = manifest["code_version"]
     lines = [
@@ -122,6 +122,7 @@ def dataset_card(*, version: str, created: datetime, manifest: Mapping[str, Any]
         "## Known limitations", "",
     ]
     lines += known_limitations(documents, repairs)
+    lines += parse_issue_lines(parse_issues)
     lines += [
         "", "## Licence", "",
         f"The tables, documentation and overview are released under {LICENCE['title']} "
@@ -201,3 +202,14 @@ def known_limitations(documents: list[dict[str, Any]], repairs: list[dict[str, A
         out.append(f"- {len(dups)} document(s) duplicate an earlier one (`documents.duplicate_of`); their "
                    "derived rows are not repeated.")
     return out
+
+
+def parse_issue_lines(parse_issues: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The known-limitations item on what the stages saw but could not place, counted by kind."""
+    if not parse_issues:
+        return ["- Parse issues: none; every stage placed what it saw (the `parse_issues` table is empty)."]
+    kinds = Counter((r["stage"], r["kind"]) for r in parse_issues)
+    docs = len({r["doc_id"] for r in parse_issues})
+    return [f"- Parse issues: {len(parse_issues)} in {docs} document(s), what a stage saw but could not place "
+            "(see the `parse_issues` table, each with its text and offsets): "
+            + ", ".join(f"{md_text(kind)} ({md_text(stage)}, {n})" for (stage, kind), n in sorted(kinds.items())) + "."]

@@ -382,11 +382,24 @@ document.querySelectorAll('table.sortable').forEach(function (table) {
 """
 
 
+def parse_issue_kinds(parse_issues: Sequence[Mapping[str, Any]],
+                      by_doc: Mapping[str, Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    """One row per (stage, kind): documents, issues, and the first issue's source file and text
+    (html_table escapes them)."""
+    kinds: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    for r in sorted(parse_issues, key=lambda r: (r["stage"], r["kind"], r["doc_id"], r["char_start"])):
+        kinds[(r["stage"], r["kind"])].append(r)
+    return [(stage, kind, len({r["doc_id"] for r in rs}), len(rs),
+             by_doc.get(rs[0]["doc_id"], {}).get("source_file"), shorten(rs[0]["text"], 120))
+            for (stage, kind), rs in sorted(kinds.items())]
+
+
 def render_overview(*, version: str, created: str, documents: Sequence[Mapping[str, Any]],
                     goals: Sequence[Mapping[str, Any]], metrics: Sequence[Mapping[str, Any]],
                     bandwidth: Sequence[Mapping[str, Any]], repairs: Sequence[Mapping[str, Any]],
                     rejects: Sequence[Mapping[str, Any]], validation: Mapping[str, Any],
-                    row_counts: Mapping[str, int], targets: Sequence[Mapping[str, Any]] = ()) -> str:
+                    row_counts: Mapping[str, int], targets: Sequence[Mapping[str, Any]] = (),
+                    parse_issues: Sequence[Mapping[str, Any]] = ()) -> str:
     """The whole page as one string (documents rows without their text are enough)."""
     by_doc = {d["doc_id"]: d for d in documents}
     docs_sorted = sorted(documents, key=lambda d: (province_of(d), str(d.get("issue_date") or ""), d["source_file"]))
@@ -396,7 +409,8 @@ def render_overview(*, version: str, created: str, documents: Sequence[Mapping[s
     status = '<span class="ok">passed</span>' if validation.get("success") else '<span class="fail">FAILED</span>'
     cards = [("documents", len(documents)), ("provinces", len({d.get("province") for d in documents if d.get("province")})),
              ("goals", len(goals)), ("metrics", len(metrics)), ("percentage targets", len(pct)),
-             ("bandwidth targets", len(bandwidth)), ("rejected files", len(rejects))]
+             ("bandwidth targets", len(bandwidth)), ("rejected files", len(rejects)),
+             ("parse issues", len(parse_issues))]
     goal_years: dict[str, list[int]] = defaultdict(list)
     for g in goals:
         goal_years[g["doc_id"]].append(g["target_year"])
@@ -469,6 +483,11 @@ def render_overview(*, version: str, created: str, documents: Sequence[Mapping[s
                    [(prov(r["doc_id"]), by_doc.get(r["doc_id"], {}).get("source_file"), r["kind"], r["count"],
                      " | ".join(shorten(e, 60) for e in (r.get("examples") or [])[:3]))
                     for r in sorted(repairs, key=lambda r: (prov(r["doc_id"]), r["doc_id"], r["kind"]))], numeric=(3,)),
+        "<h3>Parse issues</h3>",
+        "<p>What a stage saw but could not place, by kind: the documents it was seen in, how many times, and "
+        "the first one's text. Every issue is a row of the <code>parse_issues</code> table.</p>",
+        html_table("parse-issues", ["stage", "kind", "documents", "issues", "first seen in", "text"],
+                   parse_issue_kinds(parse_issues, by_doc), numeric=(2, 3)),
         "<h3>Rejected raw files</h3>",
         html_table("rejects", ["source file", "reason", "detail"],
                    [(r["source_file"], r["reason"], shorten(r["detail"], 300)) for r in rejects]),

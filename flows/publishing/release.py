@@ -486,7 +486,8 @@ def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path
     copy_validation_report(out_dir, stage / VALIDATION_DIR, gate, source.build.name)
     (stage / "README.md").write_text(dataset_card(
         version=version, created=created, manifest=manifest, documents=doc_rows, repairs=repairs,
-        rejects=reject_rows, validation=gate, raw_manifest=read_manifest(raw_dir) if raw_dir else [])
+        rejects=reject_rows, validation=gate, raw_manifest=read_manifest(raw_dir) if raw_dir else [],
+        parse_issues=tables["parse_issues"].to_pylist())
         + "\n" + formats_card_section(formats), encoding="utf-8")
     (stage / "CITATION.cff").write_text(citation_cff(version, created, state.get("git_commit")), encoding="utf-8")
     (stage / "CHANGELOG.md").write_text(changelog(version, iso(created), previous, prev_dir, tables, row_counts,
@@ -497,7 +498,8 @@ def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path
         version=version, created=iso(created), documents=doc_rows,
         goals=tables["goals"].to_pylist(), metrics=tables["metrics"].to_pylist(),
         bandwidth=tables["bandwidth_targets"].to_pylist(), repairs=repairs, rejects=reject_rows,
-        validation=gate, row_counts=row_counts, targets=tables["targets"].to_pylist()).replace("</head>", json_ld_script(croissant_doc) + "\n</head>", 1),
+        validation=gate, row_counts=row_counts, targets=tables["targets"].to_pylist(),
+        parse_issues=tables["parse_issues"].to_pylist()).replace("</head>", json_ld_script(croissant_doc) + "\n</head>", 1),
         encoding="utf-8")
     (stage / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n",
                                          encoding="utf-8")

@@ -421,13 +421,14 @@ def test_an_older_patch_release_does_not_move_latest(fresh):
 def _metric(doc, section_id, indicator, value, metric_id, unit="%"):
     return dict(metric_id=metric_id, doc_id=doc["doc_id"], section_id=section_id, indicator=indicator,
                 subject=None, value=value, value_max=None, unit=unit, comparator=">=", measure="level", target_year=2025,
-                is_target=True, value_text=f"{value:g}{unit}", source_text=doc["text"][0:1], char_start=0, char_end=1)
+                is_target=True, value_text=f"{value:g}{unit}", source_text=doc["text"][0:1], char_start=0, char_end=1,
+                extractor="sentence")
 
 
 def _bandwidth(doc, section_id, mbps, level, bandwidth_id):
     return dict(bandwidth_id=bandwidth_id, doc_id=doc["doc_id"], section_id=section_id, network="电子政务外网",
                 bandwidth_mbps=mbps, bandwidth_label=str(mbps), admin_level=level, admin_level_text="市",
-                target_year=None, source_text=doc["text"][0:1], char_start=0, char_end=1)
+                target_year=None, source_text=doc["text"][0:1], char_start=0, char_end=1, extractor="levels_after")
 
 
 def test_changelog_lists_target_values_that_changed(fresh):

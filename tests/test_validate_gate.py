@@ -44,7 +44,7 @@ def percent_of_150(doc_id: str, text: str, sections: list[dict]) -> list[dict]:
         metric_id=f"{doc_id}-m0000", doc_id=doc_id, section_id=SectionIndex(sections).at(start)["section_id"],
         indicator="全程网办率", subject="政务服务事项", value=150.0, value_max=None, unit="%",
         comparator=">=", measure="level", target_year=2025, is_target=True, value_text="150%",
-        source_text=text[start:end], char_start=start, char_end=end,
+        source_text=text[start:end], char_start=start, char_end=end, extractor="sentence",
     )] * 2
 
 

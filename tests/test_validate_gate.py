@@ -33,15 +33,14 @@ def published(out: Path) -> dict[str, str]:
     return {name: hashlib.sha256((out / f"{name}.parquet").read_bytes()).hexdigest() for name in TABLES}
 
 
-def percent_of_150(doc_id: str, text: str, sections: list[dict]) -> list[dict]:
+def percent_of_150(doc_id: str, doc) -> list[dict]:
     """A metrics extractor gone wrong: 90% read as 150%, on an otherwise well-formed row, and
     every row given twice; with ``ids_ignoring_ordinals`` both get one id: a systemic failure
     (``metrics.keys``), which no quarantine of documents can mend, so nothing is published."""
-    from flows.extract.common import SectionIndex, sentences
-
-    (start, end), = [(s, e) for s, e in sentences(text) if "90%" in text[s:e]]
+    text = doc.text
+    (start, end), = [(s, e) for s, e in doc.sentences if "90%" in text[s:e]]
     return [dict(
-        metric_id=f"{doc_id}-m0000", doc_id=doc_id, section_id=SectionIndex(sections).at(start)["section_id"],
+        metric_id=f"{doc_id}-m0000", doc_id=doc_id, section_id=doc.index.at(start)["section_id"],
         indicator="全程网办率", subject="政务服务事项", value=150.0, value_max=None, unit="%",
         comparator=">=", measure="level", target_year=2025, is_target=True, value_text="150%",
         source_text=text[start:end], char_start=start, char_end=end, extractor="sentence",

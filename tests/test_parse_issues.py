@@ -294,3 +294,14 @@ def test_the_gate_checks_parse_issues_and_extractor_values():
     assert failed_rules(result) == {"text_inside_span", "allowed_values"}
     failures = " ".join(result.failures)
     assert "parse_issues.text" in failures and "parse_issues.kind" in failures and "metrics.extractor" in failures
+
+
+def test_the_changelog_names_a_table_added_in_a_minor_version():
+    from flows.publishing import diff
+
+    added = diff.changes_table([{"table": "goals", "row_id": None, "change": "added", "column": "extractor",
+                                 "old": None, "new": "string"}])
+    problems, text = diff.schema_section(added, "2026.12.0", "2.0", "2.1", added_tables={"parse_issues"})
+    assert problems == [] and "Tables added: `parse_issues`." in text
+    assert "Columns added: `goals.extractor` (string)." in text and "How to migrate" not in text
+    assert "Tables added" not in diff.schema_section(added, "2026.12.0", "2.0", "2.1")[1]

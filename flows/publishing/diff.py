@@ -345,7 +345,7 @@ def breaking_changes(changes: pa.Table) -> list[dict[str, Any]]:
 
 
 def schema_section(changes: pa.Table, previous: str | None, old_version: str | None, new_version: str,
-                   removed_tables: Iterable[str] = ()) -> tuple[list[str], str]:
+                   removed_tables: Iterable[str] = (), added_tables: Iterable[str] = ()) -> tuple[list[str], str]:
     """(why the release must be refused, CHANGELOG.md's schema section).
 
     A column removed (or renamed: removed and added) or retyped, or a table removed, needs a new
@@ -361,6 +361,9 @@ def schema_section(changes: pa.Table, previous: str | None, old_version: str | N
         problems.append(f"columns or tables were removed or retyped since {previous} but schemas/VERSION "
                         f"({new_version}) has the same major version as {previous} ({old_version}): bump its major "
                         "version and say how to migrate")
+    new_tables = sorted(added_tables)
+    if new_tables:  # a minor version: its rows are all new, its columns are the table's schema
+        lines += ["", "Tables added: " + ", ".join(f"`{t}`" for t in new_tables) + "."]
     added = [r for r in changes.to_pylist() if r["row_id"] is None and r["change"] == "added"]
     if added:
         lines += ["", "Columns added: " + ", ".join(f"`{r['table']}.{r['column']}` ({r['new']})" for r in added) + "."]

@@ -447,7 +447,8 @@ def write_release(stage: Path, *, version: str, created: datetime, out_dir: Path
                    if prev_dir is not None else None)
     schema_problems, schema_text = schema_section(
         changes, previous, prev_schema, schema_version(),
-        removed_tables=set(release_table_names(prev_dir)) - set(released) if prev_dir is not None else ())
+        removed_tables=set(release_table_names(prev_dir)) - set(released) if prev_dir is not None else (),
+        added_tables=set(released) - set(release_table_names(prev_dir)) if prev_dir is not None else ())
     if schema_problems:
         raise ReleaseRefused(version, schema_problems)
     write_changes(stage / CHANGES_FILE, changes)

@@ -305,3 +305,13 @@ def test_the_changelog_names_a_table_added_in_a_minor_version():
     assert problems == [] and "Tables added: `parse_issues`." in text
     assert "Columns added: `goals.extractor` (string)." in text and "How to migrate" not in text
     assert "Tables added" not in diff.schema_section(added, "2026.12.0", "2.0", "2.1")[1]
+
+
+def test_sections_name_the_heading_rule_that_opened_them():
+    text = "方案\n第一章 总则\n一、总体要求\n（一）指导思想\n1.坚持统筹。\n（1）推进共享。\n①建设平台。\n"
+    rows = parse_sections("t", text)
+    got = [(r["heading"], r["extractor"]) for r in rows]
+    assert got[0] == (None, None)  # the preamble: no heading rule
+    assert [e for _, e in got[1:]] == ["chapter", "cn", "paren_cn", "arabic", "paren_arabic", "circled"], got
+    allowed = schema("sections").column("extractor").allowed
+    assert {e for _, e in got if e} <= set(allowed)

@@ -390,6 +390,7 @@ class _Tree:
     def _new_row(self, **kw: Any) -> int:
         i = len(self.rows)
         kw.setdefault("flags", None)
+        kw.setdefault("extractor", None)  # a block (preamble, toc, signature …) no heading rule opened
         # a positional handle: flows/contract/ids.py gives the section its stable id once the document's key is known
         self.rows.append(dict(section_id=f"{self.doc_id}-{i:04d}", doc_id=self.doc_id, **kw))
         return i
@@ -462,7 +463,7 @@ class _Tree:
         i = self._new_row(
             parent_id=None if parent is None else self.rows[parent]["section_id"], level=level,
             label=h.label, ordinal=h.ordinal, heading=h.heading or None, kind=kind,
-            char_start=h.start, char_end=len(self.text), flags=flags or None,
+            char_start=h.start, char_end=len(self.text), flags=flags or None, extractor=h.shape,
         )
         self.own.append([h.body_start, -1])
         if flags:

@@ -137,11 +137,12 @@ def test_a_budget_is_per_thread():
 def test_digigov_run_threads_the_doc_timeout_to_the_flow(monkeypatch):
     import flows.build
     from flows import cli
+    from flows.orchestration.run_lock import RunLocked
     got = {}
 
     def run_build(raw, out, **params):
         got.update(params)
-        raise flows.build.RunLocked("stopped by the test before any run")
+        raise RunLocked("stopped by the test before any run")
     monkeypatch.setattr(flows.build, "run_build", run_build)
     monkeypatch.setattr("flows.orchestration.embedded_server.start", lambda: None)
     monkeypatch.setattr("flows.orchestration.embedded_server.starting", lambda: False)

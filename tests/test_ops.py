@@ -219,7 +219,7 @@ def test_a_run_on_a_server_of_its_own_sends_no_heartbeats_but_one_on_a_lasting_s
     from prefect.settings import get_current_settings
 
     from flows.orchestration import embedded_server
-    from flows.build import api_server
+    from flows.orchestration.runners import api_server
 
     default = get_current_settings().flows.heartbeat_frequency
     assert default  # the session's test server stands for a lasting one: PREFECT_API_URL is set

@@ -97,10 +97,10 @@ def test_two_runs_at_once_never_interleave(prefect_harness, corpus, tmp_path):
 
 
 def test_a_held_lock_makes_a_run_refuse_clearly(prefect_harness, tmp_path, capsys, monkeypatch):
-    import flows.build
     from flows.cli import main
+    from flows.orchestration import run_lock
 
-    monkeypatch.setattr(flows.build, "LOCK_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(run_lock, "LOCK_WAIT_SECONDS", 0.5)
     from flows.gate.verdict import EXIT_REFUSED
 
     out = tmp_path / "out"

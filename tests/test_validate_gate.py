@@ -70,7 +70,8 @@ def assert_the_run_published_a_passed_validation_artifact(out: Path) -> None:
 
 
 def test_a_failing_validation_keeps_the_previous_tables_byte_for_byte(prefect_harness, tmp_path, monkeypatch):
-    from flows.build import ValidationFailed, build_dataset
+    from flows.build import build_dataset
+    from flows.gate.verdict import ValidationFailed
     from flows.extract import EXTRACTORS
     from flows.gate.run import DOCS_DIR
 

@@ -3,6 +3,7 @@ processed, as plain functions the flow's tasks call (tests call them directly, w
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pyarrow as pa
 
 from flows.budget import DEFAULT_DOC_TIMEOUT
 from flows.contract.schema import TABLES, schema
+from flows.gate.verdict import BuildRefused
 from flows.ingest.raw_files import RawDoc, Rejected, discover, read_raw, relative_name
 from flows.pipeline import copy_reject, duplicate_key, process_document, reject_row, timed
 from flows.records import BatchResult, RawEntry
@@ -195,3 +197,50 @@ def _split_copies(entries: list[RawEntry]) -> tuple[list[RawEntry], list[dict[st
             first[e.sha256] = e
             unique.append(e)
     return unique, copies
+
+
+@dataclass
+class RunPlan:
+    """What a run does with each raw file: process it or load its cached rows (``unique``, in
+    path order), reuse the published build's rows (``reuse``: {doc_id: source_file}) or reject
+    it (``rejects``: unusable files and byte-identical copies)."""
+
+    entries: list[RawEntry]
+    unique: list[RawEntry]
+    rejects: list[dict[str, Any]]
+    order: list[str]  # every usable file, reused ones included, in path order
+    reuse: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cached(self) -> int:
+        return sum(e.cached for e in self.unique)
+
+    @property
+    def to_process(self) -> int:
+        return len(self.unique) - self.cached
+
+    def describe(self, raw: Path) -> str:
+        return (f"{len(self.entries)} raw files under {raw}: {self.to_process} to process, {self.cached} cached, "
+                f"{len(self.reuse)} unchanged in the published build, {len(self.rejects)} rejected before processing")
+
+
+def refuse_without_documents(entries: list[RawEntry], raw: Path) -> None:
+    """Refuse the run now when no raw file is usable: nothing to process, validate or publish."""
+    rejected = sum(1 for e in entries if e.reject)
+    if rejected == len(entries):
+        raise BuildRefused(f"the build would have no documents: the raw folder {raw} holds no usable plan files "
+                           f"({len(entries)} found, {rejected} rejected; is it empty, unmounted or "
+                           "unreadable?); the published tables are kept")
+
+
+def plan_run(entries: list[RawEntry], previous: PreviousBuild | None, cache: DocumentCache | None) -> RunPlan:
+    """Split the scanned entries: rejects and copies, documents whose rows ``previous`` (the
+    published build of the same code) holds, and the rest, marked ``cached`` when ``cache``
+    (None: a full refresh) holds their rows."""
+    unique, copies = _split_copies([e for e in entries if not e.reject])
+    rejects = [e.reject for e in entries if e.reject] + copies
+    order = [e.source_file for e in unique]
+    unique, reuse = _split_reused(unique, previous)
+    if cache is not None:
+        unique = [RawEntry(e.source_file, e.sha256, e.size, cached=cache.has(e.sha256, e.suffix)) for e in unique]
+    return RunPlan(entries, unique, rejects, order, reuse)

@@ -122,3 +122,20 @@ def take_head_start(raw: Path, out: Path, full_refresh: bool) -> HeadStart | Non
         head.close()
         return None
     return head
+
+
+def published_build(head: HeadStart | None, out: Path, fingerprint: str,
+                    full_refresh: bool) -> tuple[PreviousBuild | None, list[str]]:
+    """The published build whose rows this run may reuse (the head start's, or loaded now; none
+    on a full refresh), and why the published build's rows are not reused, if they are not."""
+    not_reused: list[str] = []
+    if full_refresh:
+        return None, not_reused
+    previous = (head and head.published(fingerprint)) or load_previous(out, fingerprint, not_reused)
+    return previous, not_reused
+
+
+def reused_reads(head: HeadStart | None, previous: PreviousBuild | None, reuse: dict[str, str]) -> ReusedReads | None:
+    """The reads of the published build's reused rows, begun on a thread (by the head start when
+    it read the same rows); None when nothing is reused."""
+    return (head and head.reuse_for(previous, reuse)) or (ReusedReads(previous, reuse) if reuse else None)

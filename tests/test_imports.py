@@ -37,7 +37,7 @@ def test_suites_still_build_with_the_lazy_import():
 def test_great_expectations_leaves_scipy_stats_unloaded_until_used():
     """GX imports scipy.stats (~0.75 s) for expectations no suite here runs: it is loaded lazily,
     on first use, which still works."""
-    code = ("import sys\nfrom flows.gate.run import import_gx\nimport_gx()\n"
+    code = ("import sys\nfrom flows.gate.gx_context import import_gx\nimport_gx()\n"
             "print(type(sys.modules['scipy.stats']).__name__)\n"
             "from scipy import stats\nprint(round(float(stats.entropy([0.5, 0.5], [0.5, 0.5])), 3))\n"
             "print(type(sys.modules['scipy.stats']).__name__)")

@@ -675,14 +675,14 @@ def test_configurations_built_once_changes_no_result(good, monkeypatch):
 
     from great_expectations.expectations.expectation import Expectation
 
-    import flows.gate.run as validate_mod
+    import flows.gate.quick_runs as quick_runs_mod
 
     rows = broken(good, "metrics", value=150.0)
     rows = broken(rows, "goals", target_year=2500)
     rows["sections"][1]["doc_id"] = "no-such-document"
     memoized = validate(rows)
     assert isinstance(Expectation.__dict__["configuration"], property)  # restored after each run
-    monkeypatch.setattr(validate_mod, "configurations_built_once", contextlib.nullcontext)
+    monkeypatch.setattr(quick_runs_mod, "configurations_built_once", contextlib.nullcontext)
     plain = validate(rows)
     assert len(memoized.failures) >= 3 and memoized.failures == plain.failures
     assert (memoized.expectations, memoized.failed) == (plain.expectations, plain.failed)

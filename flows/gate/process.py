@@ -126,7 +126,7 @@ def _import_gx_politely() -> None:
                 _importer_id = threading.get_native_id()
             except OSError:
                 pass
-        from flows.gate.run import import_gx
+        from flows.gate.gx_context import import_gx
 
         import_gx()
 

@@ -1,10 +1,15 @@
 """Validate: the gate between a run's staged tables and the published ones.
 
-``validate_tables`` runs every suite of ``flows.gate.rules`` with Great Expectations (one
-ephemeral context per validation, one pandas data asset and validation definition per frame),
-writes the Data Docs site when given a directory, and returns a ``ValidationResult`` whose
-failures name the rule, the table and column, and a few offending values, e.g.
-``metrics.value = 150.0 for unit %``.
+``validate_tables`` runs every suite of ``flows.gate.rules`` over the tables with Great
+Expectations (one ephemeral context per validation, one pandas data asset and validation
+definition per frame), collects the failures, writes the Data Docs site when given a directory,
+and returns a ``ValidationResult`` whose failures name the rule, the table and column, and a few
+offending values, e.g. ``metrics.value = 150.0 for unit %``.
+
+What only makes it faster lives in modules named for it, each one the gate can do without:
+``gx_context`` (GX's settings), ``quick_runs`` (detailed results only where a rule fails),
+``expectation_configurations``, ``helper_frames`` (derived frames built in a helper process)
+and ``two_cores`` (suites shared with a fork).
 """
 
 from __future__ import annotations
@@ -14,18 +19,19 @@ import logging
 import os
 import shutil
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 import pyarrow as pa
 
 from flows.contract.schema import TableSchema, load_schemas
 from flows.gate import data_docs
-from flows.gate.failures import SHOWN_VALUES, describe_failure, failing_documents
-from flows.gate.frames import DocumentTexts, build_frame, build_frames, suite_reads
-from flows.gate.rules import DOCUMENT, Suite, build_suites, rule_level
+from flows.gate.failures import describe_failure, failing_documents
+from flows.gate.frames import DocumentTexts, build_frames, suite_reads
+from flows.gate.gx_context import new_context, suite_definition
+from flows.gate.helper_frames import HelperFrames
+from flows.gate.quick_runs import merge_results, run_frame
+from flows.gate.rules import Suite, build_suites
 from flows.gate.two_cores import SuiteOutcome, _can_fork, _validate_on_two
 from flows.gate.verdict import ValidationResult
 from flows.orchestration import lifetime
@@ -75,7 +81,7 @@ def validate_tables(tables: Mapping[str, pa.Table], docs_dir: Path | None = None
     checked = None if checked_docs is None else pa.array(sorted(set(checked_docs)), pa.string())
     texts = DocumentTexts(present, checked)  # texts are read on first use
     staging = None if docs_dir is None else data_docs.staging_dir(docs_dir)  # swapped in when complete
-    context = _context(staging)
+    context = new_context(staging)
     source = context.data_sources.add_pandas("digigov")
     failed: dict[str, int] = {}
     systemic: list[str] = []
@@ -189,8 +195,8 @@ def _validate_suite(name: str, suite: Suite, elsewhere: HelperFrames | None, sch
             break
         if frame is None:
             break
-        definition = definition or _definition(context, source, suite)
-        merged = _merge_results(merged, _run(context, definition, suite, frame).results)
+        definition = definition or suite_definition(context, source, suite)
+        merged = merge_results(merged, run_frame(context, definition, suite, frame).results)
         # GX's execution engine keeps every batch it loaded (all frames, texts included) for
         # the life of the data source; a frame is needed only while it is validated
         batches = source.get_execution_engine().batch_manager
@@ -214,237 +220,13 @@ def _validate_suite(name: str, suite: Suite, elsewhere: HelperFrames | None, sch
     return len(bad), messages, systemic, by_document
 
 
-# ---------------------------------------------------------------------------------------------
-# Two processes: this one and a fork of it
-
-
-class HelperFrames:
-    """The frames of the derived suites (``<table>.integrity``, ``documents.row_counts``),
-    built in a helper process from the staged files while this process runs GX.
-
-    A full validation spends nearly as long deriving these frames (links looked up, every
-    quoted span compared with the document's text) as in GX on the tables' own frames, all on
-    one core of a machine whose batch workers sit idle by then. The helper starts
-    at once (it imports no GX), derives the frames in order while GX runs here, and sends each
-    back pickled (booleans and keys: a few MB); the document texts the span checks read are
-    held there, not here. A frame the helper cannot derive comes back as its exception."""
-
-    def __init__(self, tables: StagedTables, suites: dict[str, Suite], schemas: dict[str, TableSchema],
-                 checked: pa.Array | None):
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        self._futures = {name: self._pool.submit(_helper_frame, tables.folder, tables.names, _without_expectations(suite),
-                                                 schemas, checked)
-                         for name, suite in suites.items()}
-
-    @staticmethod
-    def derives(suite: Suite) -> bool:
-        return suite.name != suite.table and suite.name != f"{suite.table}.keys"
-
-    def __contains__(self, name: str) -> bool:
-        return name in self._futures
-
-    def frames(self, name: str, here: Callable[[], Iterator[Any]]) -> Iterator[Any]:
-        """The suite's frame from the helper; when the helper process itself is gone (killed,
-        out of memory), the frames ``here`` derives in this process instead."""
-        from concurrent.futures.process import BrokenProcessPool
-
-        try:
-            frame = self._futures.pop(name).result()
-        except BrokenProcessPool as exc:
-            logging.getLogger(__name__).warning("validation helper lost (%s): deriving %s here", exc, name)
-            yield from here()
-            return
-        yield frame
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _without_expectations(suite: Suite) -> Suite:
-    """What the helper needs of a suite to derive its frame (GX's objects stay here)."""
-    return Suite(suite.name, suite.table, suite.key, suite.index_columns, [], suite.scope)
-
-
-_helper_state: dict[str, Any] = {}
-
-
-def _helper_frame(folder: Path, names: list[str], suite: Suite, schemas: dict[str, TableSchema],
-                  checked: pa.Array | None) -> Any:
-    """In the helper process: one derived frame; the tables and the documents' texts are kept
-    for the next suite of the same validation."""
-    key = (str(folder), tuple(names), None if checked is None else tuple(checked.to_pylist()))
-    if _helper_state.get("key") != key:
-        tables = StagedTables(folder, names)
-        _helper_state.update(key=key, tables=tables, texts=DocumentTexts(tables, checked))
-    try:
-        return build_frame(suite, schemas, _helper_state["tables"], checked, _helper_state["texts"])
-    finally:
-        return_freed_memory()
-
-
 def check_contract(tables: dict[str, pa.Table]) -> ValidationResult:
     """The gate without Data Docs (kept for callers of the first, minimal gate)."""
     return validate_tables(tables)
 
 
 # ---------------------------------------------------------------------------------------------
-# Great Expectations plumbing
-
-
-def _context(docs_dir: Path | None):
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
-    from great_expectations.execution_engine import pandas_execution_engine
-
-    # GX chatters at INFO and draws progress bars per metric; a scheduled run wants neither
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    # Its bars are disabled, but tqdm starts a monitor thread for any bar: a process running
-    # it may not fork (``_can_fork``), and it watches bars nobody sees. Nor is its lock across
-    # processes needed for them: a named semaphore, which the resource tracker reports as leaked
-    # ("There appear to be 1 leaked semaphore objects") once the validation process is killed
-    try:
-        from tqdm import tqdm
-        from tqdm.std import TqdmDefaultWriteLock
-    except ImportError:  # not installed with this GX: no bars, no thread
-        pass
-    else:
-        if not hasattr(TqdmDefaultWriteLock, "mp_lock"):
-            TqdmDefaultWriteLock.mp_lock = None  # what tqdm sets where no such lock can be made
-        tqdm.monitor_interval = 0
-        if tqdm.monitor is not None:  # started by an earlier bar: stopped
-            tqdm.monitor.exit()
-            tqdm.monitor = None
-    # GX fingerprints every batch it loads (a "batch marker" for its own metadata): it hashes the
-    # whole frame, or pickles it when a column holds lists, once per suite: a cost that grows
-    # with the texts. The fingerprint decides nothing here, so it is switched off.
-    pandas_execution_engine.HASH_THRESHOLD = 0
-    sites = {}
-    if docs_dir is not None:
-        sites["digigov"] = data_docs.site_config(docs_dir)  # pages that load nothing from outside
-    # In memory: suites are regenerated from schemas/ on every validation, so nothing on disk
-    # can go stale; only the rendered Data Docs are written.
-    config = DataContextConfig(
-        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
-        data_docs_sites=sites, analytics_enabled=False,
-        progress_bars=ProgressBarsConfig(globally=False),
-    )
-    context = gx.get_context(mode="ephemeral", project_config=config)
-    # An ephemeral context "saves" its whole project config, serialized, into an in-memory store
-    # that nothing reads back, each time a data asset, suite or validation definition is added:
-    # a config that grows with every asset, saved again for each one (quadratic work). The live
-    # config (``context.config``) is what GX reads; only the pointless copy is skipped.
-    context._save_project_config = lambda: None
-    return context
-
-
-def _definition(context, source, suite: Suite):
-    import great_expectations as gx
-
-    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name, expectations=suite.expectations))
-    batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("staged")
-    # One validation definition per suite, run on its own dataframes: a Checkpoint passes the same
-    # batch parameters (one dataframe) to all its definitions, so it cannot serve many frames.
-    return context.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite))
-
-
-@dataclass
-class MergedResult:
-    """One expectation's results over the frames of a suite, as ``describe_failure`` reads them."""
-
-    expectation_config: Any
-    result: dict
-    exception_info: dict | None
-    success: bool
-
-
-_COUNTS = ("element_count", "unexpected_count", "missing_count")
-_LISTS = ("partial_unexpected_list", "partial_unexpected_index_list")
-_ALL_ROWS = "unexpected_index_list"  # every failing row's index (COMPLETE results): never cut
-
-
-def _merge_results(merged: list[MergedResult] | None, results: list) -> list[MergedResult]:
-    """Add a frame's expectation results to those of the suite's earlier frames: counts add
-    up, the first offending values are kept, the first failure's details stand."""
-    if merged is None:
-        return [MergedResult(r.expectation_config, dict(r.result or {}), r.exception_info, r.success) for r in results]
-    for m, r in zip(merged, results, strict=True):
-        if m.expectation_config.type != r.expectation_config.type:
-            raise RuntimeError("GX returned a suite's results in another order")
-        new = r.result or {}
-        for key in _COUNTS:
-            if isinstance(m.result.get(key), int) and isinstance(new.get(key), int):
-                m.result[key] += new[key]
-        for key in _LISTS:
-            if new.get(key):
-                m.result[key] = (list(m.result.get(key) or []) + list(new[key]))[:SHOWN_VALUES]
-        if new.get(_ALL_ROWS):
-            m.result[_ALL_ROWS] = list(m.result.get(_ALL_ROWS) or []) + list(new[_ALL_ROWS])
-        if not r.success and m.success:  # observed values, exceptions: the first failing frame's
-            m.result.update({k: v for k, v in new.items() if k not in (*_COUNTS, *_LISTS, _ALL_ROWS)})
-            m.exception_info = r.exception_info
-        m.success = m.success and r.success
-    return merged
-
-
-def _run(context, definition, suite: Suite, frame):
-    """A frame's results: a quick run (GX's BASIC results: counts, no offending rows), and where
-    an expectation fails, a detailed run in its place (SUMMARY with the rows' keys and shown
-    columns, which the failure messages quote). Finding the offending rows' index values costs
-    GX extra metrics for every expectation, passing or not: a large share of a passing validation.
-    The quick run's result leaves the results store, so the Data Docs show the detailed one."""
-    with configurations_built_once():
-        quick = definition.run(batch_parameters={"dataframe": frame}, result_format={"result_format": "BASIC"})
-        if quick.success:
-            return quick
-        index = [c for c in suite.index_columns if c in frame.columns]
-        # a suite with document-level rules lists every failing row (COMPLETE), so that every
-        # failing document is known (``failing_documents``); SUMMARY quotes only the first few
-        complete = "doc_id" in index and any(rule_level(e.meta["rule"], suite.table) == DOCUMENT for e in suite.expectations)
-        result_format = {"result_format": "COMPLETE" if complete else "SUMMARY", "partial_unexpected_count": SHOWN_VALUES,
-                         "unexpected_index_column_names": index, "return_unexpected_index_query": False}
-        detailed = definition.run(batch_parameters={"dataframe": frame}, result_format=result_format)
-    store = context.validation_results_store
-    run_time = quick.meta["run_id"].run_time
-    for key in store.list_keys():
-        if key.expectation_suite_identifier.name == suite.name and key.run_id.run_time == run_time:
-            store.remove_key(key)
-    return detailed
-
-
-@contextmanager
-def configurations_built_once() -> Iterator[None]:
-    """Within a block, each GX expectation builds its ``configuration`` once.
-
-    GX 1.x's ``Expectation.configuration`` is a property that serializes the expectation
-    (pydantic ``dict()``) into a new ``ExpectationConfiguration`` on every read, and a run reads
-    it once per keyword argument per step, many times per expectation: on small frames (an
-    incremental validation) that dominates the run. Nothing changes an expectation
-    while a validation runs (GX validates the objects it builds from the suite for the run),
-    so the block memoizes the property per object and restores it after; the objects are held
-    until then, so an id is never reused."""
-    from great_expectations.expectations.expectation import Expectation
-
-    prop = Expectation.__dict__["configuration"]
-    built: dict[int, tuple[Any, Any]] = {}
-
-    def configuration(self):
-        hit = built.get(id(self))
-        if hit is None or hit[0] is not self:
-            hit = built[id(self)] = (self, prop.fget(self))
-        return hit[1]
-
-    Expectation.configuration = property(configuration, doc=prop.__doc__)
-    try:
-        yield
-    finally:
-        Expectation.configuration = prop
+# Data Docs
 
 
 def _build_docs(context, docs_dir: Path) -> Path:
@@ -488,16 +270,3 @@ def _render_pages(context: Any, keys: list) -> None:
         with data_docs.rendering_errors_raised():  # a fork that could not write its pages exits non-zero
             context.build_data_docs(site_names=["digigov"], resource_identifiers=keys, build_index=False)
 
-
-# ---------------------------------------------------------------------------------------------
-# Messages
-
-
-def import_gx() -> None:
-    """Import Great Expectations (seconds of CPU) ahead of the first suite: ``digigov run``'s validation
-    process does it at low priority while the embedded server starts (``flows/gate/process.py``);
-    the flow's process and the batch workers never import it (``flows.gate.rules._gx``)."""
-    from flows.gate.rules import _gx
-
-    _gx()
-    import great_expectations  # noqa: F401  (the data context, checkpoints and renderers)

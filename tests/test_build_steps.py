@@ -14,10 +14,11 @@ from flows.contract.schema import TABLES
 from flows.gate.verdict import BuildRefused, ValidationResult
 from flows.orchestration.batches import plan_batches, plan_run, process_entries, refuse_without_documents, scan_folder
 from flows.orchestration.head_start import published_build, reused_reads
+from flows.orchestration.quarantine import quarantine_documents
 from flows.orchestration.stage_build import STAGING_ORDER, StagingArea, stage_build
 from flows.orchestration.summary import run_meta, write_build_meta
 from flows.storage.cache import DocumentCache
-from flows.storage.publish import publish
+from flows.storage.publish import publish, table_path
 from tests.test_cache import plan
 
 
@@ -115,6 +116,31 @@ def test_merged_staging_validates_the_new_documents_meanwhile_and_stages_what_a_
     (raw / "6.txt").write_text(plan(6), encoding="utf-8")
     run, checked, calls = build_plainly(raw, out, rules="other rules")
     assert len(run.reuse) == 6 and checked is None and calls == [(list(TABLES), None, "MainThread")]
+
+
+def test_a_document_failing_a_document_level_rule_is_withheld_and_the_rest_validated_again(raw, tmp_path):
+    import logging
+
+    out = tmp_path / "out"
+    out.mkdir()
+    cache, entries = DocumentCache(out), scan_folder(raw)
+    run = plan_run(entries, None, cache)
+    area = StagingArea(out)
+    staged, _, _ = stage_build((process_entries(raw, b, cache) for b in plan_batches(run.unique, 2)), run, None, None,
+                               area, Validation(), "rules", {})
+    doc_ids = pq.read_table(table_path(staged.build, "documents"), columns=["doc_id", "source_file"]).to_pylist()
+    failing = next(d["doc_id"] for d in doc_ids if d["source_file"] == "3.txt")
+    failed = ValidationResult(success=False, failures=["goals.target_year = 2500"],
+                              document_failures={failing: ["goals.target_year = 2500"]})
+    again = Validation()
+    result, quarantined, stale = quarantine_documents(staged, failed, out, None, area.builds, again,
+                                                      logging.getLogger("test"), max_share=0.5, max_count=1)
+    assert result.success and list(quarantined) == [failing] and stale == {}
+    assert quarantined[failing]["source_file"] == "3.txt" and quarantined[failing]["reason"] == "quarantined"
+    assert staged.rows["documents"] == 4 and "3.txt" not in staged.sources
+    assert [(read, checked) for read, checked, _ in again.calls] == [(list(TABLES), None)]
+    assert len(area.builds) == 2 and not area.builds[0].exists()  # the first staging build was let go
+    area.discard()
 
 
 def test_a_refused_run_leaves_no_staging_build(raw, tmp_path):

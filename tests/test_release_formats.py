@@ -196,7 +196,7 @@ def test_release_without_a_version_or_verify_is_a_usage_error(seeds, capsys):
 @pytest.mark.e2e
 def test_verify_rebuilds_the_release_from_its_commit_and_raw_files_and_finds_the_same_rows(seeds, capsys, monkeypatch):
     rel, out, repo, _ = seeds
-    monkeypatch.setattr("flows.publishing.release.REPO_ROOT", repo)  # the code of the throw-away checkout's commit
+    monkeypatch.setattr("flows.publishing.versions.REPO_ROOT", repo)  # the code of the throw-away checkout's commit
     assert main(["release", "--verify", V1, "--out", str(out), "--raw", str(repo / "raw")]) == 0
     printed = capsys.readouterr().out
     assert "reproduced: every table's rows are identical" in printed

@@ -50,7 +50,7 @@ def test_appended_parts_read_back_as_one_table_with_the_contract_schema(tmp_path
     monkeypatch.setattr(write_mod, "ROW_GROUP_BYTES", 1000)  # a row group every few parts
     names = ["keywords", "goals"]
     appender = TableAppender(tmp_path, {n: schema(n).arrow_schema() for n in names})
-    rows = [{"doc_id": f"d{i:03d}", "rank": 1, "term": f"词{i}", "weight": 0.5} for i in range(60)]
+    rows = [{"doc_id": f"d{i:03d}", "rank": 1, "term": f"词{i}", "weight": 0.5, "extractor": "tfidf"} for i in range(60)]
     parts = [schema("keywords").table(rows[i:i + 7]) for i in range(0, 60, 7)]
     for part in parts:
         appender.append("keywords", part)

@@ -12,7 +12,7 @@ import traceback
 from typing import Any
 
 from flows.budget import DocumentTimeout, budget, stage, timed  # noqa: F401 (timed: the flow's timer too)
-from flows.contract.ids import assign_row_ids
+from flows.contract.ids import assign_row_ids, document_id, file_document_id
 from flows.contract.schema import TABLES, schema
 from flows.extract import extract
 from flows.ingest.raw_files import Rejected
@@ -125,33 +125,45 @@ def merge(parts: list[Rows]) -> Rows:
     return out
 
 
-def duplicate_roles(docs: list[tuple[str, str, str]]) -> tuple[dict[str, str], dict[str, str]]:
-    """Decide which documents count, from (source_file, doc_id, duplicate_key) triples.
-
-    Returns ``copies`` (source_file of a byte-identical copy -> source_file of the kept file; the
-    copy is not a document) and ``duplicate_of`` (doc_id -> doc_id of the first document with the
-    same ``duplicate_key``, e.g. a traditional-script or GBK copy). "First" is by source_file, so the
-    answer does not depend on batch order.
-    """
+def duplicate_roles(docs: list[tuple[str, str, str, str]]) -> DuplicateRoles:
+    """Decide which documents count, and each one's final doc_id, from (source_file, doc_id as
+    its rows carry it, key id (``duplicate_key``), raw sha256) tuples: see ``DuplicateRoles``.
+    "First" is by source_file, so the answer does not depend on batch order."""
     roles = DuplicateRoles()
     roles.add(docs)
-    return roles.copies, roles.duplicate_of
+    return roles
 
 
 class DuplicateRoles:
-    """``duplicate_roles`` decided a batch at a time, for batches that come in source_file
-    order (each batch's files after the previous batch's): the answer is the same as for all
-    documents at once, because "first" only looks back."""
+    """Which documents count and what their doc_id is (flows/contract/ids.py), decided a batch at
+    a time for batches that come in source_file order (each batch's files after the previous
+    batch's): the answer is the same as for all documents at once, because "first" only looks back.
+
+    - ``copies``: source_file of a byte-identical copy (the same doc_id as an earlier file:
+      both the file's id) -> source_file of the kept file; the copy is not a document.
+    - the first file with a key is its original: its doc_id becomes the key id
+      (``document_id``); every later one is a duplicate: it keeps its file id, its
+      documents row gets ``duplicate_of`` (the key id) and its other rows are dropped.
+    - ``renamed``: doc_id as the rows carry it -> final doc_id, where they differ: a processed
+      original (file id -> key id), or a published original that a new file with the same key
+      and an earlier path made a duplicate (key id -> file id);
+    - ``dropped``: doc_ids (as the rows carry them) of duplicates, whose derived rows go;
+    - ``duplicate_of``: final doc_id of a duplicate -> final doc_id of its original.
+    A doc_id is renamed once, in the part (a batch, the published build's reused rows) that
+    holds it: parts never share one (processing gives file ids, the published build key ids).
+    """
 
     def __init__(self) -> None:
         self.copies: dict[str, str] = {}
         self.duplicate_of: dict[str, str] = {}
+        self.renamed: dict[str, str] = {}
+        self.dropped: set[str] = set()
         self._kept_file: dict[str, str] = {}
-        self._first_by_text: dict[str, str] = {}
+        self._has_original: set[str] = set()
         self._last_file = ""
 
-    def add(self, docs: list[tuple[str, str, str]]) -> None:
-        for source_file, doc_id, text_key in sorted(docs):
+    def add(self, docs: list[tuple[str, str, str, str]]) -> None:
+        for source_file, doc_id, key_id, sha256 in sorted(docs):
             if source_file < self._last_file:
                 raise ValueError(f"{source_file} comes before {self._last_file}, already decided")
             self._last_file = source_file
@@ -159,38 +171,52 @@ class DuplicateRoles:
                 self.copies[source_file] = self._kept_file[doc_id]
                 continue
             self._kept_file[doc_id] = source_file
-            original = self._first_by_text.setdefault(text_key, doc_id)
-            if original != doc_id:
-                self.duplicate_of[doc_id] = original
+            if key_id not in self._has_original:
+                self._has_original.add(key_id)
+                final = key_id
+            else:
+                final = file_document_id(key_id, sha256)
+                self.duplicate_of[final] = key_id
+                self.dropped.add(doc_id)
+            if final != doc_id:
+                self.renamed[doc_id] = final
+
+    def final(self, doc_id: str) -> str:
+        """The final doc_id of the document whose rows carry ``doc_id``."""
+        return self.renamed.get(doc_id, doc_id)
 
 
 def duplicate_key(document: dict[str, Any]) -> str:
-    """What makes two documents duplicates: the same ``document_key`` (hashed: the key can be
-    long). Two files with one key would otherwise publish rows with the same ids."""
-    return hashlib.sha256(document["document_key"].encode()).hexdigest()
+    """What makes two documents duplicates: the same ``document_key``, as its key id (the
+    original's doc_id, ``ids.document_id``). Two files with one key would otherwise publish rows
+    with the same ids."""
+    return document_id(document["document_key"])
 
 
 def copy_reject(source_file: str, sha256: str, original_file: str) -> dict[str, Any]:
-    return reject_row(source_file, sha256, "duplicate", f"byte-identical to {original_file} (doc_id {sha256[:16]})")
+    return reject_row(source_file, sha256, "duplicate", f"byte-identical to {original_file} (sha256 {sha256[:16]}…)")
 
 
 def mark_duplicates(rows: Rows) -> Rows:
-    """Count every document once (plain-rows version of the flow's table-level step).
+    """Count every document once and give it its final doc_id (plain-rows version of the flow's
+    table-level step; ``DuplicateRoles``): rows as processing gives them, of many documents.
 
-    A byte-identical copy shares its original's doc_id: the first file (by path) keeps it and
-    each copy becomes a `rejects` row (reason `duplicate`). A copy with different bytes but the
-    same document_key (say a traditional-script or GBK copy) keeps its documents row with
-    `duplicate_of` set, and its derived rows are dropped.
+    A byte-identical copy shares its original's (file) doc_id: the first file (by path) keeps
+    it and each copy becomes a `rejects` row (reason `duplicate`). A copy with different bytes
+    but the same document_key (say a traditional-script or GBK copy) keeps its documents row
+    with `duplicate_of` set, and its derived rows are dropped.
     """
     docs = rows["documents"]
-    copies, duplicate_of = duplicate_roles([(d["source_file"], d["doc_id"], duplicate_key(d)) for d in docs])
-    kept = {d["doc_id"]: d for d in sorted(docs, key=lambda d: d["source_file"]) if d["source_file"] not in copies}
+    roles = duplicate_roles([(d["source_file"], d["doc_id"], duplicate_key(d), d["source_sha256"]) for d in docs])
     by_file = {d["source_file"]: d for d in docs}
     rejects = list(rows["rejects"]) + [
-        copy_reject(f, by_file[f]["source_sha256"], original) for f, original in sorted(copies.items())
+        copy_reject(f, by_file[f]["source_sha256"], original) for f, original in sorted(roles.copies.items())
     ]
-    for doc_id, original in duplicate_of.items():
-        kept[doc_id]["duplicate_of"] = original
+    kept = {}
+    for d in sorted(docs, key=lambda d: d["source_file"]):
+        if d["source_file"] not in roles.copies:
+            final = roles.final(d["doc_id"])
+            kept[final] = dict(d, doc_id=final, duplicate_of=roles.duplicate_of.get(final))
     out: Rows = {}
     for table, table_rows in rows.items():
         if table in ("documents", "rejects"):
@@ -200,8 +226,10 @@ def mark_duplicates(rows: Rows) -> Rows:
         seen: set[tuple] = set()
         unique = []
         for r in table_rows:
-            if r.get("doc_id") in duplicate_of:
+            if r.get("doc_id") in roles.dropped:
                 continue
+            if "doc_id" in r:
+                r = dict(r, doc_id=roles.final(r["doc_id"]))
             key = tuple(_hashable(r.get(c)) for c in key_cols)
             if key not in seen:
                 seen.add(key)

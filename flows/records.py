@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from flows.contract.ids import document_id, file_document_id
+
 if TYPE_CHECKING:
     from flows.normalize.repairs import Repair
 
@@ -49,7 +51,9 @@ class RawDoc:
     data: bytes
 
     @property
-    def doc_id(self) -> str:
+    def handle(self) -> str:
+        """The file's name in logs and positional row handles until the document has its doc_id
+        (which comes from its document_key, known once it is structured: StructuredDoc.doc_id)."""
         return self.sha256[:16]
 
 
@@ -70,9 +74,9 @@ class NormalizedDoc:
     raw: RawDoc | None = None
 
     @property
-    def doc_id(self) -> str:
-        assert self.raw is not None, "a NormalizedDoc of no raw file has no doc_id"
-        return self.raw.doc_id
+    def handle(self) -> str:
+        assert self.raw is not None, "a NormalizedDoc of no raw file has no handle"
+        return self.raw.handle
 
 
 @dataclass
@@ -87,7 +91,10 @@ class StructuredDoc:
 
     @property
     def doc_id(self) -> str:
-        return self.normalized.doc_id
+        """This file's doc_id (flows/contract/ids.py ``file_document_id``): the run's staging
+        renames it to the key's ``document_id`` when the file is its key's original."""
+        assert self.normalized.raw is not None, "a StructuredDoc of no raw file has no doc_id"
+        return file_document_id(document_id(self.document_key), self.normalized.raw.sha256)
 
     @property
     def text(self) -> str:
@@ -97,8 +104,9 @@ class StructuredDoc:
 @dataclass
 class BatchResult:
     tables: dict[str, pa.Table]
-    # (source_file, doc_id, sha256 of the normalized text) per documents row, for duplicates
-    doc_keys: list[tuple[str, str, str]]
+    # (source_file, doc_id, key id, raw sha256) per documents row, for duplicates
+    # (pipeline.DuplicateRoles; the doc_id is the file's, as processing gave it)
+    doc_keys: list[tuple[str, str, str, str]]
     processed: int = 0
     cached: int = 0
     timings: dict[str, float] = field(default_factory=dict)

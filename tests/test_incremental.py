@@ -19,8 +19,11 @@ from flows.ingest.raw_files import discover
 from flows.orchestration.batches import _split_copies, _split_reused, process_entries, scan_raw
 from flows.storage.publish import file_checksums, new_build_dir, publish, table_file, table_path, write_meta
 from flows.storage.reuse import TEXT_KEYS, load_previous, reused_rows, write_text_keys
+from flows.contract.ids import file_document_id
+from flows.pipeline import DuplicateRoles, duplicate_roles
 from flows.storage.staging import (
     MERGE_ORDER,
+    FinalIds,
     ReusedReads,
     assemble,
     in_document_order,
@@ -48,11 +51,11 @@ def _sections(*ids: str) -> pa.Table:
 
 def test_rows_follow_their_documents_path_order_stable_within_a_document():
     # reused rows of b and c (published order), then the batch's a: a sorts first by path
-    documents = merge_table("documents", [_docs("b", "c"), _docs("a")], {}, [])
+    documents = merge_table("documents", [_docs("b", "c"), _docs("a")], NO_ROLES, [])
     doc_ids = path_ordered_doc_ids(documents, ["a.txt", "b.txt", "c.txt"])
     assert doc_ids.to_pylist() == ["a", "b", "c"]
     assert in_document_order(documents, doc_ids).column("doc_id").to_pylist() == ["a", "b", "c"]
-    sections = merge_table("sections", [_sections("b-0", "b-1", "c-0"), _sections("a-1", "a-0")], {}, [], doc_ids)
+    sections = merge_table("sections", [_sections("b-0", "b-1", "c-0"), _sections("a-1", "a-0")], NO_ROLES, [], doc_ids)
     # within a document the rows keep their order (a-1 before a-0 as the batch gave them)
     assert sections.column("section_id").to_pylist() == ["a-1", "a-0", "b-0", "b-1", "c-0"]
     assert sections.schema.equals(schema("sections").arrow_schema(), check_metadata=True)
@@ -63,15 +66,36 @@ def test_a_table_already_in_order_is_not_copied():
     assert in_document_order(sections, pa.array(["a", "b", "c"])) is sections
 
 
-def test_duplicates_are_marked_and_their_rows_dropped_rejects_sorted():
-    duplicate_of = {"c": "a"}
-    documents = merge_table("documents", [_docs("a", "c")], duplicate_of, [])
-    assert documents.column("duplicate_of").to_pylist() == [None, "a"]
-    sections = merge_table("sections", [_sections("a-0", "c-0", "c-1"), _sections("b-0")], duplicate_of, [])
+NO_ROLES = FinalIds.of(DuplicateRoles())
+
+
+def test_duplicates_are_marked_and_their_rows_dropped_originals_named_by_their_key_rejects_sorted():
+    # processed a and c share the key k: a (first by path) becomes k, c keeps its file id
+    final_ids = FinalIds.of(duplicate_roles([("a.txt", "a", "k", "sa"), ("c.txt", "c", "k", "sc"),
+                                             ("b.txt", "b", "kb", "sb")]))
+    documents = merge_table("documents", [_docs("a", "c")], final_ids, [])
+    assert documents.column("doc_id").to_pylist() == ["k", file_document_id("k", "sc")]
+    assert documents.column("duplicate_of").to_pylist() == [None, "k"]
+    sections = merge_table("sections", [_sections("a-0", "c-0", "c-1"), _sections("b-0")], final_ids, [])
     assert sections.column("section_id").to_pylist() == ["a-0", "b-0"]
+    assert sections.column("doc_id").to_pylist() == ["k", "kb"]
     batch = schema("rejects").table([dict(source_file="z.txt", reason="empty")])
-    rejects = merge_table("rejects", [batch], duplicate_of, [dict(source_file="m.txt", reason="duplicate")])
+    rejects = merge_table("rejects", [batch], final_ids, [dict(source_file="m.txt", reason="duplicate")])
     assert rejects.column("source_file").to_pylist() == ["m.txt", "z.txt"]
+
+
+def test_a_published_original_that_a_new_earlier_file_of_its_key_outranks_becomes_its_duplicate():
+    # the published build's z (doc_id k, its key id) and a new a.txt with the same key: a is
+    # first by path, so a's rows (file id fa) become k and z's reused rows go, its documents row
+    # renamed to its file id
+    final_ids = FinalIds.of(duplicate_roles([("z.txt", "k", "k", "sz"), ("a.txt", "fa", "k", "sa")]))
+    z = file_document_id("k", "sz")
+    reused = schema("documents").table([dict(doc_id="k", source_file="z.txt")])
+    documents = merge_table("documents", [reused, _docs("fa")], final_ids, [])
+    assert documents.select(["doc_id", "source_file", "duplicate_of"]).to_pylist() == [
+        dict(doc_id=z, source_file="z.txt", duplicate_of="k"), dict(doc_id="k", source_file="fa.txt", duplicate_of=None)]
+    sections = merge_table("sections", [_sections("k-0", "k-1"), _sections("fa-0")], final_ids, [])
+    assert sections.select(["section_id", "doc_id"]).to_pylist() == [dict(section_id="fa-0", doc_id="k")]
 
 
 # --- a whole incremental staging against a full run, on invented raw folders -------------------
@@ -92,6 +116,12 @@ def _publish(raw: Path, out: Path) -> None:
     publish(staged.build, out, list(TABLES))
 
 
+def _reused_keys(unique, previous, reuse: dict[str, str]) -> list[tuple[str, str, str, str]]:
+    """``BatchResult.doc_keys`` of the reused documents, as ``RunPlan.reused_keys`` gives them."""
+    sha256_of = {e.source_file: e.sha256 for e in unique}
+    return [(f, d, previous.text_keys[d], sha256_of[f]) for d, f in reuse.items()]
+
+
 def _incremental(raw: Path, out: Path, batch_size: int = 1):
     """What the flow's reuse path does, without Prefect: reuse what the published build has,
     process the rest in batches, stage one table at a time."""
@@ -100,8 +130,8 @@ def _incremental(raw: Path, out: Path, batch_size: int = 1):
     order = [e.source_file for e in unique]
     rest, reuse = _split_reused(unique, previous)
     results = [process_entries(raw, rest[i:i + batch_size], None) for i in range(0, len(rest), batch_size)]
-    reused_keys = [(f, d, previous.text_keys[d]) for d, f in reuse.items()]
-    staged = stage_merged(results, copies, iter(ReusedReads(previous, reuse)), reused_keys, order, new_build_dir(out))
+    staged = stage_merged(results, copies, iter(ReusedReads(previous, reuse)), _reused_keys(unique, previous, reuse),
+                          order, new_build_dir(out))
     return staged, reuse, results
 
 
@@ -189,7 +219,7 @@ def test_assemble_in_memory_gives_the_staged_tables(published, tmp_path):
     unique, copies = _split_copies([e for e in scan_raw(raw, discover(raw)) if not e.reject])
     rest, reuse = _split_reused(unique, previous)
     tables = assemble([process_entries(raw, rest, None)], copies, dict(ReusedReads(previous, reuse)),
-                      [(f, d, previous.text_keys[d]) for d, f in reuse.items()], [e.source_file for e in unique])
+                      _reused_keys(unique, previous, reuse), [e.source_file for e in unique])
     for name in TABLES:
         assert tables[name].equals(pq.read_table(table_path(staged.build, name))), name
 

@@ -18,7 +18,7 @@ def test_read_raw_ids_by_content(tmp_path):
     (tmp_path / "a.txt").write_bytes("一、总体要求".encode())
     (tmp_path / "b 副本 (1).txt").write_bytes("一、总体要求".encode())
     a, b = read_raw(tmp_path, tmp_path / "a.txt"), read_raw(tmp_path, tmp_path / "b 副本 (1).txt")
-    assert a.doc_id == b.doc_id and len(a.sha256) == 64
+    assert a.sha256 == b.sha256 and a.handle == b.handle and len(a.sha256) == 64
     assert b.source_file == "b 副本 (1).txt"
 
 

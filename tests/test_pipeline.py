@@ -4,6 +4,7 @@ from flows.normalize import normalize
 from flows.pipeline import mark_duplicates, merge, process_document, structured_rows
 from flows.records import NormalizedDoc, StructuredDoc
 from flows.structure import structure
+from flows.contract.ids import document_id, file_document_id
 
 PLAN = "关于加强数字政府建设的实施方案\n一、总体要求\n（一）发展目标\n到2025年，政务服务事项全程网办。\n".encode()
 
@@ -17,7 +18,7 @@ def _raw(data: bytes, name: str = "a.txt") -> RawDoc:
 def test_each_stage_maps_the_previous_stages_record_to_its_own():
     raw = _raw(PLAN)
     normalized = normalize(raw)
-    assert isinstance(normalized, NormalizedDoc) and normalized.raw is raw and normalized.doc_id == raw.doc_id
+    assert isinstance(normalized, NormalizedDoc) and normalized.raw is raw and normalized.handle == raw.handle
     assert normalized.text.startswith("关于加强数字政府建设的实施方案")
     structured = structure(normalized)
     assert isinstance(structured, StructuredDoc) and structured.normalized is normalized
@@ -35,7 +36,10 @@ def test_each_stage_maps_the_previous_stages_record_to_its_own():
 def test_process_document_gives_a_document_and_sections():
     rows = process_document(_raw(PLAN))
     (doc,) = rows["documents"]
-    assert doc["doc_id"] == doc["source_sha256"][:16] and doc["script"] == "simplified"
+    # the file's id (of its key and bytes) until the run's staging names it by its key alone
+    assert doc["doc_id"] == file_document_id(document_id(doc["document_key"]), doc["source_sha256"])
+    assert {r["doc_id"] for t in rows.values() for r in t if "doc_id" in r} == {doc["doc_id"]}
+    assert doc["script"] == "simplified"
     assert [s["level"] for s in rows["sections"]] == [0, 1, 2]
     assert not rows["rejects"]
 
@@ -73,14 +77,19 @@ def test_duplicate_roles_decided_batch_by_batch_equal_all_at_once():
     from flows.pipeline import DuplicateRoles, duplicate_roles
 
     rng = random.Random(7)
-    docs = sorted((f"f{i:03d}.txt", f"id{rng.randrange(40)}", f"text{rng.randrange(25)}") for i in range(120))
-    copies, duplicate_of = duplicate_roles(list(reversed(docs)))
+    docs = []
+    for i in range(120):
+        key, sha = f"key{rng.randrange(25)}", f"sha{rng.randrange(40)}"
+        docs.append((f"f{i:03d}.txt", file_document_id(key, sha), key, sha))
+    whole = duplicate_roles(list(reversed(docs)))
     roles = DuplicateRoles()
     for at in range(0, len(docs), 17):
         roles.add(list(reversed(docs[at:at + 17])))  # order inside a batch does not matter
-    assert (roles.copies, roles.duplicate_of) == (copies, duplicate_of) and duplicate_of and copies
+    assert (roles.copies, roles.duplicate_of, roles.renamed, roles.dropped) == (
+        whole.copies, whole.duplicate_of, whole.renamed, whole.dropped)
+    assert whole.duplicate_of and whole.copies and whole.dropped
     try:
-        roles.add([("a-before-everything.txt", "x", "y")])
+        roles.add([("a-before-everything.txt", "x", "y", "z")])
     except ValueError as exc:
         assert "already decided" in str(exc)
     else:

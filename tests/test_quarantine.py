@@ -156,15 +156,14 @@ def _write(folder, rows):
         pq.write_table(schema(name).table(rows.get(name, [])), folder / f"{name}.parquet")
 
 
-def _renamed(rows, old, new):
-    """The rows with one document's doc_id replaced (an earlier version of the same file)."""
-    out = {}
-    for name, table_rows in rows.items():
-        out[name] = [{**r, "doc_id": new} if r.get("doc_id") == old else r for r in table_rows]
-        for r in out[name]:
-            for key in ("section_id", "parent_id", "goal_id", "metric_id", "target_id", "task_id"):
-                if isinstance(r.get(key), str) and r["doc_id"] == new:
-                    r[key] = r[key].replace(old, new)
+def _earlier_version(rows, doc_id):
+    """The rows with one document as an earlier version of its file: other bytes (a value edited:
+    its doc_id, named by its document_key, is the same) and one goal fewer."""
+    out = {name: [dict(r) for r in table_rows] for name, table_rows in rows.items()}
+    (doc,) = [d for d in out["documents"] if d["doc_id"] == doc_id]
+    doc.update(source_sha256="e" * 64, source_bytes=doc["source_bytes"] - 1)
+    first_goal = next(i for i, g in enumerate(out["goals"]) if g["doc_id"] == doc_id)
+    del out["goals"][first_goal]
     return out
 
 
@@ -172,10 +171,11 @@ def test_withholding_drops_every_row_keeps_the_published_version_stale_and_rejec
     bad = seed_doc(seed_rows, "003")
     staged, published, into = tmp_path / "staged", tmp_path / "published", tmp_path / "into"
     _write(staged, seed_rows)
-    earlier = _renamed(seed_rows, bad["doc_id"], "e" * 16)
+    # the published build holds the earlier version of bad's file, under the same doc_id
+    earlier = _earlier_version(seed_rows, bad["doc_id"])
     _write(published, earlier)
     keys = {d["doc_id"]: f"k-{d['doc_id']}" for d in seed_rows["documents"]}
-    pq.write_table(pa.table({"doc_id": ["e" * 16], "text_sha256": ["k-earlier"]}), published / TEXT_KEYS)
+    pq.write_table(pa.table({"doc_id": [bad["doc_id"]], "text_sha256": ["k-earlier"]}), published / TEXT_KEYS)
     into.mkdir()
     now = dt.datetime(2026, 12, 5, 14, 0, tzinfo=dt.timezone.utc)
     details = ["source_text_matches_offsets (metrics.source_text): metrics.source_text = 'x' [metric_id=m]"]
@@ -185,22 +185,25 @@ def test_withholding_drops_every_row_keeps_the_published_version_stale_and_rejec
     for name in TABLES:
         table = pq.read_table(table_path(into, name))
         if "doc_id" in table.column_names:
-            assert bad["doc_id"] not in table.column("doc_id").to_pylist(), name
-            kept = [r for r in earlier.get(name, []) if r.get("doc_id") == "e" * 16]
-            assert table.column("doc_id").to_pylist().count("e" * 16) == len(kept), name
+            # exactly the earlier version's rows of that doc_id, none of the new version's
+            kept = [r for r in earlier.get(name, []) if r.get("doc_id") == bad["doc_id"]]
+            assert table.column("doc_id").to_pylist().count(bad["doc_id"]) == len(kept), name
         assert withheld.rows[name] == table.num_rows
+    goals = pq.read_table(table_path(into, "goals")).to_pylist()
+    assert [g for g in goals if g["doc_id"] == bad["doc_id"]] == [g for g in earlier["goals"] if g["doc_id"] == bad["doc_id"]]
     docs = pq.read_table(table_path(into, "documents")).to_pylist()
-    (stale,) = [d for d in docs if d["doc_id"] == "e" * 16]
-    assert stale["source_file"] == bad["source_file"] and stale["stale_since"] == now
+    (stale,) = [d for d in docs if d["doc_id"] == bad["doc_id"]]
+    assert stale["source_file"] == bad["source_file"] and stale["source_sha256"] == "e" * 64
+    assert stale["stale_since"] == now
     assert "quarantined" in stale["stale_reason"] and "source_text_matches_offsets" in stale["stale_reason"]
-    assert all(d["stale_since"] is None for d in docs if d["doc_id"] != "e" * 16)
+    assert all(d["stale_since"] is None for d in docs if d["doc_id"] != bad["doc_id"])
     assert [d["source_file"] for d in docs] == sorted(d["source_file"] for d in docs)  # path order
     (reject,) = [r for r in pq.read_table(table_path(into, "rejects")).to_pylist() if r["reason"] == "quarantined"]
     assert reject["source_file"] == bad["source_file"] and reject["source_sha256"] == bad["source_sha256"]
     assert "metrics.source_text" in reject["detail"] and "kept, marked stale" in reject["detail"]
-    assert withheld.stale == {"e" * 16: bad["source_file"]}
-    assert withheld.text_keys["e" * 16] == "k-earlier" and bad["doc_id"] not in withheld.text_keys
-    assert withheld.sources[bad["source_file"]] == stale["source_sha256"]
+    assert withheld.stale == {bad["doc_id"]: bad["source_file"]} and withheld.quarantined[bad["doc_id"]] == reject
+    assert withheld.text_keys[bad["doc_id"]] == "k-earlier"
+    assert withheld.sources[bad["source_file"]] == "e" * 64
 
     # once stale, a later run that keeps it again keeps its first stale_since
     again = tmp_path / "again"
@@ -208,8 +211,25 @@ def test_withholding_drops_every_row_keeps_the_published_version_stale_and_rejec
     _write(tmp_path / "published2", {n: pq.read_table(table_path(into, n)).to_pylist() for n in TABLES})
     later = withhold_documents(staged, again, {bad["doc_id"]: details}, keys, tmp_path / "published2",
                                now + dt.timedelta(days=1))
-    (stale2,) = [d for d in pq.read_table(table_path(again, "documents")).to_pylist() if d["doc_id"] == "e" * 16]
+    (stale2,) = [d for d in pq.read_table(table_path(again, "documents")).to_pylist() if d["doc_id"] == bad["doc_id"]]
     assert stale2["stale_since"] == now and later.stale
+
+
+def test_the_published_version_of_the_very_bytes_withheld_is_not_kept(seed_rows, tmp_path):
+    # the same bytes as published, failing rules that changed since: no earlier version to keep
+    bad = seed_doc(seed_rows, "003")
+    staged, published, into = tmp_path / "staged", tmp_path / "published", tmp_path / "into"
+    _write(staged, seed_rows)
+    _write(published, seed_rows)
+    into.mkdir()
+    withheld = withhold_documents(staged, into, {bad["doc_id"]: ["rule (t.c): v"]}, {}, published)
+    assert not withheld.stale and bad["doc_id"] in withheld.quarantined
+    for name in TABLES:
+        table = pq.read_table(table_path(into, name))
+        if "doc_id" in table.column_names:
+            assert bad["doc_id"] not in table.column("doc_id").to_pylist(), name
+    (reject,) = [r for r in pq.read_table(table_path(into, "rejects")).to_pylist() if r["reason"] == "quarantined"]
+    assert "no earlier version" in reject["detail"]
 
 
 def test_a_duplicate_of_a_quarantined_document_is_withheld_too_and_nothing_is_kept_without_an_earlier_version(

@@ -462,6 +462,16 @@ def test_changelog_lists_target_values_that_changed(fresh):
     assert "| metrics | 2 | 2 | +0 |" in log and "| bandwidth_targets | 1 | 1 | +0 |" in log
 
 
+EDITED = ("个人事项90%", "个人事项95%")
+
+
+def _release_rows(release_dir: Path) -> dict[str, dict[str, dict]]:
+    """Each table of a release (documents, sections, metrics, targets) by its row id."""
+    keys = {"documents": "doc_id", "sections": "section_id", "metrics": "metric_id", "targets": "target_id"}
+    return {name: {r[key]: r for r in pq.read_table(release_dir / f"{name}.parquet").to_pylist()}
+            for name, key in keys.items()}
+
+
 @pytest.mark.e2e
 def test_a_release_after_one_raw_document_changed_shows_exactly_that_document(seeds_published, tmp_path):
     from flows.build import build_dataset
@@ -471,8 +481,9 @@ def test_a_release_after_one_raw_document_changed_shows_exactly_that_document(se
     out = copy_build(seeds_published[0], tmp_path / "curated")  # the flow's build of these five seeds
     release(V1, out_dir=out, raw_dir=raw, repo=repo)
     result_v1_commit = git(repo, "rev-parse", "HEAD").strip()
-    changed = discover(raw)[3]
-    changed.write_bytes(changed.read_bytes() + "\n到2030年，全省政务服务事项全程网办率达到100%。\n".encode())
+    changed = discover(raw)[0]  # the Guizhou seed: one value edited
+    assert changed.read_text(encoding="utf-8").count(EDITED[0]) == 1
+    changed.write_text(changed.read_text(encoding="utf-8").replace(*EDITED), encoding="utf-8")
     git(repo, "commit", "-qam", "raw document revised", date_=OLD_COMMIT_DATE)
     with pytest.raises(ReleaseRefused, match=f"raw file {changed.name} changed after the build"):
         release(V2, out_dir=out, raw_dir=raw, repo=repo)
@@ -482,23 +493,29 @@ def test_a_release_after_one_raw_document_changed_shows_exactly_that_document(se
     doc_lines = [l for l in log.split("## Documents")[1].split("##")[0].splitlines() if l.startswith("- ")]
     assert doc_lines == [f"- changed: `{changed.name}` (sha256 `{json.loads((out / RELEASES / V1 / 'manifest.json').read_text())['sources'][changed.name]}` → `{sha256_file(changed)}`)"]
     assert "| documents | 5 | 5 | +0 |" in log
-    # changes.parquet names exactly that document's rows. Its doc_id (the raw file's id) left with
-    # the old bytes and came with the new ones; its rows keep their ids (flows/contract/ids.py) and show
-    # the new doc_id, the sentence added brings a goal and a metric, its last section grew.
-    old_id = json.loads((out / RELEASES / V1 / "manifest.json").read_text())["sources"][changed.name][:16]
-    new_id = sha256_file(changed)[:16]
-    # (the derived views' ids come from their own keys: they change with the document's rows)
-    changes = [c for c in pq.read_table(result.path / "changes.parquet").to_pylist() if c["table"] in TABLES]
-    assert {(c["table"], c["change"]) for c in changes if c["row_id"] in (old_id, new_id)} == {
-        ("documents", "removed"), ("documents", "added")}
-    by_doc_id = [c for c in changes if c["table"] in ("keywords", "repairs")]  # keyed on (doc_id, …)
-    assert by_doc_id and all(old_id in c["row_id"] or new_id in c["row_id"] for c in by_doc_id)
-    by_row_id = [c for c in changes if c["table"] not in ("documents", "keywords", "repairs")]
-    moved = {c["row_id"] for c in by_row_id if c["change"] == "changed" and (c["column"], c["old"], c["new"]) == ("doc_id", old_id, new_id)}
-    assert moved and {c["row_id"] for c in by_row_id if c["change"] == "changed"} == moved
-    assert {c["column"] for c in by_row_id if c["change"] == "changed"} <= {"doc_id", "text", "char_end"}
-    assert sorted(c["table"] for c in by_row_id if c["change"] != "changed") == ["goals", "metrics"]
-    assert {c["change"] for c in by_row_id if c["change"] != "changed"} == {"added"}
+    # changes.parquet names exactly the rows whose content changed: the document keeps its doc_id
+    # (of its document_key, flows/contract/ids.py), and so do all its rows; the metric whose value
+    # changed is removed and added (a metric's id includes its value), its target changes value
+    old_rows, new_rows = (_release_rows(out / RELEASES / v) for v in (V1, V2))
+    (doc,) = [d for d in old_rows["documents"].values() if d["source_file"] == changed.name]
+    assert new_rows["documents"][doc["doc_id"]]["source_file"] == changed.name
+    changes = pq.read_table(result.path / "changes.parquet").to_pylist()
+    kinds = {(c["table"], c["change"], c["column"]) for c in changes}
+    assert kinds == {("documents", "changed", "source_sha256"), ("documents", "changed", "text"),
+                     ("sections", "changed", "text"), ("metrics", "removed", None), ("metrics", "added", None),
+                     ("metrics", "changed", "source_text"), ("targets", "changed", "value"),
+                     ("targets", "changed", "metric_id"), ("targets", "changed", "source_text")}, kinds
+    (removed,) = [old_rows["metrics"][c["row_id"]] for c in changes if c["change"] == "removed"]
+    (added,) = [new_rows["metrics"][c["row_id"]] for c in changes if c["change"] == "added"]
+    assert (removed["value"], added["value"]) == (90.0, 95.0) and removed["indicator"] == added["indicator"]
+    (target,) = [c for c in changes if (c["table"], c["column"]) == ("targets", "value")]
+    assert (target["old"], target["new"]) == ("90.0", "95.0")
+    for c in changes:  # every row named is of that document and quoted the edited value
+        before, after = old_rows[c["table"]].get(c["row_id"]), new_rows[c["table"]].get(c["row_id"])
+        assert {r["doc_id"] for r in (before, after) if r} == {doc["doc_id"]}, c
+        if c["change"] == "changed" and c["column"] != "source_sha256":
+            assert EDITED[0] in str(before[c["column"]]) or c["column"] in ("value", "metric_id"), c
+    assert len(changes) < 20  # not every row of the document (it has hundreds)
     assert f"Code: `{result_v1_commit[:12]}` → `{git(repo, 'rev-parse', 'HEAD').strip()[:12]}`." in log
     assert (out / RELEASES / LATEST).read_text().strip() == V2
 

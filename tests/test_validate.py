@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from flows.contract.ids import document_id, file_document_id
 from flows.contract.schema import SCHEMA_DIR, TABLES, load_schemas, schema
 from flows.gate.rules import (
     PLAN_LENGTH,
@@ -46,10 +47,12 @@ def span(text: str, fragment: str) -> tuple[int, int]:
     return start, start + len(fragment)
 
 
-def good_rows(text: str = PLAN, name: str = "plan.txt") -> dict[str, list[dict]]:
-    """Every table's rows for one invented plan, consistent with each other and with the text."""
+def good_rows(text: str = PLAN, name: str = "plan.txt", key: str | None = None) -> dict[str, list[dict]]:
+    """Every table's rows for one invented plan, consistent with each other and with the text
+    (its own document_key unless ``key`` is given: a plan named other than plan.txt is another plan)."""
+    key = key or ("number:某省人民政府|某府发(2023)21号" if name == "plan.txt" else f"title:{name}|2023-06-01")
     sha = hashlib.sha256(text.encode()).hexdigest()
-    d = sha[:16]
+    d = document_id(key)
     h1, h2, h3 = (text.index(h) for h in ("一、总体要求", "二、主要任务", "（一）建设网络"))
     sec = lambda i: f"{d}-{i:04d}"  # noqa: E731
     body = lambda a, b: text[a:b].split("\n", 1)[-1].strip()  # noqa: E731
@@ -65,7 +68,7 @@ def good_rows(text: str = PLAN, name: str = "plan.txt") -> dict[str, list[dict]]
             issuer="某省人民政府", admin_level="province", doc_number="某府发〔2023〕21号",
             issue_date=dt.date(2023, 6, 1), issue_date_source="signature", plan_start_year=2023,
             plan_end_year=2025, source_url=None, metadata_flags=[], repairs="[]",
-            unrecoverable_spans=0, duplicate_of=None, text=text, document_key="number:某省人民政府|某府发(2023)21号")],
+            unrecoverable_spans=0, duplicate_of=None, text=text, document_key=key)],
         "sections": [
             dict(section_id=sec(0), doc_id=d, parent_id=None, level=0, label=None, ordinal=None,
                  heading=None, kind="preamble", text=text[:h1].strip(), char_start=0, char_end=h1),
@@ -368,17 +371,20 @@ def test_most_plans_without_goals_fail_but_one_may_lack_them():
 
 def test_a_duplicate_keeping_derived_rows_fails(good):
     rows = copy.deepcopy(good)
-    dup = good_rows(PLAN + "\n", "copy.txt")
-    dup["documents"][0]["duplicate_of"] = good["documents"][0]["doc_id"]
+    dup = good_rows(PLAN + "\n", "copy.txt", good["documents"][0]["document_key"])
+    original = good["documents"][0]["doc_id"]
+    dup_id = file_document_id(original, dup["documents"][0]["source_sha256"])
+    dup["documents"][0].update(doc_id=dup_id, duplicate_of=original)
     rows["documents"] += dup["documents"]
-    rows["keywords"] += dup["keywords"]
+    rows["keywords"] += [dict(k, doc_id=dup_id) for k in dup["keywords"]]
     result = validate(rows)
     assert failed_rules(result) == {"duplicates_have_no_rows"}
 
 
-def test_doc_id_must_be_the_sha256_prefix(good):
-    result = validate(broken(good, "documents", source_sha256="f" * 64))
-    assert "doc_id_is_sha256_prefix" in failed_rules(result)
+def test_doc_id_must_derive_from_the_document_key(good):
+    assert validate(broken(good, "documents", source_sha256="f" * 64)).success  # the bytes are no part of it
+    result = validate(broken(good, "documents", document_key="number:某省人民政府|某府发(2023)22号"))
+    assert "doc_id_from_document_key" in failed_rules(result)
 
 
 def test_keyword_weights_and_ranks(good):
@@ -639,8 +645,10 @@ def test_duplicate_links_and_rows_per_document_are_always_checked_in_full(good):
     rows, first, second = _two_documents(good)
     rows["documents"][0]["duplicate_of"] = "0" * 16  # points at no document (and keeps its rows)
     failures = validate(rows, checked_docs=[second]).failures
+    # (and a duplicate's doc_id would be its file's: ids.file_document_id)
     assert {f.split(" failed")[0] for f in failures} == {
-        "documents.integrity: duplicate_of_exists_in_documents", "documents.row_counts: duplicates_have_no_rows"}
+        "documents.integrity: duplicate_of_exists_in_documents", "documents.row_counts: duplicates_have_no_rows",
+        "documents.integrity: doc_id_from_document_key"}
     rows, first, second = _two_documents(good)
     rows["sections"] = [s for s in rows["sections"] if s["doc_id"] != first]
     rows["goals"] = [g for g in rows["goals"] if g["doc_id"] != first]

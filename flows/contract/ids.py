@@ -10,12 +10,19 @@ hash of the raw bytes changes when a file is re-encoded or re-wrapped. So:
   among the document's rows of that table with the same content). The content is what
   identifies the fact (``ID_CONTENT``), never an offset. A section's content includes its
   parent's id, so a heading's id is its path.
+- ``doc_id`` names the document too: ``document_id(document_key)``, so editing a value in the
+  text, re-encoding the file or wrapping it in a web page keeps it, and a release diff names
+  only the rows that changed. Only a change of the key's fields (issuer and number, or title and
+  date, or, for a document with neither, its text) gives a new doc_id.
+- Documents with the same key are duplicates (``pipeline.duplicate_key``): the original (first
+  by path) gets ``document_id(key)`` and keeps its rows; each other one keeps only its documents
+  row, with ``duplicate_of`` set and its own id ``file_document_id(key id, raw sha256)``.
+  Byte-identical files are one file: the first by path is kept, the others are rejects.
 
-``doc_id`` stays the raw file's identity (the first 16 hex digits of its sha256): the cache, the
-reuse of a published build and byte-identical copies key on it. Row ids do not use it, so they
-survive re-encoding; documents with the same key are duplicates (``duplicate_key``): the first
-keeps its rows, the others keep only their documents row with ``duplicate_of`` set
-(``pipeline.duplicate_key``).
+Processing a document cannot know whether another file shares its key, so every document
+leaves processing (and lives in the per-document cache) under its file id; the run's staging,
+once it has seen every document's key, renames each original's rows to its key id
+(``pipeline.DuplicateRoles``). The published build's rows already carry final ids.
 
 Extractors and ``parse_sections`` give rows positional handles; ``assign_row_ids`` replaces
 them (and every reference to a section) once per document, so no extractor computes an id.
@@ -66,6 +73,18 @@ def document_key(issuer: str | None, doc_number: str | None, title: str | None,
     if title and issue_date:
         return f"title:{normalize_part(title)}|{normalize_part(issue_date)}"
     return f"text:{_digest(normalize_part(text))}"
+
+
+def document_id(document_key: str) -> str:
+    """The doc_id of the document with this key (of its original, when files share the key)."""
+    return _digest("document\x1f" + document_key)
+
+
+def file_document_id(key_id: str, raw_sha256: str) -> str:
+    """The doc_id of one raw file of the document whose ``document_id`` is ``key_id``: what
+    processing gives every document, and what a duplicate (a file that is not the original of
+    its key) keeps. Byte-identical files share it."""
+    return _digest(f"{key_id}\x1f{raw_sha256}")
 
 
 def row_id(document_key: str, table: str, content: tuple[Any, ...], ordinal: int) -> str:

@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from flows.contract.ids import document_id, file_document_id
 from flows.contract.schema import TableSchema
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ def integrity_frame(ts: TableSchema, tables: dict[str, pa.Table], checked_docs: 
     cols = set(ts.column_names)
     # doc_id: a failing row names its document (quarantine, ``RULE_LEVELS``)
     keep = [c for c in dict.fromkeys([*ts.primary_key, "doc_id", *(_integrity_columns(ts))]) if c in cols]
-    needed = [*keep, "level", "source_sha256", "doc_id", "section_id", *((*SPAN_EQUALS, *SPAN_CONTAINS) if _has_span(ts) else ())]
+    needed = [*keep, "level", "source_sha256", "document_key", "duplicate_of", "doc_id", "section_id", *((*SPAN_EQUALS, *SPAN_CONTAINS) if _has_span(ts) else ())]
     table = columns_of(tables, ts.name, list(dict.fromkeys(needed)), checked_docs)
     df = table.select(keep).to_pandas(types_mapper=_MASKED.get)
     for col, ref, ref_col in _references(ts):
@@ -188,7 +189,12 @@ def integrity_frame(ts: TableSchema, tables: dict[str, pa.Table], checked_docs: 
         df["parent_one_level_up"] = (df["parent_id"].isna() | (df["parent_level"] == df["level"] - 1)).fillna(False).astype(bool)
     if ts.name == "documents":
         df["source_sha256"] = table.column("source_sha256").to_pandas()
-        df["doc_id_is_sha256_prefix"] = (df["source_sha256"].str.slice(0, 16) == df["doc_id"]).fillna(False).astype(bool)
+        df["document_key"] = table.column("document_key").to_pandas()
+        expected = [document_id(key) if dup is None else file_document_id(document_id(key), sha)
+                    for key, dup, sha in zip(*(table.column(c).to_pylist()
+                                               for c in ("document_key", "duplicate_of", "source_sha256")))]
+        df["doc_id_from_document_key"] = (df["doc_id"] == pd.Series(expected, index=df.index, dtype=df["doc_id"].dtype)
+                                          ).fillna(False).astype(bool)
     if _has_span(ts):
         _span_checks(ts, table, texts or DocumentTexts(tables, checked_docs), df)
     return df

@@ -319,8 +319,10 @@ def integrity_expectations(ts: TableSchema) -> list[gxe.Expectation]:
         # the schema's tree: a parent is always exactly one level up
         expect_true("parent_one_level_up", "parent_one_level_up", "level", ("level", "parent_level"))
     if t == "documents":
-        # doc_id is defined as the first 16 hex digits of the raw file's sha256
-        expect_true("doc_id_is_sha256_prefix", "doc_id_is_sha256_prefix", "doc_id", ("doc_id", "source_sha256"))
+        # doc_id is defined by the document_key (flows/contract/ids.py): the key's id for an
+        # original, the key's and the raw file's for a duplicate
+        expect_true("doc_id_from_document_key", "doc_id_from_document_key", "doc_id",
+                    ("doc_id", "document_key", "source_sha256"))
     if _has_span(ts):
         # provenance: the offsets must point inside the document's normalized text
         expect_true("offsets_inside_text", "offsets_inside_text", "char_start",
@@ -425,7 +427,7 @@ RULE_LEVELS = {
     "duplicate_of_exists_in_documents": DOCUMENT,
     "section_in_same_document": DOCUMENT,
     "parent_one_level_up": DOCUMENT,
-    "doc_id_is_sha256_prefix": DOCUMENT,
+    "doc_id_from_document_key": DOCUMENT,
     "offsets_inside_text": DOCUMENT,
     "source_text_matches_offsets": DOCUMENT,
     "statement_matches_offsets": DOCUMENT,

@@ -116,7 +116,9 @@ def withhold_documents(build: Path, into: Path, quarantine: dict[str, list[str]]
             withheld[d["doc_id"]] = [f"same normalized text as the quarantined {original['source_file']}"]
     # an earlier version of a withheld file, unless it is in this build already (then it is
     # either kept as it is or withheld now: a stale version that fails in turn is not kept)
-    stale, stale_keys = _earlier_versions(published, {by_id[d]["source_file"] for d in withheld}, set(by_id))
+    # (the new version of a file shares its doc_id with the earlier one: the doc_id names the document)
+    stale, stale_keys = _earlier_versions(published, {by_id[d]["source_file"] for d in withheld},
+                                          set(by_id) - set(withheld), {by_id[d]["source_sha256"] for d in withheld})
     reasons = {by_id[d]["source_file"]: f"its new version (sha256 {by_id[d]['source_sha256'][:12]}…) was quarantined: "
                + "; ".join(details) for d, details in withheld.items()}
     rejects = pq.read_table(table_path(build, "rejects")).to_pylist()
@@ -180,25 +182,26 @@ def _quarantine_rejects(rejects: list[dict[str, Any]], withheld: dict[str, tuple
     return out
 
 
-def _earlier_versions(published: Path | None, files: set[str],
-                      present: set[str]) -> tuple[dict[str, str], dict[str, str]]:
+def _earlier_versions(published: Path | None, files: set[str], present: set[str],
+                      withheld_sha256: set[str]) -> tuple[dict[str, str], dict[str, str]]:
     """The published documents that are an earlier version of these raw ``files`` and may be
-    kept (a document of its own, not a duplicate, not ``present`` in the new build):
-    {doc_id: source_file}, and their normalized-text keys {doc_id: key}."""
+    kept (a document of its own, not a duplicate, not ``present`` in the new build, not the very
+    bytes withheld now): {doc_id: source_file}, and their normalized-text keys {doc_id: key}."""
     if published is None or not files or not _same_layout(Path(published)):
         return {}, {}
     from flows.storage.publish import table_path
     from flows.storage.reuse import TEXT_KEYS
 
     docs = pq.read_table(table_path(published, "documents"),
-                         columns=["doc_id", "source_file", "duplicate_of"]).to_pylist()
+                         columns=["doc_id", "source_file", "source_sha256", "duplicate_of"]).to_pylist()
     try:
         keys = pq.read_table(Path(published) / TEXT_KEYS)
         text_keys = dict(zip(keys.column("doc_id").to_pylist(), keys.column("text_sha256").to_pylist()))
     except (OSError, pa.ArrowException):
         text_keys = {}
     stale = {d["doc_id"]: d["source_file"] for d in docs
-             if d["source_file"] in files and d["duplicate_of"] is None and d["doc_id"] not in present}
+             if d["source_file"] in files and d["duplicate_of"] is None and d["doc_id"] not in present
+             and d["source_sha256"] not in withheld_sha256}
     return stale, {d: text_keys[d] for d in stale if d in text_keys}
 
 

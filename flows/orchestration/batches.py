@@ -73,7 +73,7 @@ def process_entries(raw_dir: Path, entries: list[RawEntry], cache: DocumentCache
     timings: dict[str, float] = {}
     cpu_started = time.thread_time()
     parts: dict[str, list[pa.Table]] = {t: [] for t in TABLES}
-    doc_keys: list[tuple[str, str, str]] = []
+    doc_keys: list[tuple[str, str, str, str]] = []
     processed = cached = 0
     pending: list[tuple[RawEntry, dict[str, list[dict[str, Any]]], str | None]] = []
 
@@ -81,7 +81,8 @@ def process_entries(raw_dir: Path, entries: list[RawEntry], cache: DocumentCache
         for name, table in doc.tables.items():
             parts[name].append(table)
         if doc.text_key is not None and "documents" in doc.tables:
-            doc_keys.extend((entry.source_file, d, doc.text_key) for d in doc.tables["documents"].column("doc_id").to_pylist())
+            doc_keys.extend((entry.source_file, d, doc.text_key, entry.sha256)
+                            for d in doc.tables["documents"].column("doc_id").to_pylist())
 
     def flush() -> None:
         with timed(timings, "arrow"):
@@ -173,7 +174,7 @@ def plan_batches(entries: list[RawEntry], batch_size: int, parallelism: int = 1)
 
 def _split_reused(entries: list[RawEntry], previous: PreviousBuild | None) -> tuple[list[RawEntry], dict[str, str]]:
     """(entries to process or load from the cache, {doc_id: source_file} of the documents whose
-    rows the previous build holds)."""
+    rows the previous build holds: its documents rows say which doc_id a raw file's bytes got)."""
     if previous is None:
         return entries, {}
     rest, reuse = [], {}
@@ -210,6 +211,7 @@ class RunPlan:
     rejects: list[dict[str, Any]]
     order: list[str]  # every usable file, reused ones included, in path order
     reuse: dict[str, str] = field(default_factory=dict)
+    reused_sha256: dict[str, str] = field(default_factory=dict)  # doc_id -> raw sha256, of ``reuse``
 
     @property
     def cached(self) -> int:
@@ -218,6 +220,10 @@ class RunPlan:
     @property
     def to_process(self) -> int:
         return len(self.unique) - self.cached
+
+    def reused_keys(self, previous: PreviousBuild) -> list[tuple[str, str, str, str]]:
+        """``BatchResult.doc_keys`` of the reused documents (their doc_id: the previous build's)."""
+        return [(f, d, previous.text_keys[d], self.reused_sha256[d]) for d, f in self.reuse.items()]
 
     def describe(self, raw: Path) -> str:
         return (f"{len(self.entries)} raw files under {raw}: {self.to_process} to process, {self.cached} cached, "
@@ -240,7 +246,8 @@ def plan_run(entries: list[RawEntry], previous: PreviousBuild | None, cache: Doc
     unique, copies = _split_copies([e for e in entries if not e.reject])
     rejects = [e.reject for e in entries if e.reject] + copies
     order = [e.source_file for e in unique]
+    sha256_of = {e.source_file: e.sha256 for e in unique}
     unique, reuse = _split_reused(unique, previous)
     if cache is not None:
         unique = [RawEntry(e.source_file, e.sha256, e.size, cached=cache.has(e.sha256, e.suffix)) for e in unique]
-    return RunPlan(entries, unique, rejects, order, reuse)
+    return RunPlan(entries, unique, rejects, order, reuse, {d: sha256_of[f] for d, f in reuse.items()})

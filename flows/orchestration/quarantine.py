@@ -52,7 +52,9 @@ def quarantine_documents(staged: Staged, result: ValidationResult, out: Path, ch
         staging.append(withheld.build)
         shutil.rmtree(staged.build, ignore_errors=True)
         quarantined.update(withheld.quarantined)
-        stale = {d: f for d, f in {**stale, **withheld.stale}.items() if d not in quarantined}
+        # a kept version shares its doc_id with the quarantined new version of its file (a doc_id
+        # names the document, not its bytes): it stays listed while it is kept
+        stale = {**{d: f for d, f in stale.items() if d not in withheld.quarantined}, **withheld.stale}
         staged.build, staged.rows, staged.sources = withheld.build, withheld.rows, withheld.sources
         staged.text_keys, staged.rejected = withheld.text_keys, withheld.rejected
         for doc_id, row in withheld.quarantined.items():
@@ -64,7 +66,7 @@ def quarantine_documents(staged: Staged, result: ValidationResult, out: Path, ch
         # the rows of every document no published build validated under these rules, stale
         # versions included (their rules may have changed since)
         if checked is not None:
-            checked = [d for d in checked if d not in quarantined] + list(stale)
+            checked = list(dict.fromkeys([*(d for d in checked if d not in quarantined), *stale]))
         validator.wait_docs()
         result = validate(StagedTables(staged.build, list(TABLES)), checked)
     return result, quarantined, stale

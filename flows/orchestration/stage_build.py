@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 from flows.contract.schema import TABLES
 from flows.gate.verdict import ValidationResult
 from flows.orchestration.batches import RunPlan
-from flows.pipeline import timed
+from flows.pipeline import duplicate_roles, timed
 from flows.records import BatchResult
 from flows.storage.publish import Checksums, new_build_dir, table_file
 from flows.storage.reuse import PreviousBuild
@@ -89,9 +89,11 @@ def stage_build(batches: Iterator[BatchResult], run: RunPlan, previous: Previous
     with timed(timings, "batches"):
         results = list(batches)
     batches_done()
-    reused_keys = [(f, d, previous.text_keys[d]) for d, f in run.reuse.items()]
+    reused_keys = run.reused_keys(previous)
     same_rules = previous.rules_fingerprint == rules_fingerprint
-    checked = [d for r in results for _, d, _ in r.doc_keys] if same_rules else None
+    # the batches' documents by their final doc_id (processing gave them their file's)
+    roles = duplicate_roles([*reused_keys, *(k for r in results for k in r.doc_keys)])
+    checked = [roles.final(d) for r in results for _, d, _, _ in r.doc_keys] if same_rules else None
     # one table at a time: the published build's reused rows and the batches' merged, written
     # and let go (only the row groups holding checked documents are read back for the
     # row-level suites). With few documents to check, a thread stages while this one validates

@@ -13,7 +13,7 @@ need no row-level validation again; otherwise every row is validated under the n
 A document that was a duplicate in that build has no derived rows there (only its original
 keeps them), so it is not taken from the build; it goes the per-document cache's way.
 
-Duplicate detection needs each document's normalized-text hash, which no table carries: the
+Duplicate detection needs each document's key id (an original's doc_id, not a duplicate's): the
 build keeps them in a hidden file next to its tables (``TEXT_KEYS``).
 """
 
@@ -36,8 +36,9 @@ TEXT_KEYS = ".text_keys" + BUILD_SUFFIX  # Parquet, named for no glob (flows/sto
 @dataclass
 class PreviousBuild:
     path: Path
-    doc_ids: dict[tuple[str, str], str]  # (raw sha256, lower-case suffix) -> doc_id, originals only
-    text_keys: dict[str, str]  # doc_id -> its duplicate key (pipeline.duplicate_key: sha256 of document_key)
+    # (raw sha256, lower-case suffix) -> the doc_id its documents row has, originals only
+    doc_ids: dict[tuple[str, str], str]
+    text_keys: dict[str, str]  # doc_id -> its key id (pipeline.duplicate_key: ids.document_id of document_key)
     rules_fingerprint: str | None = None  # of the rules its rows were validated under
 
 

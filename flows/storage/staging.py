@@ -38,11 +38,11 @@ def assemble(results: list[BatchResult], extra_rejects: list[dict[str, Any]],
     """Every table in memory, from the batches and the rows ``reused`` from the previous build
     (see ``merge_table``; with ``order``, source files in path order, rows follow it). The
     flow stages a run one table at a time instead (``stage_merged``)."""
-    _, duplicate_of = duplicate_roles([*reused_keys, *(k for r in results for k in r.doc_keys)])
+    final_ids = FinalIds.of(duplicate_roles([*reused_keys, *(k for r in results for k in r.doc_keys)]))
     tables: dict[str, pa.Table] = {}
     doc_ids = None
     for name in MERGE_ORDER:
-        tables[name] = merge_table(name, _parts_of(name, (reused or {}).pop(name, None), results), duplicate_of,
+        tables[name] = merge_table(name, _parts_of(name, (reused or {}).pop(name, None), results), final_ids,
                                    extra_rejects, doc_ids)
         if name == "documents" and order is not None:
             doc_ids = path_ordered_doc_ids(tables[name], order)
@@ -63,16 +63,16 @@ def _parts_of(name: str, reused: pa.Table | None, results: list[BatchResult]) ->
     return [t for t in [reused, *(r.tables.pop(name, None) for r in results)] if t is not None]
 
 
-def merge_table(name: str, parts: list[pa.Table], duplicate_of: dict[str, str],
+def merge_table(name: str, parts: list[pa.Table], final_ids: FinalIds,
                 extra_rejects: list[dict[str, Any]], doc_ids: pa.Array | None = None) -> pa.Table:
     """One table of a run from its parts (the previous build's reused rows, then the batches'):
-    documents with the same document_key as an earlier one get ``duplicate_of`` and
-    contribute no derived rows; with ``doc_ids`` (documents in path order), rows follow them
-    (``in_document_order``); rejects, with ``extra_rejects``, are sorted by source file.
+    every doc_id becomes final and documents with the same document_key as an earlier one get
+    ``duplicate_of`` and contribute no derived rows (``final_ids``); with ``doc_ids``
+    (documents in path order), rows follow them (``in_document_order``); rejects, with ``extra_rejects``, are sorted by source file.
 
     Parts are filtered one by one before they are concatenated (zero-copy), so memory never
     holds a second copy of the table (sections alone carry the full text once more)."""
-    table = pa.concat_tables([schema(name).table([]), *(_without_duplicates(name, p, duplicate_of) for p in parts)])
+    table = pa.concat_tables([schema(name).table([]), *(final_ids.apply(name, p) for p in parts)])
     if name == "rejects":
         return _sorted_rejects(pa.concat_tables([table, schema(name).table(extra_rejects)]))
     return table if doc_ids is None else in_document_order(table, doc_ids)
@@ -107,8 +107,9 @@ def stage_merged(results: list[BatchResult], extra_rejects: list[dict[str, Any]]
     written on a thread while the next is merged, then let go: this process holds at most
     ``STAGING_WRITERS`` merged tables (and the next one's reused rows), not all."""
     keys = [*reused_keys, *(k for r in results for k in r.doc_keys)]
-    _, duplicate_of = duplicate_roles(keys)
-    staged = Staged(build, {d: k for _, d, k in keys})
+    roles = duplicate_roles(keys)
+    final_ids = FinalIds.of(roles)
+    staged = Staged(build, {roles.final(d): k for _, d, k, _ in keys})
     for r in results:
         staged.add_counts(r)
     appender = TableAppender(build, {n: schema(n).arrow_schema() for n in TABLES if n != "rejects"})
@@ -131,7 +132,7 @@ def stage_merged(results: list[BatchResult], extra_rejects: list[dict[str, Any]]
         pending: list[Future] = []
         for name, reused in reads:
             with timed(timings, "assemble"):
-                table = merge_table(name, _parts_of(name, reused, results), duplicate_of, extra_rejects, doc_ids)
+                table = merge_table(name, _parts_of(name, reused, results), final_ids, extra_rejects, doc_ids)
                 del reused
                 if name == "documents":
                     doc_ids = path_ordered_doc_ids(table, order)
@@ -260,8 +261,9 @@ class Staged:
 
 def stream_batches(batches: Iterator[BatchResult], extra_rejects: list[dict[str, Any]], build: Path) -> Staged:
     """Write the batches' rows into the staging folder ``build`` as they come (path order):
-    documents with the same document_key as an earlier one get ``duplicate_of`` and
-    contribute no derived rows, as in ``assemble``; rejects are sorted by source file."""
+    every doc_id becomes final and documents with the same document_key as an earlier one get
+    ``duplicate_of`` and contribute no derived rows, as in ``assemble``; rejects are sorted by
+    source file."""
     names = [n for n in TABLES if n != "rejects"]
     appender = TableAppender(build, {n: schema(n).arrow_schema() for n in names})
     roles = DuplicateRoles()
@@ -269,13 +271,14 @@ def stream_batches(batches: Iterator[BatchResult], extra_rejects: list[dict[str,
     rejects = [schema("rejects").table(extra_rejects)]
     for result in batches:
         roles.add(result.doc_keys)
-        staged.text_keys.update((d, k) for _, d, k in result.doc_keys)
+        final_ids = FinalIds.of(roles, [d for _, d, _, _ in result.doc_keys])
+        staged.text_keys.update((roles.final(d), k) for _, d, k, _ in result.doc_keys)
         staged.add_counts(result)
         for name, table in result.tables.items():
             if name == "rejects":
                 rejects.append(table)
                 continue
-            table = _without_duplicates(name, table, roles.duplicate_of)
+            table = final_ids.apply(name, table)
             if name == "documents":
                 staged.sources.update(zip(table.column("source_file").to_pylist(), table.column("source_sha256").to_pylist()))
             appender.append(name, table)
@@ -296,19 +299,47 @@ def _close_staged(staged: Staged, appender: TableAppender) -> None:
     staged.rows = {name: staged.rows[name] for name in TABLES}
 
 
-def _without_duplicates(name: str, table: pa.Table, duplicate_of: dict[str, str]) -> pa.Table:
-    """A table's part with ``duplicate_of`` set on duplicate documents and their derived rows dropped."""
-    if not duplicate_of or name == "rejects" or "doc_id" not in table.column_names or table.num_rows == 0:
+@dataclass
+class FinalIds:
+    """What ``DuplicateRoles`` decided, as Arrow arrays to apply to each part of a table
+    (a batch's, the published build's reused rows)."""
+
+    renamed_from: pa.Array
+    renamed_to: pa.Array
+    dropped: pa.Array
+    duplicate_of: dict[str, str]
+
+    @classmethod
+    def of(cls, roles: DuplicateRoles, doc_ids: Iterable[str] | None = None) -> FinalIds:
+        """The roles' renames and drops, of the documents ``doc_ids`` names only (a batch's:
+        the roles of earlier batches do not concern its rows), else of all."""
+        renamed = roles.renamed if doc_ids is None else {d: roles.renamed[d] for d in doc_ids if d in roles.renamed}
+        dropped = roles.dropped if doc_ids is None else roles.dropped.intersection(doc_ids)
+        return cls(pa.array(list(renamed), pa.string()), pa.array(list(renamed.values()), pa.string()),
+                   pa.array(sorted(dropped), pa.string()), roles.duplicate_of)
+
+    def apply(self, name: str, table: pa.Table) -> pa.Table:
+        """A table's part with its doc_ids final: the derived rows of duplicates dropped, the
+        others' doc_id renamed, ``duplicate_of`` set on the documents rows."""
+        if name == "rejects" or "doc_id" not in table.column_names or table.num_rows == 0:
+            return table
+        if name != "documents" and len(self.dropped):
+            hit = pc.is_in(table.column("doc_id"), value_set=self.dropped)
+            if pc.any(hit).as_py():
+                # the rows kept are mostly a few runs (a table of the published build less a few
+                # documents'): zero-copy slices, where a filter would copy the whole table
+                table = take_rows(table, pc.indices_nonzero(pc.invert(hit)))
+        if len(self.renamed_from) and table.num_rows:
+            ids = table.column("doc_id")
+            at = pc.index_in(ids, value_set=self.renamed_from)
+            if at.null_count < len(at):
+                i = table.schema.get_field_index("doc_id")
+                table = table.set_column(i, table.schema.field(i), pc.coalesce(pc.take(self.renamed_to, at), ids))
+        if name == "documents" and self.duplicate_of:
+            marked = [self.duplicate_of.get(d) for d in table.column("doc_id").to_pylist()]
+            i = table.schema.get_field_index("duplicate_of")
+            table = table.set_column(i, table.schema.field(i), pa.array(marked, pa.string()))
         return table
-    ids = table.column("doc_id")
-    if name == "documents":
-        marked = [duplicate_of.get(d) for d in ids.to_pylist()]
-        i = table.schema.get_field_index("duplicate_of")
-        return table.set_column(i, table.schema.field(i), pa.array(marked, pa.string()))
-    dup_ids = pa.array(list(duplicate_of), pa.string())
-    # the rows kept are mostly a few runs (a table of the published build less a few
-    # documents'): zero-copy slices, where a filter would copy the whole table
-    return take_rows(table, pc.indices_nonzero(pc.invert(pc.is_in(ids, value_set=dup_ids))))
 
 
 def _sorted_rejects(rejects: pa.Table) -> pa.Table:

@@ -14,9 +14,12 @@ def structure(doc: NormalizedDoc, timings: dict[str, float] | None = None) -> St
     """The structure stage: a normalized document's sections, metadata and document_key.
     ``timings`` (the benchmark's) gets the sections' and the metadata's seconds apart."""
     with timed(timings, "structure"), stage("structure"):
-        sections = parse_sections(doc.doc_id, doc.text)
+        sections = parse_sections(doc.handle, doc.text)
     with timed(timings, "metadata"), stage("metadata"):
         meta = extract_metadata(doc.text, sections, doc.meta)
         meta.update(jurisdiction_of(meta["province"], meta["admin_level"], meta["issuer"], meta["title"]).columns())
     key = document_key(meta["issuer"], meta["doc_number"], meta["title"], meta["issue_date"], doc.text)
-    return StructuredDoc(doc, sections, meta, key)
+    structured = StructuredDoc(doc, sections, meta, key)
+    for s in sections:  # parsed under the file's handle, before the key (hence the doc_id) was known
+        s["doc_id"] = structured.doc_id
+    return structured

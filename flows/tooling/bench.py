@@ -234,13 +234,13 @@ def extractor_profile(corpus: Path, sample: int = 100) -> dict[str, float]:
             norm = normalize_bytes(raw.data, raw.source_file)
         except Rejected:
             continue
-        sections = parse_sections(raw.doc_id, norm.text)
+        sections = parse_sections(raw.handle, norm.text)
         t0 = time.perf_counter()
         doc = read_document(norm.text, sections)  # what every extractor reads, built once
         totals["document"] += time.perf_counter() - t0
         for name, fn in EXTRACTORS.items():
             t0 = time.perf_counter()
-            fn(raw.doc_id, doc)
+            fn(raw.handle, doc)
             totals[name] += time.perf_counter() - t0
         n += 1
     return {name: round(1000 * s / max(n, 1), 2) for name, s in totals.items()}

@@ -114,7 +114,8 @@ def document_issues(doc: StructuredDoc, extract_issues: list[dict[str, Any]]) ->
     norm = doc.normalized
     issues = (wrapper_issues(norm.text, {r.kind for r in norm.repairs}) + heading_issues(doc.sections, norm.text)
               + extract_issues)
-    return [dict(i, doc_id=doc.doc_id) for i in issues]
+    doc_id = doc.doc_id
+    return [dict(i, doc_id=doc_id) for i in issues]
 
 
 def merge(parts: list[Rows]) -> Rows:

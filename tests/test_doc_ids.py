@@ -134,3 +134,14 @@ def test_a_quarantined_new_version_is_withheld_and_its_published_rows_kept_stale
     sections = pq.read_table(table_path(staged.build, "sections"))
     assert sections.num_rows == published["sections"].num_rows
     area.discard()
+
+
+def test_the_changelog_of_the_first_release_with_key_derived_doc_ids_says_how_to_migrate():
+    from flows.contract.schema import schema_version
+    from flows.publishing import diff
+
+    assert diff.major(schema_version()) >= 3  # doc_id changed meaning: a major step
+    _, text = diff.schema_section(diff.changes_table([]), "2026.12.0", "2.1", schema_version())
+    migrate = text.split("### How to migrate", 1)[1]
+    assert "#### Schema 3.0" in migrate and "#### Schema 2.0" not in migrate
+    assert "document_key" in migrate and "source_sha256" in migrate and "doc_id_from_document_key" in migrate

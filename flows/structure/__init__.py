@@ -20,6 +20,7 @@ def structure(doc: NormalizedDoc, timings: dict[str, float] | None = None) -> St
         meta.update(jurisdiction_of(meta["province"], meta["admin_level"], meta["issuer"], meta["title"]).columns())
     key = document_key(meta["issuer"], meta["doc_number"], meta["title"], meta["issue_date"], doc.text)
     structured = StructuredDoc(doc, sections, meta, key)
+    doc_id = structured.doc_id
     for s in sections:  # parsed under the file's handle, before the key (hence the doc_id) was known
-        s["doc_id"] = structured.doc_id
+        s["doc_id"] = doc_id
     return structured

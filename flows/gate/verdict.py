@@ -101,7 +101,7 @@ def withhold_documents(build: Path, into: Path, quarantine: dict[str, list[str]]
     raw file (same source_file, a document of its own, not a duplicate), its rows are kept,
     marked stale in ``documents`` (``stale_since``: kept from the first run that kept it;
     ``stale_reason``); an earlier version that is itself quarantined is not kept. One table is
-    held at a time. ``text_keys`` are the staged build's (doc_id -> normalized-text hash)."""
+    held at a time. ``text_keys`` are the staged build's (doc_id -> key id, ``pipeline.duplicate_key``)."""
     from flows.storage.publish import table_path
 
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -186,7 +186,7 @@ def _earlier_versions(published: Path | None, files: set[str], present: set[str]
                       withheld_sha256: set[str]) -> tuple[dict[str, str], dict[str, str]]:
     """The published documents that are an earlier version of these raw ``files`` and may be
     kept (a document of its own, not a duplicate, not ``present`` in the new build, not the very
-    bytes withheld now): {doc_id: source_file}, and their normalized-text keys {doc_id: key}."""
+    bytes withheld now): {doc_id: source_file}, and their key ids {doc_id: key id}."""
     if published is None or not files or not _same_layout(Path(published)):
         return {}, {}
     from flows.storage.publish import table_path

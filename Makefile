@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test test-fast test-slow validate release browser bench clean eval
+.PHONY: help venv run test test-fast test-slow coverage validate release browser bench clean eval
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,11 +36,19 @@ browser: ## Install Debian's chromium (+ a CJK font) for the browser test, only 
 	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
 	  $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium fonts-wqy-microhei; fi
 
+# pytest-xdist: one worker per core (TEST_WORKERS=1 runs in this process); worksteal evens out
+# the long flow tests. The session builds are made once and shared by the workers (tests/conftest.py).
+TEST_WORKERS ?= auto
+PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal
+
 test: $(STAMP) browser ## Run the test suite (everything but tests marked slow)
-	$(PY) -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 test-fast: $(STAMP) ## The inner loop: unit, golden and property tests, no flow runs (no slow, no e2e)
-	$(PY) -m pytest -q -m "not slow and not e2e"
+	$(PYTEST) -m "not slow and not e2e"
+
+coverage: $(STAMP) browser ## make test with line and branch coverage of flows/ (report: coverage.json, terminal)
+	$(PYTEST) -m "not slow" --cov=flows --cov-branch --cov-report=term --cov-report=json:coverage.json
 
 test-slow: $(STAMP) ## Run the slow tests too (long property runs)
 	$(PY) -m pytest -q -m slow

@@ -139,3 +139,44 @@ def seed_doc(rows, prefix: str) -> dict:
     """The documents row of the seed whose file name starts with ``prefix`` (e.g. "003")."""
     (doc,) = [d for d in rows["documents"] if d["source_file"].startswith(prefix)]
     return doc
+
+
+# The release gate's verdicts in this worker, by (today, the tables' content): see release_gate_once.
+_GATE_VERDICTS: dict[tuple[str, str], dict] = {}
+
+
+def tables_digest(tables) -> str:
+    """A digest of tables' names, schemas (field metadata included) and rows."""
+    import hashlib
+
+    import pyarrow as pa
+
+    digest = hashlib.sha256()
+    for name in sorted(tables):
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, tables[name].schema) as writer:
+            writer.write_table(tables[name])
+        digest.update(name.encode() + b"\0" + sink.getvalue().to_pybytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(autouse=True)
+def release_gate_once(monkeypatch):
+    """Releases validate the tables they release (``release.validation_gate``: every suite on
+    every table, a pure function of the tables and today's date). Many tests release the same
+    seed tables; each distinct set of tables is validated once per worker and its verdict reused.
+    Tables that differ in any value, type or field description are validated again."""
+    import copy
+    import datetime as dt
+
+    from flows.publishing import release
+
+    gate = release.validation_gate
+
+    def once(tables):
+        key = (dt.date.today().isoformat(), tables_digest(tables))
+        if key not in _GATE_VERDICTS:
+            _GATE_VERDICTS[key] = gate(tables)
+        return copy.deepcopy(_GATE_VERDICTS[key])
+
+    monkeypatch.setattr(release, "validation_gate", once)

@@ -37,15 +37,11 @@ def copy_seeds(dest: Path) -> Path:
     return dest
 
 
-# the fixtures that run the flow (the shared builds start the server only where they build)
-E2E_FIXTURES = {"prefect_harness", "seed_build", "seeds_published"}
-
-
 def pytest_collection_modifyitems(items):
     """A test that needs the Prefect server (directly or through a build fixture) runs the flow:
     it is an e2e test, left out of ``make test-fast`` (``-m "not slow and not e2e"``)."""
     for item in items:
-        if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if "prefect_harness" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
 
 
@@ -76,18 +72,16 @@ def seed_raw(tmp_path_factory) -> Path:
     return shared / "seeds"
 
 
-def _built_once(request, tmp_path_factory, name: str, build) -> tuple[Path, dict]:
+def _built_once(tmp_path_factory, name: str, build) -> tuple[Path, dict]:
     """The output folder ``name`` built by ``build(out) -> summary`` once per test run: under
     pytest-xdist the workers share one build (the first builds it under a file lock, the others
-    wait and read it), so a session build costs one build, not one per worker. The Prefect
-    server is started only by the process that builds."""
+    wait and read it), so a session build costs one build, not one per worker."""
     from filelock import FileLock
 
     shared = _shared_folder(tmp_path_factory)
     out, done = shared / name, shared / f"{name}.summary.json"
     with FileLock(str(shared / f"{name}.lock")):
         if not done.is_file():
-            request.getfixturevalue("prefect_harness")
             shutil.rmtree(out, ignore_errors=True)  # a build a crashed worker left half done
             out.mkdir(parents=True)
             summary = build(out)
@@ -96,26 +90,26 @@ def _built_once(request, tmp_path_factory, name: str, build) -> tuple[Path, dict
 
 
 @pytest.fixture(scope="session")
-def seed_build(request, tmp_path_factory):
+def seed_build(prefect_harness, tmp_path_factory):
     """The flow run once on the whole raw folder, the seeds and the corpus documents: its output
     folder and summary (shared by e2e tests and the evaluation test, which scores it against
     ../shared/eval; ten more documents cost the build a fraction of a second of processing).
     Never write into it."""
     from flows.build import build_dataset
 
-    return _built_once(request, tmp_path_factory, "curated",
+    return _built_once(tmp_path_factory, "curated",
                        lambda out: build_dataset(raw_dir=str(RAW), out_dir=str(out)))
 
 
 @pytest.fixture(scope="session")
-def seeds_published(request, seed_raw, tmp_path_factory):
+def seeds_published(prefect_harness, seed_raw, tmp_path_factory):
     """The flow run once on the five seeds, on the threads runner with every document sent
     through a batch task: its output folder and summary. Tests that need a previous build start
     from a copy of it (``copy_build``) instead of building the seeds again; the other runners'
     tables are compared with its tables (test_ops). Never write into it."""
     from flows.build import run_build
 
-    return _built_once(request, tmp_path_factory, "seeds-published",
+    return _built_once(tmp_path_factory, "seeds-published",
                        lambda out: run_build(str(seed_raw), str(out), runner="threads", workers=1, serial_up_to=0))
 
 

@@ -135,6 +135,9 @@ def test_embedded_server_defers_to_a_configured_api(tmp_path, monkeypatch):
 
     from flows.orchestration import embedded_server
     monkeypatch.delitem(sys.modules, "prefect.settings", raising=False)  # as in a fresh CLI process (restored after)
+    # nor a server an earlier test's in-process run started in this worker
+    monkeypatch.setattr(embedded_server, "_server", None)
+    monkeypatch.setattr(embedded_server, "_url", None)
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
     monkeypatch.delenv("PREFECT_PROFILES_PATH", raising=False)
@@ -212,7 +215,7 @@ def test_the_warm_up_runs_only_while_a_started_server_starts(monkeypatch):
     assert not embedded_server.starting()  # no server of ours (an API configured): nothing to wait for
 
 
-def test_a_run_on_a_server_of_its_own_sends_no_heartbeats_but_one_on_a_lasting_server_does(monkeypatch):
+def test_a_run_on_a_server_of_its_own_sends_no_heartbeats_but_one_on_a_lasting_server_does(prefect_harness, monkeypatch):
     """Heartbeats let a lasting server mark a run crashed once its process is gone; the server
     ``digigov run`` starts is gone with the process (and Prefect joins the sleeping heartbeat
     thread as each flow run ends: up to a second)."""

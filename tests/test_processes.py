@@ -78,6 +78,14 @@ def _alive(processes: list[psutil.Process]) -> list[str]:
     return out
 
 
+def _alive_after(processes: list[psutil.Process], grace: float = GRACE_SECONDS) -> list[str]:
+    """The processes still alive once they had ``grace`` seconds to end (asked as they end)."""
+    deadline = time.monotonic() + grace
+    while (alive := _alive(processes)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return alive
+
+
 def _fingerprint(out: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.glob("*.parquet"))} | {
         ".current": os.readlink(out / ".current")}
@@ -117,8 +125,7 @@ def test_sigkill_mid_run_leaves_no_child_alive(published):
     with _running(tmp, raw, out) as (cli, children):
         cli.kill()
         cli.wait()
-    time.sleep(GRACE_SECONDS)
-    assert _alive(children) == []
+    assert _alive_after(children) == []
     assert _fingerprint(out) == before
 
 
@@ -135,6 +142,5 @@ def test_ctrl_c_interrupts_the_run_in_one_line_with_the_tables_intact(published)
     assert len(lines) == 1 and lines[0].startswith("digigov run interrupted"), err[-2000:]
     assert err.rstrip().endswith(lines[0]), err[err.find("interrupted"):]
     assert "Traceback" not in err and "KeyboardInterrupt" not in err and "Connection refused" not in err, err[-3000:]
-    time.sleep(GRACE_SECONDS)
-    assert _alive(children) == []
+    assert _alive_after(children) == []
     assert _fingerprint(out) == before

@@ -6,6 +6,7 @@ good baseline; each test breaks one row of it and expects the failure to name th
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import hashlib
@@ -129,14 +130,22 @@ def validate(rows: dict[str, list[dict]], *, of: tuple[str, ...] | None = None, 
     column rules, keys, row counts and links to the tables they refer to, all tables present).
     A test that breaks rows of one table changes what no other table's suite reads, so it runs
     the suites of that table (and ``test_the_invented_plan_passes_every_suite`` all of them)."""
-    if of is None:
-        return validate_tables(tables_of(rows), today=TODAY, **kw)
+    with suites_of(of):
+        result = validate_tables(tables_of(rows), today=TODAY, **kw)
+    assert of is None or set(result.suites) and {name.split(".")[0] for name in result.suites} <= set(of)
+    return result
+
+
+@contextlib.contextmanager
+def suites_of(tables: tuple[str, ...] | None):
+    """Within it, validations run only the suites of ``tables`` (every suite where None)."""
+    if tables is None:
+        yield
+        return
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(run_mod, "build_suites", lambda schemas, today: {
-            name: suite for name, suite in build_suites(schemas, today).items() if suite.table in of})
-        result = validate_tables(tables_of(rows), today=TODAY, **kw)
-    assert set(result.suites) and {name.split(".")[0] for name in result.suites} <= set(of)
-    return result
+            name: suite for name, suite in build_suites(schemas, today).items() if suite.table in tables})
+        yield
 
 
 def failed_rules(result) -> set[str]:
@@ -691,7 +700,6 @@ def test_link_lookups_agree_for_few_and_many_keys():
 
 
 def test_configurations_built_once_changes_no_result(good, monkeypatch):
-    import contextlib
 
     from great_expectations.expectations.expectation import Expectation
 
@@ -700,10 +708,11 @@ def test_configurations_built_once_changes_no_result(good, monkeypatch):
     rows = broken(good, "metrics", value=150.0)
     rows = broken(rows, "goals", target_year=2500)
     rows["sections"][1]["doc_id"] = "no-such-document"
-    memoized = validate(rows)
+    broken_tables = ("metrics", "goals", "sections")  # and only their suites run
+    memoized = validate(rows, of=broken_tables)
     assert isinstance(Expectation.__dict__["configuration"], property)  # restored after each run
     monkeypatch.setattr(quick_runs_mod, "configurations_built_once", contextlib.nullcontext)
-    plain = validate(rows)
+    plain = validate(rows, of=broken_tables)
     assert len(memoized.failures) >= 3 and memoized.failures == plain.failures
     assert (memoized.expectations, memoized.failed) == (plain.expectations, plain.failed)
 
@@ -837,10 +846,14 @@ def test_staged_validation_of_checked_documents_matches_validation_in_memory(sta
     folder.mkdir()
     for name, table in tables_of(rows).items():
         pq.write_table(table, folder / f"{name}.parquet", row_group_size=1 if name == "documents" else 4)
-    # a document in the middle (its rows pass), the first and last groups' (theirs fail), none
+    # a document in the middle (its rows pass), the first and last groups' (theirs fail), none;
+    # the suites of the documents (a row group each), of the broken table and of the sections
+    # (their spans are checked against the texts of the checked documents)
+    tables = ("documents", "metrics", "sections")
     for checked, success in (([ids[2]], True), ([ids[0], ids[5]], False), ([], True)):
-        in_memory = validate(rows, checked_docs=checked)
-        staged = validate_tables(StagedTables(folder, list(TABLES)), today=TODAY, checked_docs=checked)
+        in_memory = validate(rows, checked_docs=checked, of=tables)
+        with suites_of(tables):
+            staged = validate_tables(StagedTables(folder, list(TABLES)), today=TODAY, checked_docs=checked)
         assert staged.success is in_memory.success is success, checked
         assert staged.failures == in_memory.failures, checked
         assert (staged.expectations, staged.failed, staged.checked_documents) == (

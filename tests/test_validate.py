@@ -700,7 +700,6 @@ def test_link_lookups_agree_for_few_and_many_keys():
 
 
 def test_configurations_built_once_changes_no_result(good, monkeypatch):
-
     from great_expectations.expectations.expectation import Expectation
 
     import flows.gate.quick_runs as quick_runs_mod

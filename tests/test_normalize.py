@@ -355,3 +355,13 @@ def test_markdown_heading_normalization_is_idempotent(text):
         return
     assert normalize_text(once).text == once
     assert all(line == line.strip() for line in once.split("\n"))
+
+
+def test_a_rule_behind_a_quote_mark_is_removed_as_a_rule():
+    from flows.normalize.markdown import strip_markdown
+    from flows.normalize.repairs import RepairLog
+
+    repairs = RepairLog()
+    assert strip_markdown(["正文。", "> ---", "下文。"], repairs, []) == ["正文。", "下文。"]
+    assert {r.kind: r.examples for r in repairs.as_list()} == {
+        "markdown_quote": ["> --- → ---"], "markdown_rule": ["--- → (removed)"]}

@@ -879,7 +879,34 @@ def staged_with_failures(good, tmp_path_factory):
     return staged, here
 
 
-def test_frames_derived_in_a_helper_process_give_the_same_results(staged_with_failures):
+@pytest.fixture
+def helper_at_any_size(monkeypatch):
+    """The helper process for these small invented tables too (it starts from HELPER_MIN_BYTES)."""
+    monkeypatch.setattr(run_mod, "HELPER_MIN_BYTES", 0)
+
+
+def test_small_staged_tables_derive_their_frames_here_and_larger_ones_in_the_helper(good, tmp_path, monkeypatch):
+    from flows.storage.staging import StagedTables
+
+    started = []
+
+    def not_started(self, *args):  # what validate_tables does where no process can start: derive here
+        started.append(args)
+        raise OSError("no helper process in this test")
+
+    monkeypatch.setattr(run_mod.HelperFrames, "__init__", not_started)
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    for name, table in tables_of(good).items():
+        pq.write_table(table, staged / f"{name}.parquet")
+    tables = StagedTables(staged, list(TABLES))
+    assert 0 < tables.nbytes() < run_mod.HELPER_MIN_BYTES
+    assert validate_tables(tables, today=TODAY, helper=True).success and started == []
+    monkeypatch.setattr(run_mod, "HELPER_MIN_BYTES", tables.nbytes())  # as large as the threshold
+    assert validate_tables(tables, today=TODAY, helper=True).success and len(started) == 1
+
+
+def test_frames_derived_in_a_helper_process_give_the_same_results(staged_with_failures, helper_at_any_size):
     """A full validation of staged files derives the cross-table frames in a helper process:
     every suite, expectation count and failure message is the same as in one process."""
     from flows.storage.staging import StagedTables
@@ -890,7 +917,7 @@ def test_frames_derived_in_a_helper_process_give_the_same_results(staged_with_fa
     assert (helped.suites, helped.failed, helped.expectations) == (here.suites, here.failed, here.expectations)
 
 
-def test_a_frame_the_helper_cannot_derive_fails_its_suite(good, tmp_path):
+def test_a_frame_the_helper_cannot_derive_fails_its_suite(good, tmp_path, helper_at_any_size):
     import pyarrow.parquet as pq
 
     from flows.storage.staging import StagedTables
@@ -906,7 +933,7 @@ def test_a_frame_the_helper_cannot_derive_fails_its_suite(good, tmp_path):
     assert not result.success
 
 
-def test_a_lost_helper_process_only_moves_the_frames_here(staged_with_failures, monkeypatch):
+def test_a_lost_helper_process_only_moves_the_frames_here(staged_with_failures, monkeypatch, helper_at_any_size):
     """The helper killed (out of memory, say) before it sends its frames: they are derived in
     this process, and the result is the same."""
     from flows.gate import run as validate_mod

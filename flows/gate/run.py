@@ -42,6 +42,11 @@ DOCS_DIR = "validation"  # Data Docs live in OUT/validation/
 SUMMARY_FILE = "summary.md"  # the same summary as the Prefect artifact, next to the Data Docs
 
 
+# Starting the helper (an interpreter importing pyarrow) costs more than it saves on small tables:
+# below this size the frames are derived here (the crossover is measured in docs/performance.md).
+HELPER_MIN_BYTES = 10 * 2**20
+
+
 def _num_rows(tables: Mapping, name: str) -> int:
     if name not in tables:
         return 0
@@ -97,7 +102,7 @@ def validate_tables(tables: Mapping[str, pa.Table], docs_dir: Path | None = None
         staged_at = {name: i for i, name in enumerate(present.names)}
         order = sorted(order, key=lambda kv: max(staged_at.get(t, -1) for t in suite_reads(kv[1], schemas)))
     elsewhere = None
-    if helper and isinstance(present, StagedTables) and present.complete:
+    if helper and isinstance(present, StagedTables) and present.complete and present.nbytes() >= HELPER_MIN_BYTES:
         try:
             elsewhere = HelperFrames(present, {n: s for n, s in order if HelperFrames.derives(s)}, schemas, checked)
         except OSError as exc:  # no process can be started here: derive every frame in this one

@@ -364,6 +364,10 @@ class StagedTables(Mapping):
         # per table: (the checked documents, the row groups holding their rows)
         self._groups: dict[str, tuple[pa.Array, list[int]]] = {}
 
+    def nbytes(self) -> int:
+        """The size of the tables' files (a complete staging: every file written)."""
+        return sum(table_path(self.folder, n).stat().st_size for n in self.names)
+
     def portable(self) -> StagedTables:
         """The same tables for another process: a build still being staged is waited for by
         its files (``FilesWritten``) instead of this process's own signal."""

@@ -53,3 +53,22 @@ def test_frozen_objects_still_work_and_new_cycles_are_still_collected(monkeypatc
     del node
     memory.collect_cycles()
     assert alive() is None
+
+
+def test_libc_is_looked_up_once_per_process(monkeypatch):
+    """``find_library`` starts ``ldconfig -p`` each time it is called; a validation returns freed
+    memory after every frame, so the lookup is done once per process."""
+    import ctypes.util
+    import sys
+
+    looked_up = []
+    find = ctypes.util.find_library
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: looked_up.append(name) or find(name))
+    memory._malloc_trim.cache_clear()
+    try:
+        for _ in range(3):
+            memory.return_freed_memory()
+        assert looked_up == ["c"]
+        assert memory._malloc_trim() is not None or sys.platform != "linux"  # glibc's, on Linux
+    finally:
+        memory._malloc_trim.cache_clear()

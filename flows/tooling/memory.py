@@ -16,6 +16,8 @@ which after the freeze costs milliseconds.
 from __future__ import annotations
 
 import gc
+from functools import lru_cache
+from typing import Callable
 
 import pyarrow as pa
 
@@ -39,11 +41,21 @@ def return_freed_memory() -> None:
     """Hand memory freed by a suite back to the OS. Arrow's allocator caches freed blocks, and a
     document's text is below glibc's mmap threshold, so freed texts stay in
     the heap, counted in RSS, until trimmed."""
+    pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed blocks too
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None (not glibc: nothing to trim). Looked up once per process:
+    ``ctypes.util.find_library`` runs ``ldconfig -p`` in a child process on every call, and a
+    validation trims after every frame."""
     import ctypes
     import ctypes.util
 
-    pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed blocks too
     try:
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        pass
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None

@@ -45,6 +45,17 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
 
 
+@pytest.fixture(autouse=True)
+def validation_in_this_process(request, monkeypatch):
+    """``digigov run`` validates in a process of its own that imports Great Expectations anew
+    (``flows/gate/process.py``). Its tests (marked ``validation_process``: test_validator.py, and
+    the CLI's end-to-end run in test_flow_e2e.py) start it; the other tests' in-process runs
+    validate in the test's process, which imports GX once, with the same results
+    (``test_the_validation_process_gives_the_results_of_this_one``)."""
+    if request.node.get_closest_marker("validation_process") is None:
+        monkeypatch.setattr("flows.gate.process.start", lambda: None)
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     from prefect.testing.utilities import prefect_test_harness

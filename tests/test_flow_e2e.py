@@ -39,6 +39,7 @@ def test_sections_hold_real_rows_for_every_document(seed_build):
     assert sections["section_id"].is_unique
 
 
+@pytest.mark.validation_process
 def test_cli_run_on_any_folder(prefect_harness, tmp_path):
     from flows.cli import main
 

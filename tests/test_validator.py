@@ -21,6 +21,8 @@ from flows.gate.run import validate_tables
 from flows.storage.staging import FilesWritten, StagedTables, mark_staging_failed
 from tests.test_validate import TODAY, broken, good_rows, tables_of
 
+pytestmark = pytest.mark.validation_process
+
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 
 

@@ -56,11 +56,61 @@ def validation_in_this_process(request, monkeypatch):
         monkeypatch.setattr("flows.gate.process.start", lambda: None)
 
 
+# Under pytest-xdist the controller starts one Prefect server for all its workers (a server
+# start costs seconds of CPU, once instead of once per worker) and hands its URL down here; the
+# variable is not PREFECT_API_URL, so that only tests using ``prefect_harness`` talk to it.
+SHARED_API_URL = "DIGIGOV_TESTS_PREFECT_API_URL"
+
+
+def pytest_configure(config):
+    """The xdist controller spawns the shared server (``flows.orchestration.embedded_server``:
+    it imports nothing heavy, and the server stops with the controller), unless the run leaves
+    out the tests that use it (``make test-fast``)."""
+    distributed = config.getoption("dist", "no") != "no" and not os.environ.get("PYTEST_XDIST_WORKER")
+    if not distributed or "not e2e" in (config.getoption("markexpr") or ""):
+        return
+    from flows.orchestration import embedded_server
+
+    url = embedded_server.start()
+    if url and embedded_server.started():
+        os.environ[SHARED_API_URL] = url
+    os.environ.pop("PREFECT_API_URL", None)  # set by start() for this process's own Prefect
+
+
+def _answering(url: str, timeout: float = 120.0) -> None:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the tests' Prefect server at {url} did not answer within {timeout:.0f} s")
+            time.sleep(0.1)
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
-    from prefect.testing.utilities import prefect_test_harness
+    """Prefect's settings point at a test server for the session: the controller's shared one
+    (see ``pytest_configure``), else one of this process's own (Prefect's test harness)."""
+    url = os.environ.get(SHARED_API_URL)
+    if url is None:
+        from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+        with prefect_test_harness(server_startup_timeout=120):
+            yield
+        return
+    import prefect.context
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    _answering(url)
+    # what the harness sets besides its server: the API URL, also for contexts copied before
+    with temporary_settings(updates={PREFECT_API_URL: url}), \
+            prefect.context._temporary_global_settings_context(prefect.context.get_settings_context()):
         yield
 
 

@@ -194,8 +194,14 @@ def test_release_without_a_version_or_verify_is_a_usage_error(seeds, capsys):
 
 
 @pytest.mark.e2e
-def test_verify_rebuilds_the_release_from_its_commit_and_raw_files_and_finds_the_same_rows(seeds, capsys, monkeypatch):
+def test_verify_rebuilds_the_release_from_its_commit_and_raw_files_and_finds_the_same_rows(
+        seeds, prefect_harness, capsys, monkeypatch):
+    from prefect.settings import PREFECT_API_URL
+
     rel, out, repo, _ = seeds
+    # the rebuild's `digigov run` reports to the session's server instead of booting its own
+    # (a fresh process booting the embedded server: test_ops.py)
+    monkeypatch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())
     monkeypatch.setattr("flows.publishing.versions.REPO_ROOT", repo)  # the code of the throw-away checkout's commit
     assert main(["release", "--verify", V1, "--out", str(out), "--raw", str(repo / "raw")]) == 0
     printed = capsys.readouterr().out

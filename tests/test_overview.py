@@ -191,6 +191,20 @@ def test_metrics_chart_shows_percentage_targets_and_the_table_every_metric(inven
     assert [r[3] for r in table if r[1] == "电子证照应用率"] == [">= 80–85 %"]
 
 
+def test_the_percent_axis_has_a_few_round_ticks_whatever_the_largest_value():
+    from flows.publishing.overview import metrics_chart, tick_step
+
+    assert [tick_step(hi) for hi in (100, 150, 200, 201, 1000, 5000, 1e6)] == [20, 20, 20, 50, 100, 500, 100_000]
+    docs = [_doc("d0", "甲省", dt.date(2023, 1, 1))]
+    for value, ticks in ((90, ["0%", "20%", "40%", "60%", "80%", "100%"]), (5e6, None)):
+        html = metrics_chart(docs, [_metric(0, "d0", "网办率", value)])
+        labels = re.findall(r">(\d+)%<", html)
+        assert len(Page(html).chart("metrics", "data-metric")) == 1
+        assert 5 <= len(labels) <= 11 and labels[0] == "0"
+        if ticks:
+            assert [f"{v}%" for v in labels] == ticks
+
+
 def test_bandwidth_matrix_shows_the_highest_target_per_province_and_level(invented):
     rows, _, page = invented
     expected = {("甲省", "prefecture"): 10000, ("甲省", "county"): 1000, ("乙自治区", "prefecture"): 1000,

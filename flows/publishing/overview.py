@@ -11,6 +11,7 @@ so a test can read the page back and compare it with the tables.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections import Counter, defaultdict
@@ -97,6 +98,15 @@ def year_axis(scale: Linear, years: range, top: float, bottom: float) -> list[st
         x = scale(yr)
         out += [line(x, top, x, bottom, "#e3e3e3"), text(x, bottom + 16, str(yr), "middle", 11, fill="#555")]
     return out
+
+
+def tick_step(hi: float, most: int = 10) -> int:
+    """A round step for an axis from 0 to ``hi`` (20, 50, 100, 200, 500, 1000, …) giving at most
+    ``most`` intervals: a growth target of 5000 % gets a few gridlines, not one per 20 %."""
+    step, factors = 20, itertools.cycle((2.5, 2, 2))
+    while hi / step > most:
+        step = round(step * next(factors))
+    return step
 
 
 # --- charts ---------------------------------------------------------------------------------------
@@ -224,7 +234,8 @@ def metrics_chart(documents: Sequence[Mapping[str, Any]], metrics: Sequence[Mapp
     x = Linear(0, hi, left, width - 30)
     plot_bottom = 10 + row_h * len(indicators)
     body = []
-    for v in range(0, int(hi) + 1, 20):
+    step = tick_step(hi)
+    for v in range(0, int(hi) + 1, step):
         body += [line(x(v), 5, x(v), plot_bottom, "#e3e3e3"), text(x(v), plot_bottom + 16, f"{v}%", "middle", 11, fill="#555")]
     for i, ind in enumerate(indicators):
         cy = 10 + i * row_h + row_h / 2

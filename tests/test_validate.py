@@ -11,8 +11,11 @@ import copy
 import datetime as dt
 import hashlib
 import os
+import re
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -714,6 +717,122 @@ def test_configurations_built_once_changes_no_result(good, monkeypatch):
     plain = validate(rows, of=broken_tables)
     assert len(memoized.failures) >= 3 and memoized.failures == plain.failures
     assert (memoized.expectations, memoized.failed) == (plain.expectations, plain.failed)
+
+
+@dataclass
+class _PlainDefinition:
+    """A suite run through GX's own ``ValidationDefinition.run``, as the gate ran it before
+    ``flows/gate/lean_runs.py``: the definition checked against the stores and every result
+    stored; a quick run's result removed when a detailed one replaces it; the standing ones
+    HTML-escaped in the store (read back, escaped, stored again)."""
+
+    context: Any
+    definition: Any
+    replaced: list = field(default_factory=list)
+
+    @classmethod
+    def of(cls, context, source, suite):
+        import great_expectations as gx
+
+        gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name, expectations=suite.expectations))
+        batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("staged")
+        return cls(context, context.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=batch,
+                                                                                       suite=gx_suite)))
+
+    def run(self, frame, result_format):
+        result = self.definition.run(batch_parameters={"dataframe": frame}, result_format=result_format)
+        self.replaced.append(result.meta["run_id"])
+        return result
+
+    def keep(self, result):
+        from flows.gate.data_docs import escaped
+
+        store = self.context.validation_results_store
+        for key in store.list_keys():
+            if key.expectation_suite_identifier.name != result.suite_name or key.run_id not in self.replaced:
+                continue
+            if key.run_id != result.meta["run_id"]:
+                store.remove_key(key)
+                continue
+            stored = store.get(key)
+            for expectation_result in stored.results:
+                expectation_result.result = escaped(expectation_result.result)
+                expectation_result.exception_info = escaped(expectation_result.exception_info)
+            store.set(key, stored)
+        self.replaced.clear()
+
+
+_RUN_TIME = re.compile(r"\d{8}T\d{6}\.\d{6}Z|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:\+00:00|Z)?"
+                       r"|'_run_time_sort': [\d.]+|[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}")
+
+
+def _page_texts(docs: Path) -> list[tuple[str, str]]:
+    """Every Data Docs page (path, text), run times and GX's random element ids masked in both
+    (so a suite's pages of several frames differ by their text only)."""
+    return sorted((_RUN_TIME.sub("<t>", str(page.relative_to(docs))), _RUN_TIME.sub("<t>", page.read_text(encoding="utf-8")))
+                  for page in docs.rglob("*.html") if "static" not in page.relative_to(docs).parts)
+
+
+def test_lean_runs_give_the_results_and_data_docs_of_gx_validation_definitions(good, monkeypatch, tmp_path):
+    """A suite run without GX's store bookkeeping (``LeanDefinition``), and GX's templates
+    compiled once, change no failure, count or Data Docs page: the same invented failures (a
+    hostile value among them, escaped) through ``ValidationDefinition.run``, in frames of a few
+    rows (a suite's results over several frames, quick runs replaced by detailed ones)."""
+    import flows.gate.data_docs_views as views_mod
+
+    rows = broken(good, "metrics", value=150.0)
+    rows = broken(rows, "goals", target_year=2500)
+    rows["sections"][1]["doc_id"] = "<b>no-such-document</b>"
+    broken_tables = ("metrics", "goals", "sections")  # and only their suites run
+    monkeypatch.setattr("flows.gate.frames.FRAME_BYTES", 200)
+    lean = validate(rows, of=broken_tables, docs_dir=tmp_path / "lean")
+    lean_alone = validate(rows, of=broken_tables)
+    monkeypatch.setattr(run_mod, "suite_definition", _PlainDefinition.of)
+    monkeypatch.setattr(views_mod, "compiled_templates", lambda view: None)
+    plain = validate(rows, of=broken_tables, docs_dir=tmp_path / "plain")
+    plain_alone = validate(rows, of=broken_tables)
+    assert len(plain.failures) >= 4
+    for a, b in ((lean, plain), (lean_alone, plain_alone), (lean, lean_alone)):
+        assert (a.failures, a.expectations, a.failed, a.systemic, a.document_failures) == \
+            (b.failures, b.expectations, b.failed, b.systemic, b.document_failures)
+    lean_pages, plain_pages = _page_texts(tmp_path / "lean"), _page_texts(tmp_path / "plain")
+    assert [path for path, _ in lean_pages] == [path for path, _ in plain_pages]
+    assert len(lean_pages) > 2 * len(lean.suites)  # index, suites' pages, and pages of several frames
+    assert lean_pages == plain_pages
+    assert any("&lt;b&gt;no-such-document" in text for _, text in lean_pages)  # quoted, escaped
+
+
+def test_a_validation_without_data_docs_stores_nothing_in_gx_stores(good, monkeypatch):
+    """Without Data Docs nothing reads GX's stores: no result, suite or validation definition
+    is stored (with them, ``test_lean_runs_give_...`` shows what is)."""
+    import flows.gate.gx_context as gx_context_mod
+
+    contexts = []
+
+    def kept(docs_dir):
+        contexts.append(gx_context_mod.new_context(docs_dir))
+        return contexts[-1]
+
+    monkeypatch.setattr(run_mod, "new_context", kept)
+    result = validate(broken(good, "metrics", value=150.0), of=("metrics",))
+    assert not result.success
+    (context,) = contexts
+    assert context.validation_results_store.list_keys() == []
+    assert context.expectations_store.list_keys() == []
+    assert context.validation_definition_store.list_keys() == []
+
+
+def test_data_docs_templates_are_compiled_once_per_process(good, monkeypatch, tmp_path):
+    """GX makes a Jinja environment per view; a second validation with Data Docs compiles no
+    template again (``flows/gate/compiled_templates.py``)."""
+    from jinja2 import Environment
+
+    validate(good, of=("metrics",), docs_dir=tmp_path / "first")
+    compiled = []
+    real = Environment.compile
+    monkeypatch.setattr(Environment, "compile", lambda self, *a, **kw: compiled.append(a) or real(self, *a, **kw))
+    validate(good, of=("metrics",), docs_dir=tmp_path / "second")
+    assert (tmp_path / "second" / "index.html").exists() and compiled == []
 
 
 def test_a_tables_rows_validated_in_slices_give_the_same_failures(good, monkeypatch, tmp_path):

@@ -4,9 +4,9 @@ build they describe, and a folder swapped in only once complete.
 GX's Data Docs print the values a failing expectation quotes (``partial_unexpected_list``,
 the offending rows' columns, observed values, exception messages) into HTML as given: a raw
 plan whose title holds ``<img src=x onerror=…>`` would run script in whoever opens the
-report, and in every release that ships it. ``escape_results`` HTML-escapes every string of
-every stored validation result just before the pages are rendered (the failure messages of the
-run were made from the results before). GX shows them as text then.
+report, and in every release that ships it. ``store_escaped`` HTML-escapes every string
+a validation result quotes as it stores the result for the pages (the failure messages of the
+run are made from the result as GX returned it). GX shows them as text then.
 
 The pages are written into a hidden sibling of the Data Docs folder (``staging_dir``) and
 renamed into place when complete (``swap_in``), with ``build.json`` naming the build whose
@@ -109,15 +109,28 @@ def rendering_errors_raised() -> Iterator[None]:
         raise caught[0]
 
 
-def escape_results(context: Any) -> None:
-    """HTML-escape every string in the stored validation results of a GX context."""
+def store_escaped(context: Any, result: Any) -> None:
+    """Store a suite's validation result (``ExpectationSuiteValidationResult``) in the context's
+    results store for the Data Docs, every string of what its expectations' results quote
+    HTML-escaped. Serialized as the store itself serializes a result, in its JSON form, so
+    escaping that form is escaping what the pages are rendered from."""
+    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    as_json = result.to_json_dict()
+    for expectation_result in as_json["results"]:
+        for field in ("result", "exception_info"):
+            if field in expectation_result:
+                expectation_result[field] = escaped(expectation_result[field])
     store = context.validation_results_store
-    for key in store.list_keys():
-        suite_result = store.get(key)
-        for result in suite_result.results:
-            result.result = escaped(result.result)
-            result.exception_info = escaped(result.exception_info)
-        store.set(key, suite_result)
+    key = ValidationResultIdentifier(batch_identifier=result.batch_id, run_id=result.meta["run_id"],
+                                     expectation_suite_identifier=ExpectationSuiteIdentifier(name=result.suite_name))
+    # what ``store.set`` writes (``ValidationResultsStore.serialize``), from the escaped JSON form
+    serialized = ExpectationSuiteValidationResultSchema().dumps(as_json, indent=2, sort_keys=True)
+    store.store_backend.set(store.key_to_tuple(key), serialized)
 
 
 def escaped(value: Any) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
 from jinja2 import BaseLoader, pass_context
 
+from flows.gate.compiled_templates import compiled_templates
 from flows.gate.data_docs import offline_source
 
 
@@ -47,6 +48,7 @@ class _Offline:
         super().__init__(*args, **kwargs)
         self.env.loader = OfflineTemplates(self.env.loader)
         self.env.globals["digigov_static"] = digigov_static
+        self.env.bytecode_cache = compiled_templates(type(self))
 
 
 class OfflinePageView(_Offline, DefaultJinjaPageView):

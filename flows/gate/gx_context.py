@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from flows.gate import data_docs
+from flows.gate.lean_runs import LeanDefinition
 from flows.gate.rules import Suite
 
 
@@ -77,14 +78,20 @@ def _no_project_config_copies(context) -> None:
     context._save_project_config = lambda: None
 
 
-def suite_definition(context, source, suite: Suite):
+def suite_definition(context, source, suite: Suite) -> LeanDefinition:
+    """The suite's GX suite and the batch definition its frames are validated through. Only
+    where Data Docs are written is the suite added to the context's expectations store (its
+    page is drawn from there) and are the results kept (``LeanDefinition``)."""
     import great_expectations as gx
 
-    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name, expectations=suite.expectations))
-    batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("staged")
-    # One validation definition per suite, run on its own dataframes: a Checkpoint passes the same
+    gx_suite = gx.ExpectationSuite(name=suite.name, expectations=suite.expectations)
+    docs = context if context.config.data_docs_sites else None
+    if docs is not None:
+        gx_suite = context.suites.add(gx_suite)
+    # One batch definition per suite, run on its own dataframes: a Checkpoint passes the same
     # batch parameters (one dataframe) to all its definitions, so it cannot serve many frames.
-    return context.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite))
+    batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe("staged")
+    return LeanDefinition(batch, gx_suite, docs)
 
 
 def import_gx() -> None:

@@ -1,4 +1,4 @@
-"""Running a suite's validation definition on a frame: quick first (GX's BASIC results, counts
+"""Running a suite on a frame: quick first (GX's BASIC results, counts
 only), detailed only where an expectation fails; and a suite's results merged over its frames
 (a table's rows are validated in slices, ``flows/gate/frames.py``)."""
 from __future__ import annotations
@@ -8,32 +8,30 @@ from typing import Any
 
 from flows.gate.expectation_configurations import configurations_built_once
 from flows.gate.failures import SHOWN_VALUES
+from flows.gate.lean_runs import LeanDefinition
 from flows.gate.rules import DOCUMENT, Suite, rule_level
 
 
-def run_frame(context, definition, suite: Suite, frame):
+def run_frame(definition: LeanDefinition, suite: Suite, frame):
     """A frame's results: a quick run (GX's BASIC results: counts, no offending rows), and where
     an expectation fails, a detailed run in its place (SUMMARY with the rows' keys and shown
     columns, which the failure messages quote). Finding the offending rows' index values costs
     GX extra metrics for every expectation, passing or not: a large share of a passing validation.
-    The quick run's result leaves the results store, so the Data Docs show the detailed one."""
+    Only the result that stands is kept for the Data Docs, so they show the detailed one."""
     with configurations_built_once():
-        quick = definition.run(batch_parameters={"dataframe": frame}, result_format={"result_format": "BASIC"})
-        if quick.success:
-            return quick
-        index = [c for c in suite.index_columns if c in frame.columns]
-        # a suite with document-level rules lists every failing row (COMPLETE), so that every
-        # failing document is known (``failing_documents``); SUMMARY quotes only the first few
-        complete = "doc_id" in index and any(rule_level(e.meta["rule"], suite.table) == DOCUMENT for e in suite.expectations)
-        result_format = {"result_format": "COMPLETE" if complete else "SUMMARY", "partial_unexpected_count": SHOWN_VALUES,
-                         "unexpected_index_column_names": index, "return_unexpected_index_query": False}
-        detailed = definition.run(batch_parameters={"dataframe": frame}, result_format=result_format)
-    store = context.validation_results_store
-    run_time = quick.meta["run_id"].run_time
-    for key in store.list_keys():
-        if key.expectation_suite_identifier.name == suite.name and key.run_id.run_time == run_time:
-            store.remove_key(key)
-    return detailed
+        result = definition.run(frame, {"result_format": "BASIC"})
+        if not result.success:
+            index = [c for c in suite.index_columns if c in frame.columns]
+            # a suite with document-level rules lists every failing row (COMPLETE), so that every
+            # failing document is known (``failing_documents``); SUMMARY quotes only the first few
+            complete = "doc_id" in index and any(rule_level(e.meta["rule"], suite.table) == DOCUMENT
+                                                 for e in suite.expectations)
+            result = definition.run(frame, {"result_format": "COMPLETE" if complete else "SUMMARY",
+                                            "partial_unexpected_count": SHOWN_VALUES,
+                                            "unexpected_index_column_names": index,
+                                            "return_unexpected_index_query": False})
+    definition.keep(result)
+    return result
 
 
 @dataclass

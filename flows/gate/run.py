@@ -1,15 +1,16 @@
 """Validate: the gate between a run's staged tables and the published ones.
 
 ``validate_tables`` runs every suite of ``flows.gate.rules`` over the tables with Great
-Expectations (one ephemeral context per validation, one pandas data asset and validation
-definition per frame), collects the failures, writes the Data Docs site when given a directory,
+Expectations (one ephemeral context per validation, one pandas data asset and batch
+definition per suite), collects the failures, writes the Data Docs site when given a directory,
 and returns a ``ValidationResult`` whose failures name the rule, the table and column, and a few
 offending values, e.g. ``metrics.value = 150.0 for unit %``.
 
 What only makes it faster lives in modules named for it, each one the gate can do without:
-``gx_context`` (GX's settings), ``quick_runs`` (detailed results only where a rule fails),
-``expectation_configurations``, ``helper_frames`` (derived frames built in a helper process)
-and ``two_cores`` (suites shared with a fork).
+``gx_context`` (GX's settings), ``lean_runs`` (GX's runs without their store bookkeeping),
+``quick_runs`` (detailed results only where a rule fails), ``expectation_configurations``,
+``helper_frames`` (derived frames built in a helper process) and ``two_cores`` (suites shared
+with a fork).
 """
 
 from __future__ import annotations
@@ -143,7 +144,6 @@ def write_pending_docs() -> None:
 def _write_docs(context: Any, staging: Path, docs_dir: Path, result: ValidationResult, build: str | None) -> None:
     started = time.perf_counter()
     try:
-        data_docs.escape_results(context)  # GX prints the values it quotes into HTML as given
         with data_docs.rendering_errors_raised():
             _build_docs(context, staging)
         data_docs.add_vendored_assets(staging)
@@ -201,7 +201,7 @@ def _validate_suite(name: str, suite: Suite, elsewhere: HelperFrames | None, sch
         if frame is None:
             break
         definition = definition or suite_definition(context, source, suite)
-        merged = merge_results(merged, run_frame(context, definition, suite, frame).results)
+        merged = merge_results(merged, run_frame(definition, suite, frame).results)
         # GX's execution engine keeps every batch it loaded (all frames, texts included) for
         # the life of the data source; a frame is needed only while it is validated
         batches = source.get_execution_engine().batch_manager

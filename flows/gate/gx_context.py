@@ -1,5 +1,6 @@
 """The Great Expectations context of one validation, kept in memory and quiet; a suite's
-validation definition; and GX imported ahead of the first suite.
+definition (its GX suite and batch definition, run by ``flows/gate/lean_runs.py``); and GX
+imported ahead of the first suite.
 
 Three speed-ups of GX's own work, each a setting or a skipped no-op that changes no result: no
 fingerprint of every frame GX loads, no serialized copy of the project config saved on every

@@ -93,24 +93,33 @@ def _answering(url: str, timeout: float = 120.0) -> None:
             time.sleep(0.1)
 
 
+# A flow run's heartbeats let a lasting server mark the run crashed once its process is gone;
+# the test server goes with the session, and Prefect joins the heartbeat thread, asleep in whole
+# seconds, as each flow run ends. Off, as on the server `digigov run` starts for itself
+# (flows.orchestration.runners.OWN_SERVER_SETTINGS).
+NO_HEARTBEATS = {"flows.heartbeat_frequency": None}
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     """Prefect's settings point at a test server for the session: the controller's shared one
     (see ``pytest_configure``), else one of this process's own (Prefect's test harness)."""
-    url = os.environ.get(SHARED_API_URL)
-    if url is None:
-        from prefect.testing.utilities import prefect_test_harness
+    import contextlib
 
-        with prefect_test_harness(server_startup_timeout=120):
-            yield
-        return
     import prefect.context
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    _answering(url)
-    # what the harness sets besides its server: the API URL, also for contexts copied before
-    with temporary_settings(updates={PREFECT_API_URL: url}), \
-            prefect.context._temporary_global_settings_context(prefect.context.get_settings_context()):
+    url = os.environ.get(SHARED_API_URL)
+    with contextlib.ExitStack() as stack:
+        if url is None:
+            from prefect.testing.utilities import prefect_test_harness
+
+            stack.enter_context(prefect_test_harness(server_startup_timeout=120))
+        else:
+            _answering(url)
+        # what the harness sets besides its server (the API URL), also for contexts copied before
+        stack.enter_context(temporary_settings(updates={PREFECT_API_URL: url or PREFECT_API_URL.value(), **NO_HEARTBEATS}))
+        stack.enter_context(prefect.context._temporary_global_settings_context(prefect.context.get_settings_context()))
         yield
 
 

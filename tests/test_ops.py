@@ -224,12 +224,15 @@ def test_a_run_on_a_server_of_its_own_sends_no_heartbeats_but_one_on_a_lasting_s
     from flows.orchestration import embedded_server
     from flows.orchestration.runners import api_server
 
-    default = get_current_settings().flows.heartbeat_frequency
-    assert default  # the session's test server stands for a lasting one: PREFECT_API_URL is set
-    with api_server():
-        assert get_current_settings().flows.heartbeat_frequency == default
-    monkeypatch.setattr(embedded_server, "_server", object())  # as if this process had started it
-    monkeypatch.setattr(embedded_server, "wait_ready", lambda: None)
-    with api_server():
-        assert get_current_settings().flows.heartbeat_frequency is None
-    assert get_current_settings().flows.heartbeat_frequency == default
+    from prefect.settings import temporary_settings
+
+    # the session's test server stands for a lasting one (PREFECT_API_URL is set), with Prefect's
+    # default heartbeats (the tests' own runs go without, tests/conftest.py NO_HEARTBEATS)
+    with temporary_settings({"flows.heartbeat_frequency": 30}):
+        with api_server():
+            assert get_current_settings().flows.heartbeat_frequency == 30
+        monkeypatch.setattr(embedded_server, "_server", object())  # as if this process had started it
+        monkeypatch.setattr(embedded_server, "wait_ready", lambda: None)
+        with api_server():
+            assert get_current_settings().flows.heartbeat_frequency is None
+        assert get_current_settings().flows.heartbeat_frequency == 30

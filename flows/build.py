@@ -43,7 +43,12 @@ from flows.orchestration.batches import (
     scan_folder,
 )
 from flows.orchestration.head_start import HeadStart, published_build, reused_reads, take_head_start
-from flows.orchestration.quarantine import forget_quarantined, quarantine_documents, refuse_shrink
+from flows.orchestration.quarantine import (
+    forget_quarantined,
+    quarantine_documents,
+    refuse_shrink,
+    refuse_shrink_before_processing,
+)
 from flows.orchestration.run_lock import claim_run
 from flows.orchestration.runners import api_server, task_runner
 from flows.orchestration.stage_build import StagingArea, stage_build
@@ -157,6 +162,7 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
         with timed(timings, "scan"):
             entries = scan_task(raw, head)
         refuse_without_documents(entries, raw)
+        refuse_shrink_before_processing(out, entries, allow_shrink)
         previous, not_reused = published_build(head, out, cache.fingerprint, full_refresh)
         for why in not_reused:
             logger.warning(why)

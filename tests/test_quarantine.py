@@ -273,6 +273,30 @@ def test_a_build_that_loses_more_than_a_fifth_of_the_published_documents_is_refu
     assert shrink_refusal(published, moved) is None
 
 
+def test_raw_files_that_already_lose_too_many_documents_are_refused_before_processing(tmp_path):
+    from flows.orchestration.quarantine import refuse_shrink_before_processing
+    from flows.records import RawEntry
+    from flows.storage.publish import new_build_dir, publish, table_path
+
+    out = tmp_path / "out"
+    build = new_build_dir(out)
+    pq.write_table(_docs(*((f"{i}.txt", str(i)) for i in range(10))), table_path(build, "documents"))
+    publish(build, out, ["documents"])
+
+    def entries(*pairs, rejected=0):
+        return [RawEntry(f, s) for f, s in pairs] + [
+            RawEntry(f"bad{i}.txt", reject={"reason": "binary"}) for i in range(rejected)]
+
+    with pytest.raises(BuildRefused, match="loses 3 of the published build's 10 documents"):
+        refuse_shrink_before_processing(out, entries(*((f"{i}.txt", str(i)) for i in range(7)), rejected=5), False)
+    refuse_shrink_before_processing(out, entries(*((f"{i}.txt", str(i)) for i in range(7))), True)  # allowed
+    refuse_shrink_before_processing(out, entries(*((f"{i}.txt", str(i)) for i in range(8))), False)
+    # renamed files and new versions of files are not lost; nothing published, nothing to lose
+    refuse_shrink_before_processing(out, entries(*((f"new/{i}.txt", str(i)) for i in range(5)),
+                                                 *((f"{i}.txt", f"v2-{i}") for i in range(5, 10))), False)
+    refuse_shrink_before_processing(tmp_path / "none", entries(("a.txt", "1")), False)
+
+
 # --- the output folder ---------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """After validation: the documents a failed validation names are withheld (quarantined) until
 what is left passes, and a build that lost too many of the published build's documents is
-refused. Plain functions: validation is handed in (the flow's task)."""
+refused (already before processing when its raw files alone lose them). Plain functions:
+validation is handed in (the flow's task)."""
 from __future__ import annotations
 
 import logging
@@ -24,6 +25,7 @@ from flows.gate.verdict import (
     withhold_documents,
 )
 from flows.orchestration.stage_build import Validate
+from flows.records import RawEntry
 from flows.storage.cache import DocumentCache
 from flows.storage.publish import current_build, new_build_dir, table_path
 from flows.storage.staging import Staged, StagedTables
@@ -70,6 +72,20 @@ def quarantine_documents(staged: Staged, result: ValidationResult, out: Path, ch
         validator.wait_docs()
         result = validate(StagedTables(staged.build, list(TABLES)), checked)
     return result, quarantined, stale
+
+
+def refuse_shrink_before_processing(out: Path, entries: list[RawEntry], allow_shrink: bool) -> None:
+    """Refuse at once a run whose usable raw files already lose too many of the published
+    build's documents. The staged build's documents come from these files (rejected or
+    quarantined ones only drop out), so it would lose at least as many: processing and
+    validating them first would only delay the same refusal (``refuse_shrink`` checks the
+    staged build)."""
+    usable = [e for e in entries if e.reject is None]
+    files = pa.table({"source_file": pa.array([e.source_file for e in usable], pa.string()),
+                      "source_sha256": pa.array([e.sha256 for e in usable], pa.string())})
+    refusal = shrink_refusal(_published_documents(out), files, allow_shrink)
+    if refusal:
+        raise BuildRefused(refusal)
 
 
 def refuse_shrink(out: Path, build: Path, allow_shrink: bool) -> None:

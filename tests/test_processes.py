@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import ROOT, SEEDS, copy_seeds
 
 pytestmark = pytest.mark.e2e
 
@@ -93,14 +93,15 @@ def _fingerprint(out: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory, seed_rows):
-    """An output folder with the seeds published, and a raw folder of DOCUMENTS new documents."""
+    """An output folder with the seeds published, and a raw folder of the seeds and DOCUMENTS new
+    documents (a run that would lose the published seeds is refused before it starts anything)."""
     from tests.test_release import publish_rows
 
     tmp = tmp_path_factory.mktemp("lifetime")
     out = tmp / "out"
     publish_rows(out, ROOT / "raw", seed_rows)
     raw = tmp / "raw"
-    raw.mkdir()
+    copy_seeds(raw)
     for i in range(DOCUMENTS):
         seed = SEEDS[i % len(SEEDS)]
         (raw / f"{i:03d}-{seed.name}").write_bytes(seed.read_bytes() + f"\n附件{i}：第{i}号补充说明。\n".encode())

@@ -45,9 +45,11 @@ from flows.orchestration.batches import (
 from flows.orchestration.head_start import HeadStart, published_build, reused_reads, take_head_start
 from flows.orchestration.quarantine import (
     forget_quarantined,
+    published_documents,
     quarantine_documents,
+    raw_documents,
     refuse_shrink,
-    refuse_shrink_before_processing,
+    staged_documents,
 )
 from flows.orchestration.run_lock import claim_run
 from flows.orchestration.runners import api_server, task_runner
@@ -162,7 +164,8 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
         with timed(timings, "scan"):
             entries = scan_task(raw, head)
         refuse_without_documents(entries, raw)
-        refuse_shrink_before_processing(out, entries, allow_shrink)
+        published_docs = published_documents(out)  # this run holds the folder: read once
+        refuse_shrink(published_docs, raw_documents(entries), allow_shrink)
         previous, not_reused = published_build(head, out, cache.fingerprint, full_refresh)
         for why in not_reused:
             logger.warning(why)
@@ -192,7 +195,7 @@ def build_dataset(raw_dir: str = "raw", out_dir: str = "curated", batch_size: in
             with timed(timings, "quarantine"):
                 result, quarantined, stale = quarantine_documents(
                     staged, result, out, checked, area.builds, validate, logger, max_quarantined, max_quarantined_count)
-        refuse_shrink(out, staged.build, allow_shrink)
+        refuse_shrink(published_docs, staged_documents(staged.build), allow_shrink)
         with timed(timings, "derive"):
             derived = write_derived_tables(staged.build)
         staged.rows.update(derived)

@@ -77,22 +77,6 @@ def pytest_configure(config):
     os.environ.pop("PREFECT_API_URL", None)  # set by start() for this process's own Prefect
 
 
-def _answering(url: str, timeout: float = 120.0) -> None:
-    import time
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the tests' Prefect server at {url} did not answer within {timeout:.0f} s")
-            time.sleep(0.1)
-
-
 # A flow run's heartbeats let a lasting server mark the run crashed once its process is gone;
 # the test server goes with the session, and Prefect joins the heartbeat thread, asleep in whole
 # seconds, as each flow run ends. Off, as on the server `digigov run` starts for itself
@@ -116,7 +100,9 @@ def prefect_harness():
 
             stack.enter_context(prefect_test_harness(server_startup_timeout=120))
         else:
-            _answering(url)
+            from flows.orchestration.embedded_server import wait_answering
+
+            wait_answering(url)
         # what the harness sets besides its server (the API URL), also for contexts copied before
         stack.enter_context(temporary_settings(updates={PREFECT_API_URL: url or PREFECT_API_URL.value(), **NO_HEARTBEATS}))
         stack.enter_context(prefect.context._temporary_global_settings_context(prefect.context.get_settings_context()))

@@ -274,7 +274,7 @@ def test_a_build_that_loses_more_than_a_fifth_of_the_published_documents_is_refu
 
 
 def test_raw_files_that_already_lose_too_many_documents_are_refused_before_processing(tmp_path):
-    from flows.orchestration.quarantine import refuse_shrink_before_processing
+    from flows.orchestration.quarantine import published_documents, raw_documents, refuse_shrink
     from flows.records import RawEntry
     from flows.storage.publish import new_build_dir, publish, table_path
 
@@ -284,8 +284,11 @@ def test_raw_files_that_already_lose_too_many_documents_are_refused_before_proce
     publish(build, out, ["documents"])
 
     def entries(*pairs, rejected=0):
-        return [RawEntry(f, s) for f, s in pairs] + [
-            RawEntry(f"bad{i}.txt", reject={"reason": "binary"}) for i in range(rejected)]
+        return raw_documents([RawEntry(f, s) for f, s in pairs] + [
+            RawEntry(f"bad{i}.txt", reject={"reason": "binary"}) for i in range(rejected)])
+
+    def refuse_shrink_before_processing(out, files, allow_shrink):
+        refuse_shrink(published_documents(out), files, allow_shrink)
 
     with pytest.raises(BuildRefused, match="loses 3 of the published build's 10 documents"):
         refuse_shrink_before_processing(out, entries(*((f"{i}.txt", str(i)) for i in range(7)), rejected=5), False)

@@ -107,20 +107,24 @@ def starting() -> bool:
 
 def wait_ready(timeout: float = 120.0) -> None:
     """Block until the server started by ``start`` answers; no-op when there is none."""
-    if _server is None:
-        return
+    if _server is not None:
+        wait_answering(_url, timeout, _server)
+
+
+def wait_answering(url: str, timeout: float = 120.0, server: subprocess.Popen | None = None) -> None:
+    """Block until the Prefect API at ``url`` answers (``server``: its process, if ours)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if _server.poll() is not None:
-            raise RuntimeError(f"the embedded Prefect server exited with code {_server.returncode}")
+        if server is not None and server.poll() is not None:
+            raise RuntimeError(f"the embedded Prefect server exited with code {server.returncode}")
         try:
-            with urllib.request.urlopen(f"{_url}/health", timeout=2) as r:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
                 if r.status == 200:
                     return
         except OSError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"the embedded Prefect server did not answer within {timeout:.0f} s")
+    raise RuntimeError(f"the Prefect server at {url} did not answer within {timeout:.0f} s")
 
 
 def stop() -> None:

@@ -74,36 +74,34 @@ def quarantine_documents(staged: Staged, result: ValidationResult, out: Path, ch
     return result, quarantined, stale
 
 
-def refuse_shrink_before_processing(out: Path, entries: list[RawEntry], allow_shrink: bool) -> None:
-    """Refuse at once a run whose usable raw files already lose too many of the published
-    build's documents. The staged build's documents come from these files (rejected or
-    quarantined ones only drop out), so it would lose at least as many: processing and
-    validating them first would only delay the same refusal (``refuse_shrink`` checks the
-    staged build)."""
+def refuse_shrink(published: pa.Table | None, documents: pa.Table, allow_shrink: bool) -> None:
+    """Refuse a build whose ``documents`` (source_file, source_sha256) lose too many of the
+    ``published`` build's (unless ``allow_shrink``): ``gate.shrink_refusal`` says why. The flow
+    checks the raw files before processing (``raw_documents``: the staged build's documents come
+    from them, rejected or quarantined ones only drop out, so a refusal there would come anyway,
+    after processing and validating everything) and the staged build before publishing."""
+    refusal = shrink_refusal(published, documents, allow_shrink)
+    if refusal:
+        raise BuildRefused(refusal)
+
+
+def raw_documents(entries: list[RawEntry]) -> pa.Table:
+    """source_file and source_sha256 of the usable raw files."""
     usable = [e for e in entries if e.reject is None]
-    files = pa.table({"source_file": pa.array([e.source_file for e in usable], pa.string()),
-                      "source_sha256": pa.array([e.sha256 for e in usable], pa.string())})
-    refusal = shrink_refusal(_published_documents(out), files, allow_shrink)
-    if refusal:
-        raise BuildRefused(refusal)
+    return pa.table({"source_file": pa.array([e.source_file for e in usable], pa.string()),
+                     "source_sha256": pa.array([e.sha256 for e in usable], pa.string())})
 
 
-def refuse_shrink(out: Path, build: Path, allow_shrink: bool) -> None:
-    """Refuse a staged build that loses too many of the published build's documents (unless
-    ``allow_shrink``): ``gate.shrink_refusal`` says why."""
-    refusal = shrink_refusal(_published_documents(out),
-                             pq.read_table(table_path(build, "documents"), columns=["source_file", "source_sha256"]),
-                             allow_shrink)
-    if refusal:
-        raise BuildRefused(refusal)
+def staged_documents(build: Path) -> pa.Table:
+    """source_file and source_sha256 of a staged build's documents."""
+    return pq.read_table(table_path(build, "documents"), columns=["source_file", "source_sha256"])
 
 
-def _published_documents(out: Path) -> pa.Table | None:
+def published_documents(out: Path) -> pa.Table | None:
     """source_file and source_sha256 of the published build's documents (None: none readable)."""
     build = current_build(out)
     try:
-        return None if build is None else pq.read_table(table_path(build, "documents"),
-                                                         columns=["source_file", "source_sha256"])
+        return None if build is None else staged_documents(build)
     except (OSError, pa.ArrowException):
         return None
 
